@@ -1,0 +1,59 @@
+using Filter.Compiler;
+using Filter.VM;
+using V = Filter.Verifier;
+
+namespace Filter.Cli;
+
+/// <summary>Gets a verified program from an expression, a filter file or a bytecode file, with errors users can act on.</summary>
+internal static class FilterLoading
+{
+    public static string? ReadFilterText(string? expression, FileInfo? file, CliIO io, out string sourceName)
+    {
+        sourceName = "filter";
+        if (expression is not null && file is not null) { io.Fail(CliIO.UsageError, "error: give a filter expression or -f FILE, not both"); return null; }
+        if (file is not null)
+        {
+            sourceName = file.ToString();
+            try { return File.ReadAllText(file.FullName); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            { io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); return null; }
+        }
+        if (expression is null) { io.Fail(CliIO.UsageError, "error: no filter: give an expression or -f FILE"); return null; }
+        return expression;
+    }
+
+    /// <summary>Compiles and verifies; prints positioned diagnostics on failure.</summary>
+    public static (Compilation? Compilation, VerifiedProgram? Program) CompileText(string text, string sourceName, CliIO io)
+    {
+        var compilation = FilterCompiler.Compile(text);
+        if (!compilation.Success)
+        {
+            io.Stderr.WriteLine(compilation.RenderDiagnostics(sourceName));
+            return (compilation, null);
+        }
+        var verified = V.Verifier.Verify(compilation.Image!);
+        if (!verified.Ok)
+        {
+            // The compiler's output is checked like anyone else's; a rejection here is a compiler bug.
+            io.Stderr.WriteLine($"{sourceName}: internal error: the compiled program was rejected by the verifier: {verified.Error}");
+            return (compilation, null);
+        }
+        return (compilation, verified.Program);
+    }
+
+    public static byte[]? ReadBytes(FileInfo file, CliIO io)
+    {
+        try { return File.ReadAllBytes(file.FullName); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); return null; }
+    }
+
+    public static VerifiedProgram? LoadProgram(FileInfo file, CliIO io)
+    {
+        var bytes = ReadBytes(file, io);
+        if (bytes is null) return null;
+        var result = V.Verifier.Verify(bytes);
+        if (!result.Ok) { io.Fail(CliIO.UsageError, $"{file}: rejected by the verifier: {result.Error}"); return null; }
+        return result.Program;
+    }
+}

@@ -1,0 +1,62 @@
+using Filter.Compiler.Syntax;
+using Filter.VM;
+
+namespace Filter.Compiler.Binding;
+
+/// <summary>
+/// The bound tree: names resolved, types checked, constants folded, literals typed. It is the
+/// language's meaning: the code generator compiles it and the reference evaluator interprets it.
+/// </summary>
+public abstract record BoundNode(TextSpan Span);
+
+// ---- integer expressions: 64-bit values, signed or unsigned ----
+
+public abstract record BoundInt(bool Signed, TextSpan Span) : BoundNode(Span);
+
+/// <summary>
+/// An integer constant. <paramref name="IsLiteral"/> marks a constant not yet tied to a field's type:
+/// it adopts the type of the other operand (spec/language.md, "Types").
+/// </summary>
+public sealed record BoundIntConst(ulong Value, bool Signed, bool IsLiteral, TextSpan Span) : BoundInt(Signed, Span);
+
+public sealed record BoundFieldLoad(ScalarField Field, TextSpan Span) : BoundInt(Field.IsSigned, Span);
+
+public sealed record BoundUnaryInt(UnaryOp Op, BoundInt Operand, bool Signed, TextSpan Span) : BoundInt(Signed, Span);
+
+public sealed record BoundBinaryInt(BinaryOp Op, BoundInt Left, BoundInt Right, bool Signed, TextSpan Span) : BoundInt(Signed, Span);
+
+// ---- boolean expressions ----
+
+public abstract record BoundBool(TextSpan Span) : BoundNode(Span);
+
+public sealed record BoundBoolConst(bool Value, TextSpan Span) : BoundBool(Span);
+
+/// <summary>A boolean field (<c>success</c>): true when its byte is non-zero.</summary>
+public sealed record BoundBoolField(ScalarField Field, TextSpan Span) : BoundBool(Span);
+
+public sealed record BoundNot(BoundBool Operand, TextSpan Span) : BoundBool(Span);
+
+public sealed record BoundLogical(bool IsAnd, IReadOnlyList<BoundBool> Operands, TextSpan Span) : BoundBool(Span);
+
+public enum CompareOp { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual }
+
+/// <summary>An integer comparison; <paramref name="Signed"/> is false if either operand is unsigned.</summary>
+public sealed record BoundCompare(CompareOp Op, BoundInt Left, BoundInt Right, bool Signed, TextSpan Span) : BoundBool(Span);
+
+/// <summary><c>a == b</c> on booleans.</summary>
+public sealed record BoundBoolEquals(BoundBool Left, BoundBool Right, TextSpan Span) : BoundBool(Span);
+
+/// <summary>Membership of an integer in a constant set (ordered as the value's signedness says).</summary>
+public sealed record BoundInSet(BoundInt Value, ValueSet Set, TextSpan Span) : BoundBool(Span);
+
+/// <summary>
+/// Membership of the record's syscall number in a set that depends on the record's arch, because
+/// syscall names mean different numbers on different architectures. <paramref name="PerArch"/> is
+/// indexed like <see cref="AuditArch.All"/>; <paramref name="OtherArch"/> applies to any other arch (only
+/// numbers written as numbers). A null set matches nothing.
+/// </summary>
+public sealed record BoundSyscallIn(IReadOnlyList<ValueSet?> PerArch, ValueSet? OtherArch, TextSpan Span) : BoundBool(Span);
+
+public enum StringTestOp { Equal, StartsWith }
+
+public sealed record BoundStringTest(StringField Field, StringTestOp Op, byte[] Value, TextSpan Span) : BoundBool(Span);

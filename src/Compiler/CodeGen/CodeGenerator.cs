@@ -1,0 +1,268 @@
+using Filter.Compiler.Binding;
+using Filter.Compiler.Syntax;
+using Filter.VM;
+
+namespace Filter.Compiler.CodeGen;
+
+/// <summary>
+/// Compiles a bound filter to bytecode. Conditions are compiled with explicit true/false targets, so
+/// <c>&amp;&amp;</c>, <c>||</c> and <c>!</c> cost no instructions (they only choose targets) and <c>&lt;</c>,
+/// <c>&lt;=</c>, <c>!=</c> are the opposite jumps with swapped targets. Values are computed into registers
+/// with Sethi-Ullman numbering, so the register count is the tree's, not its size.
+/// </summary>
+public sealed class CodeGenerator
+{
+    private readonly Emitter _emit = new(InstructionSet.MaxInstructions * 4);
+    private readonly List<ValueSet> _sets = [];
+    private readonly List<byte[]> _strings = [];
+    private Diagnostic? _error;
+
+    private CodeGenerator() { }
+
+    /// <summary>Generates the program for a single-rule filter: verdict 1 on match, 0 otherwise.</summary>
+    public static (ProgramImage? Image, Diagnostic? Error) Generate(BoundBool filter)
+    {
+        var gen = new CodeGenerator();
+        int noMatch = gen._emit.Emit(OpCode.Ret, imm: 0);
+        int match = gen._emit.Emit(OpCode.Ret, imm: 1);
+        int entry = gen.Condition(filter, match, noMatch);
+        if (gen._error is not null) return (null, gen._error);
+        var code = gen._emit.Overflowed ? null : gen._emit.Link(entry);
+        if (code is null || code.Count > InstructionSet.MaxInstructions)
+            return (null, new Diagnostic(DiagnosticCode.ProgramTooLong, filter.Span,
+                $"filter compiles to {(code is null ? "too many" : code.Count.ToString())} instructions; the limit is {InstructionSet.MaxInstructions} (split it or use sets: x in (...))"));
+        return (new ProgramImage(code, gen._sets, gen._strings, [""]), null);
+    }
+
+    // ------------------------------------------------------------ conditions
+
+    /// <summary>Emits code that jumps to <paramref name="t"/> if the condition holds, else to <paramref name="f"/>; returns its entry label.</summary>
+    private int Condition(BoundBool node, int t, int f)
+    {
+        if (t == f || _error is not null || _emit.Overflowed) return t;
+        switch (node)
+        {
+            case BoundBoolConst c:
+                return c.Value ? t : f;
+            case BoundNot n:
+                return Condition(n.Operand, f, t);
+            case BoundLogical l:
+            {
+                int next = l.IsAnd ? t : f;
+                for (int i = l.Operands.Count - 1; i >= 0; i--)
+                    next = l.IsAnd ? Condition(l.Operands[i], next, f) : Condition(l.Operands[i], t, next);
+                return next;
+            }
+            case BoundBoolEquals eq:
+                return Condition(eq.Left, Condition(eq.Right, t, f), Condition(eq.Right, f, t));
+            case BoundBoolField field:
+            {
+                _emit.Emit(OpCode.JeqK, 0, imm: 0, whenTrue: f, whenFalse: t);
+                return _emit.Emit(Load(field.Field), 0, imm: (ulong)field.Field.Offset);
+            }
+            case BoundCompare cmp:
+                return Compare(cmp, t, f);
+            case BoundInSet s:
+            {
+                var value = Value(s.Value, 0);
+                int jump = _emit.Emit(OpCode.Jin, 0, imm: SetIndex(s.Set), whenTrue: t, whenFalse: f);
+                return _emit.EmitSequence(value, jump);
+            }
+            case BoundSyscallIn sys:
+                return SyscallIn(sys, t, f);
+            case BoundStringTest str:
+            {
+                var op = str.Op == StringTestOp.Equal ? OpCode.JstrEq : OpCode.JstrPrefix;
+                return _emit.Emit(op, (byte)str.Field.DescriptorOffset, imm: StringIndex(str.Value), whenTrue: t, whenFalse: f);
+            }
+            default:
+                throw new InvalidOperationException($"no code generation for {node.GetType().Name}");
+        }
+    }
+
+    private int Compare(BoundCompare cmp, int t, int f)
+    {
+        var (op, left, right) = (cmp.Op, cmp.Left, cmp.Right);
+        if (left is BoundIntConst && right is not BoundIntConst)
+            (op, left, right) = (Mirror(op), right, left);
+
+        // (x & m) != 0 and (x & m) == 0 are bit tests.
+        if (right is BoundIntConst { Value: 0 } && op is CompareOp.Equal or CompareOp.NotEqual
+            && left is BoundBinaryInt { Op: BinaryOp.BitAnd } and_)
+        {
+            var (x, m) = and_.Right is BoundIntConst ? (and_.Left, and_.Right) : (and_.Right, and_.Left);
+            bool isConst = m is BoundIntConst;
+            var code = Value(x, 0);
+            if (!isConst) code.AddRange(Value(m, 1));
+            int jset = _emit.Emit(isConst ? OpCode.JsetK : OpCode.JsetX, 0, isConst ? (byte)0 : (byte)1,
+                isConst ? ((BoundIntConst)m).Value : 0,
+                whenTrue: op == CompareOp.NotEqual ? t : f, whenFalse: op == CompareOp.NotEqual ? f : t);
+            return _emit.EmitSequence(code, jset);
+        }
+
+        bool signed = cmp.Signed;
+        var (jop, swap) = op switch
+        {
+            CompareOp.Equal => (Cmp.Eq, false),
+            CompareOp.NotEqual => (Cmp.Eq, true),
+            CompareOp.Greater => (Cmp.Gt, false),
+            CompareOp.GreaterEqual => (Cmp.Ge, false),
+            CompareOp.Less => (Cmp.Ge, true),
+            _ => (Cmp.Gt, true), // LessEqual
+        };
+        var (whenTrue, whenFalse) = swap ? (f, t) : (t, f);
+        var seq = Value(left, 0);
+        int jump;
+        if (right is BoundIntConst k)
+            jump = _emit.Emit(JumpOp(jop, signed, immediate: true), 0, imm: k.Value, whenTrue: whenTrue, whenFalse: whenFalse);
+        else
+        {
+            seq.AddRange(Value(right, 1));
+            jump = _emit.Emit(JumpOp(jop, signed, immediate: false), 0, 1, whenTrue: whenTrue, whenFalse: whenFalse);
+        }
+        return _emit.EmitSequence(seq, jump);
+    }
+
+    private enum Cmp { Eq, Gt, Ge }
+
+    private static OpCode JumpOp(Cmp c, bool signed, bool immediate) => (c, signed, immediate) switch
+    {
+        (Cmp.Eq, _, true) => OpCode.JeqK,
+        (Cmp.Eq, _, false) => OpCode.JeqX,
+        (Cmp.Gt, false, true) => OpCode.JgtK,
+        (Cmp.Gt, false, false) => OpCode.JgtX,
+        (Cmp.Gt, true, true) => OpCode.JsgtK,
+        (Cmp.Gt, true, false) => OpCode.JsgtX,
+        (Cmp.Ge, false, true) => OpCode.JgeK,
+        (Cmp.Ge, false, false) => OpCode.JgeX,
+        (Cmp.Ge, true, true) => OpCode.JsgeK,
+        _ => OpCode.JsgeX,
+    };
+
+    private static CompareOp Mirror(CompareOp op) => op switch
+    {
+        CompareOp.Less => CompareOp.Greater,
+        CompareOp.LessEqual => CompareOp.GreaterEqual,
+        CompareOp.Greater => CompareOp.Less,
+        CompareOp.GreaterEqual => CompareOp.LessEqual,
+        _ => op,
+    };
+
+    /// <summary>
+    /// Loads the syscall number into r0 and the arch into r1, dispatches on the arch, then tests r0
+    /// against that arch's set: names were resolved per arch by the binder.
+    /// </summary>
+    private int SyscallIn(BoundSyscallIn sys, int t, int f)
+    {
+        int Test(ValueSet? set)
+        {
+            if (set is null) return f;
+            if (set.Ranges is [var only] && only.Lo == only.Hi)
+                return _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: t, whenFalse: f);
+            return _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set), whenTrue: t, whenFalse: f);
+        }
+        int next = Test(sys.OtherArch);
+        for (int i = AuditArch.All.Count - 1; i >= 0; i--)
+        {
+            int test = Test(sys.PerArch[i]);
+            next = _emit.Emit(OpCode.JeqK, 1, imm: AuditArch.All[i].Value, whenTrue: test, whenFalse: next);
+        }
+        _emit.Emit(OpCode.Ldw, 1, imm: RecordLayout.Arch);
+        return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
+    }
+
+    // ------------------------------------------------------------ values
+
+    /// <summary>Straight-line code (in execution order) leaving the value of <paramref name="node"/> in register <paramref name="reg"/>.</summary>
+    private List<Instruction> Value(BoundInt node, int reg)
+    {
+        var code = new List<Instruction>();
+        Value(node, reg, code);
+        return code;
+    }
+
+    private void Value(BoundInt node, int reg, List<Instruction> code)
+    {
+        if (reg >= InstructionSet.RegisterCount)
+        {
+            _error ??= new Diagnostic(DiagnosticCode.TooManyRegisters, node.Span,
+                $"expression needs more than {InstructionSet.RegisterCount} registers; simplify it or split it with parentheses differently");
+            return;
+        }
+        byte r = (byte)reg;
+        switch (node)
+        {
+            case BoundIntConst c:
+                code.Add(new Instruction(OpCode.MovK, r, 0, 0, 0, c.Value));
+                break;
+            case BoundFieldLoad l:
+                code.Add(new Instruction(Load(l.Field), r, 0, 0, 0, (ulong)l.Field.Offset));
+                break;
+            case BoundUnaryInt u:
+                Value(u.Operand, reg, code);
+                code.Add(new Instruction(u.Op == UnaryOp.Negate ? OpCode.Neg : OpCode.Not, r, 0, 0, 0, 0));
+                break;
+            case BoundBinaryInt b:
+            {
+                var (left, right) = (b.Left, b.Right);
+                bool commutative = b.Op is BinaryOp.Add or BinaryOp.BitAnd or BinaryOp.BitOr or BinaryOp.BitXor;
+                if (commutative && (left is BoundIntConst || (right is not BoundIntConst && Need(right) > Need(left))))
+                    (left, right) = (right, left);
+                var (k, x) = AluOps(b.Op, b.Signed);
+                Value(left, reg, code);
+                if (right is BoundIntConst c)
+                    code.Add(new Instruction(k, r, 0, 0, 0, c.Value));
+                else
+                {
+                    Value(right, reg + 1, code);
+                    code.Add(new Instruction(x, r, (byte)(reg + 1), 0, 0, 0));
+                }
+                break;
+            }
+            default:
+                throw new InvalidOperationException($"no code generation for {node.GetType().Name}");
+        }
+    }
+
+    /// <summary>Registers needed to evaluate a value (Sethi-Ullman number).</summary>
+    private static int Need(BoundInt node) => node switch
+    {
+        BoundUnaryInt u => Need(u.Operand),
+        BoundBinaryInt { Right: BoundIntConst } b => Need(b.Left),
+        BoundBinaryInt b => Need(b.Left) == Need(b.Right) ? Need(b.Left) + 1 : Math.Max(Need(b.Left), Need(b.Right) + 1),
+        _ => 1,
+    };
+
+    private static (OpCode Imm, OpCode Reg) AluOps(BinaryOp op, bool signed) => op switch
+    {
+        BinaryOp.Add => (OpCode.AddK, OpCode.AddX),
+        BinaryOp.Subtract => (OpCode.SubK, OpCode.SubX),
+        BinaryOp.BitAnd => (OpCode.AndK, OpCode.AndX),
+        BinaryOp.BitOr => (OpCode.OrK, OpCode.OrX),
+        BinaryOp.BitXor => (OpCode.XorK, OpCode.XorX),
+        BinaryOp.ShiftLeft => (OpCode.LshK, OpCode.LshX),
+        BinaryOp.ShiftRight => signed ? (OpCode.ArshK, OpCode.ArshX) : (OpCode.RshK, OpCode.RshX),
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    private static OpCode Load(ScalarField field) => field.Size switch
+    {
+        1 => OpCode.Ldb,
+        4 => OpCode.Ldw,
+        _ => OpCode.Lddw,
+    };
+
+    private ulong SetIndex(ValueSet set)
+    {
+        int i = _sets.IndexOf(set);
+        if (i < 0) { _sets.Add(set); i = _sets.Count - 1; }
+        return (ulong)i;
+    }
+
+    private ulong StringIndex(byte[] value)
+    {
+        int i = _strings.FindIndex(s => s.AsSpan().SequenceEqual(value));
+        if (i < 0) { _strings.Add(value); i = _strings.Count - 1; }
+        return (ulong)i;
+    }
+}

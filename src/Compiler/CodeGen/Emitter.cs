@@ -1,0 +1,113 @@
+using Filter.VM;
+
+namespace Filter.Compiler.CodeGen;
+
+/// <summary>
+/// Collects instructions in reverse execution order, Kafel style: code for a condition is emitted after
+/// (so placed before) the code it jumps to, so every jump target already exists and every jump is
+/// forward by construction. A label is an index into the reversed list.
+/// <see cref="Link"/> turns the list around, threads jumps, drops unreachable code and encodes offsets.
+/// </summary>
+internal sealed class Emitter
+{
+    /// <summary>An instruction with jump targets as labels (-1: none).</summary>
+    private readonly record struct Pending(OpCode Op, byte A, byte B, ulong Imm, int True, int False);
+
+    private readonly List<Pending> _reversed = [];
+    private readonly int _limit;
+
+    public Emitter(int limit) => _limit = limit;
+
+    /// <summary>Set once more instructions were emitted than could ever link into a legal program.</summary>
+    public bool Overflowed => _reversed.Count > _limit;
+
+    public int Emit(OpCode op, byte a = 0, byte b = 0, ulong imm = 0, int whenTrue = -1, int whenFalse = -1)
+    {
+        _reversed.Add(new Pending(op, a, b, imm, whenTrue, whenFalse));
+        return _reversed.Count - 1;
+    }
+
+    /// <summary>Emits a straight-line sequence given in execution order; returns the label of its first instruction.</summary>
+    public int EmitSequence(List<Instruction> forward, int next)
+    {
+        for (int i = forward.Count - 1; i >= 0; i--)
+        {
+            var f = forward[i];
+            next = Emit(f.Op, f.A, f.B, f.Imm);
+        }
+        return next;
+    }
+
+    /// <summary>Produces the final instruction list with <paramref name="entry"/> at pc 0.</summary>
+    public List<Instruction> Link(int entry)
+    {
+        if (entry != _reversed.Count - 1) entry = Emit(OpCode.Ja, whenTrue: entry);
+        int n = _reversed.Count;
+        // Execution order: pc = n - 1 - label. Straight-line instructions fall through to pc + 1.
+        var code = new Pending[n];
+        for (int label = 0; label < n; label++)
+        {
+            var p = _reversed[label];
+            code[n - 1 - label] = p with
+            {
+                True = p.True < 0 ? -1 : n - 1 - p.True,
+                False = p.False < 0 ? -1 : n - 1 - p.False,
+            };
+        }
+
+        // Thread jumps through unconditional jumps; a condition whose targets agree is an unconditional jump.
+        int Resolve(int t)
+        {
+            while (code[t].Op == OpCode.Ja) t = code[t].True;
+            return t;
+        }
+        for (int pc = 0; pc < n; pc++)
+        {
+            var p = code[pc];
+            if (p.True < 0) continue;
+            int t = Resolve(p.True), f = p.False < 0 ? -1 : Resolve(p.False);
+            code[pc] = p.False >= 0 && t == f ? new Pending(OpCode.Ja, 0, 0, 0, t, -1) : p with { True = t, False = f };
+        }
+
+        // Keep what is reachable from pc 0, minus jumps to the next kept instruction.
+        var keep = new bool[n];
+        keep[0] = true;
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (!keep[pc]) continue;
+            var p = code[pc];
+            var info = InstructionSet.Get(p.Op);
+            if (info.Jump == JumpKind.None) keep[pc + 1] = true;
+            if (p.True >= 0) keep[p.True] = true;
+            if (p.False >= 0) keep[p.False] = true;
+        }
+        var newPc = new int[n + 1];
+        bool changed = true;
+        while (changed)
+        {
+            changed = false;
+            int count = 0;
+            for (int pc = 0; pc < n; pc++) { newPc[pc] = count; if (keep[pc]) count++; }
+            newPc[n] = count;
+            for (int pc = 0; pc < n; pc++)
+            {
+                if (keep[pc] && code[pc].Op == OpCode.Ja && newPc[code[pc].True] == newPc[pc] + 1)
+                {
+                    keep[pc] = false;
+                    changed = true;
+                }
+            }
+        }
+
+        var result = new List<Instruction>();
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (!keep[pc]) continue;
+            var p = code[pc];
+            int at = newPc[pc];
+            ushort Offset(int target) => target < 0 ? (ushort)0 : (ushort)(newPc[target] - at - 1);
+            result.Add(new Instruction(p.Op, p.A, p.B, Offset(p.True), Offset(p.False), p.Imm));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,230 @@
+using System.Text;
+using Pidgin;
+using Pidgin.Expression;
+using static Pidgin.Parser;
+using static Pidgin.Parser<char>;
+
+namespace Filter.Compiler.Syntax;
+
+/// <summary>
+/// The filter grammar (spec/language.md), syntax only: names stay names and literals stay text until the
+/// binder. Parsers are built once. Positions come from <c>CurrentOffset</c>; every node carries its span.
+/// Binary levels come from an operator table, highest precedence first; comparisons are non-associative
+/// (<c>InfixN</c>); <c>&amp;&amp;</c> and <c>||</c> chains are parsed flat so that long chains do not nest.
+/// </summary>
+public static class FilterParser
+{
+    /// <summary>Deepest parenthesis nesting accepted (spec/limits.md); checked before parsing so the recursive parser cannot overflow the stack.</summary>
+    public const int MaxParenDepth = 256;
+    /// <summary>Longest filter text accepted, in characters.</summary>
+    public const int MaxLength = 1 << 20;
+
+    private static readonly HashSet<string> Keywords = ["and", "or", "not", "in", "startswith", "true", "false"];
+
+    // Whitespace and '#' comments to the end of the line.
+    private static readonly Parser<char, Unit> Ws =
+        Whitespace.IgnoreResult().Or(Char('#').Then(AnyCharExcept('\n').SkipMany())).SkipMany();
+
+    private static readonly Parser<char, char> IdentChar = Token(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    private static Parser<char, T> Tok<T>(Parser<char, T> p) => p.Before(Ws);
+
+    private static Parser<char, (T Value, TextSpan Span)> Spanned<T>(Parser<char, T> p) =>
+        Map((start, value, end) => (value, new TextSpan(start, end)), CurrentOffset, p, CurrentOffset).Before(Ws);
+
+    private static Parser<char, TextSpan> Keyword(string word) =>
+        Spanned(Try(String(word).Before(Not(IdentChar)))).Select(t => t.Span).Labelled($"'{word}'");
+
+    private static Parser<char, TextSpan> Symbol(string text, string notFollowedBy = "") =>
+        Spanned(Try(notFollowedBy.Length == 0 ? String(text) : String(text).Before(Not(OneOf(notFollowedBy))))).Select(t => t.Span).Labelled($"'{text}'");
+
+    // ---- terminals ----
+
+    private static readonly Parser<char, SyntaxNode> Number =
+        Spanned(
+            Try(Char('0').Then(OneOf('x', 'X'))).Then(Token(char.IsAsciiHexDigit).AtLeastOnceString(), (_, hex) => "0x" + hex)
+                .Or(Digit.AtLeastOnceString())
+                .Before(Not(IdentChar).Labelled("end of number")))
+        .Select(t => (SyntaxNode)new IntLiteralSyntax(t.Value, t.Span))
+        .Labelled("number");
+
+    private static readonly Parser<char, byte[]> Escape =
+        Char('\\').Then(
+            OneOf('\\', '"').Select(c => new[] { (byte)c })
+            .Or(Char('n').ThenReturn(new[] { (byte)'\n' }))
+            .Or(Char('t').ThenReturn(new[] { (byte)'\t' }))
+            .Or(Char('r').ThenReturn(new[] { (byte)'\r' }))
+            .Or(Char('0').ThenReturn(new[] { (byte)0 }))
+            .Or(Char('x').Then(Token(char.IsAsciiHexDigit).Repeat(2)).Select(h => new[] { Convert.ToByte(string.Concat(h), 16) }))
+            .Labelled("escape (\\\\, \\\", \\n, \\t, \\r, \\0 or \\xHH)"));
+
+    private static readonly Parser<char, SyntaxNode> StringLiteral =
+        Spanned(
+            Char('"').Labelled("expression").Then(
+                AnyCharExcept('"', '\\', '\n', '\r').AtLeastOnceString().Select(Encoding.UTF8.GetBytes).Or(Escape).Many(),
+                (_, parts) => parts.SelectMany(p => p).ToArray())
+            .Before(Char('"').Labelled("closing '\"'")))
+        .Select(t => (SyntaxNode)new StringLiteralSyntax(t.Value, t.Span));
+
+    private static readonly Parser<char, string> Identifier =
+        Token(c => char.IsAsciiLetter(c) || c == '_').Then(IdentChar.ManyString(), (first, rest) => first + rest);
+
+    private static readonly Parser<char, SyntaxNode> NameOrBool =
+        Try(Spanned(Identifier).Assert(t => !Keywords.Contains(t.Value) || t.Value is "true" or "false", "a name"))
+        .Select(t => t.Value switch
+        {
+            "true" => new BoolLiteralSyntax(true, t.Span),
+            "false" => new BoolLiteralSyntax(false, t.Span),
+            _ => (SyntaxNode)new NameSyntax(t.Value, t.Span),
+        })
+        .Labelled("name");
+
+    // ---- expressions ----
+
+    // Labels go only on parsers that fail without consuming input: Pidgin replaces the inner error with
+    // the label, which would hide, say, the missing ')' of a parenthesised expression.
+    private static readonly Parser<char, SyntaxNode> Parenthesised =
+        Symbol("(").Labelled("expression").Then(Rec(() => Expression!)).Before(Symbol(")"));
+
+    private static readonly Parser<char, SyntaxNode> Primary =
+        OneOf(Number, NameOrBool).Labelled("expression").Or(StringLiteral).Or(Parenthesised);
+
+    private static readonly Parser<char, (UnaryOp Op, TextSpan Span)> PrefixOp = OneOf(
+        Symbol("~").Select(s => (UnaryOp.BitNot, s)),
+        Symbol("-").Select(s => (UnaryOp.Negate, s)),
+        Symbol("!", "=").Select(s => (UnaryOp.LogicalNot, s)),
+        Keyword("not").Select(s => (UnaryOp.LogicalNot, s))).Labelled("expression");
+
+    // Prefix operators are collected and applied in a loop (not by recursion), so a long run of them
+    // cannot overflow the stack here; the depth check after parsing bounds the tree.
+    private static readonly Parser<char, SyntaxNode> Unary =
+        Map((ops, operand) =>
+        {
+            var node = operand;
+            for (int i = ops.Count - 1; i >= 0; i--)
+                node = new UnarySyntax(ops[i].Op, node, ops[i].Span, new TextSpan(ops[i].Span.Start, node.Span.End));
+            return node;
+        }, PrefixOp.Many().Select(o => o.ToList()), Primary);
+
+    private static Parser<char, Func<SyntaxNode, SyntaxNode, SyntaxNode>> Binary(Parser<char, TextSpan> token, BinaryOp op) =>
+        token.Select<Func<SyntaxNode, SyntaxNode, SyntaxNode>>(opSpan =>
+            (l, r) => new BinarySyntax(op, l, r, opSpan, TextSpan.Cover(l.Span, r.Span)));
+
+    private static readonly Parser<char, SetElementSyntax> SetElement =
+        Map((lo, hi) => new SetElementSyntax(lo, hi.HasValue ? hi.Value : null,
+                hi.HasValue ? TextSpan.Cover(lo.Span, hi.Value.Span) : lo.Span),
+            Rec(() => BitOrLevel!), Symbol("..").Then(Rec(() => BitOrLevel!)).Optional());
+
+    private static readonly Parser<char, (bool Negated, TextSpan Span)> InOp =
+        Keyword("in").Select(s => (false, s))
+        .Or(Map((n, i) => (true, TextSpan.Cover(n, i)), Keyword("not"), Keyword("in")));
+
+    private static readonly Parser<char, Func<SyntaxNode, SyntaxNode>> InSuffix =
+        Map((op, elements, close) => (Func<SyntaxNode, SyntaxNode>)(value =>
+                new InSyntax(value, op.Negated, elements, op.Span, new TextSpan(value.Span.Start, close.End))),
+            InOp,
+            Symbol("(").Then(SetElement.SeparatedAtLeastOnce(Symbol(",")).Select(e => (IReadOnlyList<SetElementSyntax>)e.ToList())),
+            Symbol(")"));
+
+    private static readonly Parser<char, SyntaxNode> BitOrLevel = ExpressionParser.Build(Unary,
+    [
+        Operator.InfixL(Binary(Symbol("+"), BinaryOp.Add)).And(Operator.InfixL(Binary(Symbol("-"), BinaryOp.Subtract))),
+        Operator.InfixL(Binary(Symbol("<<"), BinaryOp.ShiftLeft)).And(Operator.InfixL(Binary(Symbol(">>"), BinaryOp.ShiftRight))),
+        Operator.InfixL(Binary(Symbol("&", "&"), BinaryOp.BitAnd)),
+        Operator.InfixL(Binary(Symbol("^"), BinaryOp.BitXor)),
+        Operator.InfixL(Binary(Symbol("|", "|"), BinaryOp.BitOr)),
+    ]);
+
+    private static readonly Parser<char, SyntaxNode> Comparison = ExpressionParser.Build(BitOrLevel,
+    [
+        Operator.InfixN(OneOf(
+            Binary(Symbol("=="), BinaryOp.Equal),
+            Binary(Symbol("!="), BinaryOp.NotEqual),
+            Binary(Symbol("<="), BinaryOp.LessEqual),
+            Binary(Symbol(">="), BinaryOp.GreaterEqual),
+            Binary(Symbol("<"), BinaryOp.Less),
+            Binary(Symbol(">"), BinaryOp.Greater),
+            Binary(Keyword("startswith"), BinaryOp.StartsWith)))
+        .And(Operator.Postfix(InSuffix)),
+    ]);
+
+    private static Parser<char, SyntaxNode> Chain(Parser<char, SyntaxNode> operand, Parser<char, TextSpan> op, bool isAnd) =>
+        operand.SeparatedAtLeastOnce(op).Select(items =>
+        {
+            var list = items.ToList();
+            return list.Count == 1 ? list[0]
+                : new LogicalSyntax(isAnd, list, TextSpan.Cover(list[0].Span, list[^1].Span));
+        });
+
+    private static readonly Parser<char, SyntaxNode> AndLevel =
+        Chain(Comparison, Symbol("&&").Or(Keyword("and")), isAnd: true);
+
+    private static readonly Parser<char, SyntaxNode> Expression =
+        Chain(AndLevel, Symbol("||").Or(Keyword("or")), isAnd: false);
+
+    private static readonly Parser<char, SyntaxNode> Filter = Ws.Then(Expression).Before(End.Labelled("end of filter"));
+
+    /// <summary>Parses a filter expression into a syntax tree, or returns the first syntax error.</summary>
+    public static (SyntaxNode? Tree, Diagnostic? Error) Parse(string text)
+    {
+        if (text.Length > MaxLength)
+            return (null, new Diagnostic(DiagnosticCode.InputTooLong, new TextSpan(MaxLength, MaxLength),
+                $"filter is {text.Length} characters long; the limit is {MaxLength}"));
+        if (CheckParenDepth(text) is { } depthError) return (null, depthError);
+
+        var result = Filter.Parse(text);
+        if (!result.Success) return (null, ToDiagnostic(text, result.Error!));
+        return (result.Value, null);
+    }
+
+    private static Diagnostic? CheckParenDepth(string text)
+    {
+        int depth = 0;
+        bool inString = false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (inString)
+            {
+                if (c == '\\') i++;
+                else if (c == '"' || c == '\n') inString = false;
+            }
+            else if (c == '"') inString = true;
+            else if (c == '#') { while (i < text.Length && text[i] != '\n') i++; }
+            else if (c == '(' && ++depth > MaxParenDepth)
+                return new Diagnostic(DiagnosticCode.NestingTooDeep, new TextSpan(i, i + 1),
+                    $"parentheses nested more than {MaxParenDepth} deep");
+            else if (c == ')') depth--;
+        }
+        return null;
+    }
+
+    private static Diagnostic ToDiagnostic(string text, ParseError<char> error)
+    {
+        int at = Math.Min(error.ErrorOffset, text.Length);
+        string unexpected = error.EOF ? "end of filter"
+            : error.Unexpected.HasValue ? Describe(error.Unexpected.Value)
+            : at < text.Length ? Describe(text[at]) : "end of filter";
+        var expected = error.Expected
+            .Select(e => e.IsEof ? "end of filter" : e.Label ?? $"'{string.Concat(e.Tokens)}'")
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        var message = new StringBuilder(error.Message ?? $"unexpected {unexpected}");
+        if (expected.Count > 0)
+            message.Append("; expected ").Append(expected.Count == 1 ? expected[0]
+                : string.Join(", ", expected.Take(expected.Count - 1)) + " or " + expected[^1]);
+        if (!error.EOF && at < text.Length && text[at] == '=' && (at + 1 >= text.Length || text[at + 1] != '='))
+            message.Append(" (use '==' to compare)");
+        else if (!error.EOF && at < text.Length && "=!<>".Contains(text[at]) && expected.Contains("end of filter"))
+            message.Append(" (comparisons do not chain: combine them with &&)");
+        int end = at < text.Length ? at + 1 : at;
+        return new Diagnostic(DiagnosticCode.SyntaxError, new TextSpan(at, end), message.ToString());
+    }
+
+    private static string Describe(char c) => c switch
+    {
+        '\0' => "NUL character",
+        '\n' => "end of line",
+        _ when char.IsControl(c) => $"control character U+{(int)c:X4}",
+        _ => $"'{c}'",
+    };
+}

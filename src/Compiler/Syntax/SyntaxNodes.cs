@@ -1,0 +1,35 @@
+namespace Filter.Compiler.Syntax;
+
+public enum UnaryOp { Negate, BitNot, LogicalNot }
+
+public enum BinaryOp
+{
+    Add, Subtract, ShiftLeft, ShiftRight, BitAnd, BitXor, BitOr,
+    Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, StartsWith,
+}
+
+/// <summary>The parser's output: syntax only, every node positioned. Names are not resolved here.</summary>
+public abstract record SyntaxNode(TextSpan Span);
+
+/// <summary>An integer literal as written (decimal or 0x hex); the binder checks its range.</summary>
+public sealed record IntLiteralSyntax(string Text, TextSpan Span) : SyntaxNode(Span);
+
+public sealed record BoolLiteralSyntax(bool Value, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary>A string literal, escapes decoded, as UTF-8 bytes.</summary>
+public sealed record StringLiteralSyntax(byte[] Value, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary>A field, syscall, arch or constant name.</summary>
+public sealed record NameSyntax(string Name, TextSpan Span) : SyntaxNode(Span);
+
+public sealed record UnarySyntax(UnaryOp Op, SyntaxNode Operand, TextSpan OpSpan, TextSpan Span) : SyntaxNode(Span);
+
+public sealed record BinarySyntax(BinaryOp Op, SyntaxNode Left, SyntaxNode Right, TextSpan OpSpan, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary><c>a &amp;&amp; b &amp;&amp; ...</c> or <c>a || b || ...</c>, flat so long chains do not nest.</summary>
+public sealed record LogicalSyntax(bool IsAnd, IReadOnlyList<SyntaxNode> Operands, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary>One element of a set: a value or an inclusive range <c>Lo..Hi</c>.</summary>
+public sealed record SetElementSyntax(SyntaxNode Lo, SyntaxNode? Hi, TextSpan Span) : SyntaxNode(Span);
+
+public sealed record InSyntax(SyntaxNode Value, bool Negated, IReadOnlyList<SetElementSyntax> Elements, TextSpan OpSpan, TextSpan Span) : SyntaxNode(Span);

@@ -1,0 +1,32 @@
+using System.Collections.Frozen;
+
+namespace Filter.Compiler.Tables;
+
+/// <summary>The group a named constant comes from.</summary>
+public enum ConstantKind { Errno, Signal, OpenFlag, CloneFlag }
+
+/// <summary>
+/// The named integer constants of the filter language (EACCES, SIGKILL, O_CREAT, CLONE_THREAD, ...),
+/// over the tables generated from the kernel's UAPI headers (<see cref="ConstantData"/>). Every
+/// value is the same on all supported architectures; names are unique across groups.
+/// </summary>
+public static class NamedConstants
+{
+    private static readonly FrozenDictionary<string, (ulong Value, ConstantKind Kind)> ByName =
+        ConstantData.Errno.Select(c => (c.Name, c.Value, Kind: ConstantKind.Errno))
+            .Concat(ConstantData.Signals.Select(c => (c.Name, c.Value, Kind: ConstantKind.Signal)))
+            .Concat(ConstantData.OpenFlags.Select(c => (c.Name, c.Value, Kind: ConstantKind.OpenFlag)))
+            .Concat(ConstantData.CloneFlags.Select(c => (c.Name, c.Value, Kind: ConstantKind.CloneFlag)))
+            .ToFrozenDictionary(c => c.Name, c => (c.Value, c.Kind), StringComparer.Ordinal);
+
+    /// <summary>Every constant name (for "did you mean" hints).</summary>
+    public static IReadOnlyCollection<string> AllNames { get; } = ByName.Keys;
+
+    /// <summary>The value and group of constant <paramref name="name"/>; false if there is none.</summary>
+    public static bool TryGet(string name, out ulong value, out ConstantKind kind)
+    {
+        bool found = ByName.TryGetValue(name, out var c);
+        (value, kind) = c;
+        return found;
+    }
+}

@@ -1,0 +1,44 @@
+namespace Filter.VM;
+
+/// <summary>
+/// A program that passed the verifier. Only <c>Filter.Verifier.Verifier</c> can create one (the
+/// constructor is internal to this assembly and visible to the verifier alone), and the engines accept
+/// nothing else: unverified bytecode cannot be run through the public API.
+/// </summary>
+public sealed class VerifiedProgram
+{
+    /// <summary>The program as decoded, for disassembly and metadata (keys).</summary>
+    public ProgramImage Image { get; }
+
+    /// <summary>The encoded bytes that were verified.</summary>
+    public ReadOnlyMemory<byte> Bytes { get; }
+
+    /// <summary>The most instructions any run executes (the longest path through the loop-free code).</summary>
+    public int MaxPathLength { get; }
+
+    /// <summary>Instructions with absolute jump targets, the form the engines execute.</summary>
+    internal readonly ExecInstruction[] Exec;
+    internal readonly SetMatcher[] Sets;
+    internal readonly byte[][] Strings;
+
+    internal VerifiedProgram(ProgramImage image, byte[] bytes, int maxPathLength)
+    {
+        Image = image;
+        Bytes = bytes;
+        MaxPathLength = maxPathLength;
+        Exec = new ExecInstruction[image.Code.Count];
+        for (int pc = 0; pc < Exec.Length; pc++)
+        {
+            var i = image.Code[pc];
+            Exec[pc] = new ExecInstruction(i.Op, i.A, i.B, i.TrueTarget(pc), i.FalseTarget(pc), i.Imm);
+        }
+        Sets = image.Sets.Select(s => new SetMatcher(s)).ToArray();
+        Strings = image.Strings.ToArray();
+    }
+
+    public int InstructionCount => Exec.Length;
+    public IReadOnlyList<string> Keys => Image.Keys;
+}
+
+/// <summary>An instruction as the engines execute it: jump targets resolved to absolute pcs.</summary>
+internal readonly record struct ExecInstruction(OpCode Op, byte A, byte B, int True, int False, ulong Imm);

@@ -1,0 +1,184 @@
+using Filter.VM;
+
+namespace Filter.Verifier;
+
+/// <summary>
+/// Decides whether bytecode is safe to run, trusting nothing about where it came from. One forward
+/// pass suffices because jump offsets are unsigned: every edge goes from a lower pc to a higher one, so
+/// when the pass reaches an instruction it has already seen every edge into it. A program that passes
+/// executes at most one instruction per pc (at most N for N instructions), reads only whole header
+/// fields and in-range constants, reads only registers written on every path, and ends in a return.
+/// </summary>
+public static class Verifier
+{
+    public static VerifyResult Verify(ReadOnlySpan<byte> bytes)
+    {
+        if (!ProgramImage.TryDecode(bytes, out var image, out string formatError))
+            return Fail(VerifierRule.Format, -1, formatError);
+        int maxPath = 0;
+        var error = CheckConstants(image) ?? CheckCode(image, out maxPath);
+        if (error is not null) return new VerifyResult(null, error);
+        return new VerifyResult(new VerifiedProgram(image, bytes.ToArray(), maxPath), null);
+    }
+
+    /// <summary>Encodes and verifies an image (the code generator's and assembler's output).</summary>
+    public static VerifyResult Verify(ProgramImage image) => Verify(image.Encode());
+
+    private static VerifyResult Fail(VerifierRule rule, int pc, string message) => new(null, new VerifierError(rule, pc, message));
+
+    private static VerifierError? CheckConstants(ProgramImage image)
+    {
+        if (image.Sets.Count > Limits.MaxSets)
+            return new(VerifierRule.SetConstant, -1, $"{image.Sets.Count} sets; at most {Limits.MaxSets} are allowed");
+        for (int s = 0; s < image.Sets.Count; s++)
+        {
+            var set = image.Sets[s];
+            if (set.Ranges.Count == 0)
+                return new(VerifierRule.SetConstant, -1, $"set {s} is empty");
+            if (set.Ranges.Count > Limits.MaxRangesPerSet)
+                return new(VerifierRule.SetConstant, -1, $"set {s} has {set.Ranges.Count} ranges; at most {Limits.MaxRangesPerSet} are allowed");
+            if (!set.IsCanonical(out int bad))
+                return new(VerifierRule.SetConstant, -1, $"set {s}: range {bad} is empty, out of order or overlaps the one before it");
+        }
+        if (image.Strings.Count > Limits.MaxStrings)
+            return new(VerifierRule.StringConstant, -1, $"{image.Strings.Count} strings; at most {Limits.MaxStrings} are allowed");
+        for (int s = 0; s < image.Strings.Count; s++)
+            if (image.Strings[s].Length > Limits.MaxStringLength)
+                return new(VerifierRule.StringConstant, -1, $"string {s} is {image.Strings[s].Length} bytes; at most {Limits.MaxStringLength} are allowed");
+        if (image.Keys.Count > Limits.MaxVerdicts)
+            return new(VerifierRule.VerdictRange, -1, $"{image.Keys.Count} verdicts; at most {Limits.MaxVerdicts} are allowed");
+        for (int k = 0; k < image.Keys.Count; k++)
+            if (System.Text.Encoding.UTF8.GetByteCount(image.Keys[k]) > Limits.MaxKeyLength)
+                return new(VerifierRule.StringConstant, -1, $"key of verdict {k + 1} is longer than {Limits.MaxKeyLength} bytes");
+        return null;
+    }
+
+    private static VerifierError? CheckCode(ProgramImage image, out int maxPath)
+    {
+        maxPath = 0;
+        var code = image.Code;
+        int n = code.Count;
+        if (n == 0) return new(VerifierRule.Length, -1, "the program has no instructions");
+        if (n > InstructionSet.MaxInstructions)
+            return new(VerifierRule.Length, -1, $"the program has {n} instructions; at most {InstructionSet.MaxInstructions} are allowed");
+
+        // Registers definitely written on entry to each pc (a bit per register), and whether any edge reaches it.
+        var initialised = new ushort[n];
+        var reached = new bool[n];
+        reached[0] = true;
+        for (int pc = 0; pc < n; pc++)
+        {
+            var insn = code[pc];
+            if (!reached[pc])
+                return new(VerifierRule.Reachable, pc, "instruction is unreachable: no path from pc 0 leads here");
+            if (InstructionSet.Lookup((byte)insn.Op) is not { } info)
+                return new(VerifierRule.KnownOpcode, pc, $"unknown opcode 0x{(byte)insn.Op:x2}");
+            var error = CheckOperands(image, pc, insn, info);
+            if (error is not null) return error;
+
+            ushort live = initialised[pc];
+            foreach (var (slot, value) in new[] { (info.A, insn.A), (info.B, insn.B) })
+            {
+                if (slot is Operand.RegRead or Operand.RegReadWrite && (live & (1 << value)) == 0)
+                    return new(VerifierRule.InitialisedRegister, pc, $"r{value} is read before it is written on some path to this instruction");
+            }
+            if (info.A is Operand.RegWrite or Operand.RegReadWrite) live |= (ushort)(1 << insn.A);
+
+            switch (info.Jump)
+            {
+                case JumpKind.Return:
+                    break;
+                case JumpKind.None:
+                    if (pc + 1 == n)
+                        return new(VerifierRule.EndsInReturn, pc, "the last instruction falls through past the end of the program");
+                    Flow(pc + 1);
+                    break;
+                case JumpKind.Always:
+                    if (Target(insn.Jt) is { } e1) return e1;
+                    Flow(insn.TrueTarget(pc));
+                    break;
+                case JumpKind.Conditional:
+                    if ((Target(insn.Jt) ?? Target(insn.Jf)) is { } e2) return e2;
+                    Flow(insn.TrueTarget(pc));
+                    Flow(insn.FalseTarget(pc));
+                    break;
+            }
+
+            VerifierError? Target(ushort offset) =>
+                pc + 1 + offset < n ? null
+                : new(VerifierRule.JumpInRange, pc, $"jump target {pc + 1 + offset} is past the end ({n} instructions)");
+
+            void Flow(int to)
+            {
+                initialised[to] = reached[to] ? (ushort)(initialised[to] & live) : live;
+                reached[to] = true;
+            }
+        }
+        maxPath = LongestPath(code);
+        return null;
+    }
+
+    private static VerifierError? CheckOperands(ProgramImage image, int pc, Instruction insn, OpInfo info)
+    {
+        if (insn.Reserved != 0)
+            return new(VerifierRule.UnusedZero, pc, $"reserved byte is 0x{insn.Reserved:x2}, must be 0");
+        foreach (var (slot, value, name) in new[] { (info.A, insn.A, "slot A"), (info.B, insn.B, "slot B") })
+        {
+            switch (slot)
+            {
+                case Operand.None when value != 0:
+                    return new(VerifierRule.UnusedZero, pc, $"{info.Mnemonic} does not use {name}, which must be 0 (is {value})");
+                case Operand.RegRead or Operand.RegWrite or Operand.RegReadWrite when value >= InstructionSet.RegisterCount:
+                    return new(VerifierRule.RegisterRange, pc, $"register r{value} does not exist (r0..r{InstructionSet.RegisterCount - 1})");
+                case Operand.StringField when RecordLayout.StringAt(value) is null:
+                    return new(VerifierRule.StringField, pc, $"offset {value} is not a string field descriptor");
+            }
+        }
+        switch (info.Imm)
+        {
+            case Operand.None when insn.Imm != 0:
+                return new(VerifierRule.UnusedZero, pc, $"{info.Mnemonic} does not use imm, which must be 0 (is {insn.Imm})");
+            case Operand.Field:
+                var field = RecordLayout.ScalarAt((long)Math.Min(insn.Imm, long.MaxValue));
+                if (field is null || field.Size != info.LoadSize)
+                    return new(VerifierRule.FieldLoad, pc,
+                        field is null ? $"{info.Mnemonic} at offset {insn.Imm}: no record field starts there"
+                                      : $"{info.Mnemonic} reads {info.LoadSize} bytes but field '{field.Name}' at offset {insn.Imm} is {field.Size} bytes");
+                break;
+            case Operand.Set when insn.Imm >= (ulong)image.Sets.Count:
+                return new(VerifierRule.ConstantIndex, pc, $"set {insn.Imm} does not exist ({image.Sets.Count} sets)");
+            case Operand.String when insn.Imm >= (ulong)image.Strings.Count:
+                return new(VerifierRule.ConstantIndex, pc, $"string {insn.Imm} does not exist ({image.Strings.Count} strings)");
+            case Operand.Verdict when insn.Imm > (ulong)image.VerdictCount:
+                return new(VerifierRule.VerdictRange, pc, $"verdict {insn.Imm} is out of range (0..{image.VerdictCount})");
+        }
+        bool usesJt = info.Jump is JumpKind.Always or JumpKind.Conditional, usesJf = info.Jump == JumpKind.Conditional;
+        if ((!usesJt && insn.Jt != 0) || (!usesJf && insn.Jf != 0))
+            return new(VerifierRule.UnusedZero, pc, $"{info.Mnemonic} does not jump; its unused jump offsets must be 0");
+        return null;
+    }
+
+    /// <summary>The most instructions a run can execute: the longest path in the (acyclic) flow graph.</summary>
+    private static int LongestPath(IReadOnlyList<Instruction> code)
+    {
+        var longest = new int[code.Count];
+        for (int pc = code.Count - 1; pc >= 0; pc--)
+        {
+            var insn = code[pc];
+            longest[pc] = 1 + InstructionSet.Get(insn.Op).Jump switch
+            {
+                JumpKind.Return => 0,
+                JumpKind.None => longest[pc + 1],
+                JumpKind.Always => longest[insn.TrueTarget(pc)],
+                _ => Math.Max(longest[insn.TrueTarget(pc)], longest[insn.FalseTarget(pc)]),
+            };
+        }
+        return longest[0];
+    }
+}
+
+/// <summary>Either a program that may run, or the reason it may not.</summary>
+public sealed record VerifyResult(VerifiedProgram? Program, VerifierError? Error)
+{
+    public bool Ok => Program is not null;
+}
