@@ -28,28 +28,28 @@ public static class Verifier
 
     private static VerifierError? CheckConstants(ProgramImage image)
     {
-        if (image.Sets.Count > Limits.MaxSets)
-            return new(VerifierRule.SetConstant, -1, $"{image.Sets.Count} sets; at most {Limits.MaxSets} are allowed");
+        if (image.Sets.Count > ProgramLimits.MaxSets)
+            return new(VerifierRule.SetConstant, -1, $"{image.Sets.Count} sets; at most {ProgramLimits.MaxSets} are allowed");
         for (int s = 0; s < image.Sets.Count; s++)
         {
             var set = image.Sets[s];
             if (set.Ranges.Count == 0)
                 return new(VerifierRule.SetConstant, -1, $"set {s} is empty");
-            if (set.Ranges.Count > Limits.MaxRangesPerSet)
-                return new(VerifierRule.SetConstant, -1, $"set {s} has {set.Ranges.Count} ranges; at most {Limits.MaxRangesPerSet} are allowed");
+            if (set.Ranges.Count > ProgramLimits.MaxRangesPerSet)
+                return new(VerifierRule.SetConstant, -1, $"set {s} has {set.Ranges.Count} ranges; at most {ProgramLimits.MaxRangesPerSet} are allowed");
             if (!set.IsCanonical(out int bad))
                 return new(VerifierRule.SetConstant, -1, $"set {s}: range {bad} is empty, out of order or overlaps the one before it");
         }
-        if (image.Strings.Count > Limits.MaxStrings)
-            return new(VerifierRule.StringConstant, -1, $"{image.Strings.Count} strings; at most {Limits.MaxStrings} are allowed");
+        if (image.Strings.Count > ProgramLimits.MaxStrings)
+            return new(VerifierRule.StringConstant, -1, $"{image.Strings.Count} strings; at most {ProgramLimits.MaxStrings} are allowed");
         for (int s = 0; s < image.Strings.Count; s++)
-            if (image.Strings[s].Length > Limits.MaxStringLength)
-                return new(VerifierRule.StringConstant, -1, $"string {s} is {image.Strings[s].Length} bytes; at most {Limits.MaxStringLength} are allowed");
-        if (image.Keys.Count > Limits.MaxVerdicts)
-            return new(VerifierRule.VerdictRange, -1, $"{image.Keys.Count} verdicts; at most {Limits.MaxVerdicts} are allowed");
+            if (image.Strings[s].Length > ProgramLimits.MaxStringLength)
+                return new(VerifierRule.StringConstant, -1, $"string {s} is {image.Strings[s].Length} bytes; at most {ProgramLimits.MaxStringLength} are allowed");
+        if (image.Keys.Count > ProgramLimits.MaxVerdicts)
+            return new(VerifierRule.VerdictRange, -1, $"{image.Keys.Count} verdicts; at most {ProgramLimits.MaxVerdicts} are allowed");
         for (int k = 0; k < image.Keys.Count; k++)
-            if (System.Text.Encoding.UTF8.GetByteCount(image.Keys[k]) > Limits.MaxKeyLength)
-                return new(VerifierRule.StringConstant, -1, $"key of verdict {k + 1} is longer than {Limits.MaxKeyLength} bytes");
+            if (System.Text.Encoding.UTF8.GetByteCount(image.Keys[k]) > ProgramLimits.MaxKeyLength)
+                return new(VerifierRule.StringConstant, -1, $"key of verdict {k + 1} is longer than {ProgramLimits.MaxKeyLength} bytes");
         return null;
     }
 

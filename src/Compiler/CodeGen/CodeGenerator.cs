@@ -65,7 +65,7 @@ public sealed class CodeGenerator
             case BoundInSet s:
             {
                 var value = Value(s.Value, 0);
-                int jump = _emit.Emit(OpCode.Jin, 0, imm: SetIndex(s.Set), whenTrue: t, whenFalse: f);
+                int jump = _emit.Emit(OpCode.Jin, 0, imm: SetIndex(s.Set, s.Span), whenTrue: t, whenFalse: f);
                 return _emit.EmitSequence(value, jump);
             }
             case BoundSyscallIn sys:
@@ -159,7 +159,7 @@ public sealed class CodeGenerator
             if (set is null) return f;
             if (set.Ranges is [var only] && only.Lo == only.Hi)
                 return _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: t, whenFalse: f);
-            return _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set), whenTrue: t, whenFalse: f);
+            return _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set, sys.Span), whenTrue: t, whenFalse: f);
         }
         int next = Test(sys.OtherArch);
         for (int i = AuditArch.All.Count - 1; i >= 0; i--)
@@ -252,8 +252,11 @@ public sealed class CodeGenerator
         _ => OpCode.Lddw,
     };
 
-    private ulong SetIndex(ValueSet set)
+    private ulong SetIndex(ValueSet set, TextSpan span)
     {
+        if (set.Ranges.Count > ProgramLimits.MaxRangesPerSet)
+            _error ??= new Diagnostic(DiagnosticCode.SetTooLarge, span,
+                $"a set has {set.Ranges.Count} separate values or ranges; the limit is {ProgramLimits.MaxRangesPerSet}");
         int i = _sets.IndexOf(set);
         if (i < 0) { _sets.Add(set); i = _sets.Count - 1; }
         return (ulong)i;

@@ -1,7 +1,6 @@
 using Filter.Compiler;
 using Filter.VM;
 using Xunit;
-using Record = Filter.VM.Record;
 
 namespace Filter.Tests.Engines;
 
@@ -37,7 +36,7 @@ public sealed class InterpreterEngine : FilterEngine
 
 public static class FilterEngines
 {
-    public static readonly IReadOnlyList<FilterEngine> All = [new ReferenceEngine(), new InterpreterEngine()];
+    public static readonly IReadOnlyList<FilterEngine> All = [new ReferenceEngine(), new InterpreterEngine(), new JitEngine()];
 
     /// <summary>Each engine alone, as theory data.</summary>
     public static TheoryData<FilterEngine> Each()

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Filter.Audit.Formats;
 using Filter.VM;
 using Xunit;
-using Record = Filter.VM.Record;
 
 namespace Filter.Tests.Formats;
 

@@ -42,7 +42,9 @@ public static class FilterGen
             "0x" + v.ToString("x", CultureInfo.InvariantCulture),
             v <= long.MaxValue ? "-" + v.ToString(CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture)));
 
-    public static Gen<string> Int(int depth) =>
+    public static Gen<string> Int(int depth) => Ints[Math.Min(depth, MaxDepth)];
+
+    private static Gen<string> BuildInt(int depth) =>
         depth <= 0
             ? Freq((4, Gen.Elements(IntFields)), (3, Literal), (1, Gen.Elements(Constants)))
             : Freq(
@@ -53,9 +55,13 @@ public static class FilterGen
                     .Select(t => $"({t.Item1} {t.Item2} {t.Item3})")),
                 (1, Zip(Int(depth - 1), Gen.Elements("<<", ">>"), Gen.Choose(0, 70)).Select(t => $"({t.Item1} {t.Item2} {t.Item3})")));
 
+    // A range whose bounds share the top bit is non-empty in both signed and unsigned order, so it
+    // suits a set whatever the signedness of the value tested.
     private static Gen<string> SetElement =>
-        Freq((3, Literal), (1, Zip(Value, Value)
-                    .Select(t => Math.Min(t.Item1, t.Item2) + ".." + Math.Max(t.Item1, t.Item2))));
+        Freq((3, Literal), (1, Zip(Value, Value).Select(t =>
+            (t.Item1 ^ t.Item2) >> 63 == 0
+                ? Math.Min(t.Item1, t.Item2) + ".." + Math.Max(t.Item1, t.Item2)
+                : t.Item1.ToString(CultureInfo.InvariantCulture))));
 
     private static Gen<string> Set(Gen<string> element) =>
         Gen.Choose(1, 5).SelectMany(n => element.ArrayOf(n)).Select(e => "(" + string.Join(", ", e) + ")");
@@ -63,7 +69,9 @@ public static class FilterGen
     private static Gen<string> Comparison(int depth) =>
         Zip(Int(depth), Gen.Elements("==", "!=", "<", "<=", ">", ">="), Int(depth)).Select(t => $"{t.Item1} {t.Item2} {t.Item3}");
 
-    public static Gen<string> Bool(int depth) =>
+    public static Gen<string> Bool(int depth) => Bools[Math.Min(depth, MaxDepth)];
+
+    private static Gen<string> BuildBool(int depth) =>
         depth <= 0
             ? Freq(
                 (6, Comparison(1)),
@@ -81,6 +89,17 @@ public static class FilterGen
                 (1, Bool(depth - 1).Select(b => $"!({b})")),
                 (1, Bool(depth - 1).Select(b => $"not ({b})")),
                 (1, Zip(Bool(depth - 1), Gen.Elements("==", "!="), Bool(depth - 1)).Select(t => $"({t.Item1}) {t.Item2} ({t.Item3})")));
+
+    // Generators are built once per depth: building them recursively on every use is exponential in depth.
+    private const int MaxDepth = 8;
+    private static readonly Gen<string>[] Ints = new Gen<string>[MaxDepth + 1];
+    private static readonly Gen<string>[] Bools = new Gen<string>[MaxDepth + 1];
+
+    static FilterGen()
+    {
+        for (int d = 0; d <= MaxDepth; d++) Ints[d] = BuildInt(d);
+        for (int d = 0; d <= MaxDepth; d++) Bools[d] = BuildBool(d);
+    }
 
     public static Gen<string> Filter(int maxDepth) => Gen.Choose(0, maxDepth).SelectMany(Bool);
 

@@ -97,7 +97,7 @@ public class VerifierTests
     [Fact]
     public void RejectsOverlongString()
     {
-        var image = new ProgramImage([new Instruction(OpCode.Ret, 0, 0, 0, 0, 0)], [], [new byte[Limits.MaxStringLength + 1]], []);
+        var image = new ProgramImage([new Instruction(OpCode.Ret, 0, 0, 0, 0, 0)], [], [new byte[ProgramLimits.MaxStringLength + 1]], []);
         Assert.Equal(VerifierRule.StringConstant, V.Verify(image).Error!.Rule);
     }
 

@@ -1,0 +1,32 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Filter.Bench;
+
+// dotnet run -c Release --project bench -- --quick          (under a minute: 100,000 records, in-process, 3 iterations)
+// dotnet run -c Release --project bench -- --filter '*'     (full BenchmarkDotNet run: 1,000,000 records)
+bool quick = args.Contains("--quick");
+string[] rest = args.Where(a => a != "--quick").ToArray();
+if (quick) Environment.SetEnvironmentVariable(FilterBenchmarks.RecordCountVariable, "100000");
+if (rest.Length == 0) rest = ["--filter", "*"];
+
+IConfig? config = quick
+    ? DefaultConfig.Instance
+        .AddJob(Job.Dry
+            .WithToolchain(InProcessEmitToolchain.Instance) // no child build: the quick run must fit in a minute
+            .WithWarmupCount(1)
+            .WithIterationCount(3)
+            .WithLaunchCount(1)
+            .WithInvocationCount(1)
+            .WithUnrollFactor(1)
+            .WithStrategy(BenchmarkDotNet.Engines.RunStrategy.Throughput)
+            .WithId("quick"))
+        .AddDiagnoser(MemoryDiagnoser.Default)
+        .HideColumns(Column.Error, Column.StdDev, Column.Median, Column.RatioSD)
+        .WithOptions(ConfigOptions.DisableOptimizationsValidator)
+    : null;
+
+BenchmarkSwitcher.FromAssembly(typeof(FilterBenchmarks).Assembly).Run(rest, config);

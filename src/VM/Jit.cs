@@ -1,0 +1,61 @@
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+
+namespace Filter.VM;
+
+/// <summary>
+/// Compiles a verified program to IL (<see cref="DynamicMethod"/>), which the runtime's JIT turns into
+/// machine code: registers become IL locals, jumps become branches to labels, loads read the record at
+/// constant offsets. The verifier's proofs (field offsets in the header, registers written before read,
+/// targets in range, constant indices valid) are why the generated code needs no checks of its own except
+/// the string descriptors' bounds, which depend on the record. Semantics are the interpreter's exactly;
+/// on a big-endian machine (the generated loads are little-endian) <see cref="Compile"/> returns a filter
+/// that runs the interpreter.
+/// </summary>
+public static class Jit
+{
+    // Keyed by instance: a VerifiedProgram is immutable, so compiling the same one twice returns the
+    // first JitFilter. Weak keys: the compiled code lives exactly as long as the program.
+    private static readonly ConditionalWeakTable<VerifiedProgram, JitFilter> Cache = new();
+
+    public static JitFilter Compile(VerifiedProgram program)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        return Cache.GetValue(program, static p => new JitFilter(p, BitConverter.IsLittleEndian ? Emit(p) : null));
+    }
+
+    private static FilterFn Emit(VerifiedProgram program)
+    {
+        // Argument 0 is the constants object the delegate is closed over; 1 the record; 2 its length.
+        // Anonymously hosted, not owned by typeof(Jit): an owned method inherits its module's debuggable
+        // attribute, so in a Debug build of Filter.VM (the tests) the runtime compiled filters with MinOpts
+        // and just-my-code probes. restrictedSkipVisibility still lets the IL reach this assembly's internals.
+        var method = new DynamicMethod(
+            "filter", typeof(uint), [typeof(JitConstants), typeof(byte).MakeByRefType(), typeof(int)],
+            restrictedSkipVisibility: true)
+        {
+            // The verifier proved every register is written before it is read: no zeroing needed.
+            InitLocals = false,
+        };
+        var emitter = new JitEmitter(program, method.GetILGenerator());
+        emitter.EmitProgram();
+        var constants = new JitConstants(program.Sets, program.Strings, emitter.BitmapWords.ToArray());
+        return (FilterFn)method.CreateDelegate(typeof(FilterFn), constants);
+    }
+}
+
+/// <summary>The compiled program: the verdict for the record starting at <paramref name="record"/>.</summary>
+internal delegate uint FilterFn(ref byte record, int length);
+
+/// <summary>
+/// A compiled program's constants, bound as the delegate's target (argument 0), so nothing the generated
+/// code reads is static or mutable.
+/// </summary>
+internal sealed class JitConstants(SetMatcher[] sets, byte[][] strings, ulong[] bitmapWords)
+{
+    /// <summary>Matchers for sets too large to inline (called, not inlined).</summary>
+    public readonly SetMatcher[] Sets = sets;
+    public readonly byte[][] Strings = strings;
+    /// <summary>The bitmaps of inlined bitmap sets, concatenated; each jin knows its base index.</summary>
+    public readonly ulong[] BitmapWords = bitmapWords;
+}

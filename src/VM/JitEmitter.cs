@@ -1,0 +1,152 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using Op = System.Reflection.Emit.OpCodes;
+
+namespace Filter.VM;
+
+/// <summary>
+/// Translates one verified program to IL, one instruction at a time in pc order. Each register used is
+/// one <c>ulong</c> IL local (the runtime JIT enregisters them); each pc has a label, so a bytecode jump
+/// is one IL branch. Arguments: 0 = <see cref="JitConstants"/>, 1 = <c>ref byte</c> record, 2 = length.
+/// Set membership is in <c>JitSets.cs</c>, strings in <c>JitStrings.cs</c>.
+/// </summary>
+internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il)
+{
+    private readonly LocalBuilder?[] _registers = new LocalBuilder?[InstructionSet.RegisterCount];
+    private readonly Label[] _labels = new Label[program.Exec.Length];
+
+    /// <summary>Words of the bitmap sets inlined so far (become <see cref="JitConstants.BitmapWords"/>).</summary>
+    public List<ulong> BitmapWords { get; } = [];
+
+    public void EmitProgram()
+    {
+        for (int pc = 0; pc < _labels.Length; pc++) _labels[pc] = il.DefineLabel();
+        for (int pc = 0; pc < _labels.Length; pc++)
+        {
+            il.MarkLabel(_labels[pc]);
+            EmitInstruction(pc, program.Exec[pc]);
+        }
+    }
+
+    /// <summary>The translation table: one case per row of <see cref="InstructionSet.All"/>.</summary>
+    private void EmitInstruction(int pc, ExecInstruction i)
+    {
+        switch (i.Op)
+        {
+            case OpCode.Ret: il.Emit(Op.Ldc_I4, unchecked((int)(uint)i.Imm)); il.Emit(Op.Ret); break;
+
+            case OpCode.Ldb: EmitLoad(i, Op.Ldind_U1); break;
+            case OpCode.Ldw: EmitLoad(i, Op.Ldind_U4); break;
+            case OpCode.Lddw: EmitLoad(i, Op.Ldind_I8); break;
+
+            case OpCode.MovK: Const(i.Imm); Store(i.A); break;
+            case OpCode.MovX: Load(i.B); Store(i.A); break;
+            case OpCode.AddK: case OpCode.AddX: EmitAlu(i, Op.Add); break; // IL add/sub/neg wrap (no .ovf)
+            case OpCode.SubK: case OpCode.SubX: EmitAlu(i, Op.Sub); break;
+            case OpCode.AndK: case OpCode.AndX: EmitAlu(i, Op.And); break;
+            case OpCode.OrK: case OpCode.OrX: EmitAlu(i, Op.Or); break;
+            case OpCode.XorK: case OpCode.XorX: EmitAlu(i, Op.Xor); break;
+            case OpCode.LshK: case OpCode.RshK: case OpCode.ArshK: EmitShiftK(i); break;
+            case OpCode.LshX: EmitShiftX(i, nameof(Semantics.Lsh)); break;
+            case OpCode.RshX: EmitShiftX(i, nameof(Semantics.Rsh)); break;
+            case OpCode.ArshX: EmitShiftX(i, nameof(Semantics.Arsh)); break;
+            case OpCode.Neg: Load(i.A); il.Emit(Op.Neg); Store(i.A); break;
+            case OpCode.Not: Load(i.A); il.Emit(Op.Not); Store(i.A); break;
+
+            case OpCode.Ja: il.Emit(Op.Br, _labels[i.True]); break;
+            case OpCode.JeqK: case OpCode.JeqX: EmitCompare(pc, i, Op.Beq); break;
+            case OpCode.JgtK: case OpCode.JgtX: EmitCompare(pc, i, Op.Bgt_Un); break;
+            case OpCode.JgeK: case OpCode.JgeX: EmitCompare(pc, i, Op.Bge_Un); break;
+            case OpCode.JsgtK: case OpCode.JsgtX: EmitCompare(pc, i, Op.Bgt); break;
+            case OpCode.JsgeK: case OpCode.JsgeX: EmitCompare(pc, i, Op.Bge); break;
+            case OpCode.JsetK: case OpCode.JsetX: EmitJset(pc, i); break;
+            case OpCode.Jin: EmitJin(pc, i); break;
+            case OpCode.JstrEq: EmitStringTest(pc, i, nameof(JitStrings.Equal)); break;
+            case OpCode.JstrPrefix: EmitStringTest(pc, i, nameof(JitStrings.StartsWith)); break;
+
+            default:
+                // A new row in the instruction table without a case here fails the every-opcode JIT test.
+                throw new InvalidOperationException($"the JIT has no translation for opcode {i.Op}");
+        }
+    }
+
+    /// <summary>rA = field at a constant offset. The record may start anywhere in a buffer: unaligned.</summary>
+    private void EmitLoad(ExecInstruction i, System.Reflection.Emit.OpCode load)
+    {
+        il.Emit(Op.Ldarg_1);
+        if (i.Imm != 0) { il.Emit(Op.Ldc_I4, (int)i.Imm); il.Emit(Op.Add); }
+        if (load != Op.Ldind_U1) il.Emit(Op.Unaligned, (byte)1);
+        il.Emit(load);
+        if (load != Op.Ldind_I8) il.Emit(Op.Conv_U8); // zero-extend u8/u32
+        Store(i.A);
+    }
+
+    private void EmitAlu(ExecInstruction i, System.Reflection.Emit.OpCode op)
+    {
+        Load(i.A);
+        Operand(i);
+        il.Emit(op);
+        Store(i.A);
+    }
+
+    /// <summary>
+    /// A constant count is decided now: below 64 it is one IL shift (whose count the CLR would mask to 6
+    /// bits, harmless here); from 64 up the mathematical result is 0, or the sign fill for arsh.
+    /// </summary>
+    private void EmitShiftK(ExecInstruction i)
+    {
+        bool arsh = i.Op == OpCode.ArshK;
+        if (i.Imm >= 64 && !arsh) { Const(0); Store(i.A); return; }
+        int count = (int)Math.Min(i.Imm, 63);
+        Load(i.A);
+        il.Emit(Op.Ldc_I4, count);
+        il.Emit(i.Op switch { OpCode.LshK => Op.Shl, OpCode.RshK => Op.Shr_Un, _ => Op.Shr });
+        Store(i.A);
+    }
+
+    /// <summary>A register count needs the run-time test: call the shared definition (inlined by the JIT).</summary>
+    private void EmitShiftX(ExecInstruction i, string semantics)
+    {
+        Load(i.A);
+        Load(i.B);
+        il.Emit(Op.Call, typeof(Semantics).GetMethod(semantics, BindingFlags.Public | BindingFlags.Static, [typeof(ulong), typeof(ulong)])!);
+        Store(i.A);
+    }
+
+    /// <summary>ble/blt and friends do not exist in the bytecode; the IL branch goes to jt, then br to jf.</summary>
+    private void EmitCompare(int pc, ExecInstruction i, System.Reflection.Emit.OpCode branch)
+    {
+        Load(i.A);
+        Operand(i);
+        il.Emit(branch, _labels[i.True]);
+        GoTo(pc, i.False);
+    }
+
+    private void EmitJset(int pc, ExecInstruction i)
+    {
+        Load(i.A);
+        Operand(i);
+        il.Emit(Op.And);
+        il.Emit(Op.Brtrue, _labels[i.True]); // brtrue tests the whole int64
+        GoTo(pc, i.False);
+    }
+
+    /// <summary>Branch to <paramref name="target"/> unless it is the next instruction (fall through).</summary>
+    private void GoTo(int pc, int target)
+    {
+        if (target != pc + 1) il.Emit(Op.Br, _labels[target]);
+    }
+
+    /// <summary>Pushes the second operand: the immediate for K forms, register B for X forms.</summary>
+    private void Operand(ExecInstruction i)
+    {
+        if (InstructionSet.Get(i.Op).B == VM.Operand.RegRead) Load(i.B);
+        else Const(i.Imm);
+    }
+
+    private void Const(ulong value) => il.Emit(Op.Ldc_I8, unchecked((long)value));
+
+    private LocalBuilder Register(byte index) => _registers[index] ??= il.DeclareLocal(typeof(ulong));
+    private void Load(byte register) => il.Emit(Op.Ldloc, Register(register));
+    private void Store(byte register) => il.Emit(Op.Stloc, Register(register));
+}
