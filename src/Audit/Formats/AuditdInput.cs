@@ -1,0 +1,89 @@
+using System.IO.Compression;
+
+namespace Filter.Audit.Formats;
+
+/// <summary>
+/// Opens log inputs, decompressing gzip transparently. Compression is recognised by the gzip magic bytes
+/// (1f 8b), never by the file name: logrotate's <c>audit.log.1.gz</c>, a renamed file and a compressed
+/// stdin all work. Concatenated gzip members (<c>cat a.gz b.gz</c>) decompress as one stream.
+/// </summary>
+public static class AuditdInput
+{
+    private const int FileBufferSize = 1 << 16;
+
+    /// <summary>Opens <paramref name="path"/> for reading; the caller disposes the result.</summary>
+    public static Stream Open(string path)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+            FileBufferSize, FileOptions.SequentialScan);
+        try
+        {
+            return Decompressing(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="input"/> itself, or a decompressing view of it when it starts with the gzip magic.
+    /// Works on unseekable streams (stdin, pipes): the peeked bytes are replayed. The result owns
+    /// <paramref name="input"/>.
+    /// </summary>
+    public static Stream Decompressing(Stream input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Span<byte> magic = stackalloc byte[2];
+        int got = 0;
+        if (input.CanSeek)
+        {
+            long at = input.Position;
+            while (got < 2 && input.Read(magic[got..]) is var n and > 0) got += n;
+            input.Position = at;
+            return IsGzip(magic[..got]) ? new GZipStream(input, CompressionMode.Decompress) : input;
+        }
+        while (got < 2 && input.Read(magic[got..]) is var n and > 0) got += n;
+        Stream replayed = new PrefixedStream(magic[..got].ToArray(), input);
+        return IsGzip(magic[..got]) ? new GZipStream(replayed, CompressionMode.Decompress) : replayed;
+    }
+
+    private static bool IsGzip(ReadOnlySpan<byte> magic) => magic.Length == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+
+    /// <summary>A read-only stream that yields a few already-read bytes, then the rest of an inner stream.</summary>
+    private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+    {
+        private int _prefixAt;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_prefixAt < prefix.Length)
+            {
+                int n = Math.Min(buffer.Length, prefix.Length - _prefixAt);
+                prefix.AsSpan(_prefixAt, n).CopyTo(buffer);
+                _prefixAt += n;
+                return n;
+            }
+            return inner.Read(buffer);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,517 @@
+using System.Buffers;
+using Filter.VM;
+
+namespace Filter.Audit.Formats;
+
+/// <summary>
+/// Reads auditd logs (<c>/var/log/audit/audit.log</c>, RAW or ENRICHED format) event by event. An event is
+/// the group of records (lines) that share one <c>msg=audit(SECONDS.MILLIS:SERIAL)</c> id: SYSCALL,
+/// EXECVE, CWD, PATH, PROCTITLE, ... A filter sees the event's SYSCALL record, decoded into the
+/// <see cref="RecordBuilder"/> that <see cref="Read"/> fills; every event also keeps its original lines,
+/// byte for byte, so a caller can print the events that match.
+/// </summary>
+/// <remarks>
+/// <para><b>Lines.</b> <c>[node=NAME ]type=TYPE msg=audit(SEC.MSEC:SERIAL): TEXT[\x1dENRICHED]</c>, optionally
+/// ending in '\r'. Only the kernel text before <c>\x1d</c> is read (the ENRICHED tail only interprets it),
+/// and only for SYSCALL records; other records are grouped by their id and never parsed further. Blank
+/// lines are skipped (but counted). A line that does not have that shape, a SYSCALL record whose fields do
+/// not decode (<see cref="AuditdSyscall"/>), a second SYSCALL record in one event, or a line longer than
+/// the limit is an <see cref="InputError"/>: the line is left out of its event and reading can go on.</para>
+///
+/// <para><b>Grouping.</b> Records of one event are normally adjacent, but concurrent events interleave, and
+/// a log need not contain the EOE record that ends an event. An event is <i>complete</i> when (1) its EOE
+/// record arrives; or (2) a new event starts while <c>maxOpenEvents</c> events are held — the oldest is
+/// then complete (so without EOE, an event is emitted when the <c>maxOpenEvents</c>-th event after it
+/// starts); or (3) the held lines exceed the byte bound (<c>max(64 MiB, maxLineBytes)</c>) — the oldest
+/// event is then complete; or (4) the input ends. Events are emitted in the order of their first line,
+/// an event complete by EOE waiting for the older ones. A line whose event was already complete starts a
+/// new event with the same id (a straggler more than <c>maxOpenEvents</c> events late). Memory is thus
+/// bounded by the event count and the byte bound, whatever the input.</para>
+///
+/// <para><b>Sources.</b> Several inputs (rotated logs, oldest first) are read as one log: events continue
+/// across a file boundary, and each line keeps its own source and 1-based line number. Compressed
+/// inputs are handled by <see cref="AuditdInput"/>. An input that cannot be opened or whose compressed
+/// data is corrupt is an error (line 0, or the line reached), and reading goes on with the next input.</para>
+///
+/// <para><b>Cost.</b> Lines are found with a vectorised search in one pooled buffer and copied once into
+/// pooled per-event storage; numbers are parsed in place. In steady state a line allocates nothing.</para>
+/// </remarks>
+public sealed class AuditdReader : IDisposable
+{
+    private const int MinBufferedBytes = 64 << 20;
+
+    private static readonly ScalarField[] Scalars = [.. RecordLayout.Scalars];
+
+    private readonly AuditdSource[] _sources;
+    private readonly int _maxLineBytes;
+    private readonly int _maxOpenEvents;
+    private readonly long _maxBufferedBytes;
+
+    private int _sourceIndex;
+    private Stream? _stream;
+    private AuditdLines? _lines;
+    private long _lineNumber, _linesRead;
+
+    // Held events in first-line order: a ring of maxOpenEvents + 1 slots.
+    private readonly PendingEvent?[] _ring;
+    private int _head, _count;
+    private long _bufferedBytes;
+    private readonly Stack<PendingEvent> _free;
+    private PendingEvent? _current;
+
+    private RecordBuilder _scratchSyscall = new();
+    private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
+    private InputError _error;
+    private bool _disposed;
+
+    /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>. Wrap it with
+    /// <see cref="AuditdInput.Decompressing"/> first to accept gzip.</param>
+    /// <param name="sourceName">The name errors give for the input (a path, or "-" for stdin).</param>
+    /// <param name="maxLineBytes">The longest line accepted, in bytes without the '\n'.</param>
+    /// <param name="maxOpenEvents">How many events are held while waiting for more of their records.</param>
+    public AuditdReader(Stream input, string sourceName, int maxLineBytes = 1 << 20, int maxOpenEvents = 64)
+        : this([AuditdSource.Stream(input ?? throw new ArgumentNullException(nameof(input)),
+            sourceName ?? throw new ArgumentNullException(nameof(sourceName)))], maxLineBytes, maxOpenEvents)
+    {
+    }
+
+    /// <param name="sources">The inputs, read in order as one log (rotated files: oldest first).</param>
+    /// <param name="maxLineBytes">The longest line accepted, in bytes without the '\n'.</param>
+    /// <param name="maxOpenEvents">How many events are held while waiting for more of their records.</param>
+    public AuditdReader(IReadOnlyList<AuditdSource> sources, int maxLineBytes = 1 << 20, int maxOpenEvents = 64)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLineBytes, Array.MaxLength - 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxOpenEvents, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxOpenEvents, 1 << 20);
+        _sources = [.. sources];
+        foreach (var s in _sources) ArgumentNullException.ThrowIfNull(s, nameof(sources));
+        _maxLineBytes = maxLineBytes;
+        _maxOpenEvents = maxOpenEvents;
+        _maxBufferedBytes = Math.Max(MinBufferedBytes, maxLineBytes);
+        _ring = new PendingEvent?[maxOpenEvents + 1];
+        _free = new Stack<PendingEvent>(maxOpenEvents + 2);
+    }
+
+    /// <summary>Opens files (gzip or not, recognised by content) as one log, in the given order.</summary>
+    public static AuditdReader OpenFiles(IEnumerable<string> paths, int maxLineBytes = 1 << 20, int maxOpenEvents = 64) =>
+        new([.. paths.Select(AuditdSource.File)], maxLineBytes, maxOpenEvents);
+
+    // ---- The event just read ----------------------------------------------------------------------------
+
+    /// <summary>The id of the event just read.</summary>
+    public AuditdEventId EventId => Current.Id;
+
+    /// <summary>
+    /// Whether the event has a SYSCALL record; only then does the builder hold a record. Events such as
+    /// USER_*, LOGIN alone, CONFIG_CHANGE or ANOM_ABEND have none, and must not match a filter that reads
+    /// syscall fields.
+    /// </summary>
+    public bool HasSyscall => Current.HasSyscall;
+
+    /// <summary>
+    /// Whether the SYSCALL record has a return value (<c>exit=</c>, with <c>success=</c>). exit_group and exit
+    /// never return, so their records have neither: the builder then holds exit 0 and success false, but
+    /// the kernel's rule engine treats every <c>exit</c> and <c>success</c> test as false for them, whatever
+    /// the operator, and a caller mirroring the kernel must do the same.
+    /// </summary>
+    public bool HasExit => Current.HasExit;
+
+    /// <summary>How many lines (records) the event just read has.</summary>
+    public int LineCount => _current?.LineCount ?? 0;
+
+    /// <summary>
+    /// The <paramref name="index"/>-th line of the event, in input order, as it was in the input without
+    /// its '\n' (with any '\r' and ENRICHED tail). Valid until the next <see cref="Read"/>.
+    /// </summary>
+    public ReadOnlySpan<byte> GetLine(int index)
+    {
+        var line = LineAt(index);
+        return Current.Data.AsSpan(line.Start, line.Length);
+    }
+
+    /// <summary>The 1-based line number of the event's <paramref name="index"/>-th line in its source.</summary>
+    public long GetLineNumber(int index) => LineAt(index).Number;
+
+    /// <summary>The name of the source of the event's <paramref name="index"/>-th line.</summary>
+    public string GetLineSource(int index) => _sources[LineAt(index).Source].Name;
+
+    /// <summary>The 1-based line number of the event's first line.</summary>
+    public long FirstLineNumber => GetLineNumber(0);
+
+    /// <summary>The problem found when <see cref="Read"/> returned <see cref="ReadResult.Error"/>.</summary>
+    public InputError Error => _error;
+
+    /// <summary>Lines read so far from all sources, blank, bad and over-long ones included.</summary>
+    public long LinesRead => _linesRead;
+
+    private PendingEvent Current => _current ?? throw new InvalidOperationException("no event: Read did not return Record");
+
+    private ref readonly LineInfo LineAt(int index)
+    {
+        var ev = Current;
+        if ((uint)index >= (uint)ev.LineCount) throw new ArgumentOutOfRangeException(nameof(index));
+        return ref ev.Lines[index];
+    }
+
+    // ---- Reading ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Reads the next complete event. On <see cref="ReadResult.Record"/> the event's lines are available and,
+    /// when <see cref="HasSyscall"/>, <paramref name="builder"/> holds its SYSCALL record (otherwise it is
+    /// cleared). On <see cref="ReadResult.Error"/>, <see cref="Error"/> names the bad line, which is left out;
+    /// the caller may stop or read on.
+    /// </summary>
+    public ReadResult Read(RecordBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Recycle(_current);
+        _current = null;
+        _error = default;
+        while (true)
+        {
+            if (_count > 0 && _ring[_head]!.Closed) return Emit(builder);
+
+            var status = NextLine(out long overLongBytes);
+            if (status == LineStatus.End)
+            {
+                if (_count == 0)
+                {
+                    builder.Clear();
+                    return ReadResult.End;
+                }
+                _ring[_head]!.Closed = true;
+                continue;
+            }
+            if (status == LineStatus.Failed) return ReadResult.Error;
+            if (overLongBytes > 0)
+                return Fail($"line is {overLongBytes} bytes, longer than the limit of {_maxLineBytes} bytes");
+
+            var line = _lines!.Line;
+            if (_lineNumber == 1 && line.StartsWith(Utf8Bom)) line = line[Utf8Bom.Length..];
+            if (!AddLine(line)) return ReadResult.Error;
+        }
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private enum RecordKind : byte { Other, Syscall, Eoe }
+
+    /// <summary>Adds one non-empty line to its event, or sets <see cref="Error"/> and returns false.</summary>
+    private bool AddLine(ReadOnlySpan<byte> line)
+    {
+        var text = line.EndsWith((byte)'\r') ? line[..^1] : line;
+        if (text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) return true;
+
+        if (!TryParseHeader(text, out var kind, out var id, out int bodyAt, out string? message))
+            return Reject(message!);
+
+        var ev = FindOpen(id);
+        bool hasExit = false;
+        if (kind == RecordKind.Syscall)
+        {
+            if (ev is { HasSyscall: true })
+                return Reject($"a second SYSCALL record for event {id} (the first is at line {ev.Lines[ev.SyscallLine].Number})");
+            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchSyscall, _hexScratch, out hasExit, out message))
+                return Reject(message!);
+        }
+
+        ev ??= StartEvent(id);
+        ev.Append(line, _lineNumber, _sourceIndex);
+        _bufferedBytes += line.Length;
+        if (kind == RecordKind.Syscall)
+        {
+            (ev.Syscall, _scratchSyscall) = (_scratchSyscall, ev.Syscall);
+            ev.HasSyscall = true;
+            ev.HasExit = hasExit;
+            ev.SyscallLine = ev.LineCount - 1;
+        }
+        else if (kind == RecordKind.Eoe)
+        {
+            ev.Closed = true;
+        }
+        if (_bufferedBytes > _maxBufferedBytes) _ring[_head]!.Closed = true;
+        return true;
+    }
+
+    /// <summary>The held event with this id that can still take records, newest first (the likely one).</summary>
+    private PendingEvent? FindOpen(AuditdEventId id)
+    {
+        for (int n = _count - 1; n >= 0; n--)
+        {
+            var ev = _ring[(_head + n) % _ring.Length]!;
+            if (!ev.Closed && ev.Id == id) return ev;
+        }
+        return null;
+    }
+
+    private PendingEvent StartEvent(AuditdEventId id)
+    {
+        // Rule (2): at most maxOpenEvents are held; the head is open here (a closed head is emitted before
+        // any further line is read), and the slot it frees is the extra one in the ring.
+        if (_count >= _maxOpenEvents) _ring[_head]!.Closed = true;
+        var ev = _free.Count > 0 ? _free.Pop() : new PendingEvent();
+        ev.Id = id;
+        _ring[(_head + _count) % _ring.Length] = ev;
+        _count++;
+        return ev;
+    }
+
+    private ReadResult Emit(RecordBuilder builder)
+    {
+        var ev = _ring[_head]!;
+        _ring[_head] = null;
+        _head = (_head + 1) % _ring.Length;
+        _count--;
+        _bufferedBytes -= ev.DataLength;
+        _current = ev;
+        builder.Clear();
+        if (ev.HasSyscall)
+        {
+            var record = new Record(ev.Syscall.Build());
+            foreach (var field in Scalars) builder.SetScalar(field, record.Load(field));
+            builder.SetComm(record.Comm);
+            builder.SetExe(record.Exe);
+        }
+        return ReadResult.Record;
+    }
+
+    private void Recycle(PendingEvent? ev)
+    {
+        if (ev is null) return;
+        ev.Reset();
+        _free.Push(ev);
+    }
+
+    private bool Reject(string message)
+    {
+        Fail(message);
+        return false;
+    }
+
+    private ReadResult Fail(string message)
+    {
+        string source = _sourceIndex < _sources.Length ? _sources[_sourceIndex].Name : _sources[^1].Name;
+        _error = new InputError(source, _lineNumber, message);
+        return ReadResult.Error;
+    }
+
+    // ---- Headers ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Parses <c>[node=NAME ]type=TYPE msg=audit(SEC.MSEC:SERIAL):</c> and returns where the record's text
+    /// starts. <paramref name="line"/> has no '\r'.
+    /// </summary>
+    private static bool TryParseHeader(ReadOnlySpan<byte> line, out RecordKind kind, out AuditdEventId id, out int bodyAt, out string? message)
+    {
+        kind = RecordKind.Other;
+        id = default;
+        bodyAt = 0;
+        int p = 0;
+        if (line.StartsWith("node="u8))
+        {
+            int space = line.IndexOf((byte)' ');
+            if (space < 0)
+            {
+                message = "expected 'type=' after the node name";
+                return false;
+            }
+            p = space + 1;
+        }
+        if (!line[p..].StartsWith("type="u8))
+        {
+            message = $"expected a record 'type=TYPE msg=audit(...)', got '{AuditdSyscall.Show(line[p..])}'";
+            return false;
+        }
+        p += "type=".Length;
+        int typeLength = line[p..].IndexOf((byte)' ');
+        if (typeLength <= 0)
+        {
+            message = "expected a record type and ' msg=audit(' after 'type='";
+            return false;
+        }
+        var type = line.Slice(p, typeLength);
+        if (type.SequenceEqual("SYSCALL"u8)) kind = RecordKind.Syscall;
+        else if (type.SequenceEqual("EOE"u8)) kind = RecordKind.Eoe;
+        p += typeLength + 1;
+        if (!line[p..].StartsWith("msg=audit("u8))
+        {
+            message = $"expected 'msg=audit(' after 'type={AuditdSyscall.Show(type)}'";
+            return false;
+        }
+        p += "msg=audit(".Length;
+        if (!TryNumber(line, ref p, (byte)'.', out ulong seconds)
+            || !TryNumber(line, ref p, (byte)':', out ulong millis) || millis > uint.MaxValue
+            || !TryNumber(line, ref p, (byte)')', out ulong serial)
+            || p >= line.Length || line[p] != (byte)':')
+        {
+            message = "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):";
+            return false;
+        }
+        p++;
+        bodyAt = p < line.Length && line[p] == (byte)' ' ? p + 1 : p;
+        id = new AuditdEventId(seconds, (uint)millis, serial);
+        message = null;
+        return true;
+    }
+
+    /// <summary>Decimal digits at <paramref name="p"/> ending with <paramref name="end"/>, which is consumed.</summary>
+    private static bool TryNumber(ReadOnlySpan<byte> line, ref int p, byte end, out ulong value)
+    {
+        value = 0;
+        int start = p;
+        while (p < line.Length && (uint)(line[p] - '0') <= 9)
+        {
+            uint d = (uint)(line[p] - '0');
+            if (value > (ulong.MaxValue - d) / 10) return false;
+            value = value * 10 + d;
+            p++;
+        }
+        if (p == start || p >= line.Length || line[p] != end) return false;
+        p++;
+        return true;
+    }
+
+    // ---- Sources ----------------------------------------------------------------------------------------
+
+    private enum LineStatus : byte { Line, End, Failed }
+
+    /// <summary>
+    /// The next line of the current source, moving on to the next source at the end of one. Failed means an
+    /// input could not be opened or read; <see cref="Error"/> says why and the next call goes on.
+    /// </summary>
+    private LineStatus NextLine(out long overLongBytes)
+    {
+        overLongBytes = 0;
+        while (true)
+        {
+            if (_sourceIndex >= _sources.Length) return LineStatus.End;
+            if (_lines is null)
+            {
+                var source = _sources[_sourceIndex];
+                _lineNumber = 0;
+                try
+                {
+                    _stream = source.Open();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+                {
+                    _stream = null;
+                    Fail($"cannot open: {e.Message}");
+                    _sourceIndex++;
+                    return LineStatus.Failed;
+                }
+                _lines = new AuditdLines(_stream, _maxLineBytes);
+            }
+            bool more;
+            try
+            {
+                more = _lines.Next(out overLongBytes);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                // Corrupt or truncated compressed data: the rest of this input is lost, the others are not.
+                _lineNumber++;
+                Fail($"cannot read past here: {e.Message}");
+                CloseSource();
+                return LineStatus.Failed;
+            }
+            if (more)
+            {
+                _lineNumber++;
+                _linesRead++;
+                return LineStatus.Line;
+            }
+            CloseSource();
+        }
+    }
+
+    private void CloseSource()
+    {
+        _lines?.Dispose();
+        _lines = null;
+        if (_stream is not null && !_sources[_sourceIndex].LeaveOpen) _stream.Dispose();
+        _stream = null;
+        _sourceIndex++;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_sourceIndex < _sources.Length) CloseSource();
+        Recycle(_current);
+        _current = null;
+        for (int n = 0; n < _count; n++)
+        {
+            var ev = _ring[(_head + n) % _ring.Length]!;
+            _ring[(_head + n) % _ring.Length] = null;
+            Recycle(ev);
+        }
+        _count = 0;
+        _free.Clear();
+    }
+
+    // ---- Held events ------------------------------------------------------------------------------------
+
+    private struct LineInfo
+    {
+        public int Start, Length, Source;
+        public long Number;
+    }
+
+    /// <summary>
+    /// An event being assembled: its lines' bytes in one pooled array, and its decoded SYSCALL record. The
+    /// arrays go back to the pool whenever the event is recycled, so they follow the events that need them
+    /// (a handful of large events do not leave every recycled event holding a large array).
+    /// </summary>
+    private sealed class PendingEvent
+    {
+        private const int MinDataBytes = 4096, MinLines = 16;
+
+        public AuditdEventId Id;
+        public byte[] Data = [];
+        public int DataLength;
+        public LineInfo[] Lines = [];
+        public int LineCount;
+        public bool Closed, HasSyscall, HasExit;
+        public int SyscallLine;
+        public RecordBuilder Syscall = new();
+
+        public void Append(ReadOnlySpan<byte> line, long number, int source)
+        {
+            if (Data.Length - DataLength < line.Length)
+            {
+                long wanted = Math.Max(Math.Max(MinDataBytes, 2L * Data.Length), (long)DataLength + line.Length);
+                var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, wanted));
+                Data.AsSpan(0, DataLength).CopyTo(larger);
+                if (Data.Length > 0) ArrayPool<byte>.Shared.Return(Data);
+                Data = larger;
+            }
+            line.CopyTo(Data.AsSpan(DataLength));
+            if (LineCount == Lines.Length)
+            {
+                var larger = ArrayPool<LineInfo>.Shared.Rent(Math.Max(MinLines, 2 * Lines.Length));
+                Lines.AsSpan(0, LineCount).CopyTo(larger);
+                if (Lines.Length > 0) ArrayPool<LineInfo>.Shared.Return(Lines);
+                Lines = larger;
+            }
+            Lines[LineCount++] = new LineInfo { Start = DataLength, Length = line.Length, Source = source, Number = number };
+            DataLength += line.Length;
+        }
+
+        /// <summary>Empties the event for reuse, giving its storage back to the pool.</summary>
+        public void Reset()
+        {
+            if (Data.Length > 0) ArrayPool<byte>.Shared.Return(Data);
+            if (Lines.Length > 0) ArrayPool<LineInfo>.Shared.Return(Lines);
+            Data = [];
+            Lines = [];
+            DataLength = LineCount = SyscallLine = 0;
+            Closed = HasSyscall = HasExit = false;
+            Id = default;
+        }
+    }
+}

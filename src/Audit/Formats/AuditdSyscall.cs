@@ -1,0 +1,280 @@
+using System.Text;
+using Filter.VM;
+
+namespace Filter.Audit.Formats;
+
+/// <summary>
+/// Decodes the kernel text of a SYSCALL record (the part after <c>msg=audit(...): </c>, up to any
+/// <c>\x1d</c> that starts auditd's ENRICHED tail) into a <see cref="RecordBuilder"/>, with the kernel's encodings (kernel/auditsc.c
+/// <c>audit_log_exit</c>): <c>arch</c> and <c>a0</c>..<c>a3</c> hex without 0x, <c>exit</c> signed decimal,
+/// <c>success=yes|no</c>, ids decimal, <c>comm</c>/<c>exe</c> quoted, or hex-encoded bytes when they hold a
+/// quote, space, control or non-ASCII byte (<c>audit_log_n_untrustedstring</c>), or <c>(null)</c>.
+/// </summary>
+/// <remarks>
+/// Numbers are parsed in place from the bytes; only an error allocates (its message). Unknown keys are
+/// skipped; a known key twice, a value that does not parse, or a record without <c>arch</c> or
+/// <c>syscall</c> is an error. <c>a4</c>/<c>a5</c> are never written by the kernel and read as 0 unless
+/// present.
+/// </remarks>
+internal static class AuditdSyscall
+{
+    private enum Kind : byte { Arch, Syscall, Success, Exit, Hex64, Dec32, Comm, Exe }
+
+    private sealed record Key(string Name, byte[] Utf8, Kind Kind, int Offset, int Bit);
+
+    private static readonly Key[] Keys = BuildKeys();
+    // Every key name fits in 8 bytes: lookup compares one integer per key.
+    private static readonly ulong[] PackedKeys = Keys.Select(k => Pack(k.Utf8)).ToArray();
+    private static readonly int RequiredBits = Bit("arch") | Bit("syscall");
+    private static readonly int ExitBit = Bit("exit");
+
+    private static ulong Pack(byte[] name)
+    {
+        if (name.Length > 8) throw new InvalidOperationException($"key '{Encoding.ASCII.GetString(name)}' is longer than 8 bytes");
+        ulong packed = 0;
+        for (int i = 0; i < name.Length; i++) packed |= (ulong)name[i] << (8 * i);
+        return packed;
+    }
+
+    private static int Bit(string name) => Keys.First(k => k.Name == name).Bit;
+
+    private static Key[] BuildKeys()
+    {
+        var keys = new List<Key>();
+        void Add(string name, Kind kind, int offset) =>
+            keys.Add(new Key(name, Encoding.ASCII.GetBytes(name), kind, offset, 1 << keys.Count));
+        Add("arch", Kind.Arch, RecordLayout.Arch);
+        Add("syscall", Kind.Syscall, RecordLayout.Syscall);
+        Add("success", Kind.Success, RecordLayout.Success);
+        Add("exit", Kind.Exit, RecordLayout.Exit);
+        string[] args = ["a0", "a1", "a2", "a3", "a4", "a5"];
+        int[] argOffsets = [RecordLayout.A0, RecordLayout.A1, RecordLayout.A2, RecordLayout.A3, RecordLayout.A4, RecordLayout.A5];
+        for (int i = 0; i < args.Length; i++) Add(args[i], Kind.Hex64, argOffsets[i]);
+        foreach (var f in RecordLayout.Scalars)
+            if (f.Kind == FieldKind.U32 && f.Name is not ("arch" or "syscall")) Add(f.Name, Kind.Dec32, f.Offset);
+        Add("comm", Kind.Comm, RecordLayout.CommDescriptor);
+        Add("exe", Kind.Exe, RecordLayout.ExeDescriptor);
+        return [.. keys];
+    }
+
+    /// <summary>
+    /// Clears <paramref name="builder"/> and fills it from <paramref name="text"/>. <paramref name="hasExit"/>
+    /// tells whether the record has an <c>exit=</c> field (exit_group and exit never return, so their
+    /// records have neither <c>success=</c> nor <c>exit=</c>). <paramref name="scratch"/> holds decoded
+    /// hex strings and must be at least <see cref="RecordLayout.ExeMaxLength"/> bytes.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, out bool hasExit, out string? message)
+    {
+        builder.Clear();
+        hasExit = false;
+        int seen = 0;
+        int i = 0, n = text.Length;
+        // One pass over the bytes: fields are short, so a plain loop beats a vectorised search per token.
+        // The ENRICHED tail after \x1d is not the kernel's and ends the record's text.
+        while (i < n)
+        {
+            byte c = text[i];
+            if (c == (byte)' ')
+            {
+                i++;
+                continue;
+            }
+            if (c == 0x1d) break;
+            int keyStart = i;
+            ulong packed = 0;
+            while (i < n && (c = text[i]) != (byte)'=' && c != (byte)' ' && c != 0x1d)
+            {
+                if (i - keyStart < 8) packed |= (ulong)c << (8 * (i - keyStart));
+                i++;
+            }
+            if (i == n || c != (byte)'=') continue; // a word without '=': not a field the kernel writes
+            var keyBytes = text[keyStart..i];
+            i++;
+
+            ReadOnlySpan<byte> value;
+            bool quoted = i < n && text[i] == (byte)'"';
+            if (quoted)
+            {
+                int close = text[(i + 1)..].IndexOf((byte)'"');
+                if (close < 0)
+                {
+                    message = $"SYSCALL field '{Show(keyBytes)}': unterminated quoted value";
+                    return false;
+                }
+                value = text.Slice(i + 1, close);
+                i += close + 2;
+            }
+            else
+            {
+                int valueStart = i;
+                while (i < n && (c = text[i]) != (byte)' ' && c != 0x1d) i++;
+                value = text[valueStart..i];
+            }
+
+            var key = FindKey(packed, keyBytes.Length);
+            if (key is null) continue;
+            if ((seen & key.Bit) != 0)
+            {
+                message = $"SYSCALL field '{key.Name}': duplicate field";
+                return false;
+            }
+            seen |= key.Bit;
+            if (!SetField(key, value, quoted, builder, scratch, out message)) return false;
+        }
+        if ((seen & RequiredBits) != RequiredBits)
+        {
+            message = $"SYSCALL record has no '{((seen & Bit("arch")) == 0 ? "arch" : "syscall")}' field";
+            return false;
+        }
+        hasExit = (seen & ExitBit) != 0;
+        message = null;
+        return true;
+    }
+
+    /// <summary>The key whose name is <paramref name="length"/> bytes packed little-endian in <paramref name="packed"/>.</summary>
+    private static Key? FindKey(ulong packed, int length)
+    {
+        if (length > 8) return null;
+        var keys = Keys;
+        var packedKeys = PackedKeys;
+        for (int k = 0; k < packedKeys.Length; k++)
+            if (packedKeys[k] == packed && keys[k].Utf8.Length == length) return keys[k];
+        return null;
+    }
+
+    private static bool SetField(Key key, ReadOnlySpan<byte> value, bool quoted, RecordBuilder builder, byte[] scratch, out string? message)
+    {
+        message = null;
+        if (quoted && key.Kind is not (Kind.Comm or Kind.Exe))
+        {
+            message = $"SYSCALL field '{key.Name}': expected {Expected(key.Kind)}, got \"{Show(value)}\"";
+            return false;
+        }
+        switch (key.Kind)
+        {
+            case Kind.Arch:
+                if (!TryHex(value, 8, out ulong arch)) break;
+                builder.SetU32(key.Offset, (uint)arch);
+                return true;
+            case Kind.Hex64:
+                if (!TryHex(value, 16, out ulong arg)) break;
+                builder.SetU64(key.Offset, arg);
+                return true;
+            case Kind.Syscall:
+            case Kind.Dec32:
+                if (!TryDecimal(value, out ulong number) || number > uint.MaxValue) break;
+                builder.SetU32(key.Offset, (uint)number);
+                return true;
+            case Kind.Exit:
+                if (!TrySigned(value, out long exit)) break;
+                builder.SetExit(exit);
+                return true;
+            case Kind.Success:
+                if (value.SequenceEqual("yes"u8)) builder.SetSuccess(true);
+                else if (value.SequenceEqual("no"u8)) builder.SetSuccess(false);
+                else break;
+                return true;
+            default:
+                ReadOnlySpan<byte> bytes;
+                if (quoted) bytes = value;
+                else if (value.SequenceEqual("(null)"u8)) bytes = default;
+                else if (TryHexBytes(value, scratch, out int length)) bytes = scratch.AsSpan(0, length);
+                else break;
+                if (key.Kind == Kind.Comm) builder.SetComm(bytes);
+                else builder.SetExe(bytes);
+                return true;
+        }
+        message = $"SYSCALL field '{key.Name}': expected {Expected(key.Kind)}, got {(quoted ? $"\"{Show(value)}\"" : Show(value))}";
+        return false;
+    }
+
+    private static string Expected(Kind kind) => kind switch
+    {
+        Kind.Arch => "an AUDIT_ARCH value in hex without 0x",
+        Kind.Hex64 => "a 64-bit hex number without 0x",
+        Kind.Syscall or Kind.Dec32 => "a decimal number up to 4294967295",
+        Kind.Exit => "a signed 64-bit decimal number",
+        Kind.Success => "yes or no",
+        _ => "a quoted string, hex-encoded bytes or (null)",
+    };
+
+    /// <summary>A value as shown in a message: printable ASCII as is, other bytes escaped, clipped.</summary>
+    internal static string Show(ReadOnlySpan<byte> value)
+    {
+        const int MaxShown = 40;
+        var text = new StringBuilder();
+        foreach (byte b in value[..Math.Min(value.Length, MaxShown)])
+            text.Append(b is >= 0x20 and < 0x7f ? ((char)b).ToString() : $"\\x{b:x2}");
+        if (value.Length > MaxShown) text.Append($"... ({value.Length} bytes)");
+        return text.ToString();
+    }
+
+    // ---- Numbers, parsed in place -----------------------------------------------------------------------
+
+    private static int HexDigit(byte c) =>
+        c is >= (byte)'0' and <= (byte)'9' ? c - '0'
+        : (c | 0x20) is >= 'a' and <= 'f' ? (c | 0x20) - 'a' + 10
+        : -1;
+
+    private static bool TryHex(ReadOnlySpan<byte> text, int maxDigits, out ulong value)
+    {
+        value = 0;
+        if (text.Length == 0 || text.Length > maxDigits) return false;
+        foreach (byte c in text)
+        {
+            int d = HexDigit(c);
+            if (d < 0) return false;
+            value = value << 4 | (uint)d;
+        }
+        return true;
+    }
+
+    private static bool TryDecimal(ReadOnlySpan<byte> text, out ulong value)
+    {
+        value = 0;
+        if (text.Length == 0 || text.Length > 20) return false;
+        foreach (byte c in text)
+        {
+            uint d = (uint)(c - '0');
+            if (d > 9) return false;
+            if (value > (ulong.MaxValue - d) / 10) return false;
+            value = value * 10 + d;
+        }
+        return true;
+    }
+
+    private static bool TrySigned(ReadOnlySpan<byte> text, out long value)
+    {
+        value = 0;
+        bool negative = text.Length > 0 && text[0] == (byte)'-';
+        if (!TryDecimal(negative ? text[1..] : text, out ulong magnitude)) return false;
+        if (negative)
+        {
+            if (magnitude > 1UL << 63) return false;
+            value = unchecked((long)(0 - magnitude));
+        }
+        else
+        {
+            if (magnitude > long.MaxValue) return false;
+            value = (long)magnitude;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Decodes an even-length hex string into <paramref name="scratch"/>, keeping at most its length in
+    /// bytes (the builder truncates to the field's maximum anyway) but checking every digit.
+    /// </summary>
+    private static bool TryHexBytes(ReadOnlySpan<byte> text, byte[] scratch, out int length)
+    {
+        length = 0;
+        if (text.Length == 0 || text.Length % 2 != 0) return false;
+        for (int i = 0; i < text.Length; i += 2)
+        {
+            int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
+            if ((hi | lo) < 0) return false;
+            if (length < scratch.Length) scratch[length++] = (byte)(hi << 4 | lo);
+        }
+        return true;
+    }
+}
