@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Filter.Audit.Formats;
 using Filter.VM;
 using V = Filter.Verifier;
 
@@ -87,68 +86,6 @@ internal static class Commands
             return CliIO.Ok;
         });
         return cmd;
-    }
-
-    public static Command RunCommand(CliIO io)
-    {
-        var filter = new Option<string?>("--filter") { Description = "the filter expression" };
-        var file = FilterFileOption();
-        var program = new Option<FileInfo?>("--program") { Description = "a bytecode file (verified before it runs)" };
-        var format = new Option<string>("--format") { Description = "input format", DefaultValueFactory = _ => "jsonl" };
-        format.AcceptOnlyFromAmong("jsonl");
-        var count = new Option<bool>("--count") { Description = "print the number of matching records instead of the records" };
-        var input = new Argument<string?>("input") { Arity = ArgumentArity.ZeroOrOne, Description = "input file, or - for standard input (the default)" };
-        var cmd = new Command("run", "print the input records a filter matches, unchanged (like grep)") { filter, file, program, format, count, input };
-        cmd.SetAction(r =>
-        {
-            VerifiedProgram? verified;
-            int sources = (r.GetValue(filter) is null ? 0 : 1) + (r.GetValue(file) is null ? 0 : 1) + (r.GetValue(program) is null ? 0 : 1);
-            if (sources != 1) return io.Fail(CliIO.UsageError, "error: give exactly one of --filter EXPR, -f FILE or --program PROG.bin");
-            if (r.GetValue(program) is { } p) verified = FilterLoading.LoadProgram(p, io);
-            else
-            {
-                var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name);
-                if (text is null) return CliIO.UsageError;
-                verified = FilterLoading.CompileText(text, name, io).Program;
-            }
-            if (verified is null) return CliIO.UsageError;
-            return RunJsonLines(verified, r.GetValue(input), r.GetValue(count), io);
-        });
-        return cmd;
-    }
-
-    private static int RunJsonLines(VerifiedProgram program, string? path, bool countOnly, CliIO io)
-    {
-        Stream stream;
-        string name = path is null or "-" ? "<stdin>" : path;
-        try { stream = path is null or "-" ? io.Stdin() : File.OpenRead(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { return io.Fail(CliIO.InputError, $"error: cannot open {path}: {e.Message}"); }
-
-        using var reader = new JsonLinesReader(stream, name);
-        var builder = new RecordBuilder();
-        var output = new BufferedStream(io.Stdout, 1 << 16);
-        long matched = 0;
-        while (true)
-        {
-            var result = reader.Read(builder);
-            if (result == ReadResult.End) break;
-            if (result == ReadResult.Error)
-            {
-                output.Flush();
-                return io.Fail(CliIO.InputError, reader.Error.ToString());
-            }
-            if (Interpreter.Run(program, new Record(builder.Build())) == 0) continue;
-            matched++;
-            if (!countOnly)
-            {
-                output.Write(reader.Line);
-                output.WriteByte((byte)'\n');
-            }
-        }
-        if (countOnly) output.Write(System.Text.Encoding.UTF8.GetBytes($"{matched}\n"));
-        output.Flush();
-        return CliIO.Ok;
     }
 
     private static bool Write(FileInfo file, ReadOnlySpan<byte> bytes, CliIO io)

@@ -20,7 +20,7 @@ public static class Program
             Commands.Assemble(io),
             Commands.Disassemble(io),
             Commands.Verify(io),
-            Commands.RunCommand(io),
+            RunCommand.Create(io),
         };
         var config = new InvocationConfiguration { Output = new StreamWriter(stdout) { AutoFlush = true }, Error = stderr };
         int rc = root.Parse(args).Invoke(config);

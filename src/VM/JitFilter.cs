@@ -4,7 +4,7 @@ namespace Filter.VM;
 /// A verified program compiled by <see cref="Jit"/>. Running it allocates nothing and copies nothing:
 /// the generated code reads the record through a reference to its first byte.
 /// </summary>
-public sealed class JitFilter
+public sealed class JitFilter : IRecordFilter
 {
     private readonly FilterFn? _run;
 

@@ -16,6 +16,12 @@ public sealed class VerifiedProgram
     /// <summary>The most instructions any run executes (the longest path through the loop-free code).</summary>
     public int MaxPathLength { get; }
 
+    /// <summary>
+    /// False when no instruction reads the record (a constant filter such as <c>true</c>): such a program
+    /// decides every event alike, including events that carry no syscall record.
+    /// </summary>
+    public bool ReadsRecord { get; }
+
     /// <summary>Instructions with absolute jump targets, the form the engines execute.</summary>
     internal readonly ExecInstruction[] Exec;
     internal readonly SetMatcher[] Sets;
@@ -33,6 +39,8 @@ public sealed class VerifiedProgram
             Exec[pc] = new ExecInstruction(i.Op, i.A, i.B, i.TrueTarget(pc), i.FalseTarget(pc), i.Imm);
         }
         Sets = image.Sets.Select(s => new SetMatcher(s)).ToArray();
+        ReadsRecord = image.Code.Any(i => InstructionSet.Get(i.Op) is { } info
+            && (info.Imm == Operand.Field || info.A == Operand.StringField));
         Strings = image.Strings.ToArray();
     }
 

@@ -116,4 +116,64 @@ public class CliTests : IDisposable
 
     [Fact]
     public void MissingFilterIsAUsageError() => Assert.Equal(2, Run(Records, "run").Code);
+
+    private const string AuditLog =
+        "type=SYSCALL msg=audit(1.001:10): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=2 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3 comm=\"ls\" exe=\"/usr/bin/ls\" key=(null)\n" +
+        "type=USER_LOGIN msg=audit(1.002:11): pid=5 uid=0 auid=1000 ses=3 msg='op=login acct=\"x\" res=success'\n" +
+        "type=EXECVE msg=audit(1.001:10): argc=1 a0=\"ls\"\n" +
+        "type=SYSCALL msg=audit(1.003:12): arch=c000003e syscall=0 success=no exit=-13 a0=3 a1=4 a2=5 a3=6 items=0 ppid=1 pid=2 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=3 comm=\"cat\" exe=\"/usr/bin/cat\" key=(null)\n";
+
+    [Fact]
+    public void RunAuditdPrintsWholeMatchingEventsInInputOrder()
+    {
+        var (code, output, err) = Run(AuditLog, "run", "--format", "auditd", "--filter", "syscall == execve");
+        Assert.Equal((0, ""), (code, err));
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("type=SYSCALL msg=audit(1.001:10)", lines[0]);
+        Assert.StartsWith("type=EXECVE msg=audit(1.001:10)", lines[1]);
+    }
+
+    [Theory]
+    [InlineData("true", "3\n")]                 // every event, with or without a SYSCALL record
+    [InlineData("uid >= 0", "2\n")]             // reads a field: only syscall events
+    [InlineData("exit == -EACCES", "1\n")]
+    [InlineData("!(exit == -EACCES)", "1\n")]   // negation does not reach events without a syscall
+    public void EventsWithoutSyscallMatchOnlyConstantFilters(string filter, string expected)
+    {
+        var (code, output, _) = Run(AuditLog, "run", "--format", "auditd", "--count", "--filter", filter);
+        Assert.Equal((0, expected), (code, output));
+    }
+
+    [Fact]
+    public void MalformedAuditLineStopsOrIsCountedWithLenient()
+    {
+        string log = AuditLog + "this is not an audit record\n";
+        var strict = Run(log, "run", "--format", "auditd", "--count", "--filter", "true");
+        Assert.Equal(1, strict.Code);
+        Assert.Contains("<stdin>:5: error:", strict.Err);
+        var lenient = Run(log, "run", "--format", "auditd", "--count", "--lenient", "--filter", "true");
+        Assert.Equal((0, "3\n"), (lenient.Code, lenient.Out));
+        Assert.Contains("<stdin>:5: warning:", lenient.Err);
+        Assert.Contains("warning: skipped 1 malformed line", lenient.Err);
+    }
+
+    [Theory]
+    [InlineData("interp")]
+    [InlineData("jit")]
+    public void EnginesGiveTheSameOutput(string engine)
+    {
+        var (code, output, _) = Run(Records, "run", "--engine", engine, "--filter", "syscall == execve && uid != 0");
+        Assert.Equal((0, "{\"arch\":\"x86_64\",\"syscall\":59,\"uid\":1000,\"exe\":\"/usr/bin/ls\"}\n"), (code, output));
+    }
+
+    [Fact]
+    public void RunReadsSeveralFilesInOrder()
+    {
+        string a = Path.Combine(_dir, "a.jsonl"), b = Path.Combine(_dir, "b.jsonl");
+        File.WriteAllText(a, Records);
+        File.WriteAllText(b, Records);
+        var (code, output, _) = Run("", "run", "--count", "--filter", "syscall == execve", a, b);
+        Assert.Equal((0, "4\n"), (code, output));
+    }
 }
