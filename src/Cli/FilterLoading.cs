@@ -26,6 +26,7 @@ internal static class FilterLoading
     public static (Compilation? Compilation, VerifiedProgram? Program) CompileText(string text, string sourceName, CliIO io)
     {
         var compilation = FilterCompiler.Compile(text);
+        if (compilation.Warnings.Count > 0) io.Stderr.WriteLine(compilation.RenderWarnings(sourceName));
         if (!compilation.Success)
         {
             io.Stderr.WriteLine(compilation.RenderDiagnostics(sourceName));

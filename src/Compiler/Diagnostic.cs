@@ -31,10 +31,13 @@ public enum DiagnosticCode
     ProgramTooLong = 301,
     TooManyRegisters = 302,
     SetTooLarge = 303,
+    ConstantOutOfFieldRange = 401,
 }
 
+public enum Severity { Error, Warning }
+
 /// <summary>A problem with a filter, positioned in its text. Errors are data; exceptions are for bugs.</summary>
-public sealed record Diagnostic(DiagnosticCode Code, TextSpan Span, string Message)
+public sealed record Diagnostic(DiagnosticCode Code, TextSpan Span, string Message, Severity Severity = Severity.Error)
 {
     public string CodeText => $"FLT{(int)Code:D4}";
 
@@ -61,6 +64,7 @@ public sealed record Diagnostic(DiagnosticCode Code, TextSpan Span, string Messa
         var echoed = new StringBuilder(sourceLine.Length);
         foreach (char c in sourceLine) echoed.Append(char.IsControl(c) ? ' ' : c);
         int caretLength = Math.Max(1, Math.Min(Span.End, lineStart + sourceLine.Length) - Span.Start);
-        return $"{sourceName}:{line}:{column}: error {CodeText}: {Message}\n  {echoed}\n  {new string(' ', column - 1)}^{new string('~', caretLength - 1)}";
+        string severity = Severity == Severity.Error ? "error" : "warning";
+        return $"{sourceName}:{line}:{column}: {severity} {CodeText}: {Message}\n  {echoed}\n  {new string(' ', column - 1)}^{new string('~', caretLength - 1)}";
     }
 }

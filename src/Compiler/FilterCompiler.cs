@@ -8,11 +8,18 @@ namespace Filter.Compiler;
 /// <summary>The result of compiling a filter: the bound tree and the unverified program, or diagnostics.</summary>
 public sealed record Compilation(string Source, BoundBool? Bound, ProgramImage? Image, IReadOnlyList<Diagnostic> Diagnostics)
 {
+    /// <summary>Legal but suspicious constructs (spec/diagnostics.md); they do not stop compilation.</summary>
+    public IReadOnlyList<Diagnostic> Warnings { get; init; } = [];
+
     public bool Success => Image is not null && Diagnostics.Count == 0;
 
-    /// <summary>Every diagnostic rendered with its caret line.</summary>
+    /// <summary>Every error rendered with its caret line.</summary>
     public string RenderDiagnostics(string sourceName = "filter") =>
         string.Join("\n", Diagnostics.Select(d => d.Render(Source, sourceName)));
+
+    /// <summary>Every warning rendered with its caret line.</summary>
+    public string RenderWarnings(string sourceName = "filter") =>
+        string.Join("\n", Warnings.Select(d => d.Render(Source, sourceName)));
 }
 
 /// <summary>
@@ -25,11 +32,11 @@ public static class FilterCompiler
     {
         var (tree, syntaxError) = FilterParser.Parse(source);
         if (tree is null) return new Compilation(source, null, null, [syntaxError!]);
-        var (bound, diagnostics) = Binder.Bind(tree);
-        if (bound is null) return new Compilation(source, null, null, diagnostics);
+        var (bound, diagnostics, warnings) = Binder.Bind(tree);
+        if (bound is null) return new Compilation(source, null, null, diagnostics) { Warnings = warnings };
         var (image, error) = CodeGenerator.Generate(bound);
         return error is null
-            ? new Compilation(source, bound, image, [])
-            : new Compilation(source, bound, null, [error]);
+            ? new Compilation(source, bound, image, []) { Warnings = warnings }
+            : new Compilation(source, bound, null, [error]) { Warnings = warnings };
     }
 }

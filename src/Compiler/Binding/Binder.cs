@@ -16,19 +16,21 @@ public sealed class Binder
     public const int MaxDepth = 256;
 
     private readonly List<Diagnostic> _diagnostics = [];
+    private readonly List<Diagnostic> _warnings = [];
 
     private Binder() { }
 
-    public static (BoundBool? Filter, IReadOnlyList<Diagnostic> Diagnostics) Bind(SyntaxNode tree)
+    /// <summary>Binds a tree: the filter, or errors; warnings point at filters that are legal but almost certainly wrong.</summary>
+    public static (BoundBool? Filter, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<Diagnostic> Warnings) Bind(SyntaxNode tree)
     {
         var binder = new Binder();
-        if (CheckDepth(tree) is { } deep) return (null, [deep]);
+        if (CheckDepth(tree) is { } deep) return (null, [deep], []);
         var bound = binder.BindNode(tree);
         BoundBool? result = null;
         if (bound is BoundBool b) result = b;
         else if (bound is not null)
             binder.Error(DiagnosticCode.TypeMismatch, tree.Span, $"a filter must be a boolean expression, but this is {Describe(bound)}");
-        return (binder._diagnostics.Count == 0 ? result : null, binder._diagnostics);
+        return (binder._diagnostics.Count == 0 ? result : null, binder._diagnostics, binder._warnings);
     }
 
     private void Error(DiagnosticCode code, TextSpan span, string message) => _diagnostics.Add(new Diagnostic(code, span, message));
@@ -253,6 +255,7 @@ public sealed class Binder
             var op = ToCompareOp(b.Op);
             if (l is BoundIntConst lc && r is BoundIntConst rc)
                 return new BoundBoolConst(IntOps.Compare(op, lc.Value, rc.Value, signed), b.Span);
+            if (op is CompareOp.Equal or CompareOp.NotEqual) WarnIfOutOfRange(l, r, b.Span);
             return new BoundCompare(op, l, r, signed, b.Span);
         }
         Error(DiagnosticCode.TypeMismatch, b.OpSpan, $"cannot compare {Describe(left)} with {Describe(right)}");
@@ -430,6 +433,20 @@ public sealed class Binder
         }
         if (test is null) return null;
         return node.Negated ? (test is BoundBoolConst c ? c with { Value = !c.Value } : new BoundNot(test, node.Span)) : test;
+    }
+
+    /// <summary>
+    /// A 32-bit field widens to 64 bits, so it never equals a constant above 0xffffffff, such as -1:
+    /// legal, but almost always a rule written for auditctl, where -1 means "unset" (4294967295).
+    /// </summary>
+    private void WarnIfOutOfRange(BoundInt left, BoundInt right, TextSpan span)
+    {
+        var (field, constant) = left is BoundFieldLoad f ? (f, right as BoundIntConst) : (right as BoundFieldLoad, left as BoundIntConst);
+        if (field is null || constant is null || field.Field.Kind != FieldKind.U32 || constant.Value <= uint.MaxValue) return;
+        _warnings.Add(new Diagnostic(DiagnosticCode.ConstantOutOfFieldRange, constant.Span,
+            $"'{field.Field.Name}' is a 32-bit field and never equals {Show(constant.Value, constant.Signed)}"
+            + (constant.Value == ulong.MaxValue ? " (0xffffffffffffffff); for 'unset' write 4294967295" : ""),
+            Severity.Warning));
     }
 
     private BoundBool? IntSet(BoundInt value, InSyntax node)

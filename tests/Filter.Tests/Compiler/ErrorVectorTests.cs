@@ -42,3 +42,26 @@ public class ErrorVectorTests
         Assert.Equal(["FLT0102", "FLT0102"], c.Diagnostics.Select(d => d.CodeText));
     }
 }
+
+public class WarningTests
+{
+    [Fact]
+    public void ThirtyTwoBitFieldAgainstMinusOneWarnsButCompiles()
+    {
+        var c = FilterCompiler.Compile("syscall == execve && auid != -1");
+        Assert.True(c.Success);
+        var w = Assert.Single(c.Warnings);
+        Assert.Equal(("FLT0401", Severity.Warning), (w.CodeText, w.Severity));
+        Assert.Equal(
+            "filter:1:30: warning FLT0401: 'auid' is a 32-bit field and never equals 18446744073709551615 (0xffffffffffffffff); for 'unset' write 4294967295\n" +
+            "  syscall == execve && auid != -1\n" +
+            "                               ^~",
+            c.RenderWarnings());
+    }
+
+    [Theory]
+    [InlineData("auid != 4294967295")]
+    [InlineData("a0 != -1")]
+    [InlineData("exit == -1")]
+    public void InRangeComparisonsDoNotWarn(string filter) => Assert.Empty(FilterCompiler.Compile(filter).Warnings);
+}
