@@ -33,8 +33,9 @@ namespace Filter.Audit.Formats;
 /// inputs are handled by <see cref="AuditdInput"/>. An input that cannot be opened or whose compressed
 /// data is corrupt is an error (line 0, or the line reached), and reading goes on with the next input.</para>
 ///
-/// <para><b>Cost.</b> Lines are found with a vectorised search in one pooled buffer and copied once into
-/// pooled per-event storage; numbers are parsed in place. In steady state a line allocates nothing.</para>
+/// <para><b>Cost.</b> Lines are found by a <see cref="LineReader"/> (a vectorised search in one pooled
+/// buffer) and copied once into pooled per-event storage; numbers are parsed in place. In steady state a
+/// line allocates nothing.</para>
 /// </remarks>
 public sealed class AuditdReader : IDisposable
 {
@@ -49,7 +50,7 @@ public sealed class AuditdReader : IDisposable
 
     private int _sourceIndex;
     private Stream? _stream;
-    private AuditdLines? _lines;
+    private LineReader? _lines;
     private long _lineNumber, _linesRead;
 
     // Held events in first-line order: a ring of maxOpenEvents + 1 slots.
@@ -189,13 +190,9 @@ public sealed class AuditdReader : IDisposable
             if (overLongBytes > 0)
                 return Fail($"line is {overLongBytes} bytes, longer than the limit of {_maxLineBytes} bytes");
 
-            var line = _lines!.Line;
-            if (_lineNumber == 1 && line.StartsWith(Utf8Bom)) line = line[Utf8Bom.Length..];
-            if (!AddLine(line)) return ReadResult.Error;
+            if (!AddLine(_lines!.Line)) return ReadResult.Error;
         }
     }
-
-    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
     private enum RecordKind : byte { Other, Syscall, Eoe }
 
@@ -403,24 +400,24 @@ public sealed class AuditdReader : IDisposable
                     _sourceIndex++;
                     return LineStatus.Failed;
                 }
-                _lines = new AuditdLines(_stream, _maxLineBytes);
+                _lines = new LineReader(_stream, _maxLineBytes);
             }
             bool more;
             try
             {
-                more = _lines.Next(out overLongBytes);
+                more = _lines.ReadLine(out overLongBytes);
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
             {
                 // Corrupt or truncated compressed data: the rest of this input is lost, the others are not.
-                _lineNumber++;
+                _lineNumber = _lines.LineNumber + 1;
                 Fail($"cannot read past here: {e.Message}");
                 CloseSource();
                 return LineStatus.Failed;
             }
             if (more)
             {
-                _lineNumber++;
+                _lineNumber = _lines.LineNumber;
                 _linesRead++;
                 return LineStatus.Line;
             }

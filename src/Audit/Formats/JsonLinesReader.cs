@@ -14,26 +14,20 @@ namespace Filter.Audit.Formats;
 /// naming the line and key: nothing is dropped silently.
 /// </summary>
 /// <remarks>
-/// The per-line path allocates nothing: lines are found in one pooled buffer with a vectorised newline
-/// search and parsed in place with <see cref="Utf8JsonReader"/>; strings go straight into the builder
-/// (through a fixed scratch buffer only when they contain escapes). Memory is bounded by the line limit:
-/// a longer line is skipped chunk by chunk, never held whole. The reader does not own the stream.
+/// The per-line path allocates nothing: lines are found by a <see cref="LineReader"/> (one pooled buffer,
+/// a vectorised newline search) and parsed in place with <see cref="Utf8JsonReader"/>; strings go straight
+/// into the builder (through a fixed scratch buffer only when they contain escapes). Memory is bounded by
+/// the line limit: a longer line is skipped chunk by chunk, never held whole. The reader does not own the
+/// stream.
 /// </remarks>
 public sealed class JsonLinesReader : IDisposable
 {
-    private const int InitialBufferSize = 64 * 1024;
-
-    private readonly Stream _input;
+    private readonly LineReader _lines;
     private readonly string _sourceName;
     private readonly int _maxLineBytes;
     private readonly byte[] _unescaped = new byte[MaxUnescapedLength];
-    private byte[]? _buffer;
-    // _buffer[_start.._end) holds unread input; _buffer[_start.._scan) is known to hold no '\n'.
-    private int _start, _scan, _end;
-    private bool _eof;
-    private int _lineStart, _lineLength;
-    private long _lineNumber;
     private InputError _error;
+    private bool _disposed;
 
     /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>.</param>
     /// <param name="sourceName">The name errors give for the input (a path, or "-" for stdin).</param>
@@ -44,10 +38,9 @@ public sealed class JsonLinesReader : IDisposable
         ArgumentNullException.ThrowIfNull(sourceName);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLineBytes, Array.MaxLength - 1);
-        _input = input;
+        _lines = new LineReader(input, maxLineBytes);
         _sourceName = sourceName;
         _maxLineBytes = maxLineBytes;
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialBufferSize, maxLineBytes + 1));
     }
 
     /// <summary>
@@ -55,10 +48,10 @@ public sealed class JsonLinesReader : IDisposable
     /// unchanged), and without the UTF-8 byte order mark if it is the first line. Empty after an over-long
     /// line and at the end. Valid until the next <see cref="Read"/>.
     /// </summary>
-    public ReadOnlySpan<byte> Line => _buffer.AsSpan(_lineStart, _lineLength);
+    public ReadOnlySpan<byte> Line => _lines.Line;
 
     /// <summary>The 1-based number of the line just read (blank lines count); at the end, the number of lines.</summary>
-    public long LineNumber => _lineNumber;
+    public long LineNumber => _lines.LineNumber;
 
     /// <summary>The problem with the line just read, when <see cref="Read"/> returned <see cref="ReadResult.Error"/>.</summary>
     public InputError Error => _error;
@@ -71,26 +64,16 @@ public sealed class JsonLinesReader : IDisposable
     public ReadResult Read(RecordBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ObjectDisposedException.ThrowIf(_buffer is null, this);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         builder.Clear();
         _error = default;
         while (true)
         {
-            if (!NextLine(out long overLongBytes))
-            {
-                _lineStart = _lineLength = 0;
-                return ReadResult.End;
-            }
-            _lineNumber++;
+            if (!_lines.ReadLine(out long overLongBytes)) return ReadResult.End;
             if (overLongBytes > 0)
                 return Fail($"line is {overLongBytes} bytes, longer than the limit of {_maxLineBytes} bytes");
 
-            if (_lineNumber == 1 && Line.StartsWith(Utf8Bom))
-            {
-                _lineStart += Utf8Bom.Length;
-                _lineLength -= Utf8Bom.Length;
-            }
-            var json = Line;
+            var json = _lines.Line;
             if (json.EndsWith((byte)'\r')) json = json[..^1];
             if (json.IndexOfAnyExcept(JsonWhitespace) < 0) continue;
 
@@ -102,127 +85,18 @@ public sealed class JsonLinesReader : IDisposable
 
     private ReadResult Fail(string message)
     {
-        _error = new InputError(_sourceName, _lineNumber, message);
+        _error = new InputError(_sourceName, _lines.LineNumber, message);
         return ReadResult.Error;
     }
 
     public void Dispose()
     {
-        if (_buffer is null) return;
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = null;
-        _lineStart = _lineLength = 0;
+        if (_disposed) return;
+        _disposed = true;
+        _lines.Dispose();
     }
 
-    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
     private static ReadOnlySpan<byte> JsonWhitespace => " \t\r"u8;
-
-    // ---- Lines ----------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// Finds the next line and points <see cref="Line"/> at it. Returns false at the end of input. An
-    /// over-long line is skipped and its length returned in <paramref name="overLongBytes"/> instead.
-    /// </summary>
-    private bool NextLine(out long overLongBytes)
-    {
-        var buffer = _buffer!;
-        overLongBytes = 0;
-        while (true)
-        {
-            int newline = buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
-            if (newline >= 0)
-            {
-                newline += _scan;
-                int length = newline - _start;
-                _lineStart = _start;
-                _lineLength = length > _maxLineBytes ? 0 : length;
-                if (length > _maxLineBytes) overLongBytes = length;
-                _start = _scan = newline + 1;
-                return true;
-            }
-            _scan = _end;
-            int pending = _end - _start;
-            if (pending > _maxLineBytes)
-            {
-                overLongBytes = SkipRestOfLine(pending);
-                _lineStart = _lineLength = 0;
-                return true;
-            }
-            if (_eof)
-            {
-                if (pending == 0) return false;
-                // A last line without '\n'.
-                _lineStart = _start;
-                _lineLength = pending;
-                _start = _scan = _end;
-                return true;
-            }
-            Fill();
-            buffer = _buffer!;
-        }
-    }
-
-    /// <summary>Reads more input after the unread bytes, compacting or growing (up to the line limit) first.</summary>
-    private void Fill()
-    {
-        var buffer = _buffer!;
-        if (_start == _end)
-        {
-            _start = _scan = _end = 0;
-        }
-        else if (_end == buffer.Length)
-        {
-            int pending = _end - _start;
-            if (_start == 0)
-            {
-                // The buffer holds one incomplete line no longer than the limit: grow, never past limit + 1.
-                var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, _maxLineBytes + 1L));
-                buffer.AsSpan(0, pending).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(buffer);
-                _buffer = buffer = larger;
-            }
-            else
-            {
-                buffer.AsSpan(_start, pending).CopyTo(buffer);
-            }
-            _scan -= _start;
-            _start = 0;
-            _end = pending;
-        }
-        int read = _input.Read(buffer, _end, buffer.Length - _end);
-        if (read == 0) _eof = true;
-        else _end += read;
-    }
-
-    /// <summary>
-    /// Discards the rest of an over-long line, <paramref name="counted"/> bytes of which are buffered, reading
-    /// a buffer at a time until its '\n' or the end. Returns the line's length.
-    /// </summary>
-    private long SkipRestOfLine(int counted)
-    {
-        var buffer = _buffer!;
-        long length = counted;
-        _start = _scan = _end = 0;
-        while (!_eof)
-        {
-            int read = _input.Read(buffer, 0, buffer.Length);
-            if (read == 0)
-            {
-                _eof = true;
-                break;
-            }
-            int newline = buffer.AsSpan(0, read).IndexOf((byte)'\n');
-            if (newline >= 0)
-            {
-                length += newline;
-                _start = _scan = newline + 1;
-                _end = read;
-                break;
-            }
-            length += read;
-        }
-        return length;
-    }
 
     private static int FirstInvalidUtf8(ReadOnlySpan<byte> text)
     {

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using Filter.Audit.Formats;
+using Filter.Tests.Formats;
 using Filter.VM;
 using Xunit;
 

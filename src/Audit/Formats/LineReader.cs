@@ -3,12 +3,14 @@ using System.Buffers;
 namespace Filter.Audit.Formats;
 
 /// <summary>
-/// Splits one stream into lines in a pooled buffer, with a vectorised newline search and a bounded line
-/// length: a longer line is skipped a buffer at a time, never held whole. The same scheme as
-/// <see cref="JsonLinesReader"/>'s line layer (candidate for sharing once both settle).
+/// Splits one stream into lines for the line-based formats (<see cref="JsonLinesReader"/>,
+/// <see cref="AuditdReader"/>): one pooled buffer, a vectorised newline search, and a bounded line length.
+/// A line longer than the limit is skipped a buffer at a time, never held whole, and only its length is
+/// kept. A UTF-8 byte order mark before the first line is dropped. The reader does not own the stream.
 /// </summary>
-internal sealed class AuditdLines : IDisposable
+internal sealed class LineReader : IDisposable
 {
+    // Four times the file buffer (AuditdInput), so that most reads bypass it and few lines straddle a refill.
     private const int InitialBufferSize = 256 * 1024;
 
     private readonly Stream _input;
@@ -18,22 +20,47 @@ internal sealed class AuditdLines : IDisposable
     private int _start, _scan, _end;
     private bool _eof;
     private int _lineStart, _lineLength;
+    private long _lineNumber;
 
-    public AuditdLines(Stream input, int maxLineBytes)
+    /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>.</param>
+    /// <param name="maxLineBytes">The longest line accepted, in bytes without the '\n'; at least 1.</param>
+    public LineReader(Stream input, int maxLineBytes)
     {
         _input = input;
         _maxLineBytes = maxLineBytes;
         _buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(InitialBufferSize, maxLineBytes + 1L));
     }
 
-    /// <summary>The line just read, without its '\n' (a '\r' stays). Valid until the next <see cref="Next"/>.</summary>
+    /// <summary>
+    /// The line just read, without its '\n' but with any '\r' (so it can be written back unchanged), and
+    /// without the byte order mark if it is the first line. Empty after an over-long line, at the end and
+    /// once disposed. Valid until the next <see cref="ReadLine"/>.
+    /// </summary>
     public ReadOnlySpan<byte> Line => _buffer.AsSpan(_lineStart, _lineLength);
+
+    /// <summary>The 1-based number of the line just read (blank and over-long ones count); at the end, the number of lines.</summary>
+    public long LineNumber => _lineNumber;
 
     /// <summary>
     /// Moves to the next line. Returns false at the end of input. An over-long line is skipped: the result
-    /// is true, <see cref="Line"/> is empty and <paramref name="overLongBytes"/> holds its length.
+    /// is true, <see cref="Line"/> is empty and <paramref name="overLongBytes"/> holds its length (which is
+    /// more than the limit, so never 0); for any other line it is 0.
     /// </summary>
-    public bool Next(out long overLongBytes)
+    public bool ReadLine(out long overLongBytes)
+    {
+        if (!Next(out overLongBytes)) return false;
+        _lineNumber++;
+        if (_lineNumber == 1 && Line.StartsWith(Utf8Bom))
+        {
+            _lineStart += Utf8Bom.Length;
+            _lineLength -= Utf8Bom.Length;
+        }
+        return true;
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private bool Next(out long overLongBytes)
     {
         var buffer = _buffer!;
         overLongBytes = 0;
@@ -65,7 +92,7 @@ internal sealed class AuditdLines : IDisposable
                     _lineStart = _lineLength = 0;
                     return false;
                 }
-                // A last line without '\n' (a truncated log): still a line.
+                // A last line without '\n' (a truncated log, a hand-written file): still a line.
                 _lineStart = _start;
                 _lineLength = pending;
                 _start = _scan = _end;

@@ -1,4 +1,6 @@
-namespace Filter.Tests.Auditd;
+namespace Filter.Tests.Formats;
+
+// Streams shared by the format readers' tests (JSON lines, auditd): awkward read sizes, inputs too large to hold.
 
 /// <summary>A stream that returns at most <c>chunk</c> bytes per read, as pipes and sockets do; not seekable.</summary>
 internal sealed class ChunkedStream(byte[] bytes, int chunk) : ReadOnlyStream
