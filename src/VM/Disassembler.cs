@@ -51,7 +51,7 @@ public static class Disassembler
         return info.Jump switch
         {
             JumpKind.Always => $"{info.Mnemonic,-8}{insn.TrueTarget(pc)}",
-            JumpKind.Conditional => string.Create(CultureInfo.InvariantCulture, $"{text,-34}jt {insn.TrueTarget(pc),-5}jf {insn.FalseTarget(pc)}"),
+            JumpKind.Conditional => string.Create(CultureInfo.InvariantCulture, $"{text,-33} jt {insn.TrueTarget(pc),-4} jf {insn.FalseTarget(pc)}"),
             _ => text,
         };
     }

@@ -3,7 +3,7 @@ namespace Filter.VM;
 /// <summary>How a scalar record field is stored and how a load widens it to 64 bits.</summary>
 public enum FieldKind : byte
 {
-    /// <summary>Unsigned 8-bit, zero-extended (booleans: 0 or 1).</summary>
+    /// <summary>Unsigned 8-bit, zero-extended (an integer, or a boolean 0/1 when <see cref="ScalarField.IsBoolean"/>).</summary>
     U8,
     /// <summary>Unsigned 32-bit, zero-extended.</summary>
     U32,
@@ -16,6 +16,12 @@ public enum FieldKind : byte
 /// <summary>A scalar field of the record header: name, byte offset and storage kind.</summary>
 public sealed record ScalarField(string Name, int Offset, FieldKind Kind)
 {
+    /// <summary>
+    /// The language sees the field as a boolean (<c>success</c>), not an integer. Only a <see cref="FieldKind.U8"/>
+    /// field can be one; <c>type</c> is a U8 that is an integer.
+    /// </summary>
+    public bool IsBoolean { get; init; }
+
     public int Size => Kind switch { FieldKind.U8 => 1, FieldKind.U32 => 4, _ => 8 };
     public bool IsSigned => Kind == FieldKind.S64;
 }
@@ -42,6 +48,11 @@ public static class RecordLayout
     public const int Pid = 64, Ppid = 68, Auid = 72, Uid = 76, Gid = 80, Euid = 84, Suid = 88, Fsuid = 92;
     public const int Egid = 96, Sgid = 100, Fsgid = 104, Ses = 108;
     public const int Success = 112;
+    /// <summary>The event type (u8): <see cref="EventTypes"/>. 0 = syscall, so every record built before
+    /// event types existed is a syscall record.</summary>
+    public const int Type = 113;
+    /// <summary>The signal number (u32) of a signal record; 0 in a syscall record.</summary>
+    public const int Sig = 116;
     public const int CommDescriptor = 120, ExeDescriptor = 124;
 
     /// <summary>Every scalar field, in offset order. Loads are valid exactly at these offsets and sizes.</summary>
@@ -68,8 +79,19 @@ public static class RecordLayout
         new("sgid", Sgid, FieldKind.U32),
         new("fsgid", Fsgid, FieldKind.U32),
         new("ses", Ses, FieldKind.U32),
-        new("success", Success, FieldKind.U8),
+        new("success", Success, FieldKind.U8) { IsBoolean = true },
+        new("type", Type, FieldKind.U8),
+        new("sig", Sig, FieldKind.U32),
     ];
+
+    /// <summary>The values of the <c>type</c> field, by name (the language resolves these names beside <c>type</c>).</summary>
+    public static readonly IReadOnlyList<(string Name, byte Value)> EventTypes =
+    [
+        ("syscall", EventTypeSyscall),
+        ("signal", EventTypeSignal),
+    ];
+
+    public const byte EventTypeSyscall = 0, EventTypeSignal = 1;
 
     /// <summary>Every string field, in descriptor order.</summary>
     public static readonly IReadOnlyList<StringField> Strings =

@@ -334,9 +334,9 @@ public sealed class JsonLinesReader : IDisposable
         var keys = new List<Key>();
         foreach (var f in RecordLayout.Scalars)
         {
-            var (kind, max) = f.Name == "arch" ? (ValueKind.Arch, 16UL) : f.Kind switch
+            var (kind, max) = f.Name == "arch" ? (ValueKind.Arch, 16UL) : f.IsBoolean ? (ValueKind.Boolean, 1UL) : f.Kind switch
             {
-                FieldKind.U8 => (ValueKind.Boolean, 1UL),
+                FieldKind.U8 => (ValueKind.Unsigned, byte.MaxValue),
                 FieldKind.U32 => (ValueKind.Unsigned, uint.MaxValue),
                 FieldKind.U64 => (ValueKind.Unsigned, ulong.MaxValue),
                 _ => (ValueKind.Signed, (ulong)long.MaxValue),

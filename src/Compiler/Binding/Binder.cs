@@ -104,12 +104,15 @@ public sealed class Binder
     private BoundNode? BindName(NameSyntax name)
     {
         if (RecordLayout.ScalarNamed(name.Name) is { } field)
-            return field.Kind == FieldKind.U8 ? new BoundBoolField(field, name.Span) : new BoundFieldLoad(field, name.Span);
+            return field.IsBoolean ? new BoundBoolField(field, name.Span) : new BoundFieldLoad(field, name.Span);
         if (RecordLayout.StringNamed(name.Name) is { } str)
             return new BoundStringField(str, name.Span);
         if (NamedConstants.TryGet(name.Name, out ulong value, out _))
             return Literal(value, name.Span);
-        if (Syscalls.IsKnown(name.Name))
+        // `signal` is also an i386 syscall; as a bare name it far more likely means the event type.
+        if (TryEventType(name.Name, out _))
+            Error(DiagnosticCode.MisplacedName, name.Span, $"'{name.Name}' is an event type name; compare it with the type field (type == {name.Name})");
+        else if (Syscalls.IsKnown(name.Name))
             Error(DiagnosticCode.MisplacedName, name.Span, $"'{name.Name}' is a syscall name; compare it with the syscall field (syscall == {name.Name})");
         else if (AuditArch.TryParse(name.Name, out _))
             Error(DiagnosticCode.MisplacedName, name.Span, $"'{name.Name}' is an arch name; compare it with the arch field (arch == {name.Name})");
@@ -309,10 +312,12 @@ public sealed class Binder
     /// </summary>
     private static (ScalarField Field, NameSyntax Name)? NamedOperand(SyntaxNode fieldSide, SyntaxNode nameSide)
     {
-        if (fieldSide is not NameSyntax { Name: "syscall" or "arch" } f || nameSide is not NameSyntax n) return null;
-        // Field and constant names keep their meaning; any other name here is a syscall or arch name
-        // (unknown ones are reported as such, with a hint).
-        return IsFieldOrConstant(n.Name) ? null : (RecordLayout.ScalarNamed(f.Name)!, n);
+        if (fieldSide is not NameSyntax { Name: "syscall" or "arch" or "type" } f || nameSide is not NameSyntax n) return null;
+        // Field and constant names keep their meaning beside syscall and arch (the language vectors pin
+        // `syscall in (exit, ...)`); any other name there is a syscall or arch name (unknown ones are
+        // reported as such, with a hint). Beside type, event type names come first: `type == syscall`.
+        bool typeName = f.Name == "type" && TryEventType(n.Name, out _);
+        return IsFieldOrConstant(n.Name) && !typeName ? null : (RecordLayout.ScalarNamed(f.Name)!, n);
     }
 
     private BoundNode? BindNamedComparison(BinarySyntax b, ScalarField field, NameSyntax name)
@@ -322,9 +327,13 @@ public sealed class Binder
             Error(DiagnosticCode.OperatorNotApplicable, b.OpSpan, $"{field.Name} names can only be compared with ==, != or in, not '{OpText(b.Op)}'");
             return null;
         }
-        BoundBool? test = field.Name == "syscall"
-            ? SyscallTest([new SetElementSyntax(name, null, name.Span)], b.Span)
-            : ArchTest([new SetElementSyntax(name, null, name.Span)], b.Span);
+        SetElementSyntax[] element = [new SetElementSyntax(name, null, name.Span)];
+        BoundBool? test = field.Name switch
+        {
+            "syscall" => SyscallTest(element, b.Span),
+            "type" => EventTypeTest(element, b.Span),
+            _ => ArchTest(element, b.Span),
+        };
         if (test is null) return null;
         return b.Op == BinaryOp.NotEqual ? new BoundNot(test, b.Span) : test;
     }
@@ -384,6 +393,37 @@ public sealed class Binder
         return AnyOf(arch, set is null ? null : InSetOrEqual(arch, set, span), dynamic, span);
     }
 
+    /// <summary>
+    /// Beside <c>type</c>, event type names (<see cref="RecordLayout.EventTypes"/>) name values of the field,
+    /// ahead of field names: <c>type == syscall</c> means syscall records.
+    /// </summary>
+    private static bool TryEventType(string name, out byte value)
+    {
+        foreach (var (n, v) in RecordLayout.EventTypes)
+            if (n == name) { value = v; return true; }
+        value = 0;
+        return false;
+    }
+
+    private BoundBool? EventTypeTest(IReadOnlyList<SetElementSyntax> elements, TextSpan span)
+    {
+        var ranges = new List<ValueRange>();
+        var dynamic = new List<BoundInt>();
+        foreach (var e in elements)
+        {
+            if (e.Hi is null && e.Lo is NameSyntax n && (TryEventType(n.Name, out _) || !IsFieldOrConstant(n.Name)))
+            {
+                if (TryEventType(n.Name, out byte value)) ranges.Add(new ValueRange(value, value));
+                else Error(DiagnosticCode.UnknownName, n.Span, $"unknown event type '{n.Name}'{Hint(Spelling.Nearest(n.Name, RecordLayout.EventTypes.Select(t => t.Name)))}");
+            }
+            else Element(e, signed: false, ranges, dynamic);
+        }
+        if (_diagnostics.Count > 0) return null;
+        var type = Field("type", span);
+        var set = SetBuilder.Build(ranges, signed: false);
+        return AnyOf(type, set is null ? null : InSetOrEqual(type, set, span), dynamic, span);
+    }
+
     /// <summary><paramref name="constantPart"/> || value == d1 || value == d2 ... (false when there is nothing).</summary>
     private static BoundBool AnyOf(BoundInt value, BoundBool? constantPart, List<BoundInt> dynamic, TextSpan span)
     {
@@ -418,6 +458,8 @@ public sealed class Binder
             test = SyscallTest(node.Elements, node.Span);
         else if (node.Value is NameSyntax { Name: "arch" })
             test = ArchTest(node.Elements, node.Span);
+        else if (node.Value is NameSyntax { Name: "type" })
+            test = EventTypeTest(node.Elements, node.Span);
         else
         {
             var value = BindNode(node.Value);

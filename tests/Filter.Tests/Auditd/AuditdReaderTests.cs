@@ -43,7 +43,7 @@ public class AuditdReaderTests
             ["a0"] = 0x7ffd1234, ["a1"] = ulong.MaxValue, ["a2"] = 0, ["a3"] = 8, ["a4"] = 0, ["a5"] = 0,
             ["pid"] = 20001, ["ppid"] = 20000, ["auid"] = uint.MaxValue, ["uid"] = 1, ["gid"] = 2, ["euid"] = 3,
             ["suid"] = 4, ["fsuid"] = 5, ["egid"] = 6, ["sgid"] = 7, ["fsgid"] = 8, ["ses"] = uint.MaxValue,
-            ["success"] = 0,
+            ["success"] = 0, ["type"] = 0, ["sig"] = 0,   // event fields: a syscall record (type 0), no signal
         };
         var record = new Record(builder.Build());
         Assert.Equal(expected.Count, RecordLayout.Scalars.Count);

@@ -35,7 +35,7 @@ public class JsonLinesReaderTests
             ["a0"] = ulong.MaxValue, ["a1"] = 1, ["a2"] = 2, ["a3"] = 3, ["a4"] = 4, ["a5"] = 5,
             ["pid"] = uint.MaxValue, ["ppid"] = 6, ["auid"] = 7, ["uid"] = 8, ["gid"] = 9, ["euid"] = 10,
             ["suid"] = 11, ["fsuid"] = 12, ["egid"] = 13, ["sgid"] = 14, ["fsgid"] = 15, ["ses"] = 16,
-            ["success"] = 1,
+            ["success"] = 1, ["type"] = 0, ["sig"] = 0,   // event fields: a syscall record (type 0), no signal
         };
         var record = new Record(builder.Build());
         Assert.Equal(expected.Count, RecordLayout.Scalars.Count);

@@ -1,0 +1,210 @@
+using Filter.VM;
+
+namespace Filter.Audit.Pipeline;
+
+/// <summary>
+/// The commit path of an audit system (<c>spec/pipeline.md</c>). Producers (one <see cref="AuditContext"/>
+/// per thread) open, fill and close records; at close every subscriber's verified filter runs on the
+/// record before anything is copied, and a record is copied only into the queues of the subscribers that
+/// want it. Nothing on that path takes a lock: the subscriber list is an immutable snapshot swapped
+/// atomically, queues are lock-free, counters of dropped records are per producer.
+/// </summary>
+/// <remarks>
+/// Control operations (subscribe, swap a filter, leave, per-process switch) are serialised among
+/// themselves by a lock that producers and consumers never take.
+/// </remarks>
+public sealed class AuditPipeline
+{
+    /// <summary>Process ids below this are switched with a bitmap; larger ones (rare) with a set.</summary>
+    private const int PidBitmapBits = 1 << 22;
+
+    private readonly Lock _control = new();
+    private volatile Entry[] _snapshot = [];
+    private int _nextIndex;
+    private readonly List<AuditContext> _contexts = [];
+    private readonly List<Subscription> _everSubscribed = [];
+
+    private long _serial;
+
+    private readonly long[] _unauditedPids = new long[PidBitmapBits / 64];
+    private volatile HashSet<uint> _unauditedLargePids = [];
+
+    private readonly long[] _uninstrumentedSeen = new long[1024 / 64 * 4];
+    private readonly HashSet<(uint, uint)> _uninstrumentedSeenLarge = [];
+    private long _uninstrumentedCalls;
+
+    /// <summary>A subscriber's place in the snapshot: it and the filter that decides for it. Immutable.</summary>
+    internal sealed record Entry(Subscription Subscription, IRecordFilter Filter);
+
+    internal Entry[] Snapshot => _snapshot;
+
+    // ---------------------------------------------------------------- subscribers
+
+    /// <summary>Adds a subscriber with its own filter and a queue of <paramref name="capacity"/> records (rounded up to a power of two).</summary>
+    public Subscription Subscribe(string name, IRecordFilter filter, int capacity = 1024)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(filter);
+        lock (_control)
+        {
+            var sub = new Subscription(this, name, _nextIndex++, capacity);
+            _everSubscribed.Add(sub);
+            _snapshot = [.. _snapshot, new Entry(sub, filter)];
+            return sub;
+        }
+    }
+
+    /// <summary>
+    /// Replaces a subscriber's filter. Atomic for every record: each record is tested with either the old
+    /// or the new filter, exactly once, so a swap loses and duplicates nothing.
+    /// </summary>
+    public void SetFilter(Subscription subscription, IRecordFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        ArgumentNullException.ThrowIfNull(filter);
+        lock (_control)
+        {
+            var entries = _snapshot;
+            int i = Array.FindIndex(entries, e => e.Subscription == subscription);
+            if (i < 0) throw new InvalidOperationException($"{subscription} is not subscribed");
+            var copy = (Entry[])entries.Clone();
+            copy[i] = new Entry(subscription, filter);
+            _snapshot = copy;
+        }
+    }
+
+    /// <summary>
+    /// Removes a subscriber. Once every producer that could still see it has left its commit (a grace
+    /// period, a few instructions long), its queue is completed: the reader drains it and ends.
+    /// </summary>
+    public void Unsubscribe(Subscription subscription)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        lock (_control)
+        {
+            var entries = _snapshot;
+            if (!entries.Any(e => e.Subscription == subscription)) return;
+            _snapshot = entries.Where(e => e.Subscription != subscription).ToArray();
+            WaitForCommitsInFlight();
+            subscription.Queue.Complete();
+        }
+    }
+
+    /// <summary>Completes every subscriber: call when no producer will commit again. Readers drain and end.</summary>
+    public void Complete()
+    {
+        lock (_control)
+        {
+            var entries = _snapshot;
+            _snapshot = [];
+            WaitForCommitsInFlight();
+            foreach (var e in entries) e.Subscription.Queue.Complete();
+        }
+    }
+
+    /// <summary>
+    /// RCU-style grace period. A producer marks its commit with a plain write to its own counter (odd =
+    /// inside) before reading the snapshot; the process-wide barrier makes every such write visible here,
+    /// so a producer still using the old snapshot shows an odd counter, and we wait for it to move.
+    /// </summary>
+    private void WaitForCommitsInFlight()
+    {
+        Interlocked.MemoryBarrierProcessWide();
+        foreach (var ctx in _contexts)
+        {
+            long seen = ctx.CommitSequence;
+            if ((seen & 1) == 0) continue;
+            var spin = new SpinWait();
+            while (ctx.CommitSequence == seen) spin.SpinOnce();
+        }
+    }
+
+    internal IRecordFilter? FilterOf(Subscription s) => Array.Find(_snapshot, e => e.Subscription == s)?.Filter;
+
+    internal SubscriberStats StatsOf(Subscription s)
+    {
+        long produced = 0, filtered = 0;
+        lock (_control)
+            foreach (var ctx in _contexts) ctx.ReadCounters(s.Index, ref produced, ref filtered);
+        var q = s.Queue;
+        return new SubscriberStats(produced, q.Delivered, filtered, q.LostTotal, q.Consumed, q.Markers);
+    }
+
+    // ---------------------------------------------------------------- producers
+
+    /// <summary>A producer context: one per thread (or per simulated process context), reused for every record.</summary>
+    public AuditContext CreateContext()
+    {
+        lock (_control)
+        {
+            var ctx = new AuditContext(this);
+            _contexts.Add(ctx);
+            return ctx;
+        }
+    }
+
+    /// <summary>The next serial, for a record at least one subscriber wants.</summary>
+    internal ulong NextSerial() => (ulong)Interlocked.Increment(ref _serial);
+
+    /// <summary>Records given a serial so far (records at least one subscriber wanted).</summary>
+    public long SerialsIssued => Volatile.Read(ref _serial);
+
+    // ---------------------------------------------------------------- per-process switch
+
+    /// <summary>
+    /// Turns auditing on or off for a process (the audit daemon must not audit itself). Checked at open,
+    /// with one bit test: a record opened by a switched-off process is never produced.
+    /// </summary>
+    public void SetAuditing(uint pid, bool enabled)
+    {
+        lock (_control)
+        {
+            if (pid < PidBitmapBits)
+            {
+                long bit = 1L << (int)(pid & 63);
+                if (enabled) Interlocked.And(ref _unauditedPids[pid >> 6], ~bit);
+                else Interlocked.Or(ref _unauditedPids[pid >> 6], bit);
+            }
+            else
+            {
+                var set = new HashSet<uint>(_unauditedLargePids);
+                if (enabled) set.Remove(pid); else set.Add(pid);
+                _unauditedLargePids = set;
+            }
+        }
+    }
+
+    public bool IsAudited(uint pid) => pid < PidBitmapBits
+        ? (Volatile.Read(ref _unauditedPids[pid >> 6]) & (1L << (int)(pid & 63))) == 0
+        : !_unauditedLargePids.Contains(pid);
+
+    // ---------------------------------------------------------------- uninstrumented syscalls
+
+    /// <summary>
+    /// Raised once per (arch, syscall number), on the producer's thread, the first time a record of that
+    /// syscall is closed without its arguments having been submitted. Handlers must be quick.
+    /// </summary>
+    public event Action<uint, uint>? UninstrumentedSyscall;
+
+    /// <summary>How many records were closed without arguments (every one, not once per number).</summary>
+    public long UninstrumentedCalls => Volatile.Read(ref _uninstrumentedCalls);
+
+    internal void ReportUninstrumented(uint arch, uint syscall)
+    {
+        Interlocked.Increment(ref _uninstrumentedCalls);
+        int archIndex = -1;
+        for (int i = 0; i < AuditArch.All.Count; i++) if (AuditArch.All[i].Value == arch) archIndex = i;
+        bool first;
+        if (archIndex >= 0 && archIndex < 4 && syscall < 1024)
+        {
+            int bit = archIndex * 1024 + (int)syscall;
+            long mask = 1L << (bit & 63);
+            first = (Interlocked.Or(ref _uninstrumentedSeen[bit >> 6], mask) & mask) == 0;
+        }
+        else
+        {
+            lock (_uninstrumentedSeenLarge) first = _uninstrumentedSeenLarge.Add((arch, syscall));
+        }
+        if (first) UninstrumentedSyscall?.Invoke(arch, syscall);
+    }
+}

@@ -1,0 +1,52 @@
+using Filter.Audit.Formats;
+using Filter.VM;
+
+namespace Filter.Audit.Pipeline;
+
+/// <summary>What a replay did: every event read is exactly one of committed, without a SYSCALL record, or skipped by the per-process switch.</summary>
+public readonly record struct ReplayResult(long Events, long Committed, long WithoutSyscall, long SkippedByProcess, long InputErrors);
+
+/// <summary>
+/// A recorded source: feeds an auditd log's events through a pipeline, so the library that serves a live
+/// syscall layer serves recorded streams too. Each event's SYSCALL record is committed through one
+/// <see cref="AuditContext"/> with the event's time (Unix milliseconds) as its timestamp; events without a
+/// SYSCALL record (USER_*, LOGIN, ...) have no record to filter and are counted, not committed. A replay is
+/// a producer like any other: it never waits for a slow subscriber, whose losses are announced as usual.
+/// </summary>
+public static class AuditdReplay
+{
+    /// <param name="onError">Called for each bad line (reading goes on); null to ignore them (they are still counted).</param>
+    public static ReplayResult Run(AuditdReader reader, AuditContext context, Action<InputError>? onError = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(context);
+        var builder = new RecordBuilder();
+        long events = 0, committed = 0, withoutSyscall = 0, errors = 0;
+        long skippedBefore = context.SkippedByProcess;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = reader.Read(builder);
+            if (result == ReadResult.End) break;
+            if (result == ReadResult.Error)
+            {
+                errors++;
+                onError?.Invoke(reader.Error);
+                continue;
+            }
+            events++;
+            if (!reader.HasSyscall)
+            {
+                withoutSyscall++;
+                continue;
+            }
+            var id = reader.EventId;
+            long timestamp = checked((long)id.Seconds * 1000 + id.Millis);
+            long before = context.SkippedByProcess;
+            context.CommitRecord(builder.Build(), timestamp);
+            if (context.SkippedByProcess == before) committed++;
+        }
+        return new ReplayResult(events, committed, withoutSyscall, context.SkippedByProcess - skippedBefore, errors);
+    }
+}
