@@ -99,7 +99,8 @@ internal static class RunCommand
             // An event without a SYSCALL record (USER_*, LOGIN, ANOM_ABEND, ...) matches only a filter that
             // reads no field, such as `true`: it has no syscall fields to test (spec/auditd.md).
             bool constant = !filter.Program.ReadsRecord;
-            using var reader = new AuditdReader(sources);
+            // Decode only the fields the filter reads; with --count, do not even keep the lines.
+            using var reader = new AuditdReader(sources) { Fields = filter.Program.FieldsRead, KeepLines = !countOnly };
             while (true)
             {
                 var result = reader.Read(_builder);

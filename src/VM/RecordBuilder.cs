@@ -22,6 +22,14 @@ public sealed class RecordBuilder
         _commLength = _exeLength = 0;
     }
 
+    /// <summary>Makes this builder hold a copy of <paramref name="record"/>: its header, then its strings.</summary>
+    public void CopyFrom(Record record)
+    {
+        record.Bytes[..RecordLayout.HeaderSize].CopyTo(_buffer);
+        SetComm(record.Comm);
+        SetExe(record.Exe);
+    }
+
     public void SetScalar(ScalarField field, ulong value)
     {
         var span = _buffer.AsSpan(field.Offset);

@@ -20,7 +20,13 @@ public sealed class VerifiedProgram
     /// False when no instruction reads the record (a constant filter such as <c>true</c>): such a program
     /// decides every event alike, including events that carry no syscall record.
     /// </summary>
-    public bool ReadsRecord { get; }
+    public bool ReadsRecord => FieldsRead.Count > 0;
+
+    /// <summary>
+    /// The names of the record fields the program reads: a record source may decode only these
+    /// (spec/auditd.md).
+    /// </summary>
+    public IReadOnlySet<string> FieldsRead { get; }
 
     /// <summary>Instructions with absolute jump targets, the form the engines execute.</summary>
     internal readonly ExecInstruction[] Exec;
@@ -39,8 +45,14 @@ public sealed class VerifiedProgram
             Exec[pc] = new ExecInstruction(i.Op, i.A, i.B, i.TrueTarget(pc), i.FalseTarget(pc), i.Imm);
         }
         Sets = image.Sets.Select(s => new SetMatcher(s)).ToArray();
-        ReadsRecord = image.Code.Any(i => InstructionSet.Get(i.Op) is { } info
-            && (info.Imm == Operand.Field || info.A == Operand.StringField));
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var i in image.Code)
+        {
+            var info = InstructionSet.Get(i.Op);
+            if (info.Imm == Operand.Field) fields.Add(RecordLayout.ScalarAt((long)i.Imm)!.Name);
+            if (info.A == Operand.StringField) fields.Add(RecordLayout.StringAt(i.A)!.Name);
+        }
+        FieldsRead = fields;
         Strings = image.Strings.ToArray();
     }
 

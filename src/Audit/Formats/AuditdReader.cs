@@ -41,8 +41,6 @@ public sealed class AuditdReader : IDisposable
 {
     private const int MinBufferedBytes = 64 << 20;
 
-    private static readonly ScalarField[] Scalars = [.. RecordLayout.Scalars];
-
     private readonly AuditdSource[] _sources;
     private readonly int _maxLineBytes;
     private readonly int _maxOpenEvents;
@@ -61,6 +59,7 @@ public sealed class AuditdReader : IDisposable
     private PendingEvent? _current;
 
     private RecordBuilder _scratchSyscall = new();
+    private AuditdEventId _newestId;
     private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
     private InputError _error;
     private bool _disposed;
@@ -95,6 +94,23 @@ public sealed class AuditdReader : IDisposable
         _free = new Stack<PendingEvent>(maxOpenEvents + 2);
     }
 
+    /// <summary>
+    /// Names of the SYSCALL fields to decode (null: all). A filter's <c>VerifiedProgram.FieldsRead</c>
+    /// is the natural value: fields it does not read are neither decoded nor checked (spec/auditd.md).
+    /// </summary>
+    public IEnumerable<string>? Fields
+    {
+        init => _fields = value is null ? AuditdSyscall.AllFields : AuditdSyscall.FieldsFor(value);
+    }
+
+    /// <summary>
+    /// False when the caller never reads an event's lines (counting): they are then not stored, and
+    /// <see cref="GetLine"/> must not be called.
+    /// </summary>
+    public bool KeepLines { get; init; } = true;
+
+    private readonly int _fields = AuditdSyscall.AllFields;
+
     /// <summary>Opens files (gzip or not, recognised by content) as one log, in the given order.</summary>
     public static AuditdReader OpenFiles(IEnumerable<string> paths, int maxLineBytes = 1 << 20, int maxOpenEvents = 64) =>
         new([.. paths.Select(AuditdSource.File)], maxLineBytes, maxOpenEvents);
@@ -128,6 +144,7 @@ public sealed class AuditdReader : IDisposable
     /// </summary>
     public ReadOnlySpan<byte> GetLine(int index)
     {
+        if (!KeepLines) throw new InvalidOperationException("this reader was created with KeepLines = false");
         var line = LineAt(index);
         return Current.Data.AsSpan(line.Start, line.Length);
     }
@@ -211,12 +228,12 @@ public sealed class AuditdReader : IDisposable
         {
             if (ev is { HasSyscall: true })
                 return Reject($"a second SYSCALL record for event {id} (the first is at line {ev.Lines[ev.SyscallLine].Number})");
-            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchSyscall, _hexScratch, out hasExit, out message))
+            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchSyscall, _hexScratch, _fields, out hasExit, out message))
                 return Reject(message!);
         }
 
         ev ??= StartEvent(id);
-        ev.Append(line, _lineNumber, _sourceIndex);
+        ev.Append(KeepLines ? line : default, _lineNumber, _sourceIndex);
         _bufferedBytes += line.Length;
         if (kind == RecordKind.Syscall)
         {
@@ -236,6 +253,13 @@ public sealed class AuditdReader : IDisposable
     /// <summary>The held event with this id that can still take records, newest first (the likely one).</summary>
     private PendingEvent? FindOpen(AuditdEventId id)
     {
+        // Ids normally grow: an id after every id seen so far cannot be held (without EOE records, 64
+        // events are always held, and scanning them for every new event was a fifth of the time).
+        if (id.CompareTo(_newestId) > 0)
+        {
+            _newestId = id;
+            return null;
+        }
         for (int n = _count - 1; n >= 0; n--)
         {
             var ev = _ring[(_head + n) % _ring.Length]!;
@@ -267,10 +291,7 @@ public sealed class AuditdReader : IDisposable
         builder.Clear();
         if (ev.HasSyscall)
         {
-            var record = new Record(ev.Syscall.Build());
-            foreach (var field in Scalars) builder.SetScalar(field, record.Load(field));
-            builder.SetComm(record.Comm);
-            builder.SetExe(record.Exe);
+            builder.CopyFrom(new Record(ev.Syscall.Build()));
         }
         return ReadResult.Record;
     }

@@ -13,7 +13,8 @@ namespace Filter.Audit.Formats;
 /// <remarks>
 /// Numbers are parsed in place from the bytes; only an error allocates (its message). Unknown keys are
 /// skipped; a known key twice, a value that does not parse, or a record without <c>arch</c> or
-/// <c>syscall</c> is an error. <c>a4</c>/<c>a5</c> are never written by the kernel and read as 0 unless
+/// <c>syscall</c> is an error. Only the requested fields are decoded (and so checked), and the scan
+/// stops once all of them are seen: a filter pays only for the fields it reads. <c>a4</c>/<c>a5</c> are never written by the kernel and read as 0 unless
 /// present.
 /// </remarks>
 internal static class AuditdSyscall
@@ -27,6 +28,18 @@ internal static class AuditdSyscall
     private static readonly ulong[] PackedKeys = Keys.Select(k => Pack(k.Utf8)).ToArray();
     private static readonly int RequiredBits = Bit("arch") | Bit("syscall");
     private static readonly int ExitBit = Bit("exit");
+
+    /// <summary>Decode every field.</summary>
+    public static readonly int AllFields = Keys.Aggregate(0, (bits, k) => bits | k.Bit);
+
+    /// <summary>
+    /// The fields to decode for a filter reading <paramref name="names"/>: those, plus <c>arch</c>,
+    /// <c>syscall</c>, <c>success</c> and <c>exit</c>, which every record needs (identity, and whether the
+    /// call returned). Decoding stops once all of them are seen.
+    /// </summary>
+    public static int FieldsFor(IEnumerable<string> names) =>
+        names.Aggregate(RequiredBits | ExitBit | Bit("success"),
+            (bits, name) => bits | (Keys.FirstOrDefault(k => k.Name == name)?.Bit ?? 0));
 
     private static ulong Pack(byte[] name)
     {
@@ -63,7 +76,7 @@ internal static class AuditdSyscall
     /// records have neither <c>success=</c> nor <c>exit=</c>). <paramref name="scratch"/> holds decoded
     /// hex strings and must be at least <see cref="RecordLayout.ExeMaxLength"/> bytes.
     /// </summary>
-    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, out bool hasExit, out string? message)
+    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out bool hasExit, out string? message)
     {
         builder.Clear();
         hasExit = false;
@@ -119,7 +132,9 @@ internal static class AuditdSyscall
                 return false;
             }
             seen |= key.Bit;
+            if ((key.Bit & fields) == 0) continue;
             if (!SetField(key, value, quoted, builder, scratch, out message)) return false;
+            if ((seen & fields) == fields) break;
         }
         if ((seen & RequiredBits) != RequiredBits)
         {
