@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# compare-ausearch.sh LOG [SMALL_LOG]
+#
+# Times, on the same file, one after the other, best wall time of 3 runs each:
+#   filterc run --format auditd --filter 'syscall == execve' --count LOG   (Release build)
+#   ausearch --input LOG -sc execve --raw                                   (output discarded)
+#   ausearch --input LOG -sc execve -i                                      (interpreted, discarded)
+#   grep -c 'syscall=59 ' LOG                                               (a pure scan)
+# and prints MB/s (10^6 bytes per second of wall time), CPU time, and the ratios. Checks that filterc
+# counts as many events as ausearch finds, and measures filterc's peak RSS on LOG and on SMALL_LOG
+# (default: a 50 MB log built with make-audit-log.sh) to show that memory does not grow with the file.
+#
+# Uses hyperfine when installed (apt-get install hyperfine), else bash's time. Output goes through a
+# pipe and is thrown away: GNU grep stops at the first match when its output is /dev/null.
+# Environment: FILTERC=path to use that filterc (default: build src/Cli in Release and use it);
+# RUNS=how many timed runs (default 3).
+set -euo pipefail
+
+if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+fi
+log=$1
+small=${2:-}
+runs=${RUNS:-3}
+[[ -f $log ]] || { echo "compare-ausearch.sh: no such log: $log" >&2; exit 1; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+command -v ausearch > /dev/null || { echo "compare-ausearch.sh: ausearch not found (apt-get install auditd)" >&2; exit 1; }
+for tool in python3 /usr/bin/time; do
+    command -v "$tool" > /dev/null || { echo "compare-ausearch.sh: $tool not found" >&2; exit 1; }
+done
+
+if [[ -z ${FILTERC:-} ]]; then
+    echo "building filterc (Release)..." >&2
+    dotnet build "$repo/src/Cli" -c Release -nologo -v quiet > /dev/null
+    FILTERC=$repo/src/Cli/bin/Release/net10.0/filterc
+fi
+[[ -x $FILTERC ]] || { echo "compare-ausearch.sh: $FILTERC is not executable" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/compare-ausearch.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+if [[ -z $small ]]; then
+    small=$work/small.log
+    "$here/make-audit-log.sh" "$small" 50 2> /dev/null
+fi
+
+bytes=$(stat -c %s "$log")
+events=$("$FILTERC" run --format auditd --filter true --count "$log") # every event, SYSCALL or not
+echo "== $log: $bytes bytes, $(wc -l < "$log") lines, $events events"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/^Mem:/ {print $2}') GB"
+echo "== $(dotnet --version 2> /dev/null | sed 's/^/dotnet SDK /'), $(ausearch -v 2>&1 | head -1), $(grep --version | head -1), $(hyperfine --version 2> /dev/null || echo 'no hyperfine')"
+echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+cat "$log" "$small" > /dev/null # into the page cache: every tool reads from memory
+
+names=(filterc ausearch_raw ausearch_i grep)
+cmds=(
+    "$FILTERC run --format auditd --filter 'syscall == execve' --count $log"
+    "ausearch --input $log -sc execve --raw"
+    "ausearch --input $log -sc execve -i"
+    "grep -c 'syscall=59 ' $log"
+)
+
+# Each line of $work/times: NAME BEST_WALL_S USER_S SYS_S (CPU of the best run; hyperfine: mean CPU).
+if command -v hyperfine > /dev/null; then
+    for i in "${!names[@]}"; do
+        warmup=1
+        [[ ${names[$i]} == ausearch* ]] && warmup=0 # ~10 s a run, and the file is already cached
+        hyperfine --shell=none --output=pipe --runs "$runs" --warmup "$warmup" --style basic \
+            --export-json "$work/${names[$i]}.json" -n "${names[$i]}" "${cmds[$i]}" >&2
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(sys.argv[2], r["min"], r["user"], r["system"])' \
+            "$work/${names[$i]}.json" "${names[$i]}" >> "$work/times"
+    done
+else
+    TIMEFORMAT='%R %U %S'
+    for i in "${!names[@]}"; do
+        best=
+        for ((r = 0; r < runs; r++)); do
+            t=$( { time bash -c "${cmds[$i]} | cat > /dev/null"; } 2>&1 )
+            if [[ -z $best ]] || awk -v a="${t%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$t; fi
+        done
+        echo "${names[$i]} $best" >> "$work/times"
+    done
+fi
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo
+echo "== counts"
+filterc_count=$(bash -c "${cmds[0]}")
+ausearch_count=$(ausearch --input "$log" -sc execve --raw | grep -c '^type=SYSCALL' || true)
+grep_count=$(grep -c 'syscall=59 ' "$log" || true)
+echo "filterc --count:                          $filterc_count"
+echo "ausearch -sc execve --raw, SYSCALL lines: $ausearch_count"
+echo "grep -c 'syscall=59 ':                    $grep_count"
+status=0
+if [[ $filterc_count != "$ausearch_count" ]]; then
+    echo "MISMATCH: filterc counted $filterc_count events, ausearch found $ausearch_count" >&2
+    status=1
+fi
+
+echo
+echo "== times (best of $runs, wall; CPU = user + system)"
+python3 - "$bytes" "$events" "$work/times" << 'EOF'
+import sys
+size, events = int(sys.argv[1]), int(sys.argv[2])
+rows = {}
+for line in open(sys.argv[3]):
+    name, wall, user, system = line.split()
+    rows[name] = (float(wall), float(user) + float(system))
+print(f"{'command':<14} {'wall s':>8} {'MB/s':>8} {'events/s':>10} {'CPU s':>8} {'MB/CPU s':>9}")
+for name, (wall, cpu) in rows.items():
+    print(f"{name:<14} {wall:8.3f} {size / 1e6 / wall:8.0f} {events / wall:10.0f} {cpu:8.3f} {size / 1e6 / cpu:9.0f}")
+f_wall, f_cpu = rows["filterc"]
+print()
+print("ratios (how many times faster filterc is; below 1: slower), wall / CPU:")
+for name in ("ausearch_raw", "ausearch_i", "grep"):
+    wall, cpu = rows[name]
+    print(f"  filterc vs {name:<13} {wall / f_wall:6.2f}x / {cpu / f_cpu:6.2f}x")
+EOF
+
+echo
+echo "== filterc peak RSS (/usr/bin/time -v)"
+for f in "$small" "$log"; do
+    rss=$( { /usr/bin/time -v "$FILTERC" run --format auditd --filter 'syscall == execve' --count "$f" > /dev/null; } 2>&1 \
+        | awk -F': ' '/Maximum resident set size/ {print $2}')
+    echo "$(stat -c %s "$f") bytes: $rss KB"
+done
+rss=$( { /usr/bin/time -v ausearch --input "$log" -sc execve --raw > /dev/null; } 2>&1 | awk -F': ' '/Maximum resident set size/ {print $2}')
+echo "(ausearch --raw on $log: $rss KB)"
+exit $status
