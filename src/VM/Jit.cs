@@ -42,6 +42,27 @@ public static class Jit
         var constants = new JitConstants(program.Sets, program.Strings, emitter.BitmapWords.ToArray());
         return (FilterFn)method.CreateDelegate(typeof(FilterFn), constants);
     }
+
+    /// <summary>
+    /// The batch loop with the program inlined (<c>JitBatch.cs</c>). Compiled on a filter's first batch,
+    /// not by <see cref="Compile"/>: callers that never batch do not pay for it.
+    /// </summary>
+    internal static BatchFn EmitBatch(VerifiedProgram program, BatchOutput output)
+    {
+        // Arguments: 0 constants, 1 ref byte buffer, 2 ref int offsets, 3 count, 4 ref int output.
+        // Anonymously hosted for the reason given in Emit.
+        var method = new DynamicMethod(
+            output == BatchOutput.Verdicts ? "filter_batch" : "filter_indices", typeof(int),
+            [typeof(JitConstants), typeof(byte).MakeByRefType(), typeof(int).MakeByRefType(), typeof(int), typeof(int).MakeByRefType()],
+            restrictedSkipVisibility: true)
+        {
+            InitLocals = false,
+        };
+        var emitter = new JitEmitter(program, method.GetILGenerator());
+        emitter.EmitBatch(output);
+        var constants = new JitConstants(program.Sets, program.Strings, emitter.BitmapWords.ToArray());
+        return (BatchFn)method.CreateDelegate(typeof(BatchFn), constants);
+    }
 }
 
 /// <summary>The compiled program: the verdict for the record starting at <paramref name="record"/>.</summary>

@@ -7,7 +7,11 @@ namespace Filter.VM;
 /// <summary>
 /// Translates one verified program to IL, one instruction at a time in pc order. Each register used is
 /// one <c>ulong</c> IL local (the runtime JIT enregisters them); each pc has a label, so a bytecode jump
-/// is one IL branch. Arguments: 0 = <see cref="JitConstants"/>, 1 = <c>ref byte</c> record, 2 = length.
+/// is one IL branch. Argument 0 is always <see cref="JitConstants"/>. The same body is emitted into two
+/// frames: <see cref="EmitProgram"/> (one record: argument 1 = <c>ref byte</c> record, 2 = its length,
+/// <c>ret k</c> returns k) and the batch loop of <c>JitBatch.cs</c> (the record and its length are
+/// locals, <c>ret k</c> stores k and goes to the next record). Only <see cref="LoadRecord"/>,
+/// <see cref="LoadLength"/> and <see cref="EmitReturn"/> know the frame.
 /// Set membership is in <c>JitSets.cs</c>, strings in <c>JitStrings.cs</c>.
 /// </summary>
 internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il)
@@ -18,7 +22,10 @@ internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il
     /// <summary>Words of the bitmap sets inlined so far (become <see cref="JitConstants.BitmapWords"/>).</summary>
     public List<ulong> BitmapWords { get; } = [];
 
-    public void EmitProgram()
+    /// <summary>The single-record frame: the program is the whole method.</summary>
+    public void EmitProgram() => EmitBody();
+
+    private void EmitBody()
     {
         for (int pc = 0; pc < _labels.Length; pc++) _labels[pc] = il.DefineLabel();
         for (int pc = 0; pc < _labels.Length; pc++)
@@ -28,12 +35,32 @@ internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il
         }
     }
 
+    /// <summary>Pushes the <c>ref byte</c> to the current record's first byte.</summary>
+    private void LoadRecord()
+    {
+        if (_batch is { } b) il.Emit(Op.Ldloc, b.Record);
+        else il.Emit(Op.Ldarg_1);
+    }
+
+    /// <summary>Pushes the current record's length (an int).</summary>
+    private void LoadLength()
+    {
+        if (_batch is { } b) il.Emit(Op.Ldloc, b.Length);
+        else il.Emit(Op.Ldarg_2);
+    }
+
+    private void EmitReturn(int pc, uint verdict)
+    {
+        if (_batch is not null) EmitBatchReturn(pc, verdict);
+        else { il.Emit(Op.Ldc_I4, unchecked((int)verdict)); il.Emit(Op.Ret); }
+    }
+
     /// <summary>The translation table: one case per row of <see cref="InstructionSet.All"/>.</summary>
     private void EmitInstruction(int pc, ExecInstruction i)
     {
         switch (i.Op)
         {
-            case OpCode.Ret: il.Emit(Op.Ldc_I4, unchecked((int)(uint)i.Imm)); il.Emit(Op.Ret); break;
+            case OpCode.Ret: EmitReturn(pc, (uint)i.Imm); break;
 
             case OpCode.Ldb: EmitLoad(i, Op.Ldind_U1); break;
             case OpCode.Ldw: EmitLoad(i, Op.Ldind_U4); break;
@@ -61,8 +88,8 @@ internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il
             case OpCode.JsgeK: case OpCode.JsgeX: EmitCompare(pc, i, Op.Bge); break;
             case OpCode.JsetK: case OpCode.JsetX: EmitJset(pc, i); break;
             case OpCode.Jin: EmitJin(pc, i); break;
-            case OpCode.JstrEq: EmitStringTest(pc, i, nameof(JitStrings.Equal)); break;
-            case OpCode.JstrPrefix: EmitStringTest(pc, i, nameof(JitStrings.StartsWith)); break;
+            case OpCode.JstrEq: EmitStringTest(pc, i, prefix: false); break;
+            case OpCode.JstrPrefix: EmitStringTest(pc, i, prefix: true); break;
 
             default:
                 // A new row in the instruction table without a case here fails the every-opcode JIT test.
@@ -73,7 +100,7 @@ internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il
     /// <summary>rA = field at a constant offset. The record may start anywhere in a buffer: unaligned.</summary>
     private void EmitLoad(ExecInstruction i, System.Reflection.Emit.OpCode load)
     {
-        il.Emit(Op.Ldarg_1);
+        LoadRecord();
         if (i.Imm != 0) { il.Emit(Op.Ldc_I4, (int)i.Imm); il.Emit(Op.Add); }
         if (load != Op.Ldind_U1) il.Emit(Op.Unaligned, (byte)1);
         il.Emit(load);

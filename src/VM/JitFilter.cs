@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Filter.VM;
 
 /// <summary>
@@ -7,6 +10,8 @@ namespace Filter.VM;
 public sealed class JitFilter : IRecordFilter
 {
     private readonly FilterFn? _run;
+    // The batch loops, compiled on first use (Jit.EmitBatch). A race compiles twice and keeps one: harmless.
+    private BatchFn? _verdicts, _indices;
 
     internal JitFilter(VerifiedProgram program, FilterFn? run)
     {
@@ -25,4 +30,31 @@ public sealed class JitFilter : IRecordFilter
 
     /// <summary>True when the verdict is non-zero.</summary>
     public bool Matches(Record record) => Run(record) != 0;
+
+    /// <inheritdoc/>
+    /// <remarks>One call into compiled code for the whole batch: the loop and the program are one method.</remarks>
+    public int RunBatch(RecordBatch batch, Span<uint> verdicts)
+    {
+        if (!IsCompiled) return Interpreter.RunBatch(Program, batch, verdicts);
+        batch.CheckOutput(verdicts.Length, nameof(verdicts));
+        if (batch.Count == 0) return 0;
+        var loop = _verdicts ?? Compiled(ref _verdicts, BatchOutput.Verdicts);
+        return loop(ref MemoryMarshal.GetReference(batch.Buffer), ref MemoryMarshal.GetReference(batch.Offsets), batch.Count,
+            ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(verdicts)));
+    }
+
+    /// <inheritdoc/>
+    public int MatchIndices(RecordBatch batch, Span<int> indices)
+    {
+        if (!IsCompiled) return Interpreter.MatchIndices(Program, batch, indices);
+        batch.CheckOutput(indices.Length, nameof(indices));
+        if (batch.Count == 0) return 0;
+        var loop = _indices ?? Compiled(ref _indices, BatchOutput.Indices);
+        return loop(ref MemoryMarshal.GetReference(batch.Buffer), ref MemoryMarshal.GetReference(batch.Offsets), batch.Count,
+            ref MemoryMarshal.GetReference(indices));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BatchFn Compiled(ref BatchFn? slot, BatchOutput output) =>
+        Interlocked.CompareExchange(ref slot, Jit.EmitBatch(Program, output), null) ?? slot;
 }

@@ -16,6 +16,22 @@ public interface IRecordFilter
 
     /// <summary>The verdict: 0 for no match, otherwise the number of the deciding rule.</summary>
     uint Run(Record record);
+
+    /// <summary>
+    /// Runs every record of <paramref name="batch"/>: <c>verdicts[i]</c> becomes record i's verdict,
+    /// exactly what <see cref="Run"/> returns for it; entries past <see cref="RecordBatch.Count"/> are left
+    /// alone. Returns the number of non-zero verdicts. Allocates nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="verdicts"/> is shorter than the batch.</exception>
+    int RunBatch(RecordBatch batch, Span<uint> verdicts);
+
+    /// <summary>
+    /// Writes the indices of the matching records (non-zero verdict) of <paramref name="batch"/> to the
+    /// start of <paramref name="indices"/>, in increasing order, and returns how many there are.
+    /// Allocates nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="indices"/> is shorter than the batch.</exception>
+    int MatchIndices(RecordBatch batch, Span<int> indices);
 }
 
 /// <summary>The interpreter behind <see cref="IRecordFilter"/>.</summary>
@@ -23,11 +39,19 @@ public sealed class InterpretedFilter(VerifiedProgram program) : IRecordFilter
 {
     public VerifiedProgram Program { get; } = program;
     public uint Run(Record record) => Interpreter.Run(Program, record);
+    public int RunBatch(RecordBatch batch, Span<uint> verdicts) => Interpreter.RunBatch(Program, batch, verdicts);
+    public int MatchIndices(RecordBatch batch, Span<int> indices) => Interpreter.MatchIndices(Program, batch, indices);
 }
 
 public static class RecordFilters
 {
-    /// <summary>The one place an engine is chosen: every caller goes through here.</summary>
+    /// <summary>
+    /// The one place an engine is chosen: every caller goes through here. Where code cannot be generated
+    /// at run time (NativeAOT) <see cref="EngineKind.Jit"/> gets the interpreter, as Regex does with
+    /// <c>RegexOptions.Compiled</c>; the AOT compiler then drops the JIT as unreachable.
+    /// </summary>
     public static IRecordFilter Create(VerifiedProgram program, EngineKind engine) =>
-        engine == EngineKind.Jit ? Jit.Compile(program) : new InterpretedFilter(program);
+        engine == EngineKind.Jit && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
+            ? Jit.Compile(program)
+            : new InterpretedFilter(program);
 }
