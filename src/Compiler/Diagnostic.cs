@@ -32,6 +32,7 @@ public enum DiagnosticCode
     TooManyRegisters = 302,
     SetTooLarge = 303,
     ConstantOutOfFieldRange = 401,
+    StringLongerThanField = 402,
 }
 
 public enum Severity { Error, Warning }

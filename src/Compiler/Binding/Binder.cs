@@ -290,6 +290,15 @@ public sealed class Binder
                     : $"a string comparison needs a string field (comm, exe) and a string literal, not {Describe(left)} and {Describe(right)}");
             return null;
         }
+        if (value.Value.Length > field.Field.MaxLength && b.Op is BinaryOp.Equal or BinaryOp.NotEqual or BinaryOp.StartsWith)
+        {
+            // No record holds a longer string, so the test is decided now (and the constant, which could
+            // exceed the program's string limit, is never emitted).
+            _warnings.Add(new Diagnostic(DiagnosticCode.StringLongerThanField, value.Span,
+                $"'{field.Field.Name}' holds at most {field.Field.MaxLength} bytes, so it never {(b.Op == BinaryOp.StartsWith ? "starts with" : "equals")} this {value.Value.Length}-byte string",
+                Severity.Warning));
+            return new BoundBoolConst(b.Op == BinaryOp.NotEqual, b.Span);
+        }
         BoundBool test = b.Op switch
         {
             BinaryOp.Equal or BinaryOp.NotEqual => new BoundStringTest(field.Field, StringTestOp.Equal, value.Value, b.Span),
@@ -510,12 +519,24 @@ public sealed class Binder
         foreach (var e in node.Elements)
         {
             if (e.Hi is null && e.Lo is StringLiteralSyntax s)
-                tests.Add(new BoundStringTest(field.Field, StringTestOp.Equal, s.Value, e.Span));
+            {
+                if (s.Value.Length <= field.Field.MaxLength)
+                    tests.Add(new BoundStringTest(field.Field, StringTestOp.Equal, s.Value, e.Span));
+                else
+                    _warnings.Add(new Diagnostic(DiagnosticCode.StringLongerThanField, s.Span,
+                        $"'{field.Field.Name}' holds at most {field.Field.MaxLength} bytes, so it never equals this {s.Value.Length}-byte string",
+                        Severity.Warning));
+            }
             else
                 Error(DiagnosticCode.SetElementNotConstant, e.Span, $"a set of {field.Field.Name} values holds string literals only");
         }
         if (_diagnostics.Count > 0) return null;
-        return tests.Count == 1 ? tests[0] : new BoundLogical(false, tests, node.Span);
+        return tests.Count switch
+        {
+            0 => new BoundBoolConst(false, node.Span),
+            1 => tests[0],
+            _ => new BoundLogical(false, tests, node.Span),
+        };
     }
 
     /// <summary>

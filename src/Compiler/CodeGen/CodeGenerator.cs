@@ -225,13 +225,19 @@ public sealed class CodeGenerator
     }
 
     /// <summary>Registers needed to evaluate a value (Sethi-Ullman number).</summary>
-    private static int Need(BoundInt node) => node switch
+    private static int Need(BoundInt node)
     {
-        BoundUnaryInt u => Need(u.Operand),
-        BoundBinaryInt { Right: BoundIntConst } b => Need(b.Left),
-        BoundBinaryInt b => Need(b.Left) == Need(b.Right) ? Need(b.Left) + 1 : Math.Max(Need(b.Left), Need(b.Right) + 1),
-        _ => 1,
-    };
+        switch (node)
+        {
+            case BoundUnaryInt u: return Need(u.Operand);
+            case BoundBinaryInt { Right: BoundIntConst } b: return Need(b.Left);
+            case BoundBinaryInt b:
+                // Each child once: evaluating them twice per level made this exponential in the depth.
+                int left = Need(b.Left), right = Need(b.Right);
+                return left == right ? left + 1 : Math.Max(left, right + 1);
+            default: return 1;
+        }
+    }
 
     private static (OpCode Imm, OpCode Reg) AluOps(BinaryOp op, bool signed) => op switch
     {
