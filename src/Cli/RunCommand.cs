@@ -39,6 +39,9 @@ internal static class RunCommand
             if (verified is null) return CliIO.UsageError;
 
             var paths = r.GetValue(inputs) is { Length: > 0 } given ? given : ["-"];
+            // A NativeAOT build cannot generate code at run time: RecordFilters.Create runs the interpreter.
+            if (r.GetValue(engine) == "jit" && !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+                io.Stderr.WriteLine("note: --engine jit is not available in this build (NativeAOT): using the interpreter");
             var run = new Run(io, RecordFilters.Create(verified, ChooseEngine(r.GetValue(engine)!, paths)), r.GetValue(count), r.GetValue(lenient));
             return r.GetValue(format) == "auditd" ? run.Auditd(paths) : run.JsonLines(paths);
         });

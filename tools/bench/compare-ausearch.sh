@@ -2,7 +2,7 @@
 # compare-ausearch.sh LOG [SMALL_LOG]
 #
 # Times, on the same file, one after the other, best wall time of 3 runs each:
-#   filterc run --format auditd --filter 'syscall == execve' --count LOG   (Release build)
+#   filterc run --format auditd --filter 'syscall == execve' --count LOG   (BUILD below)
 #   ausearch --input LOG -sc execve --raw                                   (output discarded)
 #   ausearch --input LOG -sc execve -i                                      (interpreted, discarded)
 #   grep -c 'syscall=59 ' LOG                                               (a pure scan)
@@ -12,12 +12,16 @@
 #
 # Uses hyperfine when installed (apt-get install hyperfine), else bash's time. Output goes through a
 # pipe and is thrown away: GNU grep stops at the first match when its output is /dev/null.
-# Environment: FILTERC=path to use that filterc (default: build src/Cli in Release and use it);
-# RUNS=how many timed runs (default 3).
+# Environment: BUILD=which filterc to build and time (default build):
+#   build  dotnet build src/Cli -c Release (JIT; what dotnet run and the tests use)
+#   r2r    dotnet publish src/Cli -c Release -r linux-x64 (ReadyToRun, JIT)
+#   aot    dotnet publish src/Cli -c Release -r linux-x64 -p:PublishAot=true (NativeAOT, interpreter)
+# (both publishes into src/Cli/bin/Release/BUILD/); FILTERC=path to time that filterc instead, built
+# already; RUNS=how many timed runs (default 3).
 set -euo pipefail
 
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 log=$1
@@ -31,10 +35,26 @@ for tool in python3 /usr/bin/time; do
     command -v "$tool" > /dev/null || { echo "compare-ausearch.sh: $tool not found" >&2; exit 1; }
 done
 
-if [[ -z ${FILTERC:-} ]]; then
-    echo "building filterc (Release)..." >&2
-    dotnet build "$repo/src/Cli" -c Release -nologo -v quiet > /dev/null
-    FILTERC=$repo/src/Cli/bin/Release/net10.0/filterc
+build=${BUILD:-build}
+if [[ -n ${FILTERC:-} ]]; then
+    build="FILTERC=$FILTERC"
+else
+    rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
+    case $build in
+        build)
+            echo "building filterc (dotnet build, Release)..." >&2
+            dotnet build "$repo/src/Cli" -c Release -nologo -v quiet > /dev/null
+            FILTERC=$repo/src/Cli/bin/Release/net10.0/filterc ;;
+        r2r)
+            echo "publishing filterc (ReadyToRun, $rid)..." >&2
+            dotnet publish "$repo/src/Cli" -c Release -r "$rid" -nologo -v quiet -o "$repo/src/Cli/bin/Release/r2r" > /dev/null
+            FILTERC=$repo/src/Cli/bin/Release/r2r/filterc ;;
+        aot)
+            echo "publishing filterc (NativeAOT, $rid; about a minute)..." >&2
+            dotnet publish "$repo/src/Cli" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet -o "$repo/src/Cli/bin/Release/aot" > /dev/null
+            FILTERC=$repo/src/Cli/bin/Release/aot/filterc ;;
+        *) echo "compare-ausearch.sh: BUILD must be build, r2r or aot, not '$build'" >&2; exit 2 ;;
+    esac
 fi
 [[ -x $FILTERC ]] || { echo "compare-ausearch.sh: $FILTERC is not executable" >&2; exit 1; }
 
@@ -47,6 +67,7 @@ fi
 
 bytes=$(stat -c %s "$log")
 events=$("$FILTERC" run --format auditd --filter true --count "$log") # every event, SYSCALL or not
+echo "== filterc: $build ($FILTERC)"
 echo "== $log: $bytes bytes, $(wc -l < "$log") lines, $events events"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/^Mem:/ {print $2}') GB"
 echo "== $(dotnet --version 2> /dev/null | sed 's/^/dotnet SDK /'), $(ausearch -v 2>&1 | head -1), $(grep --version | head -1), $(hyperfine --version 2> /dev/null || echo 'no hyperfine')"
