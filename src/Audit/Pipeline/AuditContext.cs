@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Filter.VM;
 
 namespace Filter.Audit.Pipeline;
@@ -18,7 +20,6 @@ public sealed class AuditContext
     private enum State : byte { Idle, Open, OpenUnaudited }
 
     private readonly AuditPipeline _pipeline;
-    private readonly RecordBuilder _builder = new();
     private State _state;
     private bool _argumentsSubmitted;
     private uint _arch, _syscall;
@@ -52,7 +53,7 @@ public sealed class AuditContext
         ReadOnlySpan<byte> comm = default, ReadOnlySpan<byte> exe = default)
     {
         if (_state != State.Idle)
-            throw new InvalidOperationException($"a record (syscall {_syscall}) is already in flight in this context; close it first");
+            throw AlreadyInFlight(_syscall);
         _argumentsSubmitted = false;
         _arch = arch;
         _syscall = syscall;
@@ -61,14 +62,17 @@ public sealed class AuditContext
             _state = State.OpenUnaudited;
             return false;
         }
-        var b = _builder;
-        b.Clear();
-        b.SetU32(RecordLayout.Arch, arch);
-        b.SetU32(RecordLayout.Syscall, syscall);
-        b.SetU32(RecordLayout.Pid, pid);
-        WriteCredentials(b, credentials);
-        if (!comm.IsEmpty) b.SetComm(comm);
-        if (!exe.IsEmpty) b.SetExe(exe);
+        // Every header byte is written between here and Close (arguments at submit, or zeroed at close
+        // without one), so nothing of the previous record survives and no clearing pass is needed.
+        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+        Put32(ref r, RecordLayout.Arch, arch);
+        Put32(ref r, RecordLayout.Syscall, syscall);
+        Put32(ref r, RecordLayout.Pid, pid);
+        WriteCredentials(ref r, credentials);
+        Put32(ref r, RecordLayout.Success, 0); // success (set at close), type = syscall, 2 bytes of padding
+        Put32(ref r, RecordLayout.Sig, 0);
+        _commLength = CopyString(ref r, CommAt, comm, RecordLayout.CommMaxLength);
+        _exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
         _state = State.Open;
         return true;
     }
@@ -77,17 +81,17 @@ public sealed class AuditContext
     /// <exception cref="InvalidOperationException">No record is open, or the arguments were already submitted.</exception>
     public void SubmitArguments(ulong a0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0, ulong a5 = 0)
     {
-        if (_state == State.Idle) throw new InvalidOperationException("no record is open in this context");
-        if (_argumentsSubmitted) throw new InvalidOperationException($"the arguments of syscall {_syscall} were already submitted");
+        if (_state == State.Idle) throw Misuse("no record is open in this context");
+        if (_argumentsSubmitted) throw AlreadySubmitted(_syscall);
         _argumentsSubmitted = true;
         if (_state != State.Open) return;
-        var b = _builder;
-        b.SetU64(RecordLayout.A0, a0);
-        b.SetU64(RecordLayout.A1, a1);
-        b.SetU64(RecordLayout.A2, a2);
-        b.SetU64(RecordLayout.A3, a3);
-        b.SetU64(RecordLayout.A4, a4);
-        b.SetU64(RecordLayout.A5, a5);
+        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+        Put64(ref r, RecordLayout.A0, a0);
+        Put64(ref r, RecordLayout.A1, a1);
+        Put64(ref r, RecordLayout.A2, a2);
+        Put64(ref r, RecordLayout.A3, a3);
+        Put64(ref r, RecordLayout.A4, a4);
+        Put64(ref r, RecordLayout.A5, a5);
     }
 
     /// <summary>
@@ -101,17 +105,22 @@ public sealed class AuditContext
     {
         switch (_state)
         {
-            case State.Idle: throw new InvalidOperationException("no record is open in this context");
+            case State.Idle: throw Misuse("no record is open in this context");
             case State.OpenUnaudited:
                 _state = State.Idle;
                 SkippedByProcess++;
                 return 0;
         }
         _state = State.Idle;
-        if (!_argumentsSubmitted) _pipeline.ReportUninstrumented(_arch, _syscall);
-        _builder.SetExit(exit);
-        _builder.SetSuccess(success);
-        return Commit(_builder.Build(), timestamp);
+        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+        if (!_argumentsSubmitted)
+        {
+            Unsafe.InitBlockUnaligned(ref Unsafe.Add(ref r, RecordLayout.A0), 0, RecordLayout.A5 + 8 - RecordLayout.A0);
+            _pipeline.ReportUninstrumented(_arch, _syscall);
+        }
+        Put64(ref r, RecordLayout.Exit, (ulong)exit);
+        Unsafe.Add(ref r, RecordLayout.Success) = success ? (byte)1 : (byte)0;
+        return Commit(FinishStrings(ref r), timestamp);
     }
 
     /// <summary>
@@ -129,16 +138,16 @@ public sealed class AuditContext
             SkippedByProcess++;
             return 0;
         }
-        var b = _builder;
-        b.Clear();
-        b.SetScalar(TypeField, RecordLayout.EventTypeSignal);
-        b.SetU32(RecordLayout.Sig, sig);
-        b.SetU32(RecordLayout.Arch, arch);
-        b.SetU32(RecordLayout.Pid, pid);
-        WriteCredentials(b, credentials);
-        if (!comm.IsEmpty) b.SetComm(comm);
-        if (!exe.IsEmpty) b.SetExe(exe);
-        return Commit(b.Build(), timestamp);
+        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+        Unsafe.InitBlockUnaligned(ref r, 0, RecordLayout.HeaderSize);
+        Unsafe.Add(ref r, RecordLayout.Type) = RecordLayout.EventTypeSignal;
+        Put32(ref r, RecordLayout.Sig, sig);
+        Put32(ref r, RecordLayout.Arch, arch);
+        Put32(ref r, RecordLayout.Pid, pid);
+        WriteCredentials(ref r, credentials);
+        _commLength = CopyString(ref r, CommAt, comm, RecordLayout.CommMaxLength);
+        _exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
+        return Commit(FinishStrings(ref r), timestamp);
     }
 
     /// <summary>
@@ -160,22 +169,93 @@ public sealed class AuditContext
         return Commit(record, timestamp);
     }
 
-    private static readonly ScalarField TypeField = RecordLayout.ScalarNamed("type")!;
+    // ---------------------------------------------------------------- writing the record
+    // The record is written in place, at the fixed offsets of RecordLayout (little-endian), without a
+    // builder: every offset is a constant inside the header and every string length is clamped to its
+    // field's maximum, so each write is within _record (MaxRecordSize bytes) and needs no bounds check.
 
-    private static void WriteCredentials(RecordBuilder b, in AuditCredentials c)
+    private const int CommAt = RecordLayout.HeaderSize, ExeAt = CommAt + RecordLayout.CommMaxLength;
+
+    private readonly byte[] _record = new byte[RecordLayout.MaxRecordSize];
+    private int _commLength, _exeLength;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put32(ref byte record, int offset, uint value) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put64(ref byte record, int offset, ulong value) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CopyString(ref byte record, int at, ReadOnlySpan<byte> value, int max)
     {
-        b.SetU32(RecordLayout.Ppid, c.Ppid);
-        b.SetU32(RecordLayout.Auid, c.Auid);
-        b.SetU32(RecordLayout.Uid, c.Uid);
-        b.SetU32(RecordLayout.Gid, c.Gid);
-        b.SetU32(RecordLayout.Euid, c.Euid);
-        b.SetU32(RecordLayout.Suid, c.Suid);
-        b.SetU32(RecordLayout.Fsuid, c.Fsuid);
-        b.SetU32(RecordLayout.Egid, c.Egid);
-        b.SetU32(RecordLayout.Sgid, c.Sgid);
-        b.SetU32(RecordLayout.Fsgid, c.Fsgid);
-        b.SetU32(RecordLayout.Ses, c.Ses);
+        int n = Math.Min(value.Length, max);
+        Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref record, at), ref MemoryMarshal.GetReference(value), (uint)n);
+        return n;
     }
+
+    /// <summary>Writes the string descriptors; returns the record: header, comm's slot, then exe (as <see cref="RecordBuilder.Build"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<byte> FinishStrings(ref byte record)
+    {
+        Put32(ref record, RecordLayout.CommDescriptor, (uint)CommAt | ((uint)_commLength << 16));
+        Put32(ref record, RecordLayout.ExeDescriptor, (uint)ExeAt | ((uint)_exeLength << 16));
+        return new ReadOnlySpan<byte>(_record, 0, ExeAt + _exeLength);
+    }
+
+    /// <summary>
+    /// <see cref="AuditCredentials"/> holds the eleven ids in the order and size of the header's
+    /// ppid..ses run (68..111), so on a little-endian machine it is copied as one 44-byte block. Checked
+    /// once, with a per-field fallback.
+    /// </summary>
+    private static readonly bool CredentialsAreHeaderRun = CheckCredentialsLayout();
+
+    private static bool CheckCredentialsLayout()
+    {
+        ReadOnlySpan<int> offsets = [RecordLayout.Ppid, RecordLayout.Auid, RecordLayout.Uid, RecordLayout.Gid, RecordLayout.Euid,
+            RecordLayout.Suid, RecordLayout.Fsuid, RecordLayout.Egid, RecordLayout.Sgid, RecordLayout.Fsgid, RecordLayout.Ses];
+        if (!BitConverter.IsLittleEndian || Unsafe.SizeOf<AuditCredentials>() != offsets.Length * 4) return false;
+        var probe = new AuditCredentials(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+        var bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<AuditCredentials>(in probe));
+        for (int i = 0; i < offsets.Length; i++)
+            if (offsets[i] != RecordLayout.Ppid + 4 * i || BinaryPrimitives.ReadUInt32LittleEndian(bytes[(4 * i)..]) != (uint)(i + 1))
+                return false;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteCredentials(ref byte r, in AuditCredentials c)
+    {
+        if (CredentialsAreHeaderRun)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref r, RecordLayout.Ppid), c);
+            return;
+        }
+        Put32(ref r, RecordLayout.Ppid, c.Ppid);
+        Put32(ref r, RecordLayout.Auid, c.Auid);
+        Put32(ref r, RecordLayout.Uid, c.Uid);
+        Put32(ref r, RecordLayout.Gid, c.Gid);
+        Put32(ref r, RecordLayout.Euid, c.Euid);
+        Put32(ref r, RecordLayout.Suid, c.Suid);
+        Put32(ref r, RecordLayout.Fsuid, c.Fsuid);
+        Put32(ref r, RecordLayout.Egid, c.Egid);
+        Put32(ref r, RecordLayout.Sgid, c.Sgid);
+        Put32(ref r, RecordLayout.Fsgid, c.Fsgid);
+        Put32(ref r, RecordLayout.Ses, c.Ses);
+    }
+
+    // Misuse exceptions are built out of line: the hot paths carry no message formatting.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException Misuse(string message) => new(message);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException AlreadyInFlight(uint syscall) =>
+        new($"a record (syscall {syscall}) is already in flight in this context; close it first");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException AlreadySubmitted(uint syscall) =>
+        new($"the arguments of syscall {syscall} were already submitted");
 
     /// <summary>
     /// The commit: one snapshot read, one filter run per subscriber; a serial and a copy only for a record
@@ -187,31 +267,45 @@ public sealed class AuditContext
         Volatile.Write(ref _commitSequence, _commitSequence + 1);
         try
         {
-            var entries = _pipeline.Snapshot;
-            var counters = _counters;
-            var record = new Record(bytes);
-            ulong serial = 0;
-            int queued = 0;
-            foreach (var entry in entries)
-            {
-                int i = entry.Subscription.Index * 2;
-                if (i + 1 >= counters.Length) counters = GrowCounters(i + 2);
-                counters[i]++;
-                if (entry.Filter.Run(record) == 0)
-                {
-                    counters[i + 1]++;
-                    continue;
-                }
-                if (serial == 0) serial = _pipeline.NextSerial();
-                if (entry.Subscription.Queue.TryEnqueue(bytes, serial, timestamp)) queued++;
-            }
-            Committed++;
-            return queued;
+            return Dispatch(bytes, timestamp);
         }
         finally
         {
             Volatile.Write(ref _commitSequence, _commitSequence + 1);
         }
+    }
+
+    /// <summary>The loop of <see cref="Commit"/>: every subscriber's filter; a serial and a copy only where wanted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Dispatch(ReadOnlySpan<byte> bytes, long timestamp)
+    {
+        var entries = _pipeline.Snapshot;
+        var counters = _counters;
+        var record = new Record(bytes);
+        ulong serial = 0;
+        int queued = 0;
+        foreach (var entry in entries)
+        {
+            int i = entry.CounterSlot;
+            if (i + 1 >= counters.Length) counters = GrowCounters(i + 2);
+            counters[i]++;
+            if (entry.Filter.Run(record) == 0)
+            {
+                counters[i + 1]++;
+                continue;
+            }
+            if (Deliver(entry.Subscription.Queue, bytes, ref serial, timestamp)) queued++;
+        }
+        Committed++;
+        return queued;
+    }
+
+    /// <summary>A record this subscriber wants: its serial (the first time), then a copy into the queue.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Deliver(SubscriberQueue queue, ReadOnlySpan<byte> bytes, ref ulong serial, long timestamp)
+    {
+        if (serial == 0) serial = _pipeline.NextSerial();
+        return queue.TryEnqueue(bytes, serial, timestamp);
     }
 
     private long[] GrowCounters(int needed)

@@ -34,7 +34,11 @@ public sealed class AuditPipeline
     private long _uninstrumentedCalls;
 
     /// <summary>A subscriber's place in the snapshot: it and the filter that decides for it. Immutable.</summary>
-    internal sealed record Entry(Subscription Subscription, IRecordFilter Filter);
+    internal sealed record Entry(Subscription Subscription, IRecordFilter Filter)
+    {
+        /// <summary>Where the subscriber's pair of counters starts in a producer's counter array (2 × its index).</summary>
+        public readonly int CounterSlot = Subscription.Index * 2;
+    }
 
     internal Entry[] Snapshot => _snapshot;
 
