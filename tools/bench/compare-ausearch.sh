@@ -1,27 +1,28 @@
 #!/usr/bin/env bash
 # compare-ausearch.sh LOG [SMALL_LOG]
 #
-# Times, on the same file, one after the other, best wall time of 3 runs each:
+# Times, on the same file, one after the other, RUNS runs each (filterc and grep after one warm-up run):
 #   filterc run --format auditd --filter 'syscall == execve' --count LOG   (BUILD below)
 #   ausearch --input LOG -sc execve --raw                                   (output discarded)
 #   ausearch --input LOG -sc execve -i                                      (interpreted, discarded)
 #   grep -c 'syscall=59 ' LOG                                               (a pure scan)
-# and prints MB/s (10^6 bytes per second of wall time), CPU time, and the ratios. Checks that filterc
-# counts as many events as ausearch finds, and measures filterc's peak RSS on LOG and on SMALL_LOG
-# (default: a 50 MB log built with make-audit-log.sh) to show that memory does not grow with the file.
+# and prints the least wall time and the least CPU time (user + system, each run's own, from wait4) of
+# the runs, the median CPU, MB/s (10^6 bytes per second) and the ratios. Checks that filterc counts as
+# many events as ausearch finds, and measures filterc's peak RSS on LOG and on SMALL_LOG (default: a
+# 50 MB log built with make-audit-log.sh) to show that memory does not grow with the file.
 #
-# Uses hyperfine when installed (apt-get install hyperfine), else bash's time. Output goes through a
-# pipe and is thrown away: GNU grep stops at the first match when its output is /dev/null.
+# Output goes through a pipe and is thrown away: GNU grep stops at the first match when its output is
+# /dev/null.
 # Environment: BUILD=which filterc to build and time (default build):
 #   build  dotnet build src/Cli -c Release (JIT; what dotnet run and the tests use)
 #   r2r    dotnet publish src/Cli -c Release -r linux-x64 (ReadyToRun, JIT)
 #   aot    dotnet publish src/Cli -c Release -r linux-x64 -p:PublishAot=true (NativeAOT, interpreter)
-# (both publishes into src/Cli/bin/Release/BUILD/); FILTERC=path to time that filterc instead, built
+# (each publish into src/Cli/bin/Release/BUILD/); FILTERC=path to time that filterc instead, built
 # already; RUNS=how many timed runs (default 3).
 set -euo pipefail
 
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 log=$1
@@ -70,7 +71,7 @@ events=$("$FILTERC" run --format auditd --filter true --count "$log") # every ev
 echo "== filterc: $build ($FILTERC)"
 echo "== $log: $bytes bytes, $(wc -l < "$log") lines, $events events"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/^Mem:/ {print $2}') GB"
-echo "== $(dotnet --version 2> /dev/null | sed 's/^/dotnet SDK /'), $(ausearch -v 2>&1 | head -1), $(grep --version | head -1), $(hyperfine --version 2> /dev/null || echo 'no hyperfine')"
+echo "== $(dotnet --version 2> /dev/null | sed 's/^/dotnet SDK /'), $(ausearch -v 2>&1 | head -1), $(grep --version | head -1)"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$log" "$small" > /dev/null # into the page cache: every tool reads from memory
 
@@ -82,27 +83,34 @@ cmds=(
     "grep -c 'syscall=59 ' $log"
 )
 
-# Each line of $work/times: NAME BEST_WALL_S USER_S SYS_S (CPU of the best run; hyperfine: mean CPU).
-if command -v hyperfine > /dev/null; then
-    for i in "${!names[@]}"; do
-        warmup=1
-        [[ ${names[$i]} == ausearch* ]] && warmup=0 # ~10 s a run, and the file is already cached
-        hyperfine --shell=none --output=pipe --runs "$runs" --warmup "$warmup" --style basic \
-            --export-json "$work/${names[$i]}.json" -n "${names[$i]}" "${cmds[$i]}" >&2
-        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(sys.argv[2], r["min"], r["user"], r["system"])' \
-            "$work/${names[$i]}.json" "${names[$i]}" >> "$work/times"
-    done
-else
-    TIMEFORMAT='%R %U %S'
-    for i in "${!names[@]}"; do
-        best=
-        for ((r = 0; r < runs; r++)); do
-            t=$( { time bash -c "${cmds[$i]} | cat > /dev/null"; } 2>&1 )
-            if [[ -z $best ]] || awk -v a="${t%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$t; fi
-        done
-        echo "${names[$i]} $best" >> "$work/times"
-    done
-fi
+# Each run is timed on its own (wall clock, and user + system CPU from wait4), its output read through a
+# pipe and thrown away. Each line of $work/times: NAME MIN_WALL MIN_CPU MEDIAN_CPU (seconds). The least
+# CPU of the runs is the steadiest figure on a shared machine: other processes add to it (cache misses,
+# migrations) but never take from it.
+for i in "${!names[@]}"; do
+    warmup=1
+    [[ ${names[$i]} == ausearch* ]] && warmup=0 # ~10 s a run, and the file is already cached
+    python3 - "${names[$i]}" "$runs" "$warmup" "${cmds[$i]}" >> "$work/times" << 'EOF'
+import os, shlex, statistics, subprocess, sys, time
+name, runs, warmup, cmd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), shlex.split(sys.argv[4])
+walls, cpus = [], []
+for r in range(warmup + runs):
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    while p.stdout.read(1 << 16):
+        pass
+    _, status, usage = os.wait4(p.pid, 0)
+    wall, cpu = time.perf_counter() - start, usage.ru_utime + usage.ru_stime
+    if os.waitstatus_to_exitcode(status) not in (0, 1):  # grep -c: 1 when nothing matches
+        sys.exit(f"compare-ausearch.sh: {name} failed: {cmd}")
+    if r < warmup:
+        continue
+    walls.append(wall)
+    cpus.append(cpu)
+    print(f"  {name} run {len(walls)}: {wall:.3f} s wall, {cpu:.3f} s CPU", file=sys.stderr)
+print(name, min(walls), min(cpus), statistics.median(cpus))
+EOF
+done
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
@@ -120,23 +128,23 @@ if [[ $filterc_count != "$ausearch_count" ]]; then
 fi
 
 echo
-echo "== times (best of $runs, wall; CPU = user + system)"
+echo "== times (least of $runs runs, wall and CPU each; CPU = user + system)"
 python3 - "$bytes" "$events" "$work/times" << 'EOF'
 import sys
 size, events = int(sys.argv[1]), int(sys.argv[2])
 rows = {}
 for line in open(sys.argv[3]):
-    name, wall, user, system = line.split()
-    rows[name] = (float(wall), float(user) + float(system))
-print(f"{'command':<14} {'wall s':>8} {'MB/s':>8} {'events/s':>10} {'CPU s':>8} {'MB/CPU s':>9}")
-for name, (wall, cpu) in rows.items():
-    print(f"{name:<14} {wall:8.3f} {size / 1e6 / wall:8.0f} {events / wall:10.0f} {cpu:8.3f} {size / 1e6 / cpu:9.0f}")
-f_wall, f_cpu = rows["filterc"]
+    name, wall, cpu, median_cpu = line.split()
+    rows[name] = (float(wall), float(cpu), float(median_cpu))
+print(f"{'command':<14} {'wall s':>8} {'MB/s':>8} {'events/s':>10} {'CPU s':>8} {'MB/CPU s':>9} {'median CPU s':>13}")
+for name, (wall, cpu, median_cpu) in rows.items():
+    print(f"{name:<14} {wall:8.3f} {size / 1e6 / wall:8.0f} {events / wall:10.0f} {cpu:8.3f} {size / 1e6 / cpu:9.0f} {median_cpu:13.3f}")
+f_wall, f_cpu, f_median = rows["filterc"]
 print()
-print("ratios (how many times faster filterc is; below 1: slower), wall / CPU:")
+print("ratios (how many times faster filterc is; below 1: slower), least wall / least CPU / median CPU:")
 for name in ("ausearch_raw", "ausearch_i", "grep"):
-    wall, cpu = rows[name]
-    print(f"  filterc vs {name:<13} {wall / f_wall:6.2f}x / {cpu / f_cpu:6.2f}x")
+    wall, cpu, median_cpu = rows[name]
+    print(f"  filterc vs {name:<13} {wall / f_wall:6.2f}x / {cpu / f_cpu:6.2f}x / {median_cpu / f_median:6.2f}x")
 EOF
 
 echo

@@ -19,10 +19,10 @@ public static class FuzzChecks
 
     /// <summary>
     /// Bytes as a program file. The verifier either rejects them, naming a rule and an instruction (or -1
-    /// for the container), or accepts them, and then the interpreter and the JIT return the same verdict,
-    /// within the declared range, on every record (the fixed ones, a malformed one, and records made from
-    /// the program's own constants), with no exception. Any file that decodes round-trips through the
-    /// disassembler and the assembler to the same bytes (spec/bytecode.md).
+    /// for the container), or accepts them, and then the interpreter and the JIT, one record at a time and
+    /// in batches, return the same verdict, within the declared range, on every record (the fixed ones, a
+    /// malformed one, and records made from the program's own constants), with no exception. Any file that
+    /// decodes round-trips through the disassembler and the assembler to the same bytes (spec/bytecode.md).
     /// </summary>
     public static void Verifier(ReadOnlySpan<byte> bytes)
     {
@@ -46,24 +46,14 @@ public static class FuzzChecks
             throw new FuzzFailure($"accepted a program of {program.InstructionCount} instructions");
         if (program.MaxPathLength < 1 || program.MaxPathLength > program.InstructionCount)
             throw new FuzzFailure($"MaxPathLength {program.MaxPathLength} is outside 1..{program.InstructionCount}");
-        var jit = Filter.VM.Jit.Compile(program);
         var pool = new ValuePool(bytes);
         foreach (var insn in program.Image.Code) pool.Add(insn.Imm);
         foreach (var set in program.Image.Sets)
             foreach (var range in set.Ranges) { pool.Add(range.Lo); pool.Add(range.Hi); }
         foreach (var s in program.Image.Strings) pool.AddString(s);
-
-        int n = 0;
-        foreach (var record in FixedRecords.Append(MalformedRecord).Concat(pool.Records(4)))
-        {
-            uint interpreted = Interpreter.Run(program, new Record(record));
-            uint compiled = jit.Run(new Record(record));
-            if (interpreted != compiled)
-                throw new FuzzFailure($"record {n}: interpreter says {interpreted}, JIT says {compiled}\n{Disassembler.Disassemble(program.Image)}");
-            if (interpreted > (uint)program.Image.VerdictCount)
-                throw new FuzzFailure($"record {n}: verdict {interpreted} is past the {program.Image.VerdictCount} declared\n{Disassembler.Disassemble(program.Image)}");
-            n++;
-        }
+        // The malformed record sits between well-formed ones: in a batch its string descriptor points
+        // into the next record, which must not be read.
+        RunEngines(program, [.. FixedRecords.Take(3), MalformedRecord, .. FixedRecords.Skip(3), .. pool.Records(4)]);
     }
 
     /// <summary>
@@ -85,8 +75,8 @@ public static class FuzzChecks
     /// <summary>
     /// UTF-8 bytes (invalid sequences read as U+FFFD) as filter text. Compilation either fails with
     /// positioned errors inside the text, or succeeds; then the verifier accepts the program, and the
-    /// reference evaluator, the interpreter and the JIT agree on every record (the fixed ones and records
-    /// made from the filter's own literals). No exception may escape.
+    /// reference evaluator and both engines (one record at a time and in batches) agree on every record (the
+    /// fixed ones and records made from the filter's own literals). No exception may escape.
     /// </summary>
     public static void Parser(ReadOnlySpan<byte> utf8)
     {
@@ -111,22 +101,77 @@ public static class FuzzChecks
         if (!verified.Ok)
             throw new FuzzFailure($"the verifier rejects a compiled program: {verified.Error}\n{Disassembler.Disassemble(c.Image!)}");
         var program = verified.Program!;
-        var jit = Filter.VM.Jit.Compile(program);
         var pool = new ValuePool(utf8);
         pool.AddLiterals(text);
 
-        int n = 0;
-        foreach (var record in FixedRecords.Concat(pool.Records(6)))
+        // The reference evaluator only on well-formed records: it reads success as a boolean, the
+        // engines load the byte (spec/record.md: 0 or 1).
+        List<byte[]> records = [.. FixedRecords, .. pool.Records(6)];
+        var verdicts = RunEngines(program, [.. records, MalformedRecord]);
+        for (int n = 0; n < records.Count; n++)
         {
-            bool reference = ReferenceEvaluator.Evaluate(c.Bound, new Record(record));
-            uint interpreted = Interpreter.Run(program, new Record(record));
-            uint compiled = jit.Run(new Record(record));
-            if (interpreted != compiled || (interpreted != 0) != reference)
-                throw new FuzzFailure($"record {n}: reference says {reference}, interpreter {interpreted}, JIT {compiled}\n{Disassembler.Disassemble(c.Image!)}");
-            if (interpreted > (uint)program.Image.VerdictCount)
-                throw new FuzzFailure($"record {n}: verdict {interpreted} is past the {program.Image.VerdictCount} declared");
-            n++;
+            bool reference = ReferenceEvaluator.Evaluate(c.Bound, new Record(records[n]));
+            if ((verdicts[n] != 0) != reference)
+                throw new FuzzFailure($"record {n}: reference says {reference}, the engines {verdicts[n]}\n{Disassembler.Disassemble(c.Image!)}");
         }
+    }
+
+    /// <summary>
+    /// Runs a verified program on every record through each engine and entry point: the interpreter and
+    /// the JIT one record at a time, then both engines' batch loops (<c>RunBatch</c>, <c>MatchIndices</c>)
+    /// over the records laid back to back in one buffer after a few bytes that belong to no record.
+    /// All must agree, verdicts must be within the declared range, and nothing may throw. Returns the
+    /// verdicts.
+    /// </summary>
+    private static uint[] RunEngines(VerifiedProgram program, List<byte[]> records)
+    {
+        var jit = Filter.VM.Jit.Compile(program);
+        var verdicts = new uint[records.Count];
+        for (int n = 0; n < records.Count; n++)
+        {
+            uint interpreted = Interpreter.Run(program, new Record(records[n]));
+            uint compiled = jit.Run(new Record(records[n]));
+            if (interpreted != compiled)
+                throw Mismatch($"record {n}: interpreter says {interpreted}, JIT says {compiled}");
+            if (interpreted > (uint)program.Image.VerdictCount)
+                throw Mismatch($"record {n}: verdict {interpreted} is past the {program.Image.VerdictCount} declared");
+            verdicts[n] = interpreted;
+        }
+
+        const int lead = 5;
+        var buffer = new byte[lead + records.Sum(r => r.Length) + 3];
+        buffer.AsSpan().Fill(0xa5);
+        var offsets = new int[records.Count + 1];
+        offsets[0] = lead;
+        for (int n = 0; n < records.Count; n++)
+        {
+            records[n].CopyTo(buffer, offsets[n]);
+            offsets[n + 1] = offsets[n] + records[n].Length;
+        }
+        var batch = new RecordBatch(buffer.AsSpan(0, buffer.Length - 3), offsets);
+        int expectedMatches = verdicts.Count(v => v != 0);
+        var expectedIndices = Enumerable.Range(0, records.Count).Where(i => verdicts[i] != 0).ToArray();
+        foreach (var (name, filter) in new (string, IRecordFilter)[] { ("interpreter", new InterpretedFilter(program)), ("JIT", jit) })
+        {
+            const uint untouched = 0xdeadbeef;
+            var batchVerdicts = Enumerable.Repeat(untouched, records.Count + 2).ToArray();
+            int matches = filter.RunBatch(batch, batchVerdicts);
+            for (int n = 0; n < records.Count; n++)
+                if (batchVerdicts[n] != verdicts[n])
+                    throw Mismatch($"{name} RunBatch: record {n} gets {batchVerdicts[n]}, alone it gets {verdicts[n]}");
+            if (batchVerdicts[^2] != untouched || batchVerdicts[^1] != untouched)
+                throw Mismatch($"{name} RunBatch wrote past the batch's {records.Count} verdicts");
+            if (matches != expectedMatches)
+                throw Mismatch($"{name} RunBatch counts {matches} matches; there are {expectedMatches}");
+            var indices = new int[records.Count + 2];
+            indices.AsSpan().Fill(-7);
+            int found = filter.MatchIndices(batch, indices);
+            if (!indices.AsSpan(0, Math.Clamp(found, 0, indices.Length)).SequenceEqual(expectedIndices) || indices[^1] != -7 || indices[^2] != -7)
+                throw Mismatch($"{name} MatchIndices gives [{string.Join(", ", indices.Take(Math.Clamp(found, 0, indices.Length)))}]; the matches are [{string.Join(", ", expectedIndices)}]");
+        }
+        return verdicts;
+
+        FuzzFailure Mismatch(string what) => new($"{what}\n{Disassembler.Disassemble(program.Image)}");
     }
 
     private static readonly ulong[] Interesting =

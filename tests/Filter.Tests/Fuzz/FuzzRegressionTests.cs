@@ -16,12 +16,12 @@ public class FuzzRegressionTests
     {
         // 2026-11-27, verifier target, first campaign (65 AFL crashes in 15 minutes, the first within a
         // second, all one cause; fixed in 68cf394).
-        // Disassembler.Instruction pads a conditional jump's operands to 34 columns and its jt target to
-        // 5 with no separator after either, so a long operand or a 5-digit target runs into "jt"/"jf":
-        // "jsgt    r10, #-9223372036854775808jt 2    jf 3" does not assemble. spec/bytecode.md promises
+        // Disassembler.Instruction padded a conditional jump's operands to 34 columns and its jt target
+        // to 5 with no separator after either, so a long operand or a 5-digit target ran into "jt"/"jf":
+        // "jsgt    r10, #-9223372036854775808jt 2    jf 3" did not assemble. spec/bytecode.md promises
         // that every decodable file round-trips through disasm and asm.
         // This one is a verified program (lddw r10, [exit]; jsgt r10, #-9223372036854775808 jt 2 jf 3;
-        // ret #1; ret #0): `filterc disasm` prints text that `filterc asm` rejects.
+        // ret #1; ret #0): `filterc disasm` printed text that `filterc asm` rejected.
         {
             "disasm: 34-character operand runs into jt",
             [0x41, 0x46, 0x4c, 0x54, 0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -33,7 +33,7 @@ public class FuzzRegressionTests
              0x00, 0x00, 0x00, 0x00]
         },
         // The same bug through the target column: decodable (not verifiable) "jeq r0, #0 jt 10000 jf 1;
-        // ret #0" prints as "jt 10000jf 1".
+        // ret #0" printed as "jt 10000jf 1".
         {
             "disasm: 5-digit jump target runs into jf",
             [0x41, 0x46, 0x4c, 0x54, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -45,19 +45,19 @@ public class FuzzRegressionTests
 
     public static TheoryData<string, byte[]> ParserFindings => new()
     {
-        // 2026-11-27, parser target, first campaign (7 AFL crashes, 1,477 to 26,974 bytes, one cause).
-        // A string literal longer than 4096 bytes compiles, and the verifier then rejects the program
-        // (FLT2015: "string 0 is 4097 bytes; at most 4096 are allowed"); filterc reports it as "internal
-        // error: the compiled program was rejected by the verifier". Every compiled program must verify
-        // (spec/verifier.md); an over-long literal needs a positioned compile error, as FLT0303 does for sets.
+        // 2026-11-27, parser target, first campaign (7 AFL crashes, 1,477 to 26,974 bytes, one cause;
+        // fixed in f44a6d2). A string literal longer than 4096 bytes compiled, and the verifier then
+        // rejected the program (FLT2015: "string 0 is 4097 bytes; at most 4096 are allowed"); filterc
+        // reported "internal error: the compiled program was rejected by the verifier". Every compiled
+        // program must verify (spec/verifier.md).
         { "string literal of 4097 bytes: exe == \"xxx...\"", Encoding.UTF8.GetBytes("exe == \"" + new string('x', 4097) + "\"") },
         { "string literal of 4097 bytes: comm startswith \"xxx...\"", Encoding.UTF8.GetBytes("comm startswith \"" + new string('x', 4097) + "\"") },
         // 2026-11-27, parser target, first campaign: 1 AFL hang (817 bytes, mostly comments; 1.7 s to
-        // compile), minimised by hand to a0 == a1 ^ a2 << exit << exit ... Code generation takes time
-        // exponential in the depth of a left-leaning chain of non-constant shifts under a commutative
-        // operator: CodeGenerator.Need (the Sethi-Ullman number) calls itself on the same child up to
-        // three times per level, and Value calls Need at every level. 20 shifts take ~0.1 s, 26 take 2 s;
-        // 40 (far inside the 256 nesting limit) would take hours. Compilation must be linear (issue 5).
+        // compile; fixed in f44a6d2), minimised by hand to a0 == a1 ^ a2 << exit << exit ... Code
+        // generation took time exponential in the depth of a left-leaning chain of non-constant shifts
+        // under a commutative operator: CodeGenerator.Need (the Sethi-Ullman number) evaluated each child
+        // twice per level, and Value calls Need at every level. 22 shifts took 0.15 s, 26 about 2 s; 40
+        // (far inside the 256 nesting limit) would take hours. Compilation must be linear (issue 5).
         { "exponential code generation: a0 == a1 ^ a2 << exit (x40)", Encoding.UTF8.GetBytes("a0 == a1 ^ a2" + string.Concat(Enumerable.Repeat(" << exit", 40))) },
     };
 
