@@ -60,6 +60,11 @@ public sealed class AuditdReader : IDisposable
 
     private RecordBuilder _scratchSyscall = new();
     private AuditdEventId _newestId;
+    // The previous line's id as text ("SECONDS.MILLIS:SERIAL):"): the records of one event are usually
+    // adjacent, so most lines repeat it, and comparing ~25 bytes is cheaper than parsing three numbers.
+    private readonly byte[] _lastIdText = new byte[64];
+    private int _lastIdLength;
+    private AuditdEventId _lastId;
     private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
     private InputError _error;
     private bool _disposed;
@@ -322,7 +327,7 @@ public sealed class AuditdReader : IDisposable
     /// Parses <c>[node=NAME ]type=TYPE msg=audit(SEC.MSEC:SERIAL):</c> and returns where the record's text
     /// starts. <paramref name="line"/> has no '\r'.
     /// </summary>
-    private static bool TryParseHeader(ReadOnlySpan<byte> line, out RecordKind kind, out AuditdEventId id, out int bodyAt, out string? message)
+    private bool TryParseHeader(ReadOnlySpan<byte> line, out RecordKind kind, out AuditdEventId id, out int bodyAt, out string? message)
     {
         kind = RecordKind.Other;
         id = default;
@@ -360,17 +365,32 @@ public sealed class AuditdReader : IDisposable
             return false;
         }
         p += "msg=audit(".Length;
-        if (!TryNumber(line, ref p, (byte)'.', out ulong seconds)
-            || !TryNumber(line, ref p, (byte)':', out ulong millis) || millis > uint.MaxValue
-            || !TryNumber(line, ref p, (byte)')', out ulong serial)
-            || p >= line.Length || line[p] != (byte)':')
+        if (_lastIdLength > 0 && line[p..].StartsWith(_lastIdText.AsSpan(0, _lastIdLength)))
         {
-            message = "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):";
-            return false;
+            // Digits cannot contain "):", so a prefix match is the same id.
+            id = _lastId;
+            p += _lastIdLength;
         }
-        p++;
+        else
+        {
+            int idAt = p;
+            if (!TryNumber(line, ref p, (byte)'.', out ulong seconds)
+                || !TryNumber(line, ref p, (byte)':', out ulong millis) || millis > uint.MaxValue
+                || !TryNumber(line, ref p, (byte)')', out ulong serial)
+                || p >= line.Length || line[p] != (byte)':')
+            {
+                message = "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):";
+                return false;
+            }
+            p++;
+            id = new AuditdEventId(seconds, (uint)millis, serial);
+            if (p - idAt <= _lastIdText.Length)
+            {
+                line[idAt..p].CopyTo(_lastIdText);
+                (_lastIdLength, _lastId) = (p - idAt, id);
+            }
+        }
         bodyAt = p < line.Length && line[p] == (byte)' ' ? p + 1 : p;
-        id = new AuditdEventId(seconds, (uint)millis, serial);
         message = null;
         return true;
     }
@@ -382,12 +402,12 @@ public sealed class AuditdReader : IDisposable
         int start = p;
         while (p < line.Length && (uint)(line[p] - '0') <= 9)
         {
-            uint d = (uint)(line[p] - '0');
-            if (value > (ulong.MaxValue - d) / 10) return false;
-            value = value * 10 + d;
+            value = value * 10 + (uint)(line[p] - '0');
             p++;
         }
         if (p == start || p >= line.Length || line[p] != end) return false;
+        // 19 digits cannot overflow; longer numbers are checked the slow way (they are never in real logs).
+        if (p - start > 19 && !System.Buffers.Text.Utf8Parser.TryParse(line[start..p], out value, out _)) return false;
         p++;
         return true;
     }
