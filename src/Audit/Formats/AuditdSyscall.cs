@@ -252,10 +252,10 @@ internal static class AuditdSyscall
         {
             uint d = (uint)(c - '0');
             if (d > 9) return false;
-            if (value > (ulong.MaxValue - d) / 10) return false;
             value = value * 10 + d;
         }
-        return true;
+        // 19 digits cannot overflow; 20 are checked the slow way.
+        return text.Length < 20 || System.Buffers.Text.Utf8Parser.TryParse(text, out value, out int used) && used == 20;
     }
 
     private static bool TrySigned(ReadOnlySpan<byte> text, out long value)
