@@ -19,7 +19,7 @@ public static class Interpreter
         Span<ulong> regs = stackalloc ulong[InstructionSet.RegisterCount];
         ref ulong r = ref MemoryMarshal.GetReference(regs);
         ref byte rec = ref record.Start;
-        ref ExecInstruction code = ref MemoryMarshal.GetArrayDataReference(program.Exec);
+        ref ExecInstruction code = ref MemoryMarshal.GetArrayDataReference(program.Interpreted);
         int pc = 0;
         while (true)
         {
@@ -76,12 +76,65 @@ public static class Interpreter
                     pc = Semantics.StringField(record, i.A).StartsWith(program.Strings[(int)i.Imm]) ? i.True : i.False;
                     break;
 
+                case LdbJeqK: { ulong v = Unsafe.Add(ref rec, (nint)i.B); Reg(ref r, i.A) = v; pc = v == i.Imm ? i.True : i.False; break; }
+                case LdwJeqK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = v == i.Imm ? i.True : i.False; break; }
+                case LdwJgtK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = v > i.Imm ? i.True : i.False; break; }
+                case LdwJgeK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = v >= i.Imm ? i.True : i.False; break; }
+                case LdwJsgtK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v > (long)i.Imm ? i.True : i.False; break; }
+                case LdwJsgeK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v >= (long)i.Imm ? i.True : i.False; break; }
+                case LdwJsetK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = (v & i.Imm) != 0 ? i.True : i.False; break; }
+                case LdwJin: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = program.Sets[(int)i.Imm].Contains(v) ? i.True : i.False; break; }
+                case LddwJeqK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = v == i.Imm ? i.True : i.False; break; }
+                case LddwJgtK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = v > i.Imm ? i.True : i.False; break; }
+                case LddwJgeK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = v >= i.Imm ? i.True : i.False; break; }
+                case LddwJsgtK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v > (long)i.Imm ? i.True : i.False; break; }
+                case LddwJsgeK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v >= (long)i.Imm ? i.True : i.False; break; }
+                case LddwJsetK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = (v & i.Imm) != 0 ? i.True : i.False; break; }
+                case LddwJin: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = program.Sets[(int)i.Imm].Contains(v) ? i.True : i.False; break; }
+
                 default:
                     // Unreachable for a verified program; a new opcode without a case here fails the
                     // every-opcode test instead of running on.
                     throw new InvalidOperationException($"interpreter has no case for opcode {i.Op}");
             }
         }
+    }
+
+    // ---- Superinstructions -------------------------------------------------------------------------------
+    // The interpreter's cost is its dispatch, and the compiler's commonest pair is a field load followed at
+    // once by a compare-and-branch on the loaded register (`ldw r1, [arch]; jeq r1, #...`). Fuse turns the
+    // load into one instruction doing both: it still writes the register, and the jump stays in place at
+    // pc + 1 for any other jump into it, so every path computes what the bytecode says. These codes exist
+    // only in the interpreter's copy of a verified program; they are not bytecode (spec/bytecode.md).
+    private const OpCode LdbJeqK = (OpCode)0xC0,
+        LdwJeqK = (OpCode)0xC1, LdwJgtK = (OpCode)0xC2, LdwJgeK = (OpCode)0xC3, LdwJsgtK = (OpCode)0xC4,
+        LdwJsgeK = (OpCode)0xC5, LdwJsetK = (OpCode)0xC6, LdwJin = (OpCode)0xC7,
+        LddwJeqK = (OpCode)0xC8, LddwJgtK = (OpCode)0xC9, LddwJgeK = (OpCode)0xCA, LddwJsgtK = (OpCode)0xCB,
+        LddwJsgeK = (OpCode)0xCC, LddwJsetK = (OpCode)0xCD, LddwJin = (OpCode)0xCE;
+
+    private static readonly Dictionary<(OpCode Load, OpCode Jump), OpCode> Fusions = new()
+    {
+        [(OpCode.Ldb, OpCode.JeqK)] = LdbJeqK, // booleans: success, type
+        [(OpCode.Ldw, OpCode.JeqK)] = LdwJeqK, [(OpCode.Ldw, OpCode.JgtK)] = LdwJgtK, [(OpCode.Ldw, OpCode.JgeK)] = LdwJgeK,
+        [(OpCode.Ldw, OpCode.JsgtK)] = LdwJsgtK, [(OpCode.Ldw, OpCode.JsgeK)] = LdwJsgeK, [(OpCode.Ldw, OpCode.JsetK)] = LdwJsetK,
+        [(OpCode.Ldw, OpCode.Jin)] = LdwJin,
+        [(OpCode.Lddw, OpCode.JeqK)] = LddwJeqK, [(OpCode.Lddw, OpCode.JgtK)] = LddwJgtK, [(OpCode.Lddw, OpCode.JgeK)] = LddwJgeK,
+        [(OpCode.Lddw, OpCode.JsgtK)] = LddwJsgtK, [(OpCode.Lddw, OpCode.JsgeK)] = LddwJsgeK, [(OpCode.Lddw, OpCode.JsetK)] = LddwJsetK,
+        [(OpCode.Lddw, OpCode.Jin)] = LddwJin,
+    };
+
+    /// <summary>The interpreter's copy of a verified program's instructions, with load + jump pairs fused.</summary>
+    internal static ExecInstruction[] Fuse(ExecInstruction[] exec)
+    {
+        var fused = (ExecInstruction[])exec.Clone();
+        for (int pc = 0; pc + 1 < exec.Length; pc++)
+        {
+            ExecInstruction load = exec[pc], jump = exec[pc + 1];
+            // The field offset goes in B, unused by a jump with a constant (every field is in the 128-byte header).
+            if (jump.A == load.A && load.Imm <= byte.MaxValue && Fusions.TryGetValue((load.Op, jump.Op), out var op))
+                fused[pc] = jump with { Op = op, B = (byte)load.Imm };
+        }
+        return fused;
     }
 
     /// <summary>True when the verdict is non-zero.</summary>

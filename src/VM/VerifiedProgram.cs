@@ -30,6 +30,8 @@ public sealed class VerifiedProgram
 
     /// <summary>Instructions with absolute jump targets, the form the engines execute.</summary>
     internal readonly ExecInstruction[] Exec;
+    /// <summary><see cref="Exec"/> with the interpreter's superinstructions (<see cref="Interpreter.Fuse"/>).</summary>
+    internal readonly ExecInstruction[] Interpreted;
     internal readonly SetMatcher[] Sets;
     internal readonly byte[][] Strings;
 
@@ -44,6 +46,7 @@ public sealed class VerifiedProgram
             var i = image.Code[pc];
             Exec[pc] = new ExecInstruction(i.Op, i.A, i.B, i.TrueTarget(pc), i.FalseTarget(pc), i.Imm);
         }
+        Interpreted = Interpreter.Fuse(Exec);
         Sets = image.Sets.Select(s => new SetMatcher(s)).ToArray();
         var fields = new HashSet<string>(StringComparer.Ordinal);
         foreach (var i in image.Code)

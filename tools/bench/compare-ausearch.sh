@@ -52,6 +52,8 @@ else
             FILTERC=$repo/src/Cli/bin/Release/r2r/filterc ;;
         aot)
             echo "publishing filterc (NativeAOT, $rid; about a minute)..." >&2
+            # An explicit restore for the runtime: a plain `dotnet build` before leaves assets without it.
+            dotnet restore "$repo/src/Cli" -r "$rid" -p:PublishAot=true -v quiet > /dev/null
             dotnet publish "$repo/src/Cli" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet -o "$repo/src/Cli/bin/Release/aot" > /dev/null
             FILTERC=$repo/src/Cli/bin/Release/aot/filterc ;;
         *) echo "compare-ausearch.sh: BUILD must be build, r2r or aot, not '$build'" >&2; exit 2 ;;

@@ -11,6 +11,13 @@ namespace Filter.Tests.VM;
 /// </summary>
 public class InstructionSetTests
 {
+    [Fact]
+    public void NoOpcodeUsesTheInterpretersSuperinstructionCodes()
+    {
+        // Interpreter.Fuse numbers its load + jump superinstructions from 0xC0 (never bytecode).
+        Assert.All(Enum.GetValues<OpCode>(), op => Assert.True((byte)op < 0xC0, $"{op} = 0x{(byte)op:x2}"));
+    }
+
     /// <summary>A small verified program that executes <paramref name="op"/>, written in assembly.</summary>
     public static string ProgramUsing(OpInfo op)
     {
