@@ -1,4 +1,10 @@
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Filters;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
 using Filter.Compiler;
 using Filter.Compiler.Binding;
 using Filter.VM;
@@ -6,11 +12,14 @@ using Filter.VM;
 namespace Filter.Bench;
 
 /// <summary>
-/// One filter over a fixed array of records, per engine. Each invocation evaluates 1,000,000 records
+/// One filter over a fixed array of records, per engine, and libpcap's classic-BPF interpreter on the same
+/// records (<see cref="Pcap"/>): the one table of issue 4. Each invocation evaluates 1,000,000 records
 /// (the whole 1,000,000-record array once, or in --quick the 100,000-record array ten times), so with
-/// OperationsPerInvoke the Mean column is nanoseconds per record.
+/// OperationsPerInvoke the Mean column is nanoseconds per record. Ratio is against the inline hand-written
+/// predicate; the Target column gives the issue's own ratios (see <see cref="TargetColumn"/>).
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(Config))]
 public class FilterBenchmarks
 {
     public const string RecordCountVariable = "FILTER_BENCH_RECORDS";
@@ -38,6 +47,11 @@ public class FilterBenchmarks
     private BoundBool _bound = null!;
     private VerifiedProgram _program = null!;
     private JitFilter _jit = null!;
+    private RecordDelegate _handWritten = null!;
+    private readonly Pcap _pcap = new();
+
+    /// <summary>The JIT's delegate shape (<see cref="JitFilter"/>): the record's first byte and its length.</summary>
+    private delegate uint RecordDelegate(ref byte start, int length);
 
     [GlobalSetup]
     public void Setup()
@@ -51,11 +65,25 @@ public class FilterBenchmarks
         var verified = global::Filter.Verifier.Verifier.Verify(compilation.Image!);
         _program = verified.Program ?? throw new InvalidOperationException(verified.Error!.ToString());
         _jit = Jit.Compile(_program);
+        _handWritten = FilterName switch
+        {
+            "lifecycle" => Wrap<Baselines.LifecycleSet>(),
+            "lifecycle_uid" => Wrap<Baselines.LifecycleNonRoot>(),
+            "allowlist40" => Wrap<Baselines.Allowlist>(),
+            "exe_tmp" => Wrap<Baselines.ExeInTmp>(),
+            _ => Wrap<Baselines.Deep>(),
+        };
+        _pcap.Setup(FilterName, _program, count, _passes);
         // Every column must compute the same thing.
         int expected = HandWritten();
-        foreach (var (name, matches) in new[] { ("reference", Reference()), ("interpreter", Interpreter()), ("jit", Jitted()) })
+        var columns = new List<(string, int)> { ("delegate", HandWrittenDelegate()), ("reference", Reference()), ("interpreter", Interpreter()), ("jit", Jitted()) };
+        if (PcapPeer.IsAvailable) columns.Add(("libpcap", Libpcap()));
+        foreach (var (name, matches) in columns)
             if (matches != expected) throw new InvalidOperationException($"{FilterName}: {name} matched {matches}, hand-written {expected}");
     }
+
+    private static RecordDelegate Wrap<T>() where T : IPredicate =>
+        (ref byte start, int length) => T.Match(MemoryMarshal.CreateReadOnlySpan(ref start, length)) ? 1u : 0u;
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
     public int HandWritten() => FilterName switch
@@ -74,6 +102,21 @@ public class FilterBenchmarks
         for (int pass = 0; pass < _passes; pass++)
             for (int i = 0; i < records.Count; i++)
                 if (T.Match(records[i])) matches++;
+        return matches;
+    }
+
+    /// <summary>The same predicate called through a delegate of the JIT's shape: what the JIT is held to per record.</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    public int HandWrittenDelegate()
+    {
+        int matches = 0;
+        var run = _handWritten;
+        for (int pass = 0; pass < _passes; pass++)
+            for (int i = 0; i < _records.Count; i++)
+            {
+                var record = new Record(_records[i]);
+                if (run(ref record.Start, record.Bytes.Length) != 0) matches++;
+            }
         return matches;
     }
 
@@ -106,5 +149,56 @@ public class FilterBenchmarks
             for (int i = 0; i < _records.Count; i++)
                 if (jit.Run(new Record(_records[i])) != 0) matches++;
         return matches;
+    }
+
+    /// <summary>libpcap's <c>bpf_filter()</c> on the same records as <c>struct seccomp_data</c> slots (<see cref="Pcap"/>).</summary>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    public int Libpcap() => _pcap.Run();
+
+    private sealed class Config : ManualConfig
+    {
+        private static int _told;
+
+        public Config()
+        {
+            if (Interlocked.Exchange(ref _told, 1) == 0) Console.WriteLine(PcapPeer.Status);
+            if (!PcapPeer.IsAvailable)
+                AddFilter(new SimpleFilter(b => b.Descriptor.WorkloadMethod.Name != nameof(Libpcap)));
+            AddColumn(new TargetColumn());
+        }
+    }
+
+    /// <summary>
+    /// Issue 4's targets, each a ratio of two columns of the same filter in the same run: Jitted / HandWrittenDelegate
+    /// (target &lt;= 1.3) and Interpreter / Libpcap (target &lt;= 0.5).
+    /// </summary>
+    private sealed class TargetColumn : IColumn
+    {
+        public string Id => nameof(TargetColumn);
+        public string ColumnName => "Target";
+        public string Legend => "Jitted: its Mean / HandWrittenDelegate's (target <= 1.3); Interpreter: its Mean / Libpcap's (target <= 0.5)";
+        public bool AlwaysShow => true;
+        public ColumnCategory Category => ColumnCategory.Custom;
+        public int PriorityInCategory => 0;
+        public bool IsNumeric => false;
+        public UnitType UnitType => UnitType.Dimensionless;
+        public bool IsAvailable(Summary summary) => true;
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
+        {
+            string? against = benchmarkCase.Descriptor.WorkloadMethod.Name switch
+            {
+                nameof(Jitted) => nameof(HandWrittenDelegate),
+                nameof(Interpreter) => nameof(Libpcap),
+                _ => null,
+            };
+            if (against is null) return "-";
+            var other = summary.BenchmarksCases.FirstOrDefault(c => c.Descriptor.WorkloadMethod.Name == against
+                && Equals(c.Parameters[nameof(FilterName)], benchmarkCase.Parameters[nameof(FilterName)]));
+            double? mean = summary[benchmarkCase]?.ResultStatistics?.Mean, baseMean = other is null ? null : summary[other]?.ResultStatistics?.Mean;
+            return mean is > 0 && baseMean is > 0 ? $"{mean.Value / baseMean.Value:0.00} vs {(against == nameof(Libpcap) ? "libpcap" : "delegate")}" : "NA";
+        }
     }
 }

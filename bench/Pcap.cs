@@ -1,56 +1,38 @@
-using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Filters;
-using Filter.Compiler;
 using Filter.VM;
 
 namespace Filter.Bench;
 
 /// <summary>
-/// The benchmark filters on libpcap's classic-BPF interpreter <c>bpf_filter()</c> beside our engines, in the
-/// same run: the same records (<see cref="RecordSet"/>, converted to <see cref="SeccompRecords"/> slots
-/// before timing) and an equivalent hand-written cBPF program per filter (<see cref="CbpfPrograms"/>).
-/// <c>Libpcap</c> is the baseline, so the Ratio column reads "times libpcap's time"; the target is
-/// Interpreter &lt;= 0.50 on every filter. Mean is nanoseconds per record, as in <see cref="FilterBenchmarks"/>.
+/// libpcap's classic-BPF interpreter <c>bpf_filter()</c> as a column of <see cref="FilterBenchmarks"/>: the same
+/// records (<see cref="RecordSet"/>, converted to <see cref="SeccompRecords"/> slots before timing) and an
+/// equivalent hand-written cBPF program per filter (<see cref="CbpfPrograms"/>).
 /// </summary>
 /// <remarks>
-/// Where libpcap cannot be loaded, a message says so and the Libpcap column is skipped; the other columns
-/// still run. Setup throws unless every cBPF program gives the interpreter's verdict on every benchmark
-/// record and on a set of edge-case records (all arches, extreme values, short exe strings).
+/// Where libpcap cannot be loaded, the benchmark's config prints <see cref="PcapPeer.Status"/> and skips the
+/// column. Setup throws unless every cBPF program gives the interpreter's verdict on every benchmark record
+/// and on a set of edge-case records (all arches, extreme values, short exe strings).
 /// </remarks>
-[MemoryDiagnoser]
-[Config(typeof(SkipWithoutLibpcap))]
-public class PcapBenchmarks
+internal sealed class Pcap
 {
-    private const int Operations = 1_000_000;
-
-    [Params("lifecycle", "lifecycle_uid", "allowlist40", "exe_tmp", "deep30")]
-    public string FilterName { get; set; } = "lifecycle";
-
-    private readonly FilterBenchmarks _engines = new();
     private BpfInsn[] _program = null!;
     private byte[] _slots = null!;
     private int _count, _passes;
     private bool _withTransition;
+    private string _filterName = "";
 
-    [GlobalSetup]
-    public void Setup()
+    public void Setup(string filterName, VerifiedProgram program, int count, int passes)
     {
-        _engines.FilterName = FilterName;
-        _engines.Setup(); // builds the records and checks our engines against the hand-written predicate
         if (!PcapPeer.IsAvailable) return;
-
-        int count = int.TryParse(Environment.GetEnvironmentVariable(FilterBenchmarks.RecordCountVariable), out int n) ? n : Operations;
-        var records = RecordSet.Build(count); // the same seed, so the same records as _engines
+        _filterName = filterName;
+        var records = RecordSet.Build(count); // the same seed, so the same records as the engines'
         _count = records.Count;
-        _passes = Operations / count;
+        _passes = passes;
         _slots = SeccompRecords.Convert(records);
-        _program = CbpfPrograms.Build(FilterName);
+        _program = CbpfPrograms.Build(filterName);
         _withTransition = Environment.GetEnvironmentVariable(PcapPeer.TransitionVariable) == "1";
         if (!PcapPeer.Validate(_program))
-            throw new InvalidOperationException($"{FilterName}: libpcap's bpf_validate rejects the cBPF program");
+            throw new InvalidOperationException($"{filterName}: libpcap's bpf_validate rejects the cBPF program");
 
-        var program = Compile(FilterBenchmarks.Filters[FilterName]);
         for (int i = 0; i < records.Count; i++)
             Agree(program, new Record(records[i]), _slots.AsSpan(i * SeccompRecords.Stride, SeccompRecords.Stride), $"benchmark record {i}");
         var edges = EdgeRecords();
@@ -60,21 +42,9 @@ public class PcapBenchmarks
             SeccompRecords.Write(new Record(edges[i]), slot);
             Agree(program, new Record(edges[i]), slot, $"edge-case record {i}");
         }
-        int expected = _engines.HandWritten(), matches = Libpcap();
-        if (matches != expected) throw new InvalidOperationException($"{FilterName}: libpcap matched {matches}, hand-written {expected}");
     }
 
-    [Benchmark(OperationsPerInvoke = Operations)]
-    public int HandWritten() => _engines.HandWritten();
-
-    [Benchmark(OperationsPerInvoke = Operations)]
-    public int Interpreter() => _engines.Interpreter();
-
-    [Benchmark(OperationsPerInvoke = Operations)]
-    public int Jitted() => _engines.Jitted();
-
-    [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
-    public unsafe int Libpcap()
+    public unsafe int Run()
     {
         int matches = 0;
         const uint length = SeccompRecords.Stride;
@@ -99,21 +69,13 @@ public class PcapBenchmarks
         return matches;
     }
 
-    private static VerifiedProgram Compile(string text)
-    {
-        var compilation = FilterCompiler.Compile(text);
-        if (!compilation.Success) throw new InvalidOperationException(compilation.RenderDiagnostics());
-        var verified = global::Filter.Verifier.Verifier.Verify(compilation.Image!);
-        return verified.Program ?? throw new InvalidOperationException(verified.Error!.ToString());
-    }
-
     private void Agree(VerifiedProgram program, Record record, ReadOnlySpan<byte> slot, string what)
     {
         bool ours = global::Filter.VM.Interpreter.Run(program, record) != 0;
         bool peer = PcapPeer.Run(_program, slot) != 0;
         if (ours != peer)
             throw new InvalidOperationException(
-                $"{FilterName}: on {what} (arch 0x{record.Arch:x8}, syscall {record.Syscall}) the interpreter says {ours}, libpcap {peer}; slot {Convert.ToHexString(slot)}");
+                $"{_filterName}: on {what} (arch 0x{record.Arch:x8}, syscall {record.Syscall}) the interpreter says {ours}, libpcap {peer}; slot {Convert.ToHexString(slot)}");
     }
 
     /// <summary>Records that probe the programs' edges: every arch (and an unknown one), syscall numbers around
@@ -147,18 +109,5 @@ public class PcapBenchmarks
             records.Add(builder.ToArray());
         }
         return records;
-    }
-
-    /// <summary>Skips the Libpcap column, with a message, where the library cannot be loaded.</summary>
-    public sealed class SkipWithoutLibpcap : ManualConfig
-    {
-        private static int _told;
-
-        public SkipWithoutLibpcap()
-        {
-            if (Interlocked.Exchange(ref _told, 1) == 0) Console.WriteLine(PcapPeer.Status);
-            if (!PcapPeer.IsAvailable)
-                AddFilter(new SimpleFilter(b => b.Descriptor.WorkloadMethod.Name != nameof(Libpcap)));
-        }
     }
 }

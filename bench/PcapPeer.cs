@@ -72,7 +72,7 @@ public readonly record struct BpfInsn(ushort Code, byte Jt, byte Jf, uint K)
 {
     // Classic BPF opcode parts (include/pcap/bpf.h).
     public const ushort Ld = 0x00, Alu = 0x04, Jmp = 0x05, Ret = 0x06, Misc = 0x07;
-    public const ushort W = 0x00, B = 0x10, Abs = 0x20;
+    public const ushort W = 0x00, H = 0x08, B = 0x10, Abs = 0x20, Ind = 0x40;
     public const ushort And = 0x50, Xor = 0xa0;
     public const ushort Jeq = 0x10, Jgt = 0x20, Jge = 0x30, Jset = 0x40;
     public const ushort K_ = 0x00, X_ = 0x08;
@@ -99,18 +99,20 @@ public readonly record struct BpfInsn(ushort Code, byte Jt, byte Jf, uint K)
 ///  64 uid   68 euid  72 suid  76 fsuid  80 gid  84 egid  88 sgid  92 fsgid
 ///  96 pid  100 ppid 104 auid 108 ses   112 success (0/1)  116 zero
 /// 120 exit (s64: low word, high word)
-/// 128 exe[0..8]: the first 8 bytes of exe, zero-padded
+/// 128 exe descriptor: offset (u16), length (u16), as in our records    132 zero
+/// 136 exe bytes (at most 32)
 /// </code>
-/// <para>cBPF cannot follow a string descriptor, so <c>exe startswith "/tmp/"</c> reads the copied prefix at
-/// 128. Copying it happens here, before the timed loop, which favours the peer; the zero padding keeps the
-/// test exact (the prefix has no NUL, so a shorter exe never matches).</para>
+/// <para>Like our engines, the cBPF program follows the descriptor (<c>ldh</c> the length and offset,
+/// <c>tax</c>, <c>ld [x + 0]</c>): the same work on the same bytes, rather than a prefix copied into the
+/// slot at a fixed offset (which no engine reading our records could use).</para>
 /// </remarks>
 public static class SeccompRecords
 {
     public const int Nr = 0, Arch = 4, Args = 16;
     public const int Uid = 64, Euid = 68, Suid = 72, Fsuid = 76, Gid = 80, Egid = 84, Sgid = 88, Fsgid = 92;
-    public const int Pid = 96, Ppid = 100, Auid = 104, Ses = 108, Success = 112, Exit = 120, ExePrefix = 128;
-    public const int Stride = 136;
+    public const int Pid = 96, Ppid = 100, Auid = 104, Ses = 108, Success = 112, Exit = 120;
+    public const int ExeOffset = 128, ExeLength = 130, ExeBytes = 136, ExeMax = 32;
+    public const int Stride = ExeBytes + ExeMax;
 
     public static int Arg(int i) => Args + 8 * i;
 
@@ -146,7 +148,10 @@ public static class SeccompRecords
         Word(slot, Success, r.Bytes[L.Success]);
         Long(slot, Exit, (ulong)r.Exit);
         var exe = r.Exe;
-        exe[..Math.Min(8, exe.Length)].CopyTo(slot[ExePrefix..]);
+        if (exe.Length > ExeMax) throw new ArgumentException($"exe is {exe.Length} bytes; the slot holds {ExeMax}");
+        BinaryPrimitives.WriteUInt16BigEndian(slot[ExeOffset..], ExeBytes);
+        BinaryPrimitives.WriteUInt16BigEndian(slot[ExeLength..], (ushort)exe.Length);
+        exe.CopyTo(slot[ExeBytes..]);
     }
 }
 
@@ -223,15 +228,20 @@ public static class CbpfPrograms
         return a.Build();
     }
 
-    /// <summary><c>exe startswith "/tmp/"</c>: the word "/tmp" at 128, then the byte '/' at 132.</summary>
+    /// <summary><c>exe startswith "/tmp/"</c>: length at least 5, then through the descriptor the word "/tmp" and the byte '/'.</summary>
     private static BpfInsn[] ExeInTmp()
     {
         var a = new CbpfAssembler();
-        Label word2 = a.NewLabel(), yes = a.NewLabel(), no = a.NewLabel();
-        a.Ld(SeccompRecords.ExePrefix);
+        Label follow = a.NewLabel(), word2 = a.NewLabel(), yes = a.NewLabel(), no = a.NewLabel();
+        a.Ldh(SeccompRecords.ExeLength);
+        a.Jge(5, follow, no);
+        a.Mark(follow);
+        a.Ldh(SeccompRecords.ExeOffset);
+        a.Tax();
+        a.LdInd(0);
         a.Jeq(0x2f746d70, word2, no); // "/tmp"
         a.Mark(word2);
-        a.Ldb(SeccompRecords.ExePrefix + 4);
+        a.LdbInd(4);
         a.Jeq('/', yes, no);
         a.Mark(yes);
         a.Ret(1);
@@ -331,6 +341,10 @@ public sealed class CbpfAssembler
 
     public void Ld(int offset) => Emit(BpfInsn.Ld | BpfInsn.W | BpfInsn.Abs, (uint)offset);
     public void Ldb(int offset) => Emit(BpfInsn.Ld | BpfInsn.B | BpfInsn.Abs, (uint)offset);
+    public void Ldh(int offset) => Emit(BpfInsn.Ld | BpfInsn.H | BpfInsn.Abs, (uint)offset);
+    /// <summary><c>ld [x + k]</c>: a word at X + k (bounds-checked by bpf_filter against the slot's length).</summary>
+    public void LdInd(int k) => Emit(BpfInsn.Ld | BpfInsn.W | BpfInsn.Ind, (uint)k);
+    public void LdbInd(int k) => Emit(BpfInsn.Ld | BpfInsn.B | BpfInsn.Ind, (uint)k);
     public void AndK(uint k) => Emit(BpfInsn.Alu | BpfInsn.And | BpfInsn.K_, k);
     public void XorK(uint k) => Emit(BpfInsn.Alu | BpfInsn.Xor | BpfInsn.K_, k);
     public void Tax() => Emit(BpfInsn.Misc | BpfInsn.Tax);
