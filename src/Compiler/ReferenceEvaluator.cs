@@ -9,6 +9,22 @@ namespace Filter.Compiler;
 /// </summary>
 public static class ReferenceEvaluator
 {
+    /// <summary>A policy's verdict: the first rule (in source order) whose condition holds decides; 0 when it is a
+    /// <c>never</c> rule or no rule holds, else that <c>always</c> rule's verdict.</summary>
+    public static int Evaluate(BoundPolicy policy, Record record)
+    {
+        int rule = DecidingRule(policy, record);
+        return rule < 0 ? 0 : policy.Rules[rule].Verdict;
+    }
+
+    /// <summary>The index into <see cref="BoundPolicy.Rules"/> of the first rule whose condition holds, or -1 if none does.</summary>
+    public static int DecidingRule(BoundPolicy policy, Record record)
+    {
+        for (int i = 0; i < policy.Rules.Count; i++)
+            if (Evaluate(policy.Rules[i].Condition, record)) return i;
+        return -1;
+    }
+
     public static bool Evaluate(BoundBool node, Record record) => node switch
     {
         BoundBoolConst c => c.Value,

@@ -8,30 +8,15 @@ namespace Filter.Compiler.Binding;
 /// <summary>
 /// Resolves names, checks types, types literals and folds constants (spec/language.md). Reports every
 /// independent error it finds; a node that failed to bind is null and its parents give up quietly so
-/// one mistake is reported once.
+/// one mistake is reported once. Policy statements (lists, macros, rules) are in Binder.Policy.cs.
 /// </summary>
-public sealed class Binder
+public sealed partial class Binder
 {
     /// <summary>Deepest expression tree accepted; bounds the recursion of every later phase.</summary>
     public const int MaxDepth = 256;
 
     private readonly List<Diagnostic> _diagnostics = [];
     private readonly List<Diagnostic> _warnings = [];
-
-    private Binder() { }
-
-    /// <summary>Binds a tree: the filter, or errors; warnings point at filters that are legal but almost certainly wrong.</summary>
-    public static (BoundBool? Filter, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<Diagnostic> Warnings) Bind(SyntaxNode tree)
-    {
-        var binder = new Binder();
-        if (CheckDepth(tree) is { } deep) return (null, [deep], []);
-        var bound = binder.BindNode(tree);
-        BoundBool? result = null;
-        if (bound is BoundBool b) result = b;
-        else if (bound is not null)
-            binder.Error(DiagnosticCode.TypeMismatch, tree.Span, $"a filter must be a boolean expression, but this is {Describe(bound)}");
-        return (binder._diagnostics.Count == 0 ? result : null, binder._diagnostics, binder._warnings);
-    }
 
     private void Error(DiagnosticCode code, TextSpan span, string message) => _diagnostics.Add(new Diagnostic(code, span, message));
 
@@ -56,6 +41,7 @@ public sealed class Binder
         BinarySyntax b => [b.Left, b.Right],
         LogicalSyntax l => l.Operands,
         InSyntax i => i.Elements.Prepend<SyntaxNode>(i.Value),
+        InListSyntax i => [i.Value],
         SetElementSyntax e => e.Hi is null ? [e.Lo] : [e.Lo, e.Hi],
         _ => [],
     };
@@ -72,6 +58,7 @@ public sealed class Binder
         BinarySyntax b => BindBinary(b),
         LogicalSyntax l => BindLogical(l),
         InSyntax i => BindIn(i),
+        InListSyntax i => BindInList(i),
         _ => throw new InvalidOperationException($"unexpected syntax node {node.GetType().Name}"),
     };
 
@@ -103,6 +90,7 @@ public sealed class Binder
 
     private BoundNode? BindName(NameSyntax name)
     {
+        if (TryBindDefinitionName(name, out var defined)) return defined;
         if (RecordLayout.ScalarNamed(name.Name) is { } field)
             return field.IsBoolean ? new BoundBoolField(field, name.Span) : new BoundFieldLoad(field, name.Span);
         if (RecordLayout.StringNamed(name.Name) is { } str)
@@ -126,6 +114,11 @@ public sealed class Binder
         var fields = RecordLayout.Scalars.Select(f => f.Name).Concat(RecordLayout.Strings.Select(s => s.Name));
         string? fieldHint = Spelling.Nearest(name.Name, fields);
         string? constHint = Spelling.Nearest(name.Name, NamedConstants.AllNames);
+        if (NearestDefinition(name.Name, fieldHint ?? constHint) is { } definitionHint)
+        {
+            Error(DiagnosticCode.UnknownDefinition, name.Span, $"unknown macro or list '{name.Name}'{Hint(definitionHint)}");
+            return;
+        }
         bool looksConstant = name.Name.Length > 0 && char.IsUpper(name.Name[0]);
         if (looksConstant)
             Error(DiagnosticCode.UnknownName, name.Span, $"unknown constant '{name.Name}'{Hint(constHint ?? fieldHint)}");
@@ -319,9 +312,11 @@ public sealed class Binder
     /// If one operand is the syscall or arch field and the other a bare name that is not a field or
     /// constant, the name is a syscall or arch name.
     /// </summary>
-    private static (ScalarField Field, NameSyntax Name)? NamedOperand(SyntaxNode fieldSide, SyntaxNode nameSide)
+    private (ScalarField Field, NameSyntax Name)? NamedOperand(SyntaxNode fieldSide, SyntaxNode nameSide)
     {
         if (fieldSide is not NameSyntax { Name: "syscall" or "arch" or "type" } f || nameSide is not NameSyntax n) return null;
+        // A macro or list name is never a syscall name (definitions may not take builtin names).
+        if (IsDefinitionName(n.Name)) return null;
         // Field and constant names keep their meaning beside syscall and arch (the language vectors pin
         // `syscall in (exit, ...)`); any other name there is a syscall or arch name (unknown ones are
         // reported as such, with a hint). Beside type, event type names come first: `type == syscall`.
@@ -462,6 +457,9 @@ public sealed class Binder
 
     private BoundNode? BindIn(InSyntax node)
     {
+        // Names of lists inside the parentheses are spliced: syscall in (lifecycle, ptrace).
+        if (SpliceLists(node.Elements) is not { } elements) return null;
+        node = node with { Elements = elements };
         BoundBool? test;
         if (node.Value is NameSyntax { Name: "syscall" })
             test = SyscallTest(node.Elements, node.Span);

@@ -1,3 +1,4 @@
+using Filter.Compiler.Analysis;
 using Filter.Compiler.Binding;
 using Filter.Compiler.Syntax;
 using Filter.VM;
@@ -5,10 +6,13 @@ using Filter.VM;
 namespace Filter.Compiler.CodeGen;
 
 /// <summary>
-/// Compiles a bound filter to bytecode. Conditions are compiled with explicit true/false targets, so
+/// Compiles a bound policy to bytecode. Conditions are compiled with explicit true/false targets, so
 /// <c>&amp;&amp;</c>, <c>||</c> and <c>!</c> cost no instructions (they only choose targets) and <c>&lt;</c>,
 /// <c>&lt;=</c>, <c>!=</c> are the opposite jumps with swapped targets. Values are computed into registers
 /// with Sethi-Ullman numbering, so the register count is the tree's, not its size.
+/// <para>Rules are chained in order: each rule's false target is the next rule. A policy of several rules
+/// starts with a shared dispatch on arch and syscall number (<see cref="Dispatch"/>), after which the
+/// rules' own syscall tests are specialised to what the dispatch let through.</para>
 /// </summary>
 public sealed class CodeGenerator
 {
@@ -16,22 +20,66 @@ public sealed class CodeGenerator
     private readonly List<ValueSet> _sets = [];
     private readonly List<byte[]> _strings = [];
     private Diagnostic? _error;
+    /// <summary>After the dispatch: per arch, a superset of the syscall numbers that reach the rules.</summary>
+    private SyscallSets? _known;
 
     private CodeGenerator() { }
 
-    /// <summary>Generates the program for a single-rule filter: verdict 1 on match, 0 otherwise.</summary>
-    public static (ProgramImage? Image, Diagnostic? Error) Generate(BoundBool filter)
+    /// <summary>
+    /// Generates the program: verdict k when the k-th <c>always</c> rule is the first rule that holds, 0
+    /// when a <c>never</c> rule is, or none. A single-rule filter compiles as it always has (no dispatch).
+    /// </summary>
+    /// <param name="dispatch">Emit the shared syscall dispatch for policies of two or more rules.</param>
+    public static (ProgramImage? Image, Diagnostic? Error) Generate(BoundPolicy policy, bool dispatch = true)
     {
+        if (policy.Keys.Count > ProgramLimits.MaxVerdicts)
+        {
+            var extra = policy.Rules.Where(r => r.Kind == RuleKind.Always).ElementAt(ProgramLimits.MaxVerdicts);
+            return (null, new Diagnostic(DiagnosticCode.ProgramTooLong, extra.Span,
+                $"the policy has {policy.Keys.Count} always rules; a program has at most {ProgramLimits.MaxVerdicts} verdicts"));
+        }
         var gen = new CodeGenerator();
         int noMatch = gen._emit.Emit(OpCode.Ret, imm: 0);
-        int match = gen._emit.Emit(OpCode.Ret, imm: 1);
-        int entry = gen.Condition(filter, match, noMatch);
+        // Emitted last verdict first so that they run in ascending order, before the final ret #0.
+        var verdicts = new int[policy.Keys.Count + 1];
+        verdicts[0] = noMatch;
+        for (int k = policy.Keys.Count; k >= 1; k--) verdicts[k] = gen._emit.Emit(OpCode.Ret, imm: (ulong)k);
+
+        if (dispatch && policy.Rules.Count >= 2 && SyscallAnalysis.For(policy) is { IsUnconstrained: false } reachable)
+            gen._known = reachable;
+        int entry = noMatch;
+        for (int i = policy.Rules.Count - 1; i >= 0; i--)
+            entry = gen.Condition(policy.Rules[i].Condition, verdicts[policy.Rules[i].Verdict], entry);
+        // No syscall of any arch can get a non-zero verdict: the program is `ret #0`.
+        if (gen._known is { IsEmpty: true }) entry = noMatch;
+        else if (gen._known is { } known) entry = gen.Dispatch(known, entry, noMatch);
+
+        var span = policy.Rules.Count == 0 ? default : TextSpan.Cover(policy.Rules[0].Span, policy.Rules[^1].Span);
         if (gen._error is not null) return (null, gen._error);
         var code = gen._emit.Overflowed ? null : gen._emit.Link(entry);
         if (code is null || code.Count > InstructionSet.MaxInstructions)
-            return (null, new Diagnostic(DiagnosticCode.ProgramTooLong, filter.Span,
+            return (null, new Diagnostic(DiagnosticCode.ProgramTooLong, span,
                 $"filter compiles to {(code is null ? "too many" : code.Count.ToString())} instructions; the limit is {InstructionSet.MaxInstructions} (split it or use sets: x in (...))"));
-        return (new ProgramImage(code, gen._sets, gen._strings, [""]), null);
+        return (new ProgramImage(code, gen._sets, gen._strings, policy.Keys), null);
+    }
+
+    /// <summary>
+    /// The shared dispatch: one test per arch of the syscall number against the numbers for which some
+    /// rule can give a non-zero verdict there; any other record returns 0 at once. Unconstrained arches go
+    /// straight to the rules.
+    /// </summary>
+    private int Dispatch(SyscallSets reachable, int rules, int noMatch)
+    {
+        int Test(SyscallSet set) =>
+            set.IsAll ? rules
+            : set.IsEmpty ? noMatch
+            : set.Ranges is [var only] && only.Lo == only.Hi ? _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: rules, whenFalse: noMatch)
+            : _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set.ToValueSet()!, default), whenTrue: rules, whenFalse: noMatch);
+        int next = Test(reachable.OtherArch);
+        for (int i = AuditArch.All.Count - 1; i >= 0; i--)
+            next = _emit.Emit(OpCode.JeqK, 1, imm: AuditArch.All[i].Value, whenTrue: Test(reachable.PerArch[i]), whenFalse: next);
+        _emit.Emit(OpCode.Ldw, 1, imm: RecordLayout.Arch);
+        return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
     }
 
     // ------------------------------------------------------------ conditions
@@ -154,21 +202,45 @@ public sealed class CodeGenerator
     /// </summary>
     private int SyscallIn(BoundSyscallIn sys, int t, int f)
     {
-        int Test(ValueSet? set)
+        // After the dispatch, only syscalls in `known` get here: a set that holds all of them is true, one
+        // that holds none is false, and one may be narrowed to them when that makes it simpler.
+        int Test(ValueSet? set, SyscallSet known)
         {
             if (set is null) return f;
+            if (!known.IsAll)
+            {
+                var inter = SyscallSet.Of(set.Ranges).Intersect(known);
+                if (inter.IsEmpty) return f;
+                if (known.IsSubsetOf(inter)) return t;
+                if (inter.Ranges.Count < set.Ranges.Count) set = inter.ToValueSet()!;
+            }
             if (set.Ranges is [var only] && only.Lo == only.Hi)
                 return _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: t, whenFalse: f);
             return _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set, sys.Span), whenTrue: t, whenFalse: f);
         }
-        int next = Test(sys.OtherArch);
+        var known = _known ?? SyscallSets.All;
+        // Decided the same way on every arch that reaches here: no code at all.
+        var decisions = known.PerArch.Select((k, i) => (Set: sys.PerArch[i], Known: k)).Append((Set: sys.OtherArch, Known: known.OtherArch))
+            .Where(a => !a.Known.IsEmpty).Select(a => Decided(a.Set, a.Known)).Distinct().ToList();
+        if (decisions is [] or [false]) return f;
+        if (decisions is [true]) return t;
+        int next = Test(sys.OtherArch, known.OtherArch);
         for (int i = AuditArch.All.Count - 1; i >= 0; i--)
         {
-            int test = Test(sys.PerArch[i]);
+            int test = Test(sys.PerArch[i], known.PerArch[i]);
             next = _emit.Emit(OpCode.JeqK, 1, imm: AuditArch.All[i].Value, whenTrue: test, whenFalse: next);
         }
         _emit.Emit(OpCode.Ldw, 1, imm: RecordLayout.Arch);
         return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
+    }
+
+    /// <summary>True or false when the test of <paramref name="set"/> is decided for every syscall in <paramref name="known"/>; else null.</summary>
+    private static bool? Decided(ValueSet? set, SyscallSet known)
+    {
+        if (set is null) return false;
+        if (known.IsAll) return null;
+        var inter = SyscallSet.Of(set.Ranges).Intersect(known);
+        return inter.IsEmpty ? false : known.IsSubsetOf(inter) ? true : null;
     }
 
     // ------------------------------------------------------------ values

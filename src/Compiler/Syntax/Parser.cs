@@ -58,13 +58,16 @@ public static class FilterParser
             .Or(Char('x').Then(Token(char.IsAsciiHexDigit).Repeat(2)).Select(h => new[] { Convert.ToByte(string.Concat(h), 16) }))
             .Labelled("escape (\\\\, \\\", \\n, \\t, \\r, \\0 or \\xHH)"));
 
-    private static readonly Parser<char, SyntaxNode> StringLiteral =
+    /// <summary>A string literal; <paramref name="label"/> names what is expected where it may start.</summary>
+    private static Parser<char, SyntaxNode> StringLiteralLabelled(string label) =>
         Spanned(
-            Char('"').Labelled("expression").Then(
+            Char('"').Labelled(label).Then(
                 AnyCharExcept('"', '\\', '\n', '\r').AtLeastOnceString().Select(Encoding.UTF8.GetBytes).Or(Escape).Many(),
                 (_, parts) => parts.SelectMany(p => p).ToArray())
             .Before(Char('"').Labelled("closing '\"'")))
         .Select(t => (SyntaxNode)new StringLiteralSyntax(t.Value, t.Span));
+
+    private static readonly Parser<char, SyntaxNode> StringLiteral = StringLiteralLabelled("expression");
 
     private static readonly Parser<char, string> Identifier =
         Token(c => char.IsAsciiLetter(c) || c == '_').Then(IdentChar.ManyString(), (first, rest) => first + rest);
@@ -119,12 +122,30 @@ public static class FilterParser
         Keyword("in").Select(s => (false, s))
         .Or(Map((n, i) => (true, TextSpan.Cover(n, i)), Keyword("not"), Keyword("in")));
 
+    private static readonly Parser<char, (IReadOnlyList<SetElementSyntax> Elements, TextSpan Close)> Elements =
+        Map((elements, close) => ((IReadOnlyList<SetElementSyntax>)elements.ToList(), close),
+            Symbol("(").Then(SetElement.SeparatedAtLeastOnce(Symbol(","))), Symbol(")"));
+
+    /// <summary>A name that is not a keyword (a list or macro name, or a definition's name).</summary>
+    private static Parser<char, NameSyntax> PlainName(string label) =>
+        Try(Spanned(Identifier).Assert(t => !Keywords.Contains(t.Value), label))
+        .Select(t => new NameSyntax(t.Value, t.Span))
+        .Labelled(label);
+
+    // `x in (e1, e2)` or `x in NAME` (a list).
     private static readonly Parser<char, Func<SyntaxNode, SyntaxNode>> InSuffix =
-        Map((op, elements, close) => (Func<SyntaxNode, SyntaxNode>)(value =>
-                new InSyntax(value, op.Negated, elements, op.Span, new TextSpan(value.Span.Start, close.End))),
+        Map((op, target) => target.Match(
+                set => (Func<SyntaxNode, SyntaxNode>)(value =>
+                    new InSyntax(value, op.Negated, set.Elements, op.Span, new TextSpan(value.Span.Start, set.Close.End))),
+                list => value => new InListSyntax(value, op.Negated, list, op.Span, new TextSpan(value.Span.Start, list.Span.End))),
             InOp,
-            Symbol("(").Then(SetElement.SeparatedAtLeastOnce(Symbol(",")).Select(e => (IReadOnlyList<SetElementSyntax>)e.ToList())),
-            Symbol(")"));
+            Elements.Select(e => new SetOrList(e, null)).Or(PlainName("list name").Select(n => new SetOrList(default, n))));
+
+    private readonly record struct SetOrList((IReadOnlyList<SetElementSyntax> Elements, TextSpan Close) Set, NameSyntax? List)
+    {
+        public T Match<T>(Func<(IReadOnlyList<SetElementSyntax> Elements, TextSpan Close), T> set, Func<NameSyntax, T> list) =>
+            List is null ? set(Set) : list(List);
+    }
 
     private static readonly Parser<char, SyntaxNode> BitOrLevel = ExpressionParser.Build(Unary,
     [
@@ -162,17 +183,49 @@ public static class FilterParser
     private static readonly Parser<char, SyntaxNode> Expression =
         Chain(AndLevel, Symbol("||").Or(Keyword("or")), isAnd: false);
 
-    private static readonly Parser<char, SyntaxNode> Filter = Ws.Then(Expression).Before(End.Labelled("end of filter"));
+    // ---- policies: statements start with a reserved word, so no terminators are needed ----
 
-    /// <summary>Parses a filter expression into a syntax tree, or returns the first syntax error.</summary>
-    public static (SyntaxNode? Tree, Diagnostic? Error) Parse(string text)
+    private static readonly Parser<char, SyntaxNode> ListDefinition =
+        Map((start, name, elements) => (SyntaxNode)new ListDefinitionSyntax(name, elements.Elements, new TextSpan(start.Start, elements.Close.End)),
+            Keyword("list"), Spanned(Identifier).Select(t => new NameSyntax(t.Value, t.Span)).Labelled("name"),
+            Symbol("=", "=").Then(Elements));
+
+    private static readonly Parser<char, SyntaxNode> MacroDefinition =
+        Map((start, name, body) => (SyntaxNode)new MacroDefinitionSyntax(name, body, new TextSpan(start.Start, body.Span.End)),
+            Keyword("macro"), Spanned(Identifier).Select(t => new NameSyntax(t.Value, t.Span)).Labelled("name"),
+            Symbol("=", "=").Then(Expression));
+
+    private static readonly Parser<char, (RuleKind Kind, StringLiteralSyntax? Key, TextSpan Start)> RuleHead =
+        Keyword("always").Then(StringLiteralLabelled("key").Optional(),
+                (start, key) => (RuleKind.Always, key.HasValue ? (StringLiteralSyntax?)key.Value : null, start))
+            .Or(Keyword("never").Select(start => (RuleKind.Never, (StringLiteralSyntax?)null, start)));
+
+    private static readonly Parser<char, SyntaxNode> Rule =
+        Map((head, condition) => (SyntaxNode)new RuleSyntax(head.Kind, head.Key, condition, new TextSpan(head.Start.Start, condition.Span.End)),
+            RuleHead, Symbol(":").Then(Expression));
+
+    private static readonly Parser<char, SyntaxNode> Statement = OneOf(ListDefinition, MacroDefinition, Rule);
+
+    private static readonly Parser<char, PolicySyntax> Policy =
+        Ws.Then(Map((statements, expression, end) => new PolicySyntax(statements.ToList(), expression.HasValue ? expression.Value : null, new TextSpan(0, end)),
+                Statement.Many(), Expression.Optional(), CurrentOffset))
+        .Before(End.Labelled("end of filter"));
+
+    /// <summary>The words that start a statement: reserved, so no list or macro may take them as its name.</summary>
+    public static readonly IReadOnlyList<string> StatementWords = ["list", "macro", "always", "never"];
+
+    /// <summary>The language's keywords (<c>and</c>, <c>in</c>, <c>true</c>, ...).</summary>
+    public static IReadOnlyCollection<string> ExpressionKeywords => Keywords;
+
+    /// <summary>Parses a filter or policy into a syntax tree, or returns the first syntax error.</summary>
+    public static (PolicySyntax? Tree, Diagnostic? Error) Parse(string text)
     {
         if (text.Length > MaxLength)
             return (null, new Diagnostic(DiagnosticCode.InputTooLong, new TextSpan(MaxLength, MaxLength),
                 $"filter is {text.Length} characters long; the limit is {MaxLength}"));
         if (CheckParenDepth(text) is { } depthError) return (null, depthError);
 
-        var result = Filter.Parse(text);
+        var result = Policy.Parse(text);
         if (!result.Success) return (null, ToDiagnostic(text, result.Error!));
         return (result.Value, null);
     }
@@ -217,7 +270,21 @@ public static class FilterParser
         else if (!error.EOF && at < text.Length && "=!<>".Contains(text[at]) && expected.Contains("end of filter"))
             message.Append(" (comparisons do not chain: combine them with &&)");
         int end = at < text.Length ? at + 1 : at;
+        if (!error.EOF && StatementWordAt(text, at) is { } word && !expected.Contains($"'{word}'"))
+            return new Diagnostic(DiagnosticCode.MixedExpressionAndRules, new TextSpan(at, at + word.Length), word is "always" or "never"
+                ? "a filter is either one expression or a list of rules, not both: write the expression before this as a rule too (always: EXPR)"
+                : $"a {word} must be defined before the expression that ends the filter");
         return new Diagnostic(DiagnosticCode.SyntaxError, new TextSpan(at, end), message.ToString());
+    }
+
+    /// <summary>The statement word (<c>always</c>, <c>list</c>, ...) that starts at <paramref name="at"/>, if any.</summary>
+    private static string? StatementWordAt(string text, int at)
+    {
+        foreach (var word in StatementWords)
+            if (string.CompareOrdinal(text, at, word, 0, word.Length) == 0
+                && (at + word.Length == text.Length || !(char.IsAsciiLetterOrDigit(text[at + word.Length]) || text[at + word.Length] == '_')))
+                return word;
+        return null;
     }
 
     private static string Describe(char c) => c switch

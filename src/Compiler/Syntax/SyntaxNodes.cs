@@ -33,3 +33,25 @@ public sealed record LogicalSyntax(bool IsAnd, IReadOnlyList<SyntaxNode> Operand
 public sealed record SetElementSyntax(SyntaxNode Lo, SyntaxNode? Hi, TextSpan Span) : SyntaxNode(Span);
 
 public sealed record InSyntax(SyntaxNode Value, bool Negated, IReadOnlyList<SetElementSyntax> Elements, TextSpan OpSpan, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary><c>x in NAME</c>: membership in a named list, whose elements are resolved beside <c>x</c>.</summary>
+public sealed record InListSyntax(SyntaxNode Value, bool Negated, NameSyntax List, TextSpan OpSpan, TextSpan Span) : SyntaxNode(Span);
+
+// ---- policies (spec/language.md, "Policies") ----
+
+public enum RuleKind { Always, Never }
+
+/// <summary><c>list NAME = (elements)</c>: elements as written; names of earlier lists are spliced by the binder.</summary>
+public sealed record ListDefinitionSyntax(NameSyntax Name, IReadOnlyList<SetElementSyntax> Elements, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary><c>macro NAME = EXPR</c>.</summary>
+public sealed record MacroDefinitionSyntax(NameSyntax Name, SyntaxNode Body, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary><c>always "KEY": EXPR</c>, <c>always: EXPR</c> or <c>never: EXPR</c>; <paramref name="Key"/> is null when none is written.</summary>
+public sealed record RuleSyntax(RuleKind Kind, StringLiteralSyntax? Key, SyntaxNode Condition, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary>
+/// A whole filter file: definitions and rules in source order, then possibly a bare expression (a
+/// filter written as one expression is a policy with no statements and that expression).
+/// </summary>
+public sealed record PolicySyntax(IReadOnlyList<SyntaxNode> Statements, SyntaxNode? Expression, TextSpan Span) : SyntaxNode(Span);

@@ -1,0 +1,381 @@
+using Filter.Compiler.Binding;
+using Filter.Compiler.Syntax;
+using Filter.VM;
+
+namespace Filter.Compiler.Analysis;
+
+/// <summary>
+/// Decides whether a condition can hold for some record with a given arch and syscall number, by simple
+/// means: atoms that test only <c>syscall</c> or a known <c>arch</c> are constants; the rest becomes a
+/// disjunction of conjunctions (at most <see cref="MaxCubes"/>) of per-field constraints, each field
+/// solved alone (ranges of values, required and forbidden bits, string equalities and prefixes).
+/// <para>"Unsatisfiable" is claimed only when proven (empty range, contradicting strings, ...), so the
+/// analysis is sound. Anything it cannot reason about (comparisons between fields, arithmetic, a
+/// disjunction with too many cases) counts as satisfiable: the sets it reports may then be too big,
+/// never too small. A "satisfiable" answer with a witness is exact: the witness is checked with the
+/// reference evaluator.</para>
+/// </summary>
+internal sealed class Satisfiability
+{
+    public const int MaxCubes = 256;
+
+    /// <summary>The record's arch: index into <see cref="AuditArch.All"/>, or -1 for any other arch value.</summary>
+    public readonly record struct Env(int ArchIndex, ulong Syscall)
+    {
+        public uint ArchValue => AuditArch.All[ArchIndex].Value;
+    }
+
+    public enum Outcome { Unsatisfiable, Satisfiable, Unknown }
+
+    // ---- atoms: the leaves of a condition, classified once ----
+
+    private abstract record Atom;
+    /// <summary>The field's (zero-extended) value is in <paramref name="Allowed"/> (unsigned ranges).</summary>
+    private sealed record FieldAtom(ScalarField Field, ValueRange[] Allowed) : Atom;
+    /// <summary><c>(field &amp; Mask) != 0</c>.</summary>
+    private sealed record BitsAtom(ScalarField Field, ulong Mask) : Atom;
+    private sealed record StringAtom(StringField Field, StringTestOp Op, byte[] Value) : Atom;
+    /// <summary>Membership of the syscall number in a per-arch set.</summary>
+    private sealed record SyscallInAtom(BoundSyscallIn Node) : Atom;
+    /// <summary>Anything else: assumed satisfiable either way.</summary>
+    private sealed record OpaqueAtom(BoundBool Node) : Atom;
+
+    private readonly record struct Literal(Atom Atom, bool Positive);
+
+    private static readonly ScalarField SyscallField = RecordLayout.ScalarNamed("syscall")!;
+    private static readonly ScalarField ArchField = RecordLayout.ScalarNamed("arch")!;
+
+    private readonly Dictionary<BoundBool, (Atom Atom, bool Invert)> _atoms = new(ReferenceEqualityComparer.Instance);
+
+    // ---------------------------------------------------------------- syscall breakpoints
+
+    /// <summary>
+    /// Syscall numbers where some atom's truth may change for this arch: each tested range contributes its
+    /// start and the number after its end. Between two breakpoints every syscall atom is constant.
+    /// </summary>
+    public SortedSet<ulong> Breakpoints(BoundBool node, Env env)
+    {
+        var points = new SortedSet<ulong>();
+        var seen = new HashSet<BoundBool>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<BoundBool>();
+        stack.Push(node);
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (!seen.Add(n)) continue;
+            switch (n)
+            {
+                case BoundNot not: stack.Push(not.Operand); continue;
+                case BoundLogical l: foreach (var o in l.Operands) stack.Push(o); continue;
+                case BoundBoolEquals e: stack.Push(e.Left); stack.Push(e.Right); continue;
+                case BoundBoolConst: continue;
+            }
+            IReadOnlyList<ValueRange>? ranges = Classify(n).Atom switch
+            {
+                FieldAtom f when f.Field == SyscallField => f.Allowed,
+                SyscallInAtom s => SyscallSetFor(s.Node, env),
+                _ => null,
+            };
+            foreach (var r in ranges ?? [])
+            {
+                points.Add(r.Lo);
+                if (r.Hi < SyscallSet.MaxNumber) points.Add(r.Hi + 1);
+            }
+        }
+        points.Remove(0);
+        return points;
+    }
+
+    private static ValueRange[] SyscallSetFor(BoundSyscallIn s, Env env)
+    {
+        var set = env.ArchIndex >= 0 ? s.PerArch[env.ArchIndex] : s.OtherArch;
+        return set is null ? RangeList.Empty : set.Ranges.ToArray();
+    }
+
+    // ---------------------------------------------------------------- solving
+
+    /// <summary>Whether <paramref name="node"/> can equal <paramref name="positive"/> for a record of this arch and syscall.</summary>
+    public Outcome Solve(BoundBool node, bool positive, Env env) => Solve(node, positive, env, out _, buildWitness: false);
+
+    /// <summary>As <see cref="Solve(BoundBool, bool, Env)"/>; on <see cref="Outcome.Satisfiable"/>, a record (checked by the reference evaluator).</summary>
+    public Outcome Solve(BoundBool node, bool positive, Env env, out byte[]? witness, bool buildWitness)
+    {
+        witness = null;
+        var cubes = Cubes(node, positive, env);
+        if (cubes is null) return Outcome.Unknown;
+        var outcome = Outcome.Unsatisfiable;
+        foreach (var cube in cubes)
+        {
+            var result = SolveCube(cube, env, buildWitness ? node : null, positive, out witness);
+            if (result == Outcome.Satisfiable) return result;
+            if (result == Outcome.Unknown)
+            {
+                // Without a witness to build, "maybe" is as good as "yes": the caller includes the syscall either way.
+                if (!buildWitness) return Outcome.Unknown;
+                outcome = Outcome.Unknown;
+            }
+        }
+        return outcome;
+    }
+
+    /// <summary>The condition as a disjunction of conjunctions of literals; null if that takes more than <see cref="MaxCubes"/>.</summary>
+    private List<List<Literal>>? Cubes(BoundBool node, bool positive, Env env)
+    {
+        switch (node)
+        {
+            case BoundBoolConst c:
+                return c.Value == positive ? [[]] : [];
+            case BoundNot n:
+                return Cubes(n.Operand, !positive, env);
+            case BoundLogical l when l.IsAnd == positive:
+            {
+                List<List<Literal>>? product = [[]];
+                foreach (var operand in l.Operands)
+                {
+                    product = Product(product, Cubes(operand, positive, env));
+                    if (product is null || product.Count == 0) return product;
+                }
+                return product;
+            }
+            case BoundLogical l:
+            {
+                var union = new List<List<Literal>>();
+                foreach (var operand in l.Operands)
+                {
+                    var cubes = Cubes(operand, positive, env);
+                    if (cubes is null || union.Count + cubes.Count > MaxCubes) return null;
+                    union.AddRange(cubes);
+                }
+                return union;
+            }
+            case BoundBoolEquals e:
+            {
+                // a == b is (a && b) || (!a && !b); a != b is (a && !b) || (!a && b).
+                var both = Product(Cubes(e.Left, true, env), Cubes(e.Right, positive, env));
+                var neither = Product(Cubes(e.Left, false, env), Cubes(e.Right, !positive, env));
+                if (both is null || neither is null || both.Count + neither.Count > MaxCubes) return null;
+                return [.. both, .. neither];
+            }
+        }
+        var (atom, invert) = Classify(node);
+        bool sense = positive != invert;
+        bool? constant = atom switch
+        {
+            FieldAtom f when f.Field == SyscallField => RangeList.Contains(f.Allowed, env.Syscall),
+            FieldAtom f when f.Field == ArchField && env.ArchIndex >= 0 => RangeList.Contains(f.Allowed, env.ArchValue),
+            SyscallInAtom s => RangeList.Contains(SyscallSetFor(s.Node, env), env.Syscall),
+            _ => null,
+        };
+        if (constant is { } value) return value == sense ? [[]] : [];
+        return [[new Literal(atom, sense)]];
+    }
+
+    private static List<List<Literal>>? Product(List<List<Literal>>? a, List<List<Literal>>? b)
+    {
+        if (a is null || b is null || (long)a.Count * b.Count > MaxCubes) return null;
+        var result = new List<List<Literal>>(a.Count * b.Count);
+        foreach (var x in a)
+            foreach (var y in b)
+                result.Add([.. x, .. y]);
+        return result;
+    }
+
+    /// <summary>Classifies a leaf: <paramref name="Invert"/> when the node holds exactly when the atom does not.</summary>
+    private (Atom Atom, bool Invert) Classify(BoundBool node)
+    {
+        if (_atoms.TryGetValue(node, out var known)) return known;
+        var result = node switch
+        {
+            BoundBoolField f => (new FieldAtom(f.Field, [new ValueRange(1, ulong.MaxValue)]), false),
+            BoundSyscallIn s => (new SyscallInAtom(s), false),
+            BoundStringTest t => (new StringAtom(t.Field, t.Op, t.Value), false),
+            BoundInSet { Value: BoundFieldLoad f } s => (new FieldAtom(f.Field, RangeList.FromSet(s.Set)), false),
+            BoundCompare c => ClassifyCompare(c),
+            _ => ((Atom)new OpaqueAtom(node), false),
+        };
+        _atoms[node] = result;
+        return result;
+    }
+
+    private static (Atom, bool) ClassifyCompare(BoundCompare c)
+    {
+        var (op, left, right) = (c.Op, c.Left, c.Right);
+        if (left is BoundIntConst && right is not BoundIntConst) (op, left, right) = (Mirror(op), right, left);
+        if (right is not BoundIntConst k) return (new OpaqueAtom(c), false);
+        if (left is BoundFieldLoad f) return (new FieldAtom(f.Field, Interval(op, k.Value, c.Signed)), false);
+        // (x & m) != 0 and (x & m) == 0: bit tests.
+        if (k.Value == 0 && op is CompareOp.Equal or CompareOp.NotEqual && left is BoundBinaryInt { Op: BinaryOp.BitAnd } and)
+        {
+            var (x, m) = and.Right is BoundIntConst ? (and.Left, and.Right) : (and.Right, and.Left);
+            if (x is BoundFieldLoad field && m is BoundIntConst mask)
+                return (new BitsAtom(field.Field, mask.Value), op == CompareOp.Equal);
+        }
+        return (new OpaqueAtom(c), false);
+    }
+
+    private static CompareOp Mirror(CompareOp op) => op switch
+    {
+        CompareOp.Less => CompareOp.Greater,
+        CompareOp.LessEqual => CompareOp.GreaterEqual,
+        CompareOp.Greater => CompareOp.Less,
+        CompareOp.GreaterEqual => CompareOp.LessEqual,
+        _ => op,
+    };
+
+    /// <summary>The values v (unsigned ranges) with <c>v OP k</c>, in the comparison's signedness.</summary>
+    private static ValueRange[] Interval(CompareOp op, ulong k, bool signed)
+    {
+        // Work with order keys (the sign bit flipped when signed), where the order is unsigned.
+        ulong bias = signed ? ValueSet.SignBit : 0, key = k ^ bias;
+        var keys = new List<(ulong Lo, ulong Hi)>(2);
+        switch (op)
+        {
+            case CompareOp.Equal: keys.Add((key, key)); break;
+            case CompareOp.NotEqual:
+                if (key > 0) keys.Add((0, key - 1));
+                if (key < ulong.MaxValue) keys.Add((key + 1, ulong.MaxValue));
+                break;
+            case CompareOp.Less: if (key > 0) keys.Add((0, key - 1)); break;
+            case CompareOp.LessEqual: keys.Add((0, key)); break;
+            case CompareOp.Greater: if (key < ulong.MaxValue) keys.Add((key + 1, ulong.MaxValue)); break;
+            default: keys.Add((key, ulong.MaxValue)); break;
+        }
+        return RangeList.Normalize(keys.SelectMany(r => RangeList.FromOrdered(r.Lo ^ bias, r.Hi ^ bias, signed)));
+    }
+
+    // ---------------------------------------------------------------- one conjunction
+
+    private static ulong DomainMax(ScalarField f) => f.Kind switch
+    {
+        FieldKind.U8 => byte.MaxValue,
+        FieldKind.U32 => uint.MaxValue,
+        _ => ulong.MaxValue,
+    };
+
+    /// <summary>
+    /// Solves a conjunction field by field. With <paramref name="check"/> set, builds a record from the
+    /// values found and confirms with the reference evaluator that <paramref name="check"/> equals
+    /// <paramref name="positive"/> on it.
+    /// </summary>
+    private static Outcome SolveCube(List<Literal> cube, Env env, BoundBool? check, bool positive, out byte[]? witness)
+    {
+        witness = null;
+        bool unknown = false;
+        var scalars = new Dictionary<ScalarField, ulong>();
+        foreach (var group in cube.Where(l => l.Atom is FieldAtom or BitsAtom).GroupBy(l => l.Atom is FieldAtom f ? f.Field : ((BitsAtom)l.Atom).Field))
+        {
+            var outcome = SolveScalar(group.Key, group, env, out ulong value);
+            if (outcome == Outcome.Unsatisfiable) return outcome;
+            if (outcome == Outcome.Unknown) unknown = true;
+            else scalars[group.Key] = value;
+        }
+        var strings = new Dictionary<StringField, byte[]>();
+        foreach (var group in cube.Where(l => l.Atom is StringAtom).GroupBy(l => ((StringAtom)l.Atom).Field))
+        {
+            var outcome = SolveString(group.Key, group.Select(l => (Atom: (StringAtom)l.Atom, l.Positive)).ToList(), out var value);
+            if (outcome == Outcome.Unsatisfiable) return outcome;
+            if (outcome == Outcome.Unknown) unknown = true;
+            else strings[group.Key] = value!;
+        }
+        if (cube.Any(l => l.Atom is OpaqueAtom)) unknown = true;
+        if (check is null) return unknown ? Outcome.Unknown : Outcome.Satisfiable;
+
+        // Build the witness even when unsure: opaque atoms may happen to hold on it.
+        var builder = new RecordBuilder();
+        foreach (var (field, value) in scalars) builder.SetScalar(field, value);
+        builder.SetU32(RecordLayout.Syscall, (uint)env.Syscall);
+        if (env.ArchIndex >= 0) builder.SetU32(RecordLayout.Arch, env.ArchValue);
+        else if (!scalars.ContainsKey(ArchField)) builder.SetU32(RecordLayout.Arch, OtherArchValue(RangeList.Empty));
+        foreach (var (field, value) in strings) builder.SetString(field, value);
+        var record = builder.ToArray();
+        if (ReferenceEvaluator.Evaluate(check, new Record(record)) != positive) return Outcome.Unknown;
+        witness = record;
+        return Outcome.Satisfiable;
+    }
+
+    /// <summary>An arch value that is none of the known ones, outside <paramref name="excluded"/> if possible.</summary>
+    private static uint OtherArchValue(ValueRange[] excluded)
+    {
+        for (uint v = 0; v < 64; v++)
+            if (AuditArch.NameOf(v) is null && !RangeList.Contains(excluded, v)) return v;
+        return 0;
+    }
+
+    private static Outcome SolveScalar(ScalarField field, IEnumerable<Literal> literals, Env env, out ulong value)
+    {
+        value = 0;
+        IReadOnlyList<ValueRange> allowed = [new ValueRange(0, DomainMax(field))];
+        // A record of "any other arch" has none of the known arch values.
+        if (field == ArchField)
+            allowed = env.ArchIndex >= 0 ? [new ValueRange(env.ArchValue, env.ArchValue)]
+                : RangeList.Complement(RangeList.Normalize(AuditArch.All.Select(a => new ValueRange(a.Value, a.Value))), 0, uint.MaxValue);
+        ulong forbidden = ~DomainMax(field);
+        var anyOf = new List<ulong>();
+        foreach (var literal in literals)
+        {
+            switch (literal.Atom)
+            {
+                case FieldAtom f:
+                    allowed = RangeList.Intersect(allowed, literal.Positive ? f.Allowed : RangeList.Complement(f.Allowed, 0, ulong.MaxValue));
+                    break;
+                case BitsAtom b when literal.Positive: anyOf.Add(b.Mask); break;
+                case BitsAtom b: forbidden |= b.Mask; break;
+            }
+        }
+        if (allowed.Count == 0) return Outcome.Unsatisfiable;
+        if (anyOf.Count == 0 && (forbidden & ~DomainMax(field)) == forbidden)
+        {
+            value = allowed[0].Lo;
+            return Outcome.Satisfiable;
+        }
+        ulong required = 0;
+        foreach (var mask in anyOf)
+        {
+            ulong usable = mask & ~forbidden;
+            if (usable == 0) return Outcome.Unsatisfiable;
+            required |= usable & (0 - usable); // its lowest usable bit
+        }
+        foreach (var r in allowed.Take(64))
+        {
+            foreach (ulong candidate in (ReadOnlySpan<ulong>)[r.Lo, r.Hi, (r.Lo | required) & ~forbidden, (r.Hi & ~forbidden) | required, required])
+            {
+                if (candidate < r.Lo || candidate > r.Hi || (candidate & forbidden) != 0) continue;
+                if (anyOf.Any(m => (candidate & m) == 0)) continue;
+                value = candidate;
+                return Outcome.Satisfiable;
+            }
+        }
+        return Outcome.Unknown;
+    }
+
+    private static Outcome SolveString(StringField field, List<(StringAtom Atom, bool Positive)> literals, out byte[]? value)
+    {
+        value = null;
+        static bool StartsWith(byte[] s, byte[] prefix) => s.AsSpan().StartsWith(prefix);
+        bool Holds(byte[] s) => s.Length <= field.MaxLength && literals.All(l =>
+            (l.Atom.Op == StringTestOp.Equal ? s.AsSpan().SequenceEqual(l.Atom.Value) : StartsWith(s, l.Atom.Value)) == l.Positive);
+
+        var equal = literals.Where(l => l.Positive && l.Atom.Op == StringTestOp.Equal).Select(l => l.Atom.Value).ToList();
+        if (equal.Count > 0)
+        {
+            // Only one value is possible: it decides.
+            if (!Holds(equal[0])) return Outcome.Unsatisfiable;
+            value = equal[0];
+            return Outcome.Satisfiable;
+        }
+        var prefixes = literals.Where(l => l.Positive).Select(l => l.Atom.Value).OrderByDescending(p => p.Length).ToList();
+        byte[] longest = prefixes.Count > 0 ? prefixes[0] : [];
+        if (longest.Length > field.MaxLength || prefixes.Any(p => !StartsWith(longest, p))) return Outcome.Unsatisfiable;
+        // Every string starting with the longest required prefix starts with a forbidden prefix.
+        if (literals.Any(l => !l.Positive && l.Atom.Op == StringTestOp.StartsWith && StartsWith(longest, l.Atom.Value)))
+            return Outcome.Unsatisfiable;
+        foreach (var suffix in (string[])["", "a", "b", "c", "ab", "ba", "abc"])
+        {
+            byte[] candidate = [.. longest, .. System.Text.Encoding.ASCII.GetBytes(suffix)];
+            if (!Holds(candidate)) continue;
+            value = candidate;
+            return Outcome.Satisfiable;
+        }
+        return Outcome.Unknown;
+    }
+}

@@ -1,0 +1,128 @@
+using Filter.Compiler.Binding;
+using Filter.Compiler.Syntax;
+using Filter.VM;
+
+namespace Filter.Compiler.Analysis;
+
+/// <summary>
+/// Which syscall numbers, per arch, a condition, a rule or a policy can match: the set a record producer
+/// needs (records for other syscalls need not even be built), and what the code generator's shared
+/// syscall dispatch tests.
+/// <para><b>Meaning.</b> A number n is in the set of arch A when some record with <c>arch == A</c> and
+/// <c>syscall == n</c> satisfies the condition. <see cref="SyscallSets.OtherArch"/> answers the same for
+/// records of any arch value not in <see cref="AuditArch.All"/>. Numbers beyond the syscall tables count
+/// too (<c>uid == 0</c> alone gives <see cref="SyscallSet.All"/> for every arch).</para>
+/// <para><b>Exactness.</b> The sets are never too small (sound). They are exact when the rest of the
+/// condition, with arch and syscall fixed, is decided by per-field reasoning: comparisons and sets of one
+/// field against constants, <c>(x &amp; m) != 0</c> bit tests, string equality and prefixes, combined with
+/// <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> (see <see cref="Satisfiability"/>). Conditions it cannot decide
+/// (<c>uid == euid</c>, arithmetic on fields, very many cases) count as satisfiable, so a set may then hold
+/// numbers for which no record matches. Every number it reports as exact has a witness record
+/// (<see cref="FindWitness"/>).</para>
+/// <para><b>Method.</b> Disjunctions are split (the set of <c>a || b</c> is the union of both sets). For the
+/// rest, the syscall numbers are cut into intervals on which every syscall test is constant (at most a few
+/// per range written in the condition), and one number per interval is checked. Results are memoised per
+/// node, so macros shared between rules are analysed once per analysis.</para>
+/// </summary>
+public static class SyscallAnalysis
+{
+    /// <summary>Per arch, the syscall numbers for which <paramref name="condition"/> can hold.</summary>
+    public static SyscallSets For(BoundBool condition) => new Analyzer().For(condition);
+
+    /// <summary>
+    /// Per arch, the syscall numbers for which some record gets a non-zero verdict: some <c>always</c> rule
+    /// can hold while no earlier <c>never</c> rule does. (An earlier <c>always</c> rule that holds gives a
+    /// non-zero verdict too, so only the <c>never</c> rules before it can take a syscall away.)
+    /// </summary>
+    public static SyscallSets For(BoundPolicy policy)
+    {
+        var analyzer = new Analyzer();
+        var result = SyscallSets.None;
+        var nevers = new List<BoundBool>();
+        foreach (var rule in policy.Rules)
+        {
+            if (rule.Kind == RuleKind.Never) nevers.Add(new BoundNot(rule.Condition, rule.Span));
+            else result = result.Union(analyzer.For(nevers.Count == 0 ? rule.Condition : And(rule.Condition, nevers, rule.Span)));
+            if (result.IsUnconstrained) break;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Per arch, the syscall numbers for which rule <paramref name="index"/> of <paramref name="policy"/> can
+    /// decide: its condition holds and no earlier rule's does. Empty for a rule that is never reached.
+    /// </summary>
+    public static SyscallSets Deciding(BoundPolicy policy, int index)
+    {
+        var rule = policy.Rules[index];
+        var earlier = policy.Rules.Take(index).Select(r => (BoundBool)new BoundNot(r.Condition, r.Span)).ToList();
+        return new Analyzer().For(earlier.Count == 0 ? rule.Condition : And(rule.Condition, earlier, rule.Span));
+    }
+
+    /// <summary>
+    /// A record with this arch and syscall number on which <paramref name="condition"/> holds (checked with
+    /// the reference evaluator), or null when the analysis cannot construct one: either none exists, or
+    /// the condition is beyond its reasoning. An arch value outside <see cref="AuditArch.All"/> gets a
+    /// record of some other unknown arch.
+    /// </summary>
+    public static byte[]? FindWitness(BoundBool condition, uint arch, uint syscall)
+    {
+        int index = -1;
+        for (int i = 0; i < AuditArch.All.Count; i++)
+            if (AuditArch.All[i].Value == arch) index = i;
+        new Satisfiability().Solve(condition, true, new Satisfiability.Env(index, syscall), out var witness, buildWitness: true);
+        return witness;
+    }
+
+    private static BoundBool And(BoundBool first, List<BoundBool> rest, TextSpan span) => new BoundLogical(true, [first, .. rest], span);
+
+    private sealed class Analyzer
+    {
+        private readonly Satisfiability _sat = new();
+        private readonly Dictionary<(BoundBool, bool, int), SyscallSet> _memo = new(new KeyComparer());
+
+        public SyscallSets For(BoundBool condition) =>
+            new(AuditArch.All.Select((_, i) => Set(condition, true, i)).ToList(), Set(condition, true, -1));
+
+        /// <summary>The syscalls of arch <paramref name="arch"/> (-1: other) for which <paramref name="node"/> can equal <paramref name="positive"/>.</summary>
+        private SyscallSet Set(BoundBool node, bool positive, int arch)
+        {
+            var key = (node, positive, arch);
+            if (_memo.TryGetValue(key, out var known)) return known;
+            var result = node switch
+            {
+                BoundBoolConst c => c.Value == positive ? SyscallSet.All : SyscallSet.Empty,
+                BoundNot n => Set(n.Operand, !positive, arch),
+                // A disjunction (|| holding, or && failing) can match a syscall when one of its operands can.
+                BoundLogical l when l.IsAnd != positive => l.Operands.Aggregate(SyscallSet.Empty, (set, o) => set.Union(Set(o, positive, arch))),
+                _ => Partition(node, positive, arch),
+            };
+            _memo[key] = result;
+            return result;
+        }
+
+        /// <summary>Checks one syscall number per interval on which every syscall test of the node is constant.</summary>
+        private SyscallSet Partition(BoundBool node, bool positive, int arch)
+        {
+            var points = _sat.Breakpoints(node, new Satisfiability.Env(arch, 0));
+            var ranges = new List<ValueRange>();
+            ulong lo = 0;
+            foreach (ulong next in points.Append(SyscallSet.MaxNumber + 1))
+            {
+                if (_sat.Solve(node, positive, new Satisfiability.Env(arch, lo)) != Satisfiability.Outcome.Unsatisfiable)
+                    ranges.Add(new ValueRange(lo, next - 1));
+                lo = next;
+            }
+            return SyscallSet.Of(ranges);
+        }
+
+        private sealed class KeyComparer : IEqualityComparer<(BoundBool Node, bool Positive, int Arch)>
+        {
+            public bool Equals((BoundBool Node, bool Positive, int Arch) x, (BoundBool Node, bool Positive, int Arch) y) =>
+                ReferenceEquals(x.Node, y.Node) && x.Positive == y.Positive && x.Arch == y.Arch;
+
+            public int GetHashCode((BoundBool Node, bool Positive, int Arch) k) =>
+                HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Node), k.Positive, k.Arch);
+        }
+    }
+}
