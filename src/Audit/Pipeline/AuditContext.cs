@@ -169,6 +169,26 @@ public sealed class AuditContext
         return Commit(record, timestamp);
     }
 
+    /// <summary>
+    /// Announces <paramref name="count"/> records lost before they reached the pipeline (the kernel's
+    /// <c>lost</c> counter rose): every current subscriber gets them in its next record-failed marker
+    /// (<see cref="AuditEvent.UpstreamLostCount"/>). They were never produced, so they stay outside each
+    /// subscriber's accounting identity (<see cref="SubscriberStats.UpstreamLost"/>).
+    /// </summary>
+    public void ReportUpstreamLoss(long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Volatile.Write(ref _commitSequence, _commitSequence + 1);
+        try
+        {
+            foreach (var entry in _pipeline.Snapshot) entry.Subscription.Queue.RecordUpstreamLoss(count);
+        }
+        finally
+        {
+            Volatile.Write(ref _commitSequence, _commitSequence + 1);
+        }
+    }
+
     // ---------------------------------------------------------------- writing the record
     // The record is written in place, at the fixed offsets of RecordLayout (little-endian), without a
     // builder: every offset is a constant inside the header and every string length is clamped to its

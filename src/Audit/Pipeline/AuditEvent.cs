@@ -23,8 +23,9 @@ public enum AuditEventKind : byte
 /// </summary>
 public readonly struct AuditEvent
 {
-    private AuditEvent(AuditEventKind kind, ReadOnlyMemory<byte> bytes, ulong serial, long timestamp, long lost, ulong first, ulong last)
+    private AuditEvent(AuditEventKind kind, ReadOnlyMemory<byte> bytes, ulong serial, long timestamp, long lost, ulong first, ulong last, long upstream = 0)
     {
+        UpstreamLostCount = upstream;
         Kind = kind;
         Bytes = bytes;
         Serial = serial;
@@ -37,8 +38,8 @@ public readonly struct AuditEvent
     internal static AuditEvent ForRecord(ReadOnlyMemory<byte> bytes, ulong serial, long timestamp) =>
         new(AuditEventKind.Record, bytes, serial, timestamp, 0, 0, 0);
 
-    internal static AuditEvent ForLoss(long count, ulong first, ulong last) =>
-        new(AuditEventKind.RecordsLost, default, 0, 0, count, first, last);
+    internal static AuditEvent ForLoss(long count, ulong first, ulong last, long upstream = 0) =>
+        new(AuditEventKind.RecordsLost, default, 0, 0, count, first, last, upstream);
 
     public AuditEventKind Kind { get; }
 
@@ -60,6 +61,13 @@ public readonly struct AuditEvent
 
     /// <summary>For a marker: how many records were lost (at least 1).</summary>
     public long LostCount { get; }
+
+    /// <summary>
+    /// For a marker: how many of <see cref="LostCount"/> were lost before reaching the pipeline (a kernel
+    /// source's losses, <see cref="AuditContext.ReportUpstreamLoss"/>). They have no serial; a marker with
+    /// only such losses has serials 0..0.
+    /// </summary>
+    public long UpstreamLostCount { get; }
 
     /// <summary>For a marker: the smallest serial among the lost records.</summary>
     public ulong FirstLostSerial { get; }
@@ -86,6 +94,9 @@ public readonly record struct AuditCredentials(
 /// </summary>
 public readonly record struct SubscriberStats(long Produced, long Delivered, long FilteredOut, long Lost, long Consumed, long MarkersDelivered)
 {
+    /// <summary>Records lost before the pipeline (never produced, so outside the identity), announced in markers too.</summary>
+    public long UpstreamLost { get; init; }
+
     /// <summary>Delivered but not yet read.</summary>
     public long Pending => Delivered - Consumed;
     public bool Balanced => Produced == Delivered + FilteredOut + Lost;

@@ -131,7 +131,8 @@ public sealed class AuditPipeline
         lock (_control)
             foreach (var ctx in _contexts) ctx.ReadCounters(s.Index, ref produced, ref filtered);
         var q = s.Queue;
-        return new SubscriberStats(produced, q.Delivered, filtered, q.LostTotal, q.Consumed, q.Markers);
+        long upstream = q.UpstreamLost;
+        return new SubscriberStats(produced, q.Delivered, filtered, q.LostTotal - upstream, q.Consumed, q.Markers) { UpstreamLost = upstream };
     }
 
     // ---------------------------------------------------------------- producers

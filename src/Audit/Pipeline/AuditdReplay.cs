@@ -3,14 +3,18 @@ using Filter.VM;
 
 namespace Filter.Audit.Pipeline;
 
-/// <summary>What a replay did: every event read is exactly one of committed, without a SYSCALL record, or skipped by the per-process switch.</summary>
+/// <summary>
+/// What a replay did: every event read is exactly one of committed, without a record (no SYSCALL and no
+/// ANOM_ABEND record: <c>WithoutSyscall</c>), or skipped by the per-process switch.
+/// </summary>
 public readonly record struct ReplayResult(long Events, long Committed, long WithoutSyscall, long SkippedByProcess, long InputErrors);
 
 /// <summary>
 /// A recorded source: feeds an auditd log's events through a pipeline, so the library that serves a live
-/// syscall layer serves recorded streams too. Each event's SYSCALL record is committed through one
-/// <see cref="AuditContext"/> with the event's time (Unix milliseconds) as its timestamp; events without a
-/// SYSCALL record (USER_*, LOGIN, ...) have no record to filter and are counted, not committed. A replay is
+/// syscall layer serves recorded streams too. Each event's record — its SYSCALL record, or the signal record
+/// of an ANOM_ABEND (<see cref="AuditdReader.HasSignal"/>), as the live source commits them — is committed
+/// through one <see cref="AuditContext"/> with the event's time (Unix milliseconds) as its timestamp; events
+/// without either (USER_*, LOGIN, ...) have no record to filter and are counted, not committed. A replay is
 /// a producer like any other: it never waits for a slow subscriber, whose losses are announced as usual.
 /// </summary>
 public static class AuditdReplay
@@ -36,7 +40,7 @@ public static class AuditdReplay
                 continue;
             }
             events++;
-            if (!reader.HasSyscall)
+            if (!reader.HasRecord)
             {
                 withoutSyscall++;
                 continue;

@@ -40,6 +40,8 @@ internal sealed class SubscriberQueue
         public long Count;
         public ulong First = ulong.MaxValue;
         public ulong Last;
+        /// <summary>Of <see cref="Count"/>, records lost before the pipeline (no serial): see <see cref="RecordUpstreamLoss"/>.</summary>
+        public long Upstream;
     }
 
     private readonly Slot[] _slots;
@@ -49,6 +51,7 @@ internal sealed class SubscriberQueue
     private PaddedLong _enqueuePos;
     private PaddedLong _delivered;
     private PaddedLong _lostTotal;
+    private long _upstreamLost;
 
     private LossCell _loss = new();
     private LossCell _spareLoss = new();
@@ -74,7 +77,9 @@ internal sealed class SubscriberQueue
 
     public int Capacity => _slots.Length;
     public long Delivered => Volatile.Read(ref _delivered.Value);
+    /// <summary>Every lost record announced or to be announced: queue losses plus <see cref="UpstreamLost"/>.</summary>
     public long LostTotal => Volatile.Read(ref _lostTotal.Value);
+    public long UpstreamLost => Volatile.Read(ref _upstreamLost);
     public long Consumed => Volatile.Read(ref _consumed);
     public long Markers => Volatile.Read(ref _markers);
     public bool IsCompleted => _completed;
@@ -132,6 +137,32 @@ internal sealed class SubscriberQueue
             InterlockedMin(ref cell.First, serial);
             InterlockedMax(ref cell.Last, serial);
             Interlocked.Increment(ref _lostTotal.Value);
+            Interlocked.Decrement(ref cell.Writers);
+            break;
+        }
+        Wake();
+    }
+
+    /// <summary>
+    /// Records lost before they reached the pipeline (a kernel source's own losses): they have no serial, and
+    /// are announced in the next marker like queue losses (spec/pipeline.md, "Losses upstream").
+    /// </summary>
+    public void RecordUpstreamLoss(long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        while (true)
+        {
+            var cell = Volatile.Read(ref _loss);
+            Interlocked.Increment(ref cell.Writers);
+            if (!ReferenceEquals(Volatile.Read(ref _loss), cell))
+            {
+                Interlocked.Decrement(ref cell.Writers);
+                continue;
+            }
+            Interlocked.Add(ref cell.Count, count);
+            Interlocked.Add(ref cell.Upstream, count);
+            Interlocked.Add(ref _upstreamLost, count);
+            Interlocked.Add(ref _lostTotal.Value, count);
             Interlocked.Decrement(ref cell.Writers);
             break;
         }
@@ -214,9 +245,13 @@ internal sealed class SubscriberQueue
         var cell = Interlocked.Exchange(ref _loss, _spareLoss);
         var spin = new SpinWait();
         while (Volatile.Read(ref cell.Writers) != 0) spin.SpinOnce();
-        long count = Volatile.Read(ref cell.Count);
-        var marker = AuditEvent.ForLoss(count, Volatile.Read(ref cell.First), Volatile.Read(ref cell.Last));
+        long count = Volatile.Read(ref cell.Count), upstream = Volatile.Read(ref cell.Upstream);
+        // Only upstream losses: no serial at all, so the range is 0..0.
+        var marker = count > upstream
+            ? AuditEvent.ForLoss(count, Volatile.Read(ref cell.First), Volatile.Read(ref cell.Last), upstream)
+            : AuditEvent.ForLoss(count, 0, 0, upstream);
         cell.Count = 0;
+        cell.Upstream = 0;
         cell.First = ulong.MaxValue;
         cell.Last = 0;
         _spareLoss = cell;
