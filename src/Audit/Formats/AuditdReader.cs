@@ -6,16 +6,19 @@ namespace Filter.Audit.Formats;
 /// <summary>
 /// Reads auditd logs (<c>/var/log/audit/audit.log</c>, RAW or ENRICHED format) event by event. An event is
 /// the group of records (lines) that share one <c>msg=audit(SECONDS.MILLIS:SERIAL)</c> id: SYSCALL,
-/// EXECVE, CWD, PATH, PROCTITLE, ... A filter sees the event's SYSCALL record, decoded into the
-/// <see cref="RecordBuilder"/> that <see cref="Read"/> fills; every event also keeps its original lines,
-/// byte for byte, so a caller can print the events that match.
+/// EXECVE, CWD, PATH, PROCTITLE, ... A filter sees the event's record, decoded into the
+/// <see cref="RecordBuilder"/> that <see cref="Read"/> fills: its SYSCALL record, or for an event without one
+/// but with an ANOM_ABEND record (a crash), the <c>type == signal</c> record the live source makes of it
+/// (<see cref="AuditdSyscall.TryParseAnomAbend"/>). Every event also keeps its original lines, byte for byte,
+/// so a caller can print the events that match.
 /// </summary>
 /// <remarks>
 /// <para><b>Lines.</b> <c>[node=NAME ]type=TYPE msg=audit(SEC.MSEC:SERIAL): TEXT[\x1dENRICHED]</c>, optionally
 /// ending in '\r'. Only the kernel text before <c>\x1d</c> is read (the ENRICHED tail only interprets it),
-/// and only for SYSCALL records; other records are grouped by their id and never parsed further. Blank
-/// lines are skipped (but counted). A line that does not have that shape, a SYSCALL record whose fields do
-/// not decode (<see cref="AuditdSyscall"/>), a second SYSCALL record in one event, or a line longer than
+/// and only for SYSCALL records and an event's first ANOM_ABEND record; other records are grouped by their
+/// id and never parsed further. Blank lines are skipped (but counted). A line that does not have that
+/// shape, a SYSCALL or ANOM_ABEND record whose fields do not decode (<see cref="AuditdSyscall"/>), a second
+/// SYSCALL record in one event, or a line longer than
 /// the limit is an <see cref="InputError"/>: the line is left out of its event and reading can go on.</para>
 ///
 /// <para><b>Grouping.</b> Records of one event are normally adjacent, but concurrent events interleave, and
@@ -58,7 +61,7 @@ public sealed class AuditdReader : IDisposable
     private readonly Stack<PendingEvent> _free;
     private PendingEvent? _current;
 
-    private RecordBuilder _scratchSyscall = new();
+    private RecordBuilder _scratchRecord = new();
     private AuditdEventId _newestId;
     // The previous line's id as text ("SECONDS.MILLIS:SERIAL):"): the records of one event are usually
     // adjacent, so most lines repeat it, and comparing ~25 bytes is cheaper than parsing three numbers.
@@ -125,12 +128,20 @@ public sealed class AuditdReader : IDisposable
     /// <summary>The id of the event just read.</summary>
     public AuditdEventId EventId => Current.Id;
 
-    /// <summary>
-    /// Whether the event has a SYSCALL record; only then does the builder hold a record. Events such as
-    /// USER_*, LOGIN alone, CONFIG_CHANGE or ANOM_ABEND have none, and must not match a filter that reads
-    /// syscall fields.
-    /// </summary>
+    /// <summary>Whether the event has a SYSCALL record (the builder then holds it, a <c>type == syscall</c> record).</summary>
     public bool HasSyscall => Current.HasSyscall;
+
+    /// <summary>
+    /// Whether the event has no SYSCALL record but an ANOM_ABEND record: the builder then holds the
+    /// <c>type == signal</c> record decoded from the first one (as the live source decodes it).
+    /// </summary>
+    public bool HasSignal => Current.HasSignal;
+
+    /// <summary>
+    /// Whether the builder holds a record (<see cref="HasSyscall"/> or <see cref="HasSignal"/>). Events
+    /// without one (USER_*, LOGIN alone, CONFIG_CHANGE, ...) must not match a filter that reads a field.
+    /// </summary>
+    public bool HasRecord => Current.HasSyscall || Current.HasSignal;
 
     /// <summary>
     /// Whether the SYSCALL record has a return value (<c>exit=</c>, with <c>success=</c>). exit_group and exit
@@ -182,8 +193,7 @@ public sealed class AuditdReader : IDisposable
 
     /// <summary>
     /// Reads the next complete event. On <see cref="ReadResult.Record"/> the event's lines are available and,
-    /// when <see cref="HasSyscall"/>, <paramref name="builder"/> holds its SYSCALL record (otherwise it is
-    /// cleared). On <see cref="ReadResult.Error"/>, <see cref="Error"/> names the bad line, which is left out;
+    /// when <see cref="HasRecord"/>, <paramref name="builder"/> holds its record (otherwise it is cleared). On <see cref="ReadResult.Error"/>, <see cref="Error"/> names the bad line, which is left out;
     /// the caller may stop or read on.
     /// </summary>
     public ReadResult Read(RecordBuilder builder)
@@ -216,7 +226,7 @@ public sealed class AuditdReader : IDisposable
         }
     }
 
-    private enum RecordKind : byte { Other, Syscall, Eoe }
+    private enum RecordKind : byte { Other, Syscall, AnomAbend, Eoe }
 
     /// <summary>Adds one non-empty line to its event, or sets <see cref="Error"/> and returns false.</summary>
     private bool AddLine(ReadOnlySpan<byte> line)
@@ -233,7 +243,15 @@ public sealed class AuditdReader : IDisposable
         {
             if (ev is { HasSyscall: true })
                 return Reject($"a second SYSCALL record for event {id} (the first is at line {ev.Lines[ev.SyscallLine].Number})");
-            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchSyscall, _hexScratch, _fields, out hasExit, out message))
+            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchRecord, _hexScratch, _fields, out hasExit, out message))
+                return Reject(message!);
+        }
+        else if (kind == RecordKind.AnomAbend)
+        {
+            // Only the first ANOM_ABEND of an event without SYSCALL gives its record (as live); the kernel
+            // writes one per crash, each with its own serial, so a second one is a line like any other.
+            if (ev is { HasSyscall: true } or { HasSignal: true }) kind = RecordKind.Other;
+            else if (!AuditdSyscall.TryParseAnomAbend(text[bodyAt..], _scratchRecord, _hexScratch, _fields, out message))
                 return Reject(message!);
         }
 
@@ -242,10 +260,17 @@ public sealed class AuditdReader : IDisposable
         _bufferedBytes += line.Length;
         if (kind == RecordKind.Syscall)
         {
-            (ev.Syscall, _scratchSyscall) = (_scratchSyscall, ev.Syscall);
+            // A SYSCALL record is the event's record even if an ANOM_ABEND came first.
+            (ev.Record, _scratchRecord) = (_scratchRecord, ev.Record);
             ev.HasSyscall = true;
+            ev.HasSignal = false;
             ev.HasExit = hasExit;
             ev.SyscallLine = ev.LineCount - 1;
+        }
+        else if (kind == RecordKind.AnomAbend)
+        {
+            (ev.Record, _scratchRecord) = (_scratchRecord, ev.Record);
+            ev.HasSignal = true;
         }
         else if (kind == RecordKind.Eoe)
         {
@@ -293,11 +318,8 @@ public sealed class AuditdReader : IDisposable
         _count--;
         _bufferedBytes -= ev.DataLength;
         _current = ev;
-        builder.Clear();
-        if (ev.HasSyscall)
-        {
-            builder.CopyFrom(new Record(ev.Syscall.Build()));
-        }
+        if (ev.HasSyscall || ev.HasSignal) builder.CopyFrom(new Record(ev.Record.Build()));
+        else builder.Clear();
         return ReadResult.Record;
     }
 
@@ -358,6 +380,7 @@ public sealed class AuditdReader : IDisposable
         var type = line.Slice(p, typeLength);
         if (type.SequenceEqual("SYSCALL"u8)) kind = RecordKind.Syscall;
         else if (type.SequenceEqual("EOE"u8)) kind = RecordKind.Eoe;
+        else if (type.SequenceEqual("ANOM_ABEND"u8)) kind = RecordKind.AnomAbend;
         p += typeLength + 1;
         if (!line[p..].StartsWith("msg=audit("u8))
         {
@@ -398,17 +421,20 @@ public sealed class AuditdReader : IDisposable
     /// <summary>Decimal digits at <paramref name="p"/> ending with <paramref name="end"/>, which is consumed.</summary>
     private static bool TryNumber(ReadOnlySpan<byte> line, ref int p, byte end, out ulong value)
     {
-        value = 0;
-        int start = p;
-        while (p < line.Length && (uint)(line[p] - '0') <= 9)
+        // The digits in a local span and a local index: a loop over the ref parameter stores it every step.
+        var digits = line[p..];
+        ulong v = 0;
+        int n = 0;
+        while (n < digits.Length && (uint)(digits[n] - '0') <= 9)
         {
-            value = value * 10 + (uint)(line[p] - '0');
-            p++;
+            v = v * 10 + (uint)(digits[n] - '0');
+            n++;
         }
-        if (p == start || p >= line.Length || line[p] != end) return false;
+        value = v;
+        if (n == 0 || n >= digits.Length || digits[n] != end) return false;
         // 19 digits cannot overflow; longer numbers are checked the slow way (they are never in real logs).
-        if (p - start > 19 && !System.Buffers.Text.Utf8Parser.TryParse(line[start..p], out value, out _)) return false;
-        p++;
+        if (n > 19 && !System.Buffers.Text.Utf8Parser.TryParse(digits[..n], out value, out _)) return false;
+        p += n + 1;
         return true;
     }
 
@@ -501,9 +527,11 @@ public sealed class AuditdReader : IDisposable
     }
 
     /// <summary>
-    /// An event being assembled: its lines' bytes in one pooled array, and its decoded SYSCALL record. The
-    /// arrays go back to the pool whenever the event is recycled, so they follow the events that need them
-    /// (a handful of large events do not leave every recycled event holding a large array).
+    /// An event being assembled: its lines' bytes in one pooled array, and its decoded record (SYSCALL, or
+    /// the signal record of an ANOM_ABEND). Arrays rented from the pool go back whenever the event is
+    /// recycled, so they follow the events that need them (a handful of large events do not leave every
+    /// recycled event holding a large array); a small line table stays with the event (renting and
+    /// returning it for every event was a few percent of a run).
     /// </summary>
     private sealed class PendingEvent
     {
@@ -512,11 +540,14 @@ public sealed class AuditdReader : IDisposable
         public AuditdEventId Id;
         public byte[] Data = [];
         public int DataLength;
-        public LineInfo[] Lines = [];
+        private readonly LineInfo[] _ownLines = new LineInfo[MinLines];
+        public LineInfo[] Lines;
+
+        public PendingEvent() => Lines = _ownLines;
         public int LineCount;
-        public bool Closed, HasSyscall, HasExit;
+        public bool Closed, HasSyscall, HasSignal, HasExit;
         public int SyscallLine;
-        public RecordBuilder Syscall = new();
+        public RecordBuilder Record = new();
 
         public void Append(ReadOnlySpan<byte> line, long number, int source)
         {
@@ -531,9 +562,9 @@ public sealed class AuditdReader : IDisposable
             line.CopyTo(Data.AsSpan(DataLength));
             if (LineCount == Lines.Length)
             {
-                var larger = ArrayPool<LineInfo>.Shared.Rent(Math.Max(MinLines, 2 * Lines.Length));
+                var larger = ArrayPool<LineInfo>.Shared.Rent(2 * Lines.Length);
                 Lines.AsSpan(0, LineCount).CopyTo(larger);
-                if (Lines.Length > 0) ArrayPool<LineInfo>.Shared.Return(Lines);
+                if (Lines != _ownLines) ArrayPool<LineInfo>.Shared.Return(Lines);
                 Lines = larger;
             }
             Lines[LineCount++] = new LineInfo { Start = DataLength, Length = line.Length, Source = source, Number = number };
@@ -544,11 +575,11 @@ public sealed class AuditdReader : IDisposable
         public void Reset()
         {
             if (Data.Length > 0) ArrayPool<byte>.Shared.Return(Data);
-            if (Lines.Length > 0) ArrayPool<LineInfo>.Shared.Return(Lines);
+            if (Lines != _ownLines) ArrayPool<LineInfo>.Shared.Return(Lines);
             Data = [];
-            Lines = [];
+            Lines = _ownLines;
             DataLength = LineCount = SyscallLine = 0;
-            Closed = HasSyscall = HasExit = false;
+            Closed = HasSyscall = HasSignal = HasExit = false;
             Id = default;
         }
     }

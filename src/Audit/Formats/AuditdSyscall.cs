@@ -4,7 +4,8 @@ using Filter.VM;
 namespace Filter.Audit.Formats;
 
 /// <summary>
-/// Decodes the kernel text of a SYSCALL record (the part after <c>msg=audit(...): </c>, up to any
+/// Decodes the kernel text of a SYSCALL record, or of an ANOM_ABEND record into a signal record
+/// (<see cref="TryParseAnomAbend"/>) (the part after <c>msg=audit(...): </c>, up to any
 /// <c>\x1d</c> that starts auditd's ENRICHED tail) into a <see cref="RecordBuilder"/>, with the kernel's encodings (kernel/auditsc.c
 /// <c>audit_log_exit</c>): <c>arch</c> and <c>a0</c>..<c>a3</c> hex without 0x, <c>exit</c> signed decimal,
 /// <c>success=yes|no</c>, ids decimal, <c>comm</c>/<c>exe</c> quoted, or hex-encoded bytes when they hold a
@@ -78,9 +79,43 @@ internal static class AuditdSyscall
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out bool hasExit, out string? message)
     {
-        builder.Clear();
         hasExit = false;
-        int seen = 0;
+        if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", out int seen, out message)) return false;
+        if ((seen & RequiredBits) != RequiredBits)
+        {
+            message = $"SYSCALL record has no '{((seen & Bit("arch")) == 0 ? "arch" : "syscall")}' field";
+            return false;
+        }
+        hasExit = (seen & ExitBit) != 0;
+        return true;
+    }
+
+    /// <summary>
+    /// Clears <paramref name="builder"/> and fills it with the <c>type == signal</c> record of an ANOM_ABEND
+    /// record's text (kernel/audit.c <c>audit_log_abend</c>: <c>auid uid gid ses [subj] pid comm exe sig res</c>,
+    /// written for a process ended by a core-dumping signal, outside any syscall). It has the SYSCALL record's
+    /// encodings and no arch, syscall, exit or arguments: those stay 0 (spec/record.md, the record
+    /// <c>AuditContext.Signal</c> commits). The one decoding of crash records: the auditd reader, the live
+    /// source and the IDS all use it, so a log and the live stream give the same record.
+    /// </summary>
+    public static bool TryParseAnomAbend(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out string? message)
+    {
+        if (!TryParseFields(text, builder, scratch, fields, "ANOM_ABEND", out _, out message)) return false;
+        builder.SetScalar(TypeField, RecordLayout.EventTypeSignal);
+        return true;
+    }
+
+    private static readonly ScalarField TypeField = RecordLayout.Scalars.Single(f => f.Name == "type");
+
+    /// <summary>
+    /// The shared scan: clears the builder, decodes the requested known keys and returns which keys were seen.
+    /// <paramref name="recordName"/> names the record type in messages.
+    /// </summary>
+    private static bool TryParseFields(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, string recordName,
+        out int seen, out string? message)
+    {
+        builder.Clear();
+        seen = 0;
         int i = 0, n = text.Length;
         // One pass over the bytes: fields are short, so a plain loop beats a vectorised search per token.
         // The ENRICHED tail after \x1d is not the kernel's and ends the record's text.
@@ -111,7 +146,7 @@ internal static class AuditdSyscall
                 int close = text[(i + 1)..].IndexOf((byte)'"');
                 if (close < 0)
                 {
-                    message = $"SYSCALL field '{Show(keyBytes)}': unterminated quoted value";
+                    message = $"{recordName} field '{Show(keyBytes)}': unterminated quoted value";
                     return false;
                 }
                 value = text.Slice(i + 1, close);
@@ -128,20 +163,14 @@ internal static class AuditdSyscall
             if (key is null) continue;
             if ((seen & key.Bit) != 0)
             {
-                message = $"SYSCALL field '{key.Name}': duplicate field";
+                message = $"{recordName} field '{key.Name}': duplicate field";
                 return false;
             }
             seen |= key.Bit;
             if ((key.Bit & fields) == 0) continue;
-            if (!SetField(key, value, quoted, builder, scratch, out message)) return false;
+            if (!SetField(key, value, quoted, builder, scratch, recordName, out message)) return false;
             if ((seen & fields) == fields) break;
         }
-        if ((seen & RequiredBits) != RequiredBits)
-        {
-            message = $"SYSCALL record has no '{((seen & Bit("arch")) == 0 ? "arch" : "syscall")}' field";
-            return false;
-        }
-        hasExit = (seen & ExitBit) != 0;
         message = null;
         return true;
     }
@@ -157,12 +186,12 @@ internal static class AuditdSyscall
         return null;
     }
 
-    private static bool SetField(Key key, ReadOnlySpan<byte> value, bool quoted, RecordBuilder builder, byte[] scratch, out string? message)
+    private static bool SetField(Key key, ReadOnlySpan<byte> value, bool quoted, RecordBuilder builder, byte[] scratch, string recordName, out string? message)
     {
         message = null;
         if (quoted && key.Kind is not (Kind.Comm or Kind.Exe))
         {
-            message = $"SYSCALL field '{key.Name}': expected {Expected(key.Kind)}, got \"{Show(value)}\"";
+            message = $"{recordName} field '{key.Name}': expected {Expected(key.Kind)}, got \"{Show(value)}\"";
             return false;
         }
         switch (key.Kind)
@@ -199,7 +228,7 @@ internal static class AuditdSyscall
                 else builder.SetExe(bytes);
                 return true;
         }
-        message = $"SYSCALL field '{key.Name}': expected {Expected(key.Kind)}, got {(quoted ? $"\"{Show(value)}\"" : Show(value))}";
+        message = $"{recordName} field '{key.Name}': expected {Expected(key.Kind)}, got {(quoted ? $"\"{Show(value)}\"" : Show(value))}";
         return false;
     }
 

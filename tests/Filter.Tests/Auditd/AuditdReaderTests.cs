@@ -146,6 +146,60 @@ public class AuditdReaderTests
         Assert.Equal(ReadResult.End, reader.Read(builder));
     }
 
+    /// <summary>
+    /// An event without SYSCALL but with ANOM_ABEND has the signal record the live source makes; a SYSCALL record
+    /// wins wherever it is in the event; only the first ANOM_ABEND counts; a bad one is an error naming its line.
+    /// </summary>
+    [Fact]
+    public void AnAnomAbendEventHasASignalRecord()
+    {
+        const string abend = "auid=4244 uid=0 gid=0 ses=117 subj=unconfined pid=22224 comm=\"service\" exe=\"/tmp/s\" sig=11 res=1";
+        var (reader, builder) = Open(
+            Other("ANOM_ABEND", "5.0:1", abend) + "\x1dAUID=\"x\"\n" +
+            Other("ANOM_ABEND", "5.0:2", "pid=7 sig=6 res=1") + "\n" +
+            Other("ANOM_ABEND", "5.0:2", "pid=x sig=11 res=1") + "\n" +                  // a second one is not decoded
+            Other("ANOM_ABEND", "5.0:3", "pid=8 sig=11 res=1") + "\n" +
+            Syscall("5.0:3", "arch=c000003e syscall=62 success=yes exit=0 pid=8") + "\n" +   // SYSCALL wins even after
+            Other("ANOM_ABEND", "5.0:4", "pid=y sig=11 res=1") + "\n" +
+            Other("PROCTITLE", "5.0:4", "proctitle=6C73") + "\n");
+
+        // The bad line is found as it is read, before the events held before it are complete.
+        Assert.Equal(ReadResult.Error, reader.Read(builder));
+        Assert.Equal(new InputError(Source, 6, "ANOM_ABEND field 'pid': expected a decimal number up to 4294967295, got y"), reader.Error);
+
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.True(reader.HasSignal && reader.HasRecord && !reader.HasSyscall && !reader.HasExit);
+        var r = new Record(builder.Build());
+        Assert.Equal((RecordLayout.EventTypeSignal, 11u, 22224u, 4244u, 0u, 0u, 0L), (r.Bytes[RecordLayout.Type], r.U32(RecordLayout.Sig),
+            r.U32(RecordLayout.Pid), r.U32(RecordLayout.Auid), r.Arch, r.Syscall, r.Exit));
+        Assert.Equal("/tmp/s", Encoding.UTF8.GetString(r.Exe));
+
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.Equal(2, reader.LineCount);
+        Assert.Equal((6u, 7u), (new Record(builder.Build()).U32(RecordLayout.Sig), new Record(builder.Build()).U32(RecordLayout.Pid)));
+
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.True(reader.HasSyscall && !reader.HasSignal);
+        Assert.Equal((RecordLayout.EventTypeSyscall, 62u, 0u), (builder.Build()[RecordLayout.Type], new Record(builder.Build()).Syscall, new Record(builder.Build()).U32(RecordLayout.Sig)));
+
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.False(reader.HasRecord);
+        Assert.Equal(ReadResult.End, reader.Read(builder));
+    }
+
+    /// <summary>As for SYSCALL, an ANOM_ABEND decodes only the fields the filter reads: a bad field it does not read is not noticed.</summary>
+    [Fact]
+    public void AnAnomAbendDecodesOnlyTheFieldsRead()
+    {
+        var input = new MemoryStream(Encoding.UTF8.GetBytes(Other("ANOM_ABEND", "5.0:1", "uid=0 pid=z comm=\"sh\" sig=11 res=1") + "\n"));
+        using var reader = new AuditdReader(input, Source) { Fields = ["sig", "type"] };
+        var builder = new RecordBuilder();
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        var r = new Record(builder.Build());
+        Assert.Equal((RecordLayout.EventTypeSignal, 11u, 0u), (r.Bytes[RecordLayout.Type], r.U32(RecordLayout.Sig), r.U32(RecordLayout.Pid)));
+        Assert.Empty(r.Comm.ToArray());
+    }
+
     // ---- Grouping -----------------------------------------------------------------------------------
 
     [Theory]
