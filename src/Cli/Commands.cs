@@ -16,12 +16,13 @@ internal static class Commands
         var file = FilterFileOption();
         var output = new Option<FileInfo?>("--output", "-o") { Description = "write the bytecode to FILE" };
         var disasm = new Option<bool>("--disassemble", "-d") { Description = "print the program, one instruction per line" };
-        var cmd = new Command("compile", "compile a filter to verified bytecode") { expression, file, output, disasm };
+        var diagnostics = CliDiagnostics.Option();
+        var cmd = new Command("compile", "compile a filter to verified bytecode") { expression, file, output, disasm, diagnostics };
         cmd.SetAction(r =>
         {
             var text = FilterLoading.ReadFilterText(r.GetValue(expression), r.GetValue(file), io, out var name);
             if (text is null) return CliIO.UsageError;
-            var (_, program) = FilterLoading.CompileText(text, name, io);
+            var (_, program) = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics));
             if (program is null) return CliIO.UsageError;
             if (r.GetValue(output) is { } o && !Write(o, program.Bytes.Span, io)) return CliIO.UsageError;
             if (r.GetValue(disasm)) io.WriteText(Disassembler.Disassemble(program.Image));

@@ -22,14 +22,16 @@ internal static class FilterLoading
         return expression;
     }
 
-    /// <summary>Compiles and verifies; prints positioned diagnostics on failure.</summary>
-    public static (Compilation? Compilation, VerifiedProgram? Program) CompileText(string text, string sourceName, CliIO io)
+    /// <summary>Compiles and verifies; prints positioned diagnostics (as text, or one JSON/SARIF document: <see cref="CliDiagnostics"/>).</summary>
+    public static (Compilation? Compilation, VerifiedProgram? Program) CompileText(string text, string sourceName, CliIO io,
+        Filter.Compiler.Tools.DiagnosticsFormat diagnostics = Filter.Compiler.Tools.DiagnosticsFormat.Text)
     {
         var compilation = FilterCompiler.Compile(text);
-        if (compilation.Warnings.Count > 0) io.Stderr.WriteLine(compilation.RenderWarnings(sourceName));
+        if (diagnostics != Filter.Compiler.Tools.DiagnosticsFormat.Text) CliDiagnostics.Write(io, diagnostics, compilation, sourceName);
+        else if (compilation.Warnings.Count > 0) io.Stderr.WriteLine(compilation.RenderWarnings(sourceName));
         if (!compilation.Success)
         {
-            io.Stderr.WriteLine(compilation.RenderDiagnostics(sourceName));
+            if (diagnostics == Filter.Compiler.Tools.DiagnosticsFormat.Text) io.Stderr.WriteLine(compilation.RenderDiagnostics(sourceName));
             return (compilation, null);
         }
         var verified = V.Verifier.Verify(compilation.Image!);

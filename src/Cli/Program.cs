@@ -21,6 +21,11 @@ public static class Program
             Commands.Disassemble(io),
             Commands.Verify(io),
             RunCommand.Create(io),
+            TailCommand.Create(io),
+            IdsCommand.Create(io),
+            ImportCommand.Create(io),
+            ExplainCommand.Create(io),
+            AnalyzeCommand.Create(io),
         };
         var config = new InvocationConfiguration { Output = new StreamWriter(stdout) { AutoFlush = true }, Error = stderr };
         int rc = root.Parse(args).Invoke(config);

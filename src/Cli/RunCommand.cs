@@ -6,7 +6,8 @@ namespace Filter.Cli;
 
 /// <summary>
 /// <c>filterc run</c>: prints the input records (JSON lines) or events (auditd logs) a filter matches,
-/// their original lines unchanged and in input order, like grep; or counts them.
+/// their original lines unchanged and in input order, like grep; or counts them; or, with <c>--keys</c>,
+/// prints for each match its serial and the key of the deciding rule.
 /// </summary>
 internal static class RunCommand
 {
@@ -20,21 +21,24 @@ internal static class RunCommand
         var engine = new Option<string>("--engine") { Description = "interp, jit, or auto (the JIT unless the input is small)", DefaultValueFactory = _ => "auto" };
         engine.AcceptOnlyFromAmong("auto", "interp", "jit");
         var count = new Option<bool>("--count") { Description = "print the number of matching records or events instead" };
+        var keys = new Option<bool>("--keys") { Description = "print SERIAL<TAB>KEY per match instead: the event's serial (auditd) or the line number (jsonl), and the deciding rule's key" };
         var lenient = new Option<bool>("--lenient") { Description = "skip malformed lines with a warning (and count them) instead of stopping" };
+        var diagnostics = CliDiagnostics.Option();
         var inputs = new Argument<string[]>("input") { Arity = ArgumentArity.ZeroOrMore, Description = "input files (auditd: gzip-compressed too), or - for standard input (the default)" };
         var cmd = new Command("run", "print the records or events a filter matches, unchanged (like grep)")
-            { filter, file, program, format, engine, count, lenient, inputs };
+            { filter, file, program, format, engine, count, keys, lenient, diagnostics, inputs };
         cmd.SetAction(r =>
         {
             int sources = (r.GetValue(filter) is null ? 0 : 1) + (r.GetValue(file) is null ? 0 : 1) + (r.GetValue(program) is null ? 0 : 1);
             if (sources != 1) return io.Fail(CliIO.UsageError, "error: give exactly one of --filter EXPR, -f FILE or --program PROG.bin");
+            if (r.GetValue(count) && r.GetValue(keys)) return io.Fail(CliIO.UsageError, "error: give --count or --keys, not both");
             VerifiedProgram? verified;
             if (r.GetValue(program) is { } p) verified = FilterLoading.LoadProgram(p, io);
             else
             {
                 var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name);
                 if (text is null) return CliIO.UsageError;
-                verified = FilterLoading.CompileText(text, name, io).Program;
+                verified = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics)).Program;
             }
             if (verified is null) return CliIO.UsageError;
 
@@ -42,7 +46,7 @@ internal static class RunCommand
             // A NativeAOT build cannot generate code at run time: RecordFilters.Create runs the interpreter.
             if (r.GetValue(engine) == "jit" && !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
                 io.Stderr.WriteLine("note: --engine jit is not available in this build (NativeAOT): using the interpreter");
-            var run = new Run(io, RecordFilters.Create(verified, ChooseEngine(r.GetValue(engine)!, paths)), r.GetValue(count), r.GetValue(lenient));
+            var run = new Run(io, RecordFilters.Create(verified, ChooseEngine(r.GetValue(engine)!, paths)), r.GetValue(count), r.GetValue(keys), r.GetValue(lenient));
             return r.GetValue(format) == "auditd" ? run.Auditd(paths) : run.JsonLines(paths);
         });
         return cmd;
@@ -59,7 +63,7 @@ internal static class RunCommand
         _ => paths.Any(p => p == "-" || (File.Exists(p) && new FileInfo(p).Length >= 1 << 20)) ? EngineKind.Jit : EngineKind.Interpreter,
     };
 
-    private sealed class Run(CliIO io, IRecordFilter filter, bool countOnly, bool lenient)
+    private sealed class Run(CliIO io, IRecordFilter filter, bool countOnly, bool keys, bool lenient)
     {
         private readonly BufferedStream _output = new(io.Stdout, 1 << 16);
         private readonly RecordBuilder _builder = new();
@@ -85,9 +89,11 @@ internal static class RunCommand
                             if (!Skip(reader.Error)) return Finish(CliIO.InputError, reader.Error.ToString());
                             continue;
                         }
-                        if (filter.Run(new Record(_builder.Build())) == 0) continue;
+                        uint verdict = filter.Run(new Record(_builder.Build()));
+                        if (verdict == 0) continue;
                         _matched++;
-                        if (!countOnly) WriteLine(reader.Line);
+                        if (keys) WriteKey((ulong)reader.LineNumber, verdict);
+                        else if (!countOnly) WriteLine(reader.Line);
                     }
                 }
             }
@@ -99,11 +105,11 @@ internal static class RunCommand
             var sources = paths.Select(p => p == "-"
                 ? new AuditdSource("<stdin>", () => AuditdInput.Decompressing(io.Stdin()))
                 : AuditdSource.File(p)).ToList();
-            // An event without a SYSCALL record (USER_*, LOGIN, ANOM_ABEND, ...) matches only a filter that
-            // reads no field, such as `true`: it has no syscall fields to test (spec/auditd.md).
+            // An event without a record (no SYSCALL nor ANOM_ABEND: USER_*, LOGIN, ...) matches only a filter
+            // that reads no field, such as `true`: it has no fields to test (spec/auditd.md).
             bool constant = !filter.Program.ReadsRecord;
             // Decode only the fields the filter reads; with --count, do not even keep the lines.
-            using var reader = new AuditdReader(sources) { Fields = filter.Program.FieldsRead, KeepLines = !countOnly };
+            using var reader = new AuditdReader(sources) { Fields = filter.Program.FieldsRead, KeepLines = !countOnly && !keys };
             while (true)
             {
                 var result = reader.Read(_builder);
@@ -113,12 +119,11 @@ internal static class RunCommand
                     if (!Skip(reader.Error)) return Finish(CliIO.InputError, reader.Error.ToString());
                     continue;
                 }
-                bool match = reader.HasSyscall
-                    ? filter.Run(new Record(_builder.Build())) != 0
-                    : constant && filter.Run(new Record(_builder.Build())) != 0;
-                if (!match) continue;
+                uint verdict = reader.HasRecord || constant ? filter.Run(new Record(_builder.Build())) : 0;
+                if (verdict == 0) continue;
                 _matched++;
-                if (countOnly) continue;
+                if (keys) WriteKey(reader.EventId.Serial, verdict);
+                if (countOnly || keys) continue;
                 for (int i = 0; i < reader.LineCount; i++) WriteLine(reader.GetLine(i));
             }
             return Finish(CliIO.Ok, null);
@@ -136,6 +141,14 @@ internal static class RunCommand
         {
             _output.Write(line);
             _output.WriteByte((byte)'\n');
+        }
+
+        /// <summary>SERIAL, a tab, the key of the verdict (spec/auditd.md, "Keys").</summary>
+        private void WriteKey(ulong serial, uint verdict)
+        {
+            var keys = filter.Program.Keys;
+            string key = verdict <= keys.Count ? keys[(int)verdict - 1] : "";
+            _output.Write(System.Text.Encoding.UTF8.GetBytes($"{serial}\t{key}\n"));
         }
 
         private int Finish(int code, string? error)

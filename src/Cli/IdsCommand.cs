@@ -1,0 +1,178 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Filter.Audit.Formats;
+using Filter.Audit.Ids;
+using Filter.Audit.Live;
+using Filter.Audit.Pipeline;
+
+namespace Filter.Cli;
+
+/// <summary>
+/// <c>filterc ids</c>: the intrusion detector of spec/ids.md over auditd logs, or live over the kernel's
+/// audit stream. One line per alert on stdout (text or <c>--json</c>), a summary on stderr.
+/// </summary>
+internal static class IdsCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var window = new Option<int>("--window") { Description = "alert when the SIGSEGV comes at most N system calls after the receive", DefaultValueFactory = _ => IdsOptions.DefaultWindow };
+        var json = new Option<bool>("--json") { Description = "print alerts as JSON lines" };
+        var scope = new Option<string?>("--scope") { Description = "a filter selecting processes whose every syscall is counted (e.g. 'true'; default: only the calls the IDS needs)" };
+        var servers = new Option<string[]>("--server") { Description = "executable name of a super-server (repeatable; default: inetd, xinetd)", AllowMultipleArgumentsPerToken = true };
+        var noAcceptFork = new Option<bool>("--no-accept-fork") { Description = "do not treat a process that accepts a connection and forks as a super-server" };
+        var maxProcesses = new Option<int>("--max-processes") { Description = "track at most N processes", DefaultValueFactory = _ => new IdsOptions().MaxProcesses };
+        var live = new Option<bool>("--live") { Description = "read the kernel's audit stream (the default when no file is given; needs root)" };
+        var lenient = new Option<bool>("--lenient") { Description = "skip malformed lines with a warning instead of stopping" };
+        var inputs = new Argument<string[]>("logfile") { Arity = ArgumentArity.ZeroOrMore, Description = "auditd logs (gzip-compressed too), oldest first, or - for standard input" };
+        var diagnostics = CliDiagnostics.Option();
+        var cmd = new Command("ids", "detect services of a network super-server that die of SIGSEGV soon after receiving data")
+            { window, json, scope, servers, noAcceptFork, maxProcesses, live, lenient, diagnostics, inputs };
+        cmd.SetAction(r =>
+        {
+            var options = new IdsOptions
+            {
+                Window = r.GetValue(window),
+                MaxProcesses = r.GetValue(maxProcesses),
+                Scope = r.GetValue(scope),
+                AcceptThenFork = !r.GetValue(noAcceptFork),
+            };
+            if (r.GetValue(servers) is { Length: > 0 } names) options = options with { ServerNames = names };
+            try { options.Validate(); }
+            catch (ArgumentOutOfRangeException e) { return io.Fail(CliIO.UsageError, $"error: --{Kebab(e.ParamName)}: {e.ActualValue} is out of range"); }
+            if (IdsPreFilter.Compile(options.Scope, out string? error) is null)
+                return CliDiagnostics.Fail(io, CliDiagnostics.Get(r, diagnostics), options.Scope, "scope", error!);
+
+            var files = r.GetValue(inputs) ?? [];
+            if (r.GetValue(live) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: give log files or --live, not both");
+            var run = new Run(io, options, r.GetValue(json));
+            return files.Length == 0 ? run.Live() : run.Logs(files, r.GetValue(lenient));
+        });
+        return cmd;
+    }
+
+    private static string Kebab(string? name) => name switch
+    {
+        nameof(IdsOptions.MaxProcesses) => "max-processes",
+        _ => (name ?? "option").ToLowerInvariant(),
+    };
+
+    private sealed class Run(CliIO io, IdsOptions options, bool json)
+    {
+        private readonly StreamWriter _out = new(io.Stdout, new System.Text.UTF8Encoding(false), 1 << 12) { AutoFlush = false };
+
+        private void Alert(IdsAlert alert)
+        {
+            _out.Write(json ? alert.ToJson() : alert.ToText());
+            _out.Write('\n');
+            _out.Flush();
+        }
+
+        public int Logs(string[] paths, bool lenient)
+        {
+            var sources = paths.Select(p => p == "-"
+                ? new AuditdSource("<stdin>", () => AuditdInput.Decompressing(io.Stdin()))
+                : AuditdSource.File(p)).ToList();
+            var pipeline = new AuditPipeline();
+            var ids = IdsSubscriber.Subscribe(pipeline, options, Alert);
+            using var reader = new AuditdReader(sources);
+            using var stop = new CancellationTokenSource();
+            InputError? fatal = null;
+            long skipped = 0;
+            IdsReplayResult result = default;
+            try
+            {
+                result = IdsReplay.Run(reader, pipeline.CreateContext(), ids, e =>
+                {
+                    if (lenient)
+                    {
+                        skipped++;
+                        io.Stderr.WriteLine($"{e.Source}:{e.Line}: warning: {e.Message} (skipped)");
+                        return;
+                    }
+                    fatal = e;
+                    stop.Cancel();
+                }, stop.Token);
+            }
+            catch (OperationCanceledException) when (fatal is not null)
+            {
+            }
+            pipeline.Complete();
+            ids.Drain();
+            _out.Flush();
+            if (fatal is { } f)
+            {
+                io.Stderr.WriteLine(f.ToString());
+                return CliIO.InputError;
+            }
+            if (skipped > 0) io.Stderr.WriteLine($"warning: skipped {skipped} malformed line{(skipped == 1 ? "" : "s")}");
+            io.Stderr.WriteLine($"filterc ids: {result.Events} events ({result.SyscallRecords} syscall records, {result.SignalRecords} ANOM_ABEND); " +
+                Summary(ids));
+            return CliIO.Ok;
+        }
+
+        private string Summary(IdsSubscriber ids)
+        {
+            var s = ids.Monitor.Stats;
+            var sub = ids.Subscription.Stats;
+            return $"{sub.Delivered} passed the pre-filter; {s.Receives} receive{(s.Receives == 1 ? "" : "s")} by services, " +
+                $"{s.Alerts} alert{(s.Alerts == 1 ? "" : "s")} (window {options.Window}); processes tracked: at most {s.MaxTracked} " +
+                $"(cap {options.MaxProcesses}), {s.Evicted} evicted, {s.Expired} expired, {s.PidReuses} pid reuses; {s.Lost} records lost";
+        }
+
+        /// <summary>
+        /// The kernel's stream through <see cref="NetlinkAuditSource"/>. The IDS installs no kernel rule: the
+        /// records are those the rules in place produce (spec/ids.md, "Live"). Ends on Ctrl-C, SIGTERM, SIGHUP.
+        /// </summary>
+        public int Live()
+        {
+            var pipeline = new AuditPipeline();
+            // Our own reads of the audit socket must not feed the IDS (nor, through it, more records).
+            pipeline.SetAuditing((uint)Environment.ProcessId, false);
+            var ids = IdsSubscriber.Subscribe(pipeline, options, Alert);
+            NetlinkAuditSource source;
+            try
+            {
+                source = new NetlinkAuditSource(pipeline, new NetlinkAuditSourceOptions { KeepEvents = 1 << 16 });
+            }
+            catch (AuditUnavailableException e)
+            {
+                return io.Fail(CliIO.UsageError, $"filterc ids: {e.Message}");
+            }
+            using (source)
+            {
+                ids.EventOf = serial => source.TryGetEvent(serial, out var ev) ? ev.Id : null;
+                using var cts = new CancellationTokenSource();
+                var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+                    .Select(signal => PosixSignalRegistration.Create(signal, context =>
+                    {
+                        context.Cancel = true;
+                        cts.Cancel();
+                    })).ToList();
+                try
+                {
+                    io.Stderr.WriteLine($"filterc ids: listening (window {options.Window}; Ctrl-C to stop)");
+                    var reader = source.RunAsync(cts.Token);
+                    var completion = reader.ContinueWith(_ => pipeline.Complete(), TaskScheduler.Default);
+                    ids.RunAsync().GetAwaiter().GetResult();
+                    reader.GetAwaiter().GetResult();
+                    completion.GetAwaiter().GetResult();
+                }
+                catch (AuditUnavailableException e)
+                {
+                    cts.Cancel();
+                    _out.Flush();
+                    return io.Fail(CliIO.UsageError, $"filterc ids: {e.Message}");
+                }
+                finally
+                {
+                    foreach (var s in signals) s.Dispose();
+                }
+                _out.Flush();
+                var st = source.Stats;
+                io.Stderr.WriteLine($"filterc ids: {st.Events} events ({st.Committed} records); {Summary(ids)} " +
+                    $"(kernel lost {st.KernelLost}, socket overruns {st.Overruns})");
+                return CliIO.Ok;
+            }
+        }
+    }
+}

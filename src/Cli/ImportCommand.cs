@@ -1,0 +1,66 @@
+using System.CommandLine;
+using Filter.Compiler.Import;
+using Filter.VM;
+
+namespace Filter.Cli;
+
+/// <summary>
+/// <c>filterc import-auditctl FILE.rules</c>: an auditctl rules file as a policy (spec/auditctl.md,
+/// "Importing"). The policy goes to standard output (or -o FILE); every line that is not imported, or not
+/// exactly, is reported on standard error with its position. Exit status: 0 when the policy was written
+/// (warnings and notes do not change it), 2 when a line is invalid (auditctl would reject it), with
+/// <c>--strict</c> also when a rule could not be imported exactly, or for a bad command line.
+/// </summary>
+internal static class ImportCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var input = new Argument<FileInfo>("rules") { Description = "an auditctl rules file (the format of /etc/audit/rules.d/*.rules)" };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "write the policy to FILE instead of standard output" };
+        var strict = new Option<bool>("--strict") { Description = "fail (status 2) if any rule cannot be imported exactly" };
+        var hostArch = new Option<string?>("--host-arch") { Description = "the arch auditctl runs on: names without -F arch= are its numbers (default: this machine's)" };
+        hostArch.AcceptOnlyFromAmong([.. AuditArch.All.Select(a => a.Name)]);
+        var exeMap = new Option<FileInfo?>("--exe-map") { Description = "resolve -F exe= paths from FILE (PATH<TAB>LOGGED-PATH, - for a symlink) instead of this file system" };
+        var diagnostics = CliDiagnostics.Option();
+        var cmd = new Command("import-auditctl", "turn an auditctl rules file into a policy") { input, output, strict, hostArch, exeMap, diagnostics };
+        cmd.SetAction(r =>
+        {
+            var file = r.GetValue(input)!;
+            string text;
+            try { text = File.ReadAllText(file.FullName); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            { return io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); }
+            var options = new ImportOptions();
+            if (r.GetValue(hostArch) is { } arch && AuditArch.TryParse(arch, out uint value)) options = options with { HostArch = value };
+            if (r.GetValue(exeMap) is { } mapFile)
+            {
+                string mapText;
+                try { mapText = File.ReadAllText(mapFile.FullName); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                { return io.Fail(CliIO.UsageError, $"error: cannot read {mapFile}: {e.Message}"); }
+                var (map, error) = ExeResolvers.ParseMap(mapText);
+                if (map is null) return io.Fail(CliIO.UsageError, $"{mapFile}: error: {error}");
+                options = options with { ResolveExe = ExeResolvers.FromMap(map) };
+            }
+            bool isStrict = r.GetValue(strict);
+            var result = AuditctlImporter.Import(text, file.ToString(), options);
+            if (CliDiagnostics.Get(r, diagnostics) is var format and not Filter.Compiler.Tools.DiagnosticsFormat.Text)
+                CliDiagnostics.Write(io, format, result.Diagnostics, isStrict);
+            else foreach (var d in result.Diagnostics) io.Stderr.WriteLine(d.Render(isStrict));
+            int errors = result.Diagnostics.Count(d => d.IsError(isStrict));
+            int warnings = result.Diagnostics.Count(d => !d.IsError(isStrict) && d.SeverityText(isStrict) == "warning");
+            if (errors > 0)
+                return io.Fail(CliIO.UsageError, $"{file}: {errors} error(s){(isStrict ? " (--strict)" : "")}: no policy written");
+            if (r.GetValue(output) is { } o)
+            {
+                try { File.WriteAllText(o.FullName, result.Policy); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                { return io.Fail(CliIO.UsageError, $"error: cannot write {o}: {e.Message}"); }
+            }
+            else io.WriteText(result.Policy);
+            io.Stderr.WriteLine($"{file}: {result.Rules.Count} rule(s) imported, {warnings} warning(s)");
+            return CliIO.Ok;
+        });
+        return cmd;
+    }
+}
