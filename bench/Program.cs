@@ -12,7 +12,9 @@ using Filter.Bench;
 // dotnet run -c Release --project bench -- --filter '*'            (full BenchmarkDotNet run: 1,000,000 records)
 bool quick = args.Contains("--quick");
 string[] rest = args.Where(a => a != "--quick").ToArray();
-if (quick) Environment.SetEnvironmentVariable(FilterBenchmarks.RecordCountVariable, "100000");
+// FILTER_BENCH_RECORDS=N chooses the array size (e.g. 4000: records that stay in L2); --quick defaults it to 100,000.
+if (quick && Environment.GetEnvironmentVariable(FilterBenchmarks.RecordCountVariable) is null)
+    Environment.SetEnvironmentVariable(FilterBenchmarks.RecordCountVariable, "100000");
 if (rest.Length == 0) rest = ["--filter", quick ? $"*{nameof(FilterBenchmarks)}*" : "*"];
 
 IConfig? config = quick

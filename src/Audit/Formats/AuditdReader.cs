@@ -256,8 +256,11 @@ public sealed class AuditdReader : IDisposable
         }
 
         ev ??= StartEvent(id);
+        // Only stored bytes count towards the buffered limit (Emit subtracts what the event stored): with
+        // KeepLines false nothing is stored, and counting the lines anyway split every event after 64 MB.
+        int stored = ev.DataLength;
         ev.Append(KeepLines ? line : default, _lineNumber, _sourceIndex);
-        _bufferedBytes += line.Length;
+        _bufferedBytes += ev.DataLength - stored;
         if (kind == RecordKind.Syscall)
         {
             // A SYSCALL record is the event's record even if an ANOM_ABEND came first.

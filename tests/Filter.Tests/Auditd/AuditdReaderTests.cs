@@ -522,6 +522,31 @@ public class AuditdReaderTests
         Assert.True(results.Count < 2000);
     }
 
+    [Fact]
+    public void CountingWithoutKeepingLinesGroupsEventsAsPrintingDoes()
+    {
+        // Past the 64 MB buffered-bytes limit: once, not keeping lines still counted them as buffered, so
+        // every event from there on was cut into one event per record.
+        byte[] log = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Data", "oracle", "logs", "case_pub_sockets.log"));
+        const int copies = 24; // 24 x 2.98 MB = 72 MB
+        var input = new byte[log.Length * copies];
+        for (int i = 0; i < copies; i++) log.CopyTo(input, i * log.Length);
+
+        long Count(bool keepLines)
+        {
+            var builder = new RecordBuilder();
+            using var reader = new AuditdReader([new AuditdSource("big.log", () => new MemoryStream(input))]) { KeepLines = keepLines };
+            long events = 0;
+            ReadResult result;
+            while ((result = reader.Read(builder)) == ReadResult.Record) events++;
+            Assert.True(result == ReadResult.End, reader.Error.ToString());
+            return events;
+        }
+
+        Assert.Equal(4252L * copies, Count(keepLines: false));
+        Assert.Equal(4252L * copies, Count(keepLines: true));
+    }
+
     // ---- Allocation ---------------------------------------------------------------------------------
 
     [Fact]
