@@ -98,6 +98,8 @@ public static class Interpreter
                     // every-opcode test instead of running on.
                     return NoCase(i.Op);
             }
+            // A jump straight to a `ret` carries its verdict as ~verdict (see Fuse): no dispatch for the ret.
+            if (pc < 0) return (uint)~pc;
         }
     }
 
@@ -126,7 +128,10 @@ public static class Interpreter
         [(OpCode.Lddw, OpCode.Jin)] = LddwJin,
     };
 
-    /// <summary>The interpreter's copy of a verified program's instructions, with load + jump pairs fused.</summary>
+    /// <summary>
+    /// The interpreter's copy of a verified program's instructions: load + jump pairs fused, and every jump
+    /// target that is a `ret #v` replaced by ~v (negative: pcs are not), which the loop returns at once.
+    /// </summary>
     internal static ExecInstruction[] Fuse(ExecInstruction[] exec)
     {
         var fused = (ExecInstruction[])exec.Clone();
@@ -137,8 +142,19 @@ public static class Interpreter
             if (jump.A == load.A && load.Imm <= byte.MaxValue && Fusions.TryGetValue((load.Op, jump.Op), out var op))
                 fused[pc] = jump with { Op = op, B = (byte)load.Imm };
         }
+        for (int pc = 0; pc < fused.Length; pc++)
+        {
+            var i = fused[pc];
+            var jump = i.Op >= FirstFused ? JumpKind.Conditional : InstructionSet.Get(i.Op).Jump;
+            if (jump == JumpKind.Always) fused[pc] = i with { True = ReturnOrPc(exec, i.True) };
+            else if (jump == JumpKind.Conditional) fused[pc] = i with { True = ReturnOrPc(exec, i.True), False = ReturnOrPc(exec, i.False) };
+        }
         return fused;
     }
+
+    // Verdicts are at most ProgramLimits.MaxVerdicts (65535), so ~verdict is a negative int.
+    private static int ReturnOrPc(ExecInstruction[] exec, int target) =>
+        exec[target].Op == OpCode.Ret ? ~(int)exec[target].Imm : target;
 
     // Out of line, so that building the message costs the dispatch loop nothing (no spilled locals).
     [MethodImpl(MethodImplOptions.NoInlining)]
