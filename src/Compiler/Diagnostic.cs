@@ -42,6 +42,17 @@ public enum DiagnosticCode
     ExpansionTooLarge = 305,
     ConstantOutOfFieldRange = 401,
     StringLongerThanField = 402,
+    // filterc analyze (src/Compiler/Tools/PolicyAnalyzer.cs): warnings only the analysis can give.
+    /// <summary>A rule whose condition no record satisfies (proven).</summary>
+    RuleNeverMatches = 501,
+    /// <summary>A rule that matches some records, but every one of them is decided by an earlier rule (proven).</summary>
+    RuleShadowed = 502,
+    /// <summary>A (sub-)condition that holds on every record.</summary>
+    AlwaysTrue = 503,
+    /// <summary>A sub-condition that holds on no record.</summary>
+    AlwaysFalse = 504,
+    /// <summary>A rule for which the analysis found no record it decides, without proving that none exists.</summary>
+    RuleMayNeverDecide = 505,
 }
 
 public enum Severity { Error, Warning }

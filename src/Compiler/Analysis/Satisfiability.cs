@@ -200,7 +200,7 @@ internal sealed class Satisfiability
     private static (Atom, bool) ClassifyCompare(BoundCompare c)
     {
         var (op, left, right) = (c.Op, c.Left, c.Right);
-        if (left is BoundIntConst && right is not BoundIntConst) (op, left, right) = (Mirror(op), right, left);
+        if (left is BoundIntConst && right is not BoundIntConst) (op, left, right) = (op.Mirrored(), right, left);
         if (right is not BoundIntConst k) return (new OpaqueAtom(c), false);
         if (left is BoundFieldLoad f) return (new FieldAtom(f.Field, Interval(op, k.Value, c.Signed)), false);
         // (x & m) != 0 and (x & m) == 0: bit tests.
@@ -212,15 +212,6 @@ internal sealed class Satisfiability
         }
         return (new OpaqueAtom(c), false);
     }
-
-    private static CompareOp Mirror(CompareOp op) => op switch
-    {
-        CompareOp.Less => CompareOp.Greater,
-        CompareOp.LessEqual => CompareOp.GreaterEqual,
-        CompareOp.Greater => CompareOp.Less,
-        CompareOp.GreaterEqual => CompareOp.LessEqual,
-        _ => op,
-    };
 
     /// <summary>The values v (unsigned ranges) with <c>v OP k</c>, in the comparison's signedness.</summary>
     private static ValueRange[] Interval(CompareOp op, ulong k, bool signed)

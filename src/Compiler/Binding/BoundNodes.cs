@@ -40,6 +40,19 @@ public sealed record BoundLogical(bool IsAnd, IReadOnlyList<BoundBool> Operands,
 
 public enum CompareOp { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual }
 
+public static class CompareOps
+{
+    /// <summary>The comparison with its operands swapped: <c>a &lt; b</c> is <c>b &gt; a</c>.</summary>
+    public static CompareOp Mirrored(this CompareOp op) => op switch
+    {
+        CompareOp.Less => CompareOp.Greater,
+        CompareOp.LessEqual => CompareOp.GreaterEqual,
+        CompareOp.Greater => CompareOp.Less,
+        CompareOp.GreaterEqual => CompareOp.LessEqual,
+        _ => op,
+    };
+}
+
 /// <summary>An integer comparison; <paramref name="Signed"/> is false if either operand is unsigned.</summary>
 public sealed record BoundCompare(CompareOp Op, BoundInt Left, BoundInt Right, bool Signed, TextSpan Span) : BoundBool(Span);
 

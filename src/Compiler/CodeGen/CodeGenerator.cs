@@ -132,7 +132,7 @@ public sealed class CodeGenerator
     {
         var (op, left, right) = (cmp.Op, cmp.Left, cmp.Right);
         if (left is BoundIntConst && right is not BoundIntConst)
-            (op, left, right) = (Mirror(op), right, left);
+            (op, left, right) = (op.Mirrored(), right, left);
 
         // (x & m) != 0 and (x & m) == 0 are bit tests.
         if (right is BoundIntConst { Value: 0 } && op is CompareOp.Equal or CompareOp.NotEqual
@@ -185,15 +185,6 @@ public sealed class CodeGenerator
         (Cmp.Ge, false, false) => OpCode.JgeX,
         (Cmp.Ge, true, true) => OpCode.JsgeK,
         _ => OpCode.JsgeX,
-    };
-
-    private static CompareOp Mirror(CompareOp op) => op switch
-    {
-        CompareOp.Less => CompareOp.Greater,
-        CompareOp.LessEqual => CompareOp.GreaterEqual,
-        CompareOp.Greater => CompareOp.Less,
-        CompareOp.GreaterEqual => CompareOp.LessEqual,
-        _ => op,
     };
 
     /// <summary>

@@ -92,14 +92,14 @@ public static class PolicyAnalyzer
             switch (status)
             {
                 case RuleStatus.NeverMatches:
-                    warnings.Add(Warn(AnalysisCodes.RuleNeverMatches, rule.Span, $"{name} never matches: no record satisfies its condition"));
+                    warnings.Add(Warn(DiagnosticCode.RuleNeverMatches, rule.Span, $"{name} never matches: no record satisfies its condition"));
                     break;
                 case RuleStatus.Shadowed:
-                    warnings.Add(Warn(AnalysisCodes.RuleShadowed, rule.Span,
+                    warnings.Add(Warn(DiagnosticCode.RuleShadowed, rule.Span,
                         $"{name} never decides: every record it matches is decided by an earlier rule ({string.Join(", ", overlapping.Select(j => $"rule {j + 1}"))})"));
                     break;
                 case RuleStatus.MayNeverDecide:
-                    warnings.Add(Warn(AnalysisCodes.RuleMayNeverDecide, rule.Span,
+                    warnings.Add(Warn(DiagnosticCode.RuleMayNeverDecide, rule.Span,
                         $"{name} may never decide: the analysis found no record on which it decides, but cannot prove that there is none"));
                     break;
             }
@@ -134,7 +134,7 @@ public static class PolicyAnalyzer
             if (condition is not BoundBoolConst && rules[i].Status != RuleStatus.NeverMatches && SyscallAnalysis.For(new BoundNot(condition, condition.Span)).IsEmpty)
             {
                 seen.Add(condition);
-                result.Add(Warn(AnalysisCodes.AlwaysTrue, condition.Span,
+                result.Add(Warn(DiagnosticCode.AlwaysTrue, condition.Span,
                     $"the condition of rule {i + 1} holds on every record{(i + 1 < policy.Rules.Count ? ": no later rule ever decides" : "")}"));
                 continue;
             }
@@ -148,9 +148,9 @@ public static class PolicyAnalyzer
             if (node is BoundBoolConst || !seen.Add(node)) return;
             string text = source.TextOf(node.Span);
             if (SyscallAnalysis.For(node).IsEmpty)
-                result.Add(Warn(AnalysisCodes.AlwaysFalse, node.Span, $"'{text}' is always false: no record satisfies it"));
+                result.Add(Warn(DiagnosticCode.AlwaysFalse, node.Span, $"'{text}' is always false: no record satisfies it"));
             else if (SyscallAnalysis.For(new BoundNot(node, node.Span)).IsEmpty)
-                result.Add(Warn(AnalysisCodes.AlwaysTrue, node.Span, $"'{text}' is always true: every record satisfies it"));
+                result.Add(Warn(DiagnosticCode.AlwaysTrue, node.Span, $"'{text}' is always true: every record satisfies it"));
             else
                 foreach (var child in Children(node)) Visit(child);
         }
