@@ -75,6 +75,9 @@ internal static class TailCommand
         public int Run(List<AuditRule>? rules)
         {
             var pipeline = new AuditPipeline();
+            // Our own syscalls (reading the audit socket, writing the output) never reach the filter: where a
+            // rule of the host's records them, each event we print would make more events (spec/live.md).
+            pipeline.SetAuditing((uint)Environment.ProcessId, false);
             var subscription = pipeline.Subscribe("tail", filter, QueueCapacity);
             NetlinkAuditSource source;
             try
