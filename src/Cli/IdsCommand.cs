@@ -22,11 +22,12 @@ internal static class IdsCommand
         var noAcceptFork = new Option<bool>("--no-accept-fork") { Description = "do not treat a process that accepts a connection and forks as a super-server" };
         var maxProcesses = new Option<int>("--max-processes") { Description = "track at most N processes", DefaultValueFactory = _ => new IdsOptions().MaxProcesses };
         var live = new Option<bool>("--live") { Description = "read the kernel's audit stream (the default when no file is given; needs root)" };
+        var install = new Option<bool>("--install") { Description = "live: install kernel audit rules for the syscalls the IDS needs (removed on exit; not with --scope)" };
         var lenient = new Option<bool>("--lenient") { Description = "skip malformed lines with a warning instead of stopping" };
         var inputs = new Argument<string[]>("logfile") { Arity = ArgumentArity.ZeroOrMore, Description = "auditd logs (gzip-compressed too), oldest first, or - for standard input" };
         var diagnostics = CliDiagnostics.Option();
         var cmd = new Command("ids", "detect services of a network super-server that die of SIGSEGV soon after receiving data")
-            { window, json, scope, servers, noAcceptFork, maxProcesses, live, lenient, diagnostics, inputs };
+            { window, json, scope, servers, noAcceptFork, maxProcesses, live, install, lenient, diagnostics, inputs };
         cmd.SetAction(r =>
         {
             var options = new IdsOptions
@@ -44,8 +45,17 @@ internal static class IdsCommand
 
             var files = r.GetValue(inputs) ?? [];
             if (r.GetValue(live) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: give log files or --live, not both");
+            if (r.GetValue(install) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: --install is for the live stream, not log files");
+            List<AuditRule>? rules = null;
+            if (r.GetValue(install))
+            {
+                // A scope passes every syscall of its processes, which no syscall-number rule can select.
+                if (options.Scope is not null) return io.Fail(CliIO.UsageError, "error: --install cannot record a --scope's every syscall; add rules for it yourself (auditctl) and run without --install");
+                rules = ExitRules.For(IdsPreFilter.KernelSyscalls(), ExitRules.UniqueKey("ids"), ExitRules.ReaderPids(), out string? why);
+                if (rules is null) return io.Fail(CliIO.UsageError, $"error: --install: the IDS's syscalls {why}");
+            }
             var run = new Run(io, options, r.GetValue(json));
-            return files.Length == 0 ? run.Live() : run.Logs(files, r.GetValue(lenient));
+            return files.Length == 0 ? run.Live(rules) : run.Logs(files, r.GetValue(lenient));
         });
         return cmd;
     }
@@ -120,10 +130,11 @@ internal static class IdsCommand
         }
 
         /// <summary>
-        /// The kernel's stream through <see cref="NetlinkAuditSource"/>. The IDS installs no kernel rule: the
-        /// records are those the rules in place produce (spec/ids.md, "Live"). Ends on Ctrl-C, SIGTERM, SIGHUP.
+        /// The kernel's stream through <see cref="NetlinkAuditSource"/>: the records the rules in place produce,
+        /// plus those of <paramref name="rules"/> (--install), added before listening and removed, exactly, at the
+        /// end (spec/ids.md, "Live"). Ends on Ctrl-C, SIGTERM, SIGHUP.
         /// </summary>
-        public int Live()
+        public int Live(List<AuditRule>? rules)
         {
             var pipeline = new AuditPipeline();
             // Our own reads of the audit socket must not feed the IDS (nor, through it, more records).
@@ -148,8 +159,17 @@ internal static class IdsCommand
                         context.Cancel = true;
                         cts.Cancel();
                     })).ToList();
+                var installed = new List<AuditRule>();
+                AuditControl? control = null;
                 try
                 {
+                    if (rules is not null)
+                    {
+                        control = AuditControl.Open();
+                        ExitRules.Install(control, rules, installed);
+                        io.Stderr.WriteLine($"filterc ids: installed {installed.Count} audit rule{(installed.Count == 1 ? "" : "s")} with key {rules[0].Key}: " +
+                            string.Join("; ", installed.Select(ExitRules.Describe)));
+                    }
                     io.Stderr.WriteLine($"filterc ids: listening (window {options.Window}; Ctrl-C to stop)");
                     var reader = source.RunAsync(cts.Token);
                     var completion = reader.ContinueWith(_ => pipeline.Complete(), TaskScheduler.Default);
@@ -165,6 +185,12 @@ internal static class IdsCommand
                 }
                 finally
                 {
+                    if (control is not null && installed.Count > 0)
+                    {
+                        int removed = ExitRules.Remove(control, installed, message => io.Stderr.WriteLine($"filterc ids: {message}"));
+                        io.Stderr.WriteLine($"filterc ids: removed {removed} of {installed.Count} audit rule{(installed.Count == 1 ? "" : "s")} (key {installed[0].Key})");
+                    }
+                    control?.Dispose();
                     foreach (var s in signals) s.Dispose();
                 }
                 _out.Flush();

@@ -42,6 +42,7 @@ public enum DiagnosticCode
     ExpansionTooLarge = 305,
     ConstantOutOfFieldRange = 401,
     StringLongerThanField = 402,
+    FieldNamedLikeSyscall = 403,
     // filterc analyze (src/Compiler/Tools/PolicyAnalyzer.cs): warnings only the analysis can give.
     /// <summary>A rule whose condition no record satisfies (proven).</summary>
     RuleNeverMatches = 501,

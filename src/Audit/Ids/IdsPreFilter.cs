@@ -1,4 +1,5 @@
 using Filter.Compiler;
+using Filter.Compiler.Analysis;
 using Filter.VM;
 using V = Filter.Verifier;
 
@@ -16,10 +17,25 @@ public static class IdsPreFilter
     /// <summary>The syscalls the pre-filter always passes (names; each arch passes those it has).</summary>
     public static IEnumerable<string> SyscallNames => IdsSyscalls.AllNames;
 
+    /// <summary>
+    /// Per arch, the syscall numbers the pre-filter passes without a scope: what kernel exit rules must record
+    /// for the IDS (<c>filterc ids --install</c>). SIGSEGV records need no rule: the kernel logs ANOM_ABEND
+    /// whenever auditing is on.
+    /// </summary>
+    public static SyscallSets KernelSyscalls()
+    {
+        var compilation = FilterCompiler.Compile($"syscall in ({SyscallList})");
+        if (!compilation.Success) throw new InvalidOperationException(compilation.RenderDiagnostics("ids syscalls"));
+        return SyscallAnalysis.For(compilation.Bound!);
+    }
+
+    // Spelled __NR_name: beside syscall a bare `exit` would be the exit field (spec/language.md).
+    private static string SyscallList => string.Join(", ", IdsSyscalls.AllNames.Select(n => "__NR_" + n));
+
     /// <summary>The pre-filter's text for <paramref name="scope"/> (null: no scope).</summary>
     public static string Source(string? scope)
     {
-        string calls = $"syscall in ({string.Join(", ", IdsSyscalls.AllNames)})";
+        string calls = $"syscall in ({SyscallList})";
         string syscalls = scope is null ? calls : $"{calls} || ({scope})";
         return $"(type == signal && sig == SIGSEGV) || (type == syscall && ({syscalls}))";
     }

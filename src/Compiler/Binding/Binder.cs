@@ -355,7 +355,16 @@ public sealed partial class Binder
                 if (Syscalls.IsKnown(name)) named.Add(name);
                 else Error(DiagnosticCode.UnknownSyscall, n.Span, $"unknown syscall '{n.Name}'{Hint(Spelling.Nearest(name, Syscalls.AllNames))}");
             }
-            else Element(e, signed: false, numeric, dynamic);
+            else
+            {
+                // `syscall in (read, exit)` compares with the exit *field* (the language's rule); almost always
+                // the exit syscall was meant.
+                if (e.Hi is null && e.Lo is NameSyntax f && Syscalls.IsKnown(f.Name))
+                    _warnings.Add(new Diagnostic(DiagnosticCode.FieldNamedLikeSyscall, f.Span,
+                        $"'{f.Name}' beside syscall is the {f.Name} field, not the {f.Name} system call; write {SyscallPrefix}{f.Name} for the system call",
+                        Severity.Warning));
+                Element(e, signed: false, numeric, dynamic);
+            }
         }
         if (_diagnostics.Count > 0) return null;
         var other = SetBuilder.Build(numeric, signed: false);

@@ -1,4 +1,5 @@
 using Filter.Compiler;
+using Filter.VM;
 using Filter.Tests.Engines;
 using Xunit;
 
@@ -57,6 +58,27 @@ public class WarningTests
             "  syscall == execve && auid != -1\n" +
             "                               ^~",
             c.RenderWarnings());
+    }
+
+    [Fact]
+    public void AFieldNamedLikeASyscallBesideSyscallWarnsAndKeepsItsMeaning()
+    {
+        var c = FilterCompiler.Compile("syscall in (read, exit)");
+        Assert.True(c.Success);
+        var w = Assert.Single(c.Warnings);
+        Assert.Equal(
+            "filter:1:19: warning FLT0403: 'exit' beside syscall is the exit field, not the exit system call; write __NR_exit for the system call\n" +
+            "  syscall in (read, exit)\n" +
+            "                    ^~~~",
+            c.RenderWarnings());
+        // Still the field: a read (0) that returned 0 matches through `syscall == exit`, exit(2) (60) does not.
+        var record = new RecordBuilder();
+        record.SetU32(RecordLayout.Arch, AuditArch.X86_64);
+        record.SetU32(RecordLayout.Syscall, 60);
+        record.SetExit(7);
+        Assert.False(ReferenceEvaluator.Evaluate(c.Bound!, new Record(record.Build())));
+        Assert.Empty(FilterCompiler.Compile("syscall in (read, __NR_exit)").Warnings);
+        Assert.Empty(FilterCompiler.Compile("syscall == 60 && exit == 0").Warnings);
     }
 
     [Theory]

@@ -23,6 +23,21 @@ public class IdsPreFilterTests
     }
 
     [Fact]
+    public void KernelRulesCoverExactlyTheListedSyscallsPerArch()
+    {
+        // Spelled __NR_*: a bare `exit` beside syscall is the exit field, which made the set "any syscall".
+        var sets = IdsPreFilter.KernelSyscalls();
+        foreach (var (_, arch) in AuditArch.All)
+        {
+            var expected = IdsPreFilter.SyscallNames
+                .Select(n => Syscalls.TryGetNumber(arch, n, out int nr) ? (ulong?)(uint)nr : null)
+                .OfType<ulong>().Order().ToList();
+            Assert.Equal(expected, sets.ForArch(arch).Numbers().Select(n => (ulong)n).ToList());
+        }
+        Assert.Empty(IdsPreFilter.CompileWithSource(null, out _).Compilation!.Warnings);
+    }
+
+    [Fact]
     public void ReadIsAReceiveOnEveryArch()
     {
         foreach (var (_, arch) in AuditArch.All)

@@ -213,11 +213,13 @@ public class KernelLiveTests(ITestOutputHelper output)
         if (!tail.WaitForExit(10_000)) tail.Kill();
     }
 
-    private static (Process Tail, StringBuilder Stdout, StringBuilder Stderr) StartTail(params string[] args)
+    private static (Process Tail, StringBuilder Stdout, StringBuilder Stderr) StartTail(params string[] args) => StartFilterc("tail", args);
+
+    private static (Process Process, StringBuilder Stdout, StringBuilder Stderr) StartFilterc(string command, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "filterc.dll"));
-        start.ArgumentList.Add("tail");
+        start.ArgumentList.Add(command);
         foreach (var a in args) start.ArgumentList.Add(a);
         var tail = Process.Start(start)!;
         var stdout = new StringBuilder();
@@ -229,8 +231,8 @@ public class KernelLiveTests(ITestOutputHelper output)
         return (tail, stdout, stderr);
     }
 
-    /// <summary>The key of the rules a starting tail installed, once it listens.</summary>
-    private static string AwaitKey(Process tail, StringBuilder stderr)
+    /// <summary>The key of the rules a starting tail (or ids) installed, once it listens.</summary>
+    private static string AwaitKey(Process tail, StringBuilder stderr, string command = "tail")
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (DateTime.UtcNow < deadline && !tail.HasExited)
@@ -238,11 +240,43 @@ public class KernelLiveTests(ITestOutputHelper output)
             Thread.Sleep(50);
             lock (stderr)
             {
-                var m = System.Text.RegularExpressions.Regex.Match(stderr.ToString(), @"with key (filterc-tail-\d+-[0-9a-f]+)");
+                var m = System.Text.RegularExpressions.Regex.Match(stderr.ToString(), $@"with key (filterc-{command}-\d+-[0-9a-f]+)");
                 if (m.Success && stderr.ToString().Contains("listening")) return m.Groups[1].Value;
             }
         }
-        throw new Xunit.Sdk.XunitException($"filterc tail did not start: {stderr}");
+        throw new Xunit.Sdk.XunitException($"filterc {command} did not start: {stderr}");
+    }
+
+    /// <summary>
+    /// <c>filterc ids --install</c>: the IDS's exit rules (one per host arch, its own key) are in the kernel while
+    /// it listens, and SIGTERM removes exactly them.
+    /// </summary>
+    [Fact]
+    public void IdsInstallRemovesItsRulesOnSigterm()
+    {
+        if (Skip()) return;
+        var (ids, _, stderr) = StartFilterc("ids", "--install");
+        using (ids)
+        {
+            try
+            {
+                string key = AwaitKey(ids, stderr, "ids");
+                string rules = ListRules();
+                Assert.Contains(key, rules);
+                Assert.Contains("-S read,", rules); // the receive calls, among the IDS's syscalls
+                RunToEnd("kill", $"-TERM {ids.Id}");
+                Assert.True(ids.WaitForExit(10_000), "filterc ids did not end after SIGTERM");
+                ids.WaitForExit();
+                output.WriteLine(stderr.ToString());
+                Assert.Equal(0, ids.ExitCode);
+                Assert.Contains("removed 2 of 2 audit rules", stderr.ToString());
+                Assert.DoesNotContain(key, ListRules());
+            }
+            finally
+            {
+                Stop(ids);
+            }
+        }
     }
 
     /// <summary>
