@@ -18,7 +18,9 @@ public sealed class RecordBuilder
     /// <summary>Resets every field to 0, false or the empty string.</summary>
     public void Clear()
     {
-        Array.Clear(_buffer, 0, RecordLayout.HeaderSize);
+        // The comm slot too: a built record includes all of it, so its bytes past comm must not be a
+        // previous record's.
+        Array.Clear(_buffer, 0, RecordLayout.HeaderSize + RecordLayout.CommMaxLength);
         _commLength = _exeLength = 0;
     }
 
@@ -46,8 +48,12 @@ public sealed class RecordBuilder
     public void SetExit(long value) => SetU64(RecordLayout.Exit, (ulong)value);
     public void SetSuccess(bool value) => _buffer[RecordLayout.Success] = value ? (byte)1 : (byte)0;
 
-    public void SetComm(ReadOnlySpan<byte> utf8) =>
+    public void SetComm(ReadOnlySpan<byte> utf8)
+    {
         _commLength = Copy(utf8, RecordLayout.HeaderSize, RecordLayout.CommMaxLength);
+        // Built records include the whole comm slot: nothing of a longer previous comm may stay behind it.
+        _buffer.AsSpan(RecordLayout.HeaderSize + _commLength, RecordLayout.CommMaxLength - _commLength).Clear();
+    }
 
     public void SetExe(ReadOnlySpan<byte> utf8) =>
         _exeLength = Copy(utf8, RecordLayout.HeaderSize + RecordLayout.CommMaxLength, RecordLayout.ExeMaxLength);

@@ -71,7 +71,7 @@ public sealed class AuditContext
         WriteCredentials(ref r, credentials);
         Put32(ref r, RecordLayout.Success, 0); // success (set at close), type = syscall, 2 bytes of padding
         Put32(ref r, RecordLayout.Sig, 0);
-        _commLength = CopyString(ref r, CommAt, comm, RecordLayout.CommMaxLength);
+        _commLength = CopyComm(ref r, comm);
         _exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
         _state = State.Open;
         return true;
@@ -145,7 +145,7 @@ public sealed class AuditContext
         Put32(ref r, RecordLayout.Arch, arch);
         Put32(ref r, RecordLayout.Pid, pid);
         WriteCredentials(ref r, credentials);
-        _commLength = CopyString(ref r, CommAt, comm, RecordLayout.CommMaxLength);
+        _commLength = CopyComm(ref r, comm);
         _exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
         return Commit(FinishStrings(ref r), timestamp);
     }
@@ -212,6 +212,18 @@ public sealed class AuditContext
     {
         int n = Math.Min(value.Length, max);
         Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref record, at), ref MemoryMarshal.GetReference(value), (uint)n);
+        return n;
+    }
+
+    /// <summary>
+    /// comm, and zeros after it to the end of its slot: the committed record includes the whole slot, which
+    /// must not carry the end of a previous record's longer comm to subscribers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CopyComm(ref byte record, ReadOnlySpan<byte> comm)
+    {
+        int n = CopyString(ref record, CommAt, comm, RecordLayout.CommMaxLength);
+        Unsafe.InitBlockUnaligned(ref Unsafe.Add(ref record, CommAt + n), 0, (uint)(RecordLayout.CommMaxLength - n));
         return n;
     }
 

@@ -37,6 +37,24 @@ public class AuditContextTests
     }
 
     [Fact]
+    public void NoByteOfALongerCommSurvivesInTheNextRecord()
+    {
+        var p = new AuditPipeline();
+        var all = p.Subscribe("all", Make("true"));
+        var ctx = p.CreateContext();
+        ctx.Open(AuditArch.X86_64, 1, 1, Creds, "a-long-command"u8);
+        ctx.SubmitArguments(0);
+        ctx.Close(0, true, 0);
+        ctx.Open(AuditArch.X86_64, 1, 1, Creds, "ls"u8);
+        ctx.SubmitArguments(0);
+        ctx.Close(0, true, 0);
+        var events = Drain(all);
+        var commSlot = events[1].Bytes.Span.Slice(RecordLayout.HeaderSize, RecordLayout.CommMaxLength);
+        Assert.Equal("ls"u8.ToArray(), commSlot[..2].ToArray());
+        Assert.True(commSlot[2..].IndexOfAnyExcept((byte)0) < 0, Convert.ToHexString(commSlot));
+    }
+
+    [Fact]
     public void TheRecordIsReusedSoNothingLeaksFromTheLastOne()
     {
         var p = new AuditPipeline();
