@@ -67,6 +67,8 @@ internal static class RunCommand
     {
         private readonly BufferedStream _output = new(io.Stdout, 1 << 16);
         private readonly RecordBuilder _builder = new();
+        // What a field-free filter (`true`) sees for an event without a record: every field 0 or empty.
+        private static readonly byte[] NoRecord = new RecordBuilder().ToArray();
         private long _matched, _skipped;
 
         public int JsonLines(string[] paths)
@@ -112,14 +114,15 @@ internal static class RunCommand
             using var reader = new AuditdReader(sources) { Fields = filter.Program.FieldsRead, KeepLines = !countOnly && !keys };
             while (true)
             {
-                var result = reader.Read(_builder);
+                var result = reader.Read();
                 if (result == ReadResult.End) break;
                 if (result == ReadResult.Error)
                 {
                     if (!Skip(reader.Error)) return Finish(CliIO.InputError, reader.Error.ToString());
                     continue;
                 }
-                uint verdict = reader.HasRecord || constant ? filter.Run(new Record(_builder.Build())) : 0;
+                uint verdict = reader.HasRecord ? filter.Run(new Record(reader.Record))
+                    : constant ? filter.Run(new Record(NoRecord)) : 0;
                 if (verdict == 0) continue;
                 _matched++;
                 if (keys) WriteKey(reader.EventId.Serial, verdict);

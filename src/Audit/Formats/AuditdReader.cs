@@ -199,22 +199,33 @@ public sealed class AuditdReader : IDisposable
     public ReadResult Read(RecordBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        var result = Read();
+        if (result == ReadResult.Record && HasRecord) builder.CopyFrom(new Record(Record));
+        else if (result != ReadResult.Error) builder.Clear();
+        return result;
+    }
+
+    /// <summary>
+    /// The record of the event <see cref="Read()"/> returned, when <see cref="HasRecord"/> (empty otherwise):
+    /// header and strings as <see cref="RecordBuilder.Build"/> lays them out, valid until the next read.
+    /// </summary>
+    public ReadOnlySpan<byte> Record => _current is { } ev && (ev.HasSyscall || ev.HasSignal) ? ev.Record.Build() : default;
+
+    /// <summary>As <see cref="Read(RecordBuilder)"/>, without copying the record: read it from <see cref="Record"/>.</summary>
+    public ReadResult Read()
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         Recycle(_current);
         _current = null;
         _error = default;
         while (true)
         {
-            if (_count > 0 && _ring[_head]!.Closed) return Emit(builder);
+            if (_count > 0 && _ring[_head]!.Closed) return Emit();
 
             var status = NextLine(out long overLongBytes);
             if (status == LineStatus.End)
             {
-                if (_count == 0)
-                {
-                    builder.Clear();
-                    return ReadResult.End;
-                }
+                if (_count == 0) return ReadResult.End;
                 _ring[_head]!.Closed = true;
                 continue;
             }
@@ -313,7 +324,7 @@ public sealed class AuditdReader : IDisposable
         return ev;
     }
 
-    private ReadResult Emit(RecordBuilder builder)
+    private ReadResult Emit()
     {
         var ev = _ring[_head]!;
         _ring[_head] = null;
@@ -321,8 +332,6 @@ public sealed class AuditdReader : IDisposable
         _count--;
         _bufferedBytes -= ev.DataLength;
         _current = ev;
-        if (ev.HasSyscall || ev.HasSignal) builder.CopyFrom(new Record(ev.Record.Build()));
-        else builder.Clear();
         return ReadResult.Record;
     }
 

@@ -1,6 +1,5 @@
 using Filter.Audit.Formats;
 using Filter.Audit.Pipeline;
-using Filter.VM;
 
 namespace Filter.Audit.Ids;
 
@@ -20,35 +19,14 @@ public static class IdsReplay
     public static IdsReplayResult Run(AuditdReader reader, AuditContext context, IdsSubscriber ids,
         Action<InputError>? onError = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(reader);
-        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(ids);
-        var builder = new RecordBuilder();
-        long events = 0, syscalls = 0, signals = 0, without = 0, errors = 0;
-        while (true)
+        long signals = 0;
+        var r = AuditdReplay.Run(reader, context, onError, cancellationToken, afterEvent: id =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var result = reader.Read(builder);
-            if (result == ReadResult.End) break;
-            if (result == ReadResult.Error)
-            {
-                errors++;
-                onError?.Invoke(reader.Error);
-                continue;
-            }
-            events++;
-            var id = reader.EventId;
-            long timestamp = checked((long)id.Seconds * 1000 + id.Millis);
-            if (reader.HasRecord)
-            {
-                context.CommitRecord(builder.Build(), timestamp);
-                if (reader.HasSignal) signals++;
-                else syscalls++;
-            }
-            else without++;
+            if (reader.HasSignal) signals++;
             ids.Drain(id);
-        }
-        return new IdsReplayResult(events, syscalls, signals, without, errors);
+        });
+        return new IdsReplayResult(r.Events, r.Events - r.WithoutSyscall - signals, signals, r.WithoutSyscall, r.InputErrors);
     }
 
     /// <summary>Opens <paramref name="paths"/> as one log and runs the IDS over it with a pipeline of its own.</summary>

@@ -1,5 +1,4 @@
 using Filter.Audit.Formats;
-using Filter.VM;
 
 namespace Filter.Audit.Pipeline;
 
@@ -20,18 +19,18 @@ public readonly record struct ReplayResult(long Events, long Committed, long Wit
 public static class AuditdReplay
 {
     /// <param name="onError">Called for each bad line (reading goes on); null to ignore them (they are still counted).</param>
+    /// <param name="afterEvent">Called after each event (committed or not) with its id, while the reader still holds it.</param>
     public static ReplayResult Run(AuditdReader reader, AuditContext context, Action<InputError>? onError = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, Action<AuditdEventId>? afterEvent = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(context);
-        var builder = new RecordBuilder();
         long events = 0, committed = 0, withoutSyscall = 0, errors = 0;
         long skippedBefore = context.SkippedByProcess;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var result = reader.Read(builder);
+            var result = reader.Read();
             if (result == ReadResult.End) break;
             if (result == ReadResult.Error)
             {
@@ -40,16 +39,16 @@ public static class AuditdReplay
                 continue;
             }
             events++;
-            if (!reader.HasRecord)
-            {
-                withoutSyscall++;
-                continue;
-            }
             var id = reader.EventId;
-            long timestamp = checked((long)id.Seconds * 1000 + id.Millis);
-            long before = context.SkippedByProcess;
-            context.CommitRecord(builder.Build(), timestamp);
-            if (context.SkippedByProcess == before) committed++;
+            if (reader.HasRecord)
+            {
+                long timestamp = checked((long)id.Seconds * 1000 + id.Millis);
+                long before = context.SkippedByProcess;
+                context.CommitRecord(reader.Record, timestamp);
+                if (context.SkippedByProcess == before) committed++;
+            }
+            else withoutSyscall++;
+            afterEvent?.Invoke(id);
         }
         return new ReplayResult(events, committed, withoutSyscall, context.SkippedByProcess - skippedBefore, errors);
     }
