@@ -120,7 +120,20 @@ internal sealed class SubscriberQueue
         return true;
     }
 
-    private void RecordLoss(ulong serial)
+    private void RecordLoss(ulong serial) => AddLoss(1, serial, upstream: false);
+
+    /// <summary>
+    /// Records lost before they reached the pipeline (a kernel source's own losses): they have no serial, and
+    /// are announced in the next marker like queue losses (spec/pipeline.md, "Losses upstream").
+    /// </summary>
+    public void RecordUpstreamLoss(long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        AddLoss(count, 0, upstream: true);
+    }
+
+    /// <summary>Adds to the current loss cell (the one the next marker reports), then wakes the consumer.</summary>
+    private void AddLoss(long count, ulong serial, bool upstream)
     {
         while (true)
         {
@@ -133,35 +146,17 @@ internal sealed class SubscriberQueue
                 Interlocked.Decrement(ref cell.Writers);
                 continue;
             }
-            Interlocked.Increment(ref cell.Count);
-            InterlockedMin(ref cell.First, serial);
-            InterlockedMax(ref cell.Last, serial);
-            Interlocked.Increment(ref _lostTotal.Value);
-            Interlocked.Decrement(ref cell.Writers);
-            break;
-        }
-        Wake();
-    }
-
-    /// <summary>
-    /// Records lost before they reached the pipeline (a kernel source's own losses): they have no serial, and
-    /// are announced in the next marker like queue losses (spec/pipeline.md, "Losses upstream").
-    /// </summary>
-    public void RecordUpstreamLoss(long count)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        while (true)
-        {
-            var cell = Volatile.Read(ref _loss);
-            Interlocked.Increment(ref cell.Writers);
-            if (!ReferenceEquals(Volatile.Read(ref _loss), cell))
-            {
-                Interlocked.Decrement(ref cell.Writers);
-                continue;
-            }
             Interlocked.Add(ref cell.Count, count);
-            Interlocked.Add(ref cell.Upstream, count);
-            Interlocked.Add(ref _upstreamLost, count);
+            if (upstream)
+            {
+                Interlocked.Add(ref cell.Upstream, count);
+                Interlocked.Add(ref _upstreamLost, count);
+            }
+            else
+            {
+                InterlockedMin(ref cell.First, serial);
+                InterlockedMax(ref cell.Last, serial);
+            }
             Interlocked.Add(ref _lostTotal.Value, count);
             Interlocked.Decrement(ref cell.Writers);
             break;
