@@ -387,23 +387,33 @@ public sealed partial class Binder
     /// </summary>
     private const string SyscallPrefix = "__NR_";
 
-    private BoundBool? ArchTest(IReadOnlyList<SetElementSyntax> elements, TextSpan span)
+    private BoundBool? ArchTest(IReadOnlyList<SetElementSyntax> elements, TextSpan span) =>
+        NamedValueTest("arch", "arch", elements, span, namesWin: false, AuditArch.All.Select(a => a.Name),
+            name => AuditArch.TryParse(name, out uint value) ? value : null);
+
+    /// <summary>
+    /// <c>FIELD == NAME</c> / <c>FIELD in (...)</c> for a field whose values have names (arch, type): a bare
+    /// name that is not a field or constant (or, with <paramref name="namesWin"/>, any of the field's value
+    /// names) is looked up; anything else is an ordinary set element.
+    /// </summary>
+    private BoundBool? NamedValueTest(string fieldName, string what, IReadOnlyList<SetElementSyntax> elements, TextSpan span,
+        bool namesWin, IEnumerable<string> names, Func<string, uint?> lookup)
     {
         var ranges = new List<ValueRange>();
         var dynamic = new List<BoundInt>();
         foreach (var e in elements)
         {
-            if (e.Hi is null && e.Lo is NameSyntax n && !IsFieldOrConstant(n.Name))
+            if (e.Hi is null && e.Lo is NameSyntax n && (namesWin && lookup(n.Name) is not null || !IsFieldOrConstant(n.Name)))
             {
-                if (AuditArch.TryParse(n.Name, out uint value)) ranges.Add(new ValueRange(value, value));
-                else Error(DiagnosticCode.UnknownName, n.Span, $"unknown arch '{n.Name}'{Hint(Spelling.Nearest(n.Name, AuditArch.All.Select(a => a.Name)))}");
+                if (lookup(n.Name) is uint value) ranges.Add(new ValueRange(value, value));
+                else Error(DiagnosticCode.UnknownName, n.Span, $"unknown {what} '{n.Name}'{Hint(Spelling.Nearest(n.Name, names))}");
             }
             else Element(e, signed: false, ranges, dynamic);
         }
         if (_diagnostics.Count > 0) return null;
-        var arch = Field("arch", span);
+        var field = Field(fieldName, span);
         var set = SetBuilder.Build(ranges, signed: false);
-        return AnyOf(arch, set is null ? null : InSetOrEqual(arch, set, span), dynamic, span);
+        return AnyOf(field, set is null ? null : InSetOrEqual(field, set, span), dynamic, span);
     }
 
     /// <summary>
@@ -418,24 +428,9 @@ public sealed partial class Binder
         return false;
     }
 
-    private BoundBool? EventTypeTest(IReadOnlyList<SetElementSyntax> elements, TextSpan span)
-    {
-        var ranges = new List<ValueRange>();
-        var dynamic = new List<BoundInt>();
-        foreach (var e in elements)
-        {
-            if (e.Hi is null && e.Lo is NameSyntax n && (TryEventType(n.Name, out _) || !IsFieldOrConstant(n.Name)))
-            {
-                if (TryEventType(n.Name, out byte value)) ranges.Add(new ValueRange(value, value));
-                else Error(DiagnosticCode.UnknownName, n.Span, $"unknown event type '{n.Name}'{Hint(Spelling.Nearest(n.Name, RecordLayout.EventTypes.Select(t => t.Name)))}");
-            }
-            else Element(e, signed: false, ranges, dynamic);
-        }
-        if (_diagnostics.Count > 0) return null;
-        var type = Field("type", span);
-        var set = SetBuilder.Build(ranges, signed: false);
-        return AnyOf(type, set is null ? null : InSetOrEqual(type, set, span), dynamic, span);
-    }
+    private BoundBool? EventTypeTest(IReadOnlyList<SetElementSyntax> elements, TextSpan span) =>
+        NamedValueTest("type", "event type", elements, span, namesWin: true, RecordLayout.EventTypes.Select(t => t.Name),
+            name => TryEventType(name, out byte value) ? value : null);
 
     /// <summary><paramref name="constantPart"/> || value == d1 || value == d2 ... (false when there is nothing).</summary>
     private static BoundBool AnyOf(BoundInt value, BoundBool? constantPart, List<BoundInt> dynamic, TextSpan span)
