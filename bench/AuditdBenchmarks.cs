@@ -189,23 +189,14 @@ public class AuditdBenchmarks
     }
 
     /// <summary>A quantity of the log per operation, divided by the operation's mean time.</summary>
-    private sealed class PerSecondColumn(string name, Func<BenchLog, double> perOperation) : IColumn
+    private sealed class PerSecondColumn(string name, Func<BenchLog, double> perOperation)
+        : CustomColumn(name, $"{name}: the log's {(name == "MB/s" ? "size in 10^6 bytes" : "event count")} divided by Mean")
     {
         private BenchLog? _log;
 
-        public string Id => nameof(PerSecondColumn) + name;
-        public string ColumnName => name;
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => $"{name}: the log's {(name == "MB/s" ? "size in 10^6 bytes" : "event count")} divided by Mean";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+        public override string Id => nameof(PerSecondColumn) + ColumnName;
 
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        public override string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
         {
             double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
             if (meanNs is not > 0) return "NA";

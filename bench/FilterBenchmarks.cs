@@ -172,21 +172,10 @@ public class FilterBenchmarks
     /// Issue 4's targets, each a ratio of two columns of the same filter in the same run: Jitted / HandWrittenDelegate
     /// (target &lt;= 1.3) and Interpreter / Libpcap (target &lt;= 0.5).
     /// </summary>
-    private sealed class TargetColumn : IColumn
+    private sealed class TargetColumn() : CustomColumn("Target",
+        "Jitted: its Mean / HandWrittenDelegate's (target <= 1.3); Interpreter: its Mean / Libpcap's (target <= 0.5)", numeric: false)
     {
-        public string Id => nameof(TargetColumn);
-        public string ColumnName => "Target";
-        public string Legend => "Jitted: its Mean / HandWrittenDelegate's (target <= 1.3); Interpreter: its Mean / Libpcap's (target <= 0.5)";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => false;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
+        public override string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
         {
             string? against = benchmarkCase.Descriptor.WorkloadMethod.Name switch
             {

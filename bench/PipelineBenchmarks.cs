@@ -509,22 +509,6 @@ public class PipelineBenchmarks
                 .OrderBy(c => c.Descriptor.Type == typeof(PipelineBenchmarks) && Equals(c.Parameters[nameof(Engine)], EngineKind.Jit) ? 0 : 1);
     }
 
-    private abstract class CustomColumn(string name, string legend) : IColumn
-    {
-        public string Id => GetType().Name;
-        public string ColumnName => name;
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => legend;
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-        public abstract string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style);
-    }
-
     private sealed class RecordsPerSecondColumn() : CustomColumn("Rec/s/producer", "Records committed per second by each producer thread: 1e9 / Mean")
     {
         public override string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
