@@ -83,10 +83,19 @@ public sealed record Diagnostic(DiagnosticCode Code, TextSpan Span, string Messa
         int lineEnd = text.IndexOf('\n', Math.Min(lineStart, text.Length));
         if (lineEnd < 0) lineEnd = text.Length;
         string sourceLine = text[lineStart..lineEnd].TrimEnd('\r');
-        var echoed = new StringBuilder(sourceLine.Length);
-        foreach (char c in sourceLine) echoed.Append(char.IsControl(c) ? ' ' : c);
         int caretLength = Math.Max(1, Math.Min(Span.End, lineStart + sourceLine.Length) - Span.Start);
         string severity = Severity == Severity.Error ? "error" : "warning";
-        return $"{sourceName}:{line}:{column}: {severity} {CodeText}: {Message}\n  {echoed}\n  {new string(' ', column - 1)}^{new string('~', caretLength - 1)}";
+        return $"{sourceName}:{line}:{column}: {severity} {CodeText}: {Message}\n{Quote(sourceLine, column, caretLength)}";
+    }
+
+    /// <summary>
+    /// The two lines under a message: the source line (control characters shown as spaces, so nothing in it
+    /// can drive a terminal) and a caret under <paramref name="length"/> characters from <paramref name="column"/>.
+    /// </summary>
+    public static string Quote(string sourceLine, int column, int length)
+    {
+        var echoed = new StringBuilder(sourceLine.Length);
+        foreach (char c in sourceLine) echoed.Append(char.IsControl(c) ? ' ' : c);
+        return $"  {echoed}\n  {new string(' ', column - 1)}^{new string('~', Math.Max(1, length) - 1)}";
     }
 }

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Filter.Compiler.Import;
 
 /// <summary>What an import diagnostic says about a line of the rules file (spec/auditctl.md, "Importing").</summary>
@@ -31,9 +29,7 @@ public sealed record ImportDiagnostic(string Source, int Line, int Column, int L
     /// <summary><c>file:line:col: severity: message</c>, the line, and a caret line under the token.</summary>
     public string Render(bool strict)
     {
-        var echoed = new StringBuilder(LineText.Length);
-        foreach (char c in LineText) echoed.Append(char.IsControl(c) ? ' ' : c);
-        int length = Math.Max(1, Math.Min(Length, LineText.Length - (Column - 1)));
-        return $"{Source}:{Line}:{Column}: {SeverityText(strict)}: {Message}\n  {echoed}\n  {new string(' ', Column - 1)}^{new string('~', length - 1)}";
+        int length = Math.Min(Length, LineText.Length - (Column - 1));
+        return $"{Source}:{Line}:{Column}: {SeverityText(strict)}: {Message}\n{Diagnostic.Quote(LineText, Column, length)}";
     }
 }
