@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Filter.VM;
 
 namespace Filter.Audit.Live;
 
@@ -62,7 +63,7 @@ public sealed record AuditRule(uint Arch, IReadOnlyList<uint> Syscalls, string K
     /// <summary>The same rule as auditctl arguments (<c>-a always,exit -F arch=b64 -S 0,1 -F pid!=5 -F key=K</c>), to remove it by hand.</summary>
     public string ToAuditctl()
     {
-        string arch = Arch switch { 0xc000003e or 0xc00000b7 => "b64", 0x40000003 => "b32", _ => $"0x{Arch:x}" };
+        string arch = Arch switch { AuditArch.X86_64 or AuditArch.Aarch64 => "b64", AuditArch.I386 => "b32", _ => $"0x{Arch:x}" };
         var fields = Fields.Select(f =>
             $" -F {FieldName(f.Field)}{(f.Op switch { OpEqual => "=", OpNotEqual => "!=", _ => $"?0x{f.Op:x}?" })}{f.Value}");
         return $"-a always,exit -F arch={arch} -S {string.Join(",", Syscalls)}{string.Concat(fields)} -F key={Key}";
