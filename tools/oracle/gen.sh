@@ -17,8 +17,8 @@
 # its lines byte for byte, to logs/case_<id>.log.  The kernel's `lost`
 # counter is read before and after; if it rose (or the rule selected no
 # event, or every event), the case is run again.
-# Also writes, in the output directory: copies of cases.tsv, naive.tsv and
-# workload.sh, summary.tsv and summary.tsv.json (counts, lost counters,
+# Also writes, in the output directory: copies of cases.tsv and naive.tsv,
+# workload.sha256 (the workload's checksum), summary.tsv and summary.tsv.json (counts, lost counters,
 # session, the exact auditctl commands) and the counts table of README.md.
 #
 # Safety (this touches the live kernel rule list): only rules with
@@ -126,7 +126,7 @@ fi
 mkdir -p "$OUT/logs"
 cp "$here/cases.tsv" "$OUT/cases.tsv"
 cp "$here/naive.tsv" "$OUT/naive.tsv"
-cp "$here/workload.sh" "$OUT/workload.sh"
+(cd "$here" && sha256sum workload.sh) > "$OUT/workload.sha256" # which workload ran, without a second copy of it
 
 check_rules_unchanged() {
     local now
