@@ -79,30 +79,9 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 trap 'cleanup; exit 129' HUP
 
-lost() { auditctl -s | awk '$1 == "lost" { print $2 }'; }
-
-# audit.log files, oldest first, that may hold records written since $1 (epoch)
-log_files() {
-    local since=$1 f n
-    for n in 9 8 7 6 5 4 3 2 1; do
-        f="$LOGDIR/audit.log.$n"
-        if [ -f "$f" ] && [ "$(stat -c %Y "$f")" -ge "$since" ]; then echo "$f"; fi
-    done
-    echo "$LOGDIR/audit.log"
-}
-
-# waits until auditd has written a marker sent after everything else
-flush_marker() {
-    local since=$1 nonce i
-    nonce="filterc_oracle_mark_$$_$RANDOM$RANDOM"
-    auditctl -m "$nonce"
-    for ((i = 0; i < 300; i++)); do
-        # shellcheck disable=SC2046
-        if grep -aqF "$nonce" $(log_files "$since"); then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
+# lost, log_files, flush_marker
+# shellcheck source=/dev/null
+. "$here/lib.sh"
 
 # runs the workload as pid $PID0 with loginuid $AUID; status 99: pid was taken
 run_workload() {
@@ -173,7 +152,7 @@ run_case() {
         rm -rf "$tmp"
         RUN_TMP=""
         [ "$rc" = 0 ] || die "$id: workload exited $rc"
-        flush_marker "${start%.*}" || die "$id: auditd did not write the marker within 30 s"
+        flush_marker "${start%.*}" "filterc_oracle_mark_$$_$RANDOM$RANDOM" || die "$id: auditd did not write the marker within 30 s"
         la=$(lost)
         files=$(log_files "${start%.*}")
         # shellcheck disable=SC2086

@@ -76,26 +76,9 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 trap 'cleanup; exit 129' HUP
 
-lost() { auditctl -s | awk '$1 == "lost" { print $2 }'; }
-log_files() {
-    local since=$1 f n
-    for n in 9 8 7 6 5 4 3 2 1; do
-        f="$LOGDIR/audit.log.$n"
-        if [ -f "$f" ] && [ "$(stat -c %Y "$f")" -ge "$since" ]; then echo "$f"; fi
-    done
-    echo "$LOGDIR/audit.log"
-}
-flush_marker() {
-    local since=$1 nonce i
-    nonce="${TAG}-mark"
-    auditctl -m "$nonce"
-    for ((i = 0; i < 300; i++)); do
-        # shellcheck disable=SC2046
-        if grep -aqF "$nonce" $(log_files "$since"); then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
+# lost, log_files, flush_marker
+# shellcheck source=/dev/null
+. "$here/../lib.sh"
 
 # ---- preconditions -----------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -168,7 +151,7 @@ exec $PY -S $here/workload.py $WORK/tmp$pass" < /dev/null > "$WORK/workload$pass
     remove_rules
     check_rules_unchanged
     [ "$rc" = 0 ] || die "pass $pass: the workload exited $rc: $(cat "$WORK/workload$pass.out")"
-    flush_marker "$start" || die "pass $pass: auditd did not write the marker within 30 s"
+    flush_marker "$start" "${TAG}-mark" || die "pass $pass: auditd did not write the marker within 30 s"
     la=$(lost)
     [ "$la" = "$lb" ] || die "pass $pass: the kernel lost records ($lb -> $la): run again"
     files=$(log_files "$start")
