@@ -12,7 +12,7 @@ namespace Filter.VM;
 public static class Interpreter
 {
     /// <summary>Returns the verdict: 0 for no match, otherwise the number of the deciding rule.</summary>
-    [SkipLocalsInit]
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Run(VerifiedProgram program, Record record)
     {
         // The verifier proved no register is read before it is written, so the slots need no zeroing; an
@@ -20,141 +20,127 @@ public static class Interpreter
         Unsafe.SkipInit(out Registers regs);
         ref ulong r = ref regs[0];
         ref byte rec = ref record.Start;
-        ref ExecInstruction code = ref MemoryMarshal.GetArrayDataReference(program.Interpreted);
-        int pc = 0;
+        int length = record.Bytes.Length;
+        var code = program.Interpreted;
+        ref Step s = ref MemoryMarshal.GetArrayDataReference(code.Steps);
+        int next;
         while (true)
         {
-            ref readonly ExecInstruction i = ref Unsafe.Add(ref code, pc);
-            switch (i.Op)
+            // A chain of field tests, most of a typical filter, runs in this loop without the switch.
+            while (s.Op == InterpreterCode.Test)
             {
-                case OpCode.Ret: return (uint)i.Imm;
+                if ((LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span)
+                {
+                    s = ref Unsafe.Add(ref s, 1);
+                }
+                else
+                {
+                    if (s.False < 0) return (uint)~s.False;
+                    s = ref Unsafe.AddByteOffset(ref s, s.False);
+                }
+            }
+            // Straight-line steps go on to the next one; jumps leave their target in `next`.
+            switch (s.Op)
+            {
+                case OpCode.Ret: return (uint)s.Imm;
 
-                case OpCode.Ldb: Reg(ref r, i.A) = Unsafe.Add(ref rec, (nint)i.Imm); pc++; break;
-                case OpCode.Ldw: Reg(ref r, i.A) = LoadU32(ref rec, i.Imm); pc++; break;
-                case OpCode.Lddw: Reg(ref r, i.A) = LoadU64(ref rec, i.Imm); pc++; break;
+                case OpCode.Ldb: Reg(ref r, s.A) = Unsafe.Add(ref rec, (nint)s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.Ldw: Reg(ref r, s.A) = LoadU32(ref rec, s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.Lddw: Reg(ref r, s.A) = LoadU64(ref rec, s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
 
-                case OpCode.MovK: Reg(ref r, i.A) = i.Imm; pc++; break;
-                case OpCode.MovX: Reg(ref r, i.A) = Reg(ref r, i.B); pc++; break;
-                case OpCode.AddK: Reg(ref r, i.A) += i.Imm; pc++; break;
-                case OpCode.AddX: Reg(ref r, i.A) += Reg(ref r, i.B); pc++; break;
-                case OpCode.SubK: Reg(ref r, i.A) -= i.Imm; pc++; break;
-                case OpCode.SubX: Reg(ref r, i.A) -= Reg(ref r, i.B); pc++; break;
-                case OpCode.AndK: Reg(ref r, i.A) &= i.Imm; pc++; break;
-                case OpCode.AndX: Reg(ref r, i.A) &= Reg(ref r, i.B); pc++; break;
-                case OpCode.OrK: Reg(ref r, i.A) |= i.Imm; pc++; break;
-                case OpCode.OrX: Reg(ref r, i.A) |= Reg(ref r, i.B); pc++; break;
-                case OpCode.XorK: Reg(ref r, i.A) ^= i.Imm; pc++; break;
-                case OpCode.XorX: Reg(ref r, i.A) ^= Reg(ref r, i.B); pc++; break;
-                case OpCode.LshK: Reg(ref r, i.A) = Semantics.Lsh(Reg(ref r, i.A), i.Imm); pc++; break;
-                case OpCode.LshX: Reg(ref r, i.A) = Semantics.Lsh(Reg(ref r, i.A), Reg(ref r, i.B)); pc++; break;
-                case OpCode.RshK: Reg(ref r, i.A) = Semantics.Rsh(Reg(ref r, i.A), i.Imm); pc++; break;
-                case OpCode.RshX: Reg(ref r, i.A) = Semantics.Rsh(Reg(ref r, i.A), Reg(ref r, i.B)); pc++; break;
-                case OpCode.ArshK: Reg(ref r, i.A) = Semantics.Arsh(Reg(ref r, i.A), i.Imm); pc++; break;
-                case OpCode.ArshX: Reg(ref r, i.A) = Semantics.Arsh(Reg(ref r, i.A), Reg(ref r, i.B)); pc++; break;
-                case OpCode.Neg: Reg(ref r, i.A) = 0 - Reg(ref r, i.A); pc++; break;
-                case OpCode.Not: Reg(ref r, i.A) = ~Reg(ref r, i.A); pc++; break;
+                case OpCode.MovK: Reg(ref r, s.A) = s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.MovX: Reg(ref r, s.A) = Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.AddK: Reg(ref r, s.A) += s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.AddX: Reg(ref r, s.A) += Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.SubK: Reg(ref r, s.A) -= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.SubX: Reg(ref r, s.A) -= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.AndK: Reg(ref r, s.A) &= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.AndX: Reg(ref r, s.A) &= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.OrK: Reg(ref r, s.A) |= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.OrX: Reg(ref r, s.A) |= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.XorK: Reg(ref r, s.A) ^= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.XorX: Reg(ref r, s.A) ^= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.LshK: Reg(ref r, s.A) = Semantics.Lsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.LshX: Reg(ref r, s.A) = Semantics.Lsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.RshK: Reg(ref r, s.A) = Semantics.Rsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.RshX: Reg(ref r, s.A) = Semantics.Rsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.ArshK: Reg(ref r, s.A) = Semantics.Arsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.ArshX: Reg(ref r, s.A) = Semantics.Arsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.Neg: Reg(ref r, s.A) = 0 - Reg(ref r, s.A); s = ref Unsafe.Add(ref s, 1); continue;
+                case OpCode.Not: Reg(ref r, s.A) = ~Reg(ref r, s.A); s = ref Unsafe.Add(ref s, 1); continue;
 
-                case OpCode.Ja: pc = i.True; break;
-                case OpCode.JeqK: pc = Reg(ref r, i.A) == i.Imm ? i.True : i.False; break;
-                case OpCode.JeqX: pc = Reg(ref r, i.A) == Reg(ref r, i.B) ? i.True : i.False; break;
-                case OpCode.JgtK: pc = Reg(ref r, i.A) > i.Imm ? i.True : i.False; break;
-                case OpCode.JgtX: pc = Reg(ref r, i.A) > Reg(ref r, i.B) ? i.True : i.False; break;
-                case OpCode.JgeK: pc = Reg(ref r, i.A) >= i.Imm ? i.True : i.False; break;
-                case OpCode.JgeX: pc = Reg(ref r, i.A) >= Reg(ref r, i.B) ? i.True : i.False; break;
-                case OpCode.JsgtK: pc = (long)Reg(ref r, i.A) > (long)i.Imm ? i.True : i.False; break;
-                case OpCode.JsgtX: pc = (long)Reg(ref r, i.A) > (long)Reg(ref r, i.B) ? i.True : i.False; break;
-                case OpCode.JsgeK: pc = (long)Reg(ref r, i.A) >= (long)i.Imm ? i.True : i.False; break;
-                case OpCode.JsgeX: pc = (long)Reg(ref r, i.A) >= (long)Reg(ref r, i.B) ? i.True : i.False; break;
-                case OpCode.JsetK: pc = (Reg(ref r, i.A) & i.Imm) != 0 ? i.True : i.False; break;
-                case OpCode.JsetX: pc = (Reg(ref r, i.A) & Reg(ref r, i.B)) != 0 ? i.True : i.False; break;
-                case OpCode.Jin:
-                    pc = program.Sets[(int)i.Imm].Contains(Reg(ref r, i.A)) ? i.True : i.False;
-                    break;
-                case OpCode.JstrEq:
-                    pc = Semantics.StringField(record, i.A).SequenceEqual(program.Strings[(int)i.Imm]) ? i.True : i.False;
-                    break;
-                case OpCode.JstrPrefix:
-                    pc = Semantics.StringField(record, i.A).StartsWith(program.Strings[(int)i.Imm]) ? i.True : i.False;
-                    break;
+                case OpCode.Ja: next = s.True; break;
+                case OpCode.JeqK: next = Pick(in s, Reg(ref r, s.A) == s.Imm); break;
+                case OpCode.JeqX: next = Pick(in s, Reg(ref r, s.A) == Reg(ref r, s.B)); break;
+                case OpCode.JgtK: next = Pick(in s, Reg(ref r, s.A) > s.Imm); break;
+                case OpCode.JgtX: next = Pick(in s, Reg(ref r, s.A) > Reg(ref r, s.B)); break;
+                case OpCode.JgeK: next = Pick(in s, Reg(ref r, s.A) >= s.Imm); break;
+                case OpCode.JgeX: next = Pick(in s, Reg(ref r, s.A) >= Reg(ref r, s.B)); break;
+                case OpCode.JsgtK: next = Pick(in s, (long)Reg(ref r, s.A) > (long)s.Imm); break;
+                case OpCode.JsgtX: next = Pick(in s, (long)Reg(ref r, s.A) > (long)Reg(ref r, s.B)); break;
+                case OpCode.JsgeK: next = Pick(in s, (long)Reg(ref r, s.A) >= (long)s.Imm); break;
+                case OpCode.JsgeX: next = Pick(in s, (long)Reg(ref r, s.A) >= (long)Reg(ref r, s.B)); break;
+                case OpCode.JsetK: next = Pick(in s, (Reg(ref r, s.A) & s.Imm) != 0); break;
+                case OpCode.JsetX: next = Pick(in s, (Reg(ref r, s.A) & Reg(ref r, s.B)) != 0); break;
+                case OpCode.Jin: next = Pick(in s, code.Sets[(int)s.Imm].Contains(Reg(ref r, s.A))); break;
+                case OpCode.JstrEq: next = Pick(in s, StringTest(ref rec, length, in s, code, prefix: false)); break;
+                case OpCode.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, code, prefix: true)); break;
 
-                case LdbJeqK: { ulong v = Unsafe.Add(ref rec, (nint)i.B); Reg(ref r, i.A) = v; pc = v == i.Imm ? i.True : i.False; break; }
-                case LdwJeqK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = v == i.Imm ? i.True : i.False; break; }
-                case LdwJgtK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = v > i.Imm ? i.True : i.False; break; }
-                case LdwJgeK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = v >= i.Imm ? i.True : i.False; break; }
-                case LdwJsgtK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v > (long)i.Imm ? i.True : i.False; break; }
-                case LdwJsgeK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v >= (long)i.Imm ? i.True : i.False; break; }
-                case LdwJsetK: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = (v & i.Imm) != 0 ? i.True : i.False; break; }
-                case LdwJin: { ulong v = LoadU32(ref rec, i.B); Reg(ref r, i.A) = v; pc = program.Sets[(int)i.Imm].Contains(v) ? i.True : i.False; break; }
-                case LddwJeqK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = v == i.Imm ? i.True : i.False; break; }
-                case LddwJgtK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = v > i.Imm ? i.True : i.False; break; }
-                case LddwJgeK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = v >= i.Imm ? i.True : i.False; break; }
-                case LddwJsgtK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v > (long)i.Imm ? i.True : i.False; break; }
-                case LddwJsgeK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = (long)v >= (long)i.Imm ? i.True : i.False; break; }
-                case LddwJsetK: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = (v & i.Imm) != 0 ? i.True : i.False; break; }
-                case LddwJin: { ulong v = LoadU64(ref rec, i.B); Reg(ref r, i.A) = v; pc = program.Sets[(int)i.Imm].Contains(v) ? i.True : i.False; break; }
+                case InterpreterCode.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
+                case InterpreterCode.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
+                case InterpreterCode.LdJin: next = Pick(in s, code.Sets[(int)s.Imm].Contains(LoadU64(ref rec, s.B) & s.Mask)); break;
+                case InterpreterCode.JinBits: next = Pick(in s, InBits(in s, Reg(ref r, s.A))); break;
+                case InterpreterCode.JstrEq8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: false)); break;
+                case InterpreterCode.JstrPrefix8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: true)); break;
 
                 default:
                     // Unreachable for a verified program; a new opcode without a case here fails the
                     // every-opcode test instead of running on.
-                    return NoCase(i.Op);
+                    return NoCase(s.Op);
             }
-            // A jump straight to a `ret` carries its verdict as ~verdict (see Fuse): no dispatch for the ret.
-            if (pc < 0) return (uint)~pc;
+            if (next < 0) return (uint)~next;
+            s = ref Unsafe.AddByteOffset(ref s, next);
         }
     }
 
-    // ---- Superinstructions -------------------------------------------------------------------------------
-    // The interpreter's cost is its dispatch, and the compiler's commonest pair is a field load followed at
-    // once by a compare-and-branch on the loaded register (`ldw r1, [arch]; jeq r1, #...`). Fuse turns the
-    // load into one instruction doing both: it still writes the register, and the jump stays in place at
-    // pc + 1 for any other jump into it, so every path computes what the bytecode says. These codes exist
-    // only in the interpreter's copy of a verified program; they are not bytecode (spec/bytecode.md).
-    // They follow the last opcode directly: the switch compiles to one jump table only over dense codes.
-    internal const OpCode FirstFused = (OpCode)0x50;
-    private const OpCode LdbJeqK = FirstFused,
-        LdwJeqK = FirstFused + 1, LdwJgtK = FirstFused + 2, LdwJgeK = FirstFused + 3, LdwJsgtK = FirstFused + 4,
-        LdwJsgeK = FirstFused + 5, LdwJsetK = FirstFused + 6, LdwJin = FirstFused + 7,
-        LddwJeqK = FirstFused + 8, LddwJgtK = FirstFused + 9, LddwJgeK = FirstFused + 10, LddwJsgtK = FirstFused + 11,
-        LddwJsgeK = FirstFused + 12, LddwJsetK = FirstFused + 13, LddwJin = FirstFused + 14;
+    /// <summary>The step's true target when <paramref name="condition"/> holds, else its false target.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Pick(ref readonly Step s, bool condition) => condition ? s.True : s.False;
 
-    private static readonly Dictionary<(OpCode Load, OpCode Jump), OpCode> Fusions = new()
+    /// <summary>Bit <paramref name="v"/> of the step's bitmap (Imm: its byte offset from the step, Aux: its words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool InBits(ref readonly Step s, ulong v)
     {
-        [(OpCode.Ldb, OpCode.JeqK)] = LdbJeqK, // booleans: success, type
-        [(OpCode.Ldw, OpCode.JeqK)] = LdwJeqK, [(OpCode.Ldw, OpCode.JgtK)] = LdwJgtK, [(OpCode.Ldw, OpCode.JgeK)] = LdwJgeK,
-        [(OpCode.Ldw, OpCode.JsgtK)] = LdwJsgtK, [(OpCode.Ldw, OpCode.JsgeK)] = LdwJsgeK, [(OpCode.Ldw, OpCode.JsetK)] = LdwJsetK,
-        [(OpCode.Ldw, OpCode.Jin)] = LdwJin,
-        [(OpCode.Lddw, OpCode.JeqK)] = LddwJeqK, [(OpCode.Lddw, OpCode.JgtK)] = LddwJgtK, [(OpCode.Lddw, OpCode.JgeK)] = LddwJgeK,
-        [(OpCode.Lddw, OpCode.JsgtK)] = LddwJsgtK, [(OpCode.Lddw, OpCode.JsgeK)] = LddwJsgeK, [(OpCode.Lddw, OpCode.JsetK)] = LddwJsetK,
-        [(OpCode.Lddw, OpCode.Jin)] = LddwJin,
-    };
+        ulong word = v >> 6;
+        ref ulong bitmap = ref Unsafe.As<byte, ulong>(ref Unsafe.AddByteOffset(ref Unsafe.As<Step, byte>(ref Unsafe.AsRef(in s)), (nint)s.Imm));
+        return word < (ulong)s.Aux && (Unsafe.Add(ref bitmap, (nint)word) & (1UL << (int)(v & 63))) != 0;
+    }
+
+    /// <summary>A string test against a constant longer than 8 bytes or empty: out of line, the rare case.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterCode code, bool prefix)
+    {
+        var field = Semantics.StringField(new Record(MemoryMarshal.CreateReadOnlySpan(ref rec, recordLength)), s.A);
+        var constant = code.Strings[(int)s.Imm];
+        return prefix ? field.StartsWith(constant) : field.SequenceEqual(constant);
+    }
 
     /// <summary>
-    /// The interpreter's copy of a verified program's instructions: load + jump pairs fused, and every jump
-    /// target that is a `ret #v` replaced by ~v (negative: pcs are not), which the loop returns at once.
+    /// A string field tested against a constant of 1..8 bytes (B: its length, Imm: its bytes, Aux: the field's
+    /// maximum length). A descriptor out of bounds reads as the empty string (spec/record.md), which neither
+    /// equals nor starts with a non-empty constant. Otherwise the 8 bytes ending at the constant's last byte
+    /// are read at once: they start at most 7 bytes before the string, which is past the 128-byte header.
     /// </summary>
-    internal static ExecInstruction[] Fuse(ExecInstruction[] exec)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool SmallString(ref byte rec, int recordLength, ref readonly Step s, bool prefix)
     {
-        var fused = (ExecInstruction[])exec.Clone();
-        for (int pc = 0; pc + 1 < exec.Length; pc++)
-        {
-            ExecInstruction load = exec[pc], jump = exec[pc + 1];
-            // The field offset goes in B, unused by a jump with a constant (every field is in the 128-byte header).
-            if (jump.A == load.A && load.Imm <= byte.MaxValue && Fusions.TryGetValue((load.Op, jump.Op), out var op))
-                fused[pc] = jump with { Op = op, B = (byte)load.Imm };
-        }
-        for (int pc = 0; pc < fused.Length; pc++)
-        {
-            var i = fused[pc];
-            var jump = i.Op >= FirstFused ? JumpKind.Conditional : InstructionSet.Get(i.Op).Jump;
-            if (jump == JumpKind.Always) fused[pc] = i with { True = ReturnOrPc(exec, i.True) };
-            else if (jump == JumpKind.Conditional) fused[pc] = i with { True = ReturnOrPc(exec, i.True), False = ReturnOrPc(exec, i.False) };
-        }
-        return fused;
+        uint d = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rec, (nint)s.A));
+        int offset = (int)(d & 0xFFFF), length = (int)(d >> 16), n = s.B;
+        if ((prefix ? length < n : length != n) || length > s.Aux || offset < RecordLayout.HeaderSize || offset + length > recordLength)
+            return false;
+        ulong last8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rec, (nint)(offset + n - 8)));
+        return last8 >> (64 - 8 * n) == s.Imm;
     }
-
-    // Verdicts are at most ProgramLimits.MaxVerdicts (65535), so ~verdict is a negative int.
-    private static int ReturnOrPc(ExecInstruction[] exec, int target) =>
-        exec[target].Op == OpCode.Ret ? ~(int)exec[target].Imm : target;
 
     // Out of line, so that building the message costs the dispatch loop nothing (no spilled locals).
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -30,8 +30,8 @@ public sealed class VerifiedProgram
 
     /// <summary>Instructions with absolute jump targets, the form the engines execute.</summary>
     internal readonly ExecInstruction[] Exec;
-    /// <summary><see cref="Exec"/> with the interpreter's superinstructions (<see cref="Interpreter.Fuse"/>).</summary>
-    internal readonly ExecInstruction[] Interpreted;
+    /// <summary>The program as the interpreter runs it.</summary>
+    internal readonly InterpreterCode Interpreted;
     internal readonly SetMatcher[] Sets;
     internal readonly byte[][] Strings;
 
@@ -46,7 +46,6 @@ public sealed class VerifiedProgram
             var i = image.Code[pc];
             Exec[pc] = new ExecInstruction(i.Op, i.A, i.B, i.TrueTarget(pc), i.FalseTarget(pc), i.Imm);
         }
-        Interpreted = Interpreter.Fuse(Exec);
         Sets = image.Sets.Select(s => new SetMatcher(s)).ToArray();
         var fields = new HashSet<string>(StringComparer.Ordinal);
         foreach (var i in image.Code)
@@ -57,6 +56,7 @@ public sealed class VerifiedProgram
         }
         FieldsRead = fields;
         Strings = image.Strings.ToArray();
+        Interpreted = new InterpreterCode(Exec, Sets, Strings);
     }
 
     public int InstructionCount => Exec.Length;

@@ -70,17 +70,30 @@ public sealed class CodeGenerator
     /// </summary>
     private int Dispatch(SyscallSets reachable, int rules, int noMatch)
     {
-        int Test(SyscallSet set) =>
-            set.IsAll ? rules
-            : set.IsEmpty ? noMatch
-            : set.Ranges is [var only] && only.Lo == only.Hi ? _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: rules, whenFalse: noMatch)
-            : _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set.ToValueSet()!, default), whenTrue: rules, whenFalse: noMatch);
+        int Test(SyscallSet set)
+        {
+            if (set.IsAll) return rules;
+            if (set.IsEmpty) return noMatch;
+            if (set.Ranges is [var only] && only.Lo == only.Hi) _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: rules, whenFalse: noMatch);
+            else _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set.ToValueSet()!, default), whenTrue: rules, whenFalse: noMatch);
+            return LoadSyscall();
+        }
         int next = Test(reachable.OtherArch);
         for (int i = AuditArch.All.Count - 1; i >= 0; i--)
-            next = _emit.Emit(OpCode.JeqK, 1, imm: AuditArch.All[i].Value, whenTrue: Test(reachable.PerArch[i]), whenFalse: next);
-        _emit.Emit(OpCode.Ldw, 1, imm: RecordLayout.Arch);
-        return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
+            next = ArchTest(i, Test(reachable.PerArch[i]), next);
+        return next;
     }
+
+    // Each test loads the field it reads right before it (the arch before each arch's test, the syscall
+    // number before each arch's set), rather than once for all: a load and the test after it, with nothing
+    // else reading the register, are one step for the interpreter (spec/bytecode.md).
+    private int ArchTest(int arch, int whenTrue, int whenFalse)
+    {
+        _emit.Emit(OpCode.JeqK, 0, imm: AuditArch.All[arch].Value, whenTrue: whenTrue, whenFalse: whenFalse);
+        return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Arch);
+    }
+
+    private int LoadSyscall() => _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
 
     // ------------------------------------------------------------ conditions
 
@@ -188,8 +201,8 @@ public sealed class CodeGenerator
     };
 
     /// <summary>
-    /// Loads the syscall number into r0 and the arch into r1, dispatches on the arch, then tests r0
-    /// against that arch's set: names were resolved per arch by the binder.
+    /// Dispatches on the arch, then tests the syscall number against that arch's set: names were resolved
+    /// per arch by the binder.
     /// </summary>
     private int SyscallIn(BoundSyscallIn sys, int t, int f)
     {
@@ -205,9 +218,9 @@ public sealed class CodeGenerator
                 if (known.IsSubsetOf(inter)) return t;
                 if (inter.Ranges.Count < set.Ranges.Count) set = inter.ToValueSet()!;
             }
-            if (set.Ranges is [var only] && only.Lo == only.Hi)
-                return _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: t, whenFalse: f);
-            return _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set, sys.Span), whenTrue: t, whenFalse: f);
+            if (set.Ranges is [var only] && only.Lo == only.Hi) _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: t, whenFalse: f);
+            else _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set, sys.Span), whenTrue: t, whenFalse: f);
+            return LoadSyscall();
         }
         var known = _known ?? SyscallSets.All;
         // Decided the same way on every arch that reaches here: no code at all.
@@ -219,10 +232,9 @@ public sealed class CodeGenerator
         for (int i = AuditArch.All.Count - 1; i >= 0; i--)
         {
             int test = Test(sys.PerArch[i], known.PerArch[i]);
-            next = _emit.Emit(OpCode.JeqK, 1, imm: AuditArch.All[i].Value, whenTrue: test, whenFalse: next);
+            next = ArchTest(i, test, next);
         }
-        _emit.Emit(OpCode.Ldw, 1, imm: RecordLayout.Arch);
-        return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
+        return next;
     }
 
     /// <summary>True or false when the test of <paramref name="set"/> is decided for every syscall in <paramref name="known"/>; else null.</summary>

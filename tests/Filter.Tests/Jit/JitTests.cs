@@ -212,9 +212,10 @@ public class JitTests
 
     // ---- strings ----
 
-    private static readonly string[] StringConstants = ["", "/tmp/", "bash", "/tmp/x", new string('x', 4096), "bas\0h"];
-    private static readonly string[] Comms = ["", "bash", "bas", "bashx", "bas\0h", "a-very-long-name-indeed"];
-    private static readonly string[] Exes = ["", "/tmp/", "/tmp/x", "/tmp/xy", "/tm", "/usr/bin/ls", new string('x', 4096), new string('x', 4095)];
+    // 1..8 bytes is the interpreter's one-load form (1 and 8 are its edges), 9 is past it.
+    private static readonly string[] StringConstants = ["", "/", "/tmp/", "bash", "/tmp/x", "/usr/bin", "/usr/bin/", new string('x', 4096), "bas\0h"];
+    private static readonly string[] Comms = ["", "/", "bash", "bas", "bashx", "bas\0h", "a-very-long-name-indeed"];
+    private static readonly string[] Exes = ["", "/", "/tmp/", "/tmp/x", "/tmp/xy", "/tm", "/usr/bin", "/usr/bi", "/usr/bin/ls", "/usr/bix/ls", new string('x', 4096), new string('x', 4095)];
 
     public static IEnumerable<byte[]> StringRecords()
     {

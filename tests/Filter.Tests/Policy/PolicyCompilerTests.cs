@@ -53,36 +53,44 @@ public class PolicyCompilerTests
         var c = TestPrograms.Compile(ThreeRules);
         TestPrograms.Verify(c.Image!);
         Assert.Equal("""
-            ; 23 instructions, 4 sets, 0 strings, 2 verdicts
+            ; 31 instructions, 4 sets, 0 strings, 2 verdicts
             .verdict 1 "exec"
             .verdict 2 "lifecycle"
             .set 0 unsigned 0, 1000..1999
             .set 1 unsigned 94, 220..221
             .set 2 unsigned 2, 11, 120, 190, 252
             .set 3 unsigned 56..59, 231
-            (000) ldw     r0, [syscall]
-            (001) ldw     r1, [arch]
-            (002) jeq     r1, #0xc000003e           jt 3    jf 4
-            (003) jin     r0, set3                  jt 8    jf 22
-            (004) jeq     r1, #0x40000003           jt 5    jf 6
-            (005) jin     r0, set2                  jt 8    jf 22
-            (006) jeq     r1, #0xc00000b7           jt 7    jf 22
-            (007) jin     r0, set1                  jt 8    jf 22
-            (008) ldw     r0, [syscall]
-            (009) ldw     r1, [arch]
-            (010) jeq     r1, #0xc000003e           jt 11   jf 12
-            (011) jeq     r0, #59                   jt 16   jf 18
-            (012) jeq     r1, #0x40000003           jt 13   jf 14
-            (013) jeq     r0, #11                   jt 16   jf 18
-            (014) jeq     r1, #0xc00000b7           jt 15   jf 18
-            (015) jeq     r0, #221                  jt 16   jf 18
-            (016) ldw     r0, [uid]
-            (017) jeq     r0, #0                    jt 20   jf 18
-            (018) ldw     r0, [uid]
-            (019) jin     r0, set0                  jt 21   jf 22
-            (020) ret     #1
-            (021) ret     #2
-            (022) ret     #0
+            (000) ldw     r0, [arch]
+            (001) jeq     r0, #0xc000003e           jt 2    jf 4
+            (002) ldw     r0, [syscall]
+            (003) jin     r0, set3                  jt 12   jf 30
+            (004) ldw     r0, [arch]
+            (005) jeq     r0, #0x40000003           jt 6    jf 8
+            (006) ldw     r0, [syscall]
+            (007) jin     r0, set2                  jt 12   jf 30
+            (008) ldw     r0, [arch]
+            (009) jeq     r0, #0xc00000b7           jt 10   jf 30
+            (010) ldw     r0, [syscall]
+            (011) jin     r0, set1                  jt 12   jf 30
+            (012) ldw     r0, [arch]
+            (013) jeq     r0, #0xc000003e           jt 14   jf 16
+            (014) ldw     r0, [syscall]
+            (015) jeq     r0, #59                   jt 24   jf 26
+            (016) ldw     r0, [arch]
+            (017) jeq     r0, #0x40000003           jt 18   jf 20
+            (018) ldw     r0, [syscall]
+            (019) jeq     r0, #11                   jt 24   jf 26
+            (020) ldw     r0, [arch]
+            (021) jeq     r0, #0xc00000b7           jt 22   jf 26
+            (022) ldw     r0, [syscall]
+            (023) jeq     r0, #221                  jt 24   jf 26
+            (024) ldw     r0, [uid]
+            (025) jeq     r0, #0                    jt 28   jf 26
+            (026) ldw     r0, [uid]
+            (027) jin     r0, set0                  jt 29   jf 30
+            (028) ret     #1
+            (029) ret     #2
+            (030) ret     #0
 
             """.Replace("\r\n", "\n"), Disassembler.Disassemble(c.Image!));
     }
