@@ -110,11 +110,11 @@ public class FilterBenchmarks
     public int HandWrittenDelegate()
     {
         int matches = 0;
-        var run = _handWritten;
+        var (run, records) = (_handWritten, _records);
         for (int pass = 0; pass < _passes; pass++)
-            for (int i = 0; i < _records.Count; i++)
+            for (int i = 0; i < records.Count; i++)
             {
-                var record = new Record(_records[i]);
+                var record = new Record(records[i]);
                 if (run(ref record.Start, record.Bytes.Length) != 0) matches++;
             }
         return matches;
@@ -124,9 +124,10 @@ public class FilterBenchmarks
     public int Reference()
     {
         int matches = 0;
+        var (bound, records) = (_bound, _records);
         for (int pass = 0; pass < _passes; pass++)
-            for (int i = 0; i < _records.Count; i++)
-                if (ReferenceEvaluator.Evaluate(_bound, new Record(_records[i]))) matches++;
+            for (int i = 0; i < records.Count; i++)
+                if (ReferenceEvaluator.Evaluate(bound, new Record(records[i]))) matches++;
         return matches;
     }
 
@@ -134,9 +135,10 @@ public class FilterBenchmarks
     public int Interpreter()
     {
         int matches = 0;
+        var (program, records) = (_program, _records);
         for (int pass = 0; pass < _passes; pass++)
-            for (int i = 0; i < _records.Count; i++)
-                if (global::Filter.VM.Interpreter.Run(_program, new Record(_records[i])) != 0) matches++;
+            for (int i = 0; i < records.Count; i++)
+                if (global::Filter.VM.Interpreter.Run(program, new Record(records[i])) != 0) matches++;
         return matches;
     }
 
@@ -144,10 +146,10 @@ public class FilterBenchmarks
     public int Jitted()
     {
         int matches = 0;
-        var jit = _jit;
+        var (jit, records) = (_jit, _records);
         for (int pass = 0; pass < _passes; pass++)
-            for (int i = 0; i < _records.Count; i++)
-                if (jit.Run(new Record(_records[i])) != 0) matches++;
+            for (int i = 0; i < records.Count; i++)
+                if (jit.Run(new Record(records[i])) != 0) matches++;
         return matches;
     }
 

@@ -47,7 +47,7 @@ internal sealed class InterpreterCode
         JinBits = First + 4,
         // A string test against a constant of 1..8 bytes: one 8-byte load instead of a span comparison. A is
         // the descriptor offset, B the constant's length, Aux the field's maximum length, Imm the constant's
-        // bytes (little-endian, the first in the low byte).
+        // bytes as the high bytes of a little-endian word (the last in the top byte), Mask those bytes.
         JstrEq8 = First + 5, JstrPrefix8 = First + 6;
     internal const OpCode Last = JstrPrefix8;
 
@@ -78,7 +78,8 @@ internal sealed class InterpreterCode
                     Op = step.Op == OpCode.JstrEq ? JstrEq8 : JstrPrefix8,
                     B = (byte)constant.Length,
                     Aux = RecordLayout.StringAt(step.A)!.MaxLength,
-                    Imm = Pack(constant),
+                    Imm = Pack(constant) << 8 * (8 - constant.Length),
+                    Mask = ~0UL << 8 * (8 - constant.Length),
                 };
             steps[pc] = step;
         }
