@@ -16,10 +16,15 @@ public readonly ref struct Record
     /// <exception cref="ArgumentException">The span is shorter than the header.</exception>
     public Record(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < RecordLayout.HeaderSize)
-            throw new ArgumentException($"a record is at least {RecordLayout.HeaderSize} bytes; got {bytes.Length}", nameof(bytes));
+        if (bytes.Length < RecordLayout.HeaderSize) throw TooShort(bytes.Length);
         Bytes = bytes;
     }
+
+    // Out of line: the message's formatting, inlined into every caller, cost each a larger stack frame to
+    // clear on entry.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ArgumentException TooShort(int length) =>
+        new($"a record is at least {RecordLayout.HeaderSize} bytes; got {length}", "bytes");
 
     public uint Arch => U32(RecordLayout.Arch);
     public uint Syscall => U32(RecordLayout.Syscall);
