@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Filter.VM;
 
 namespace Filter.Audit.Pipeline;
@@ -79,6 +80,7 @@ public sealed class AuditContext
 
     /// <summary>The syscall's arguments; clears the uninstrumented flag.</summary>
     /// <exception cref="InvalidOperationException">No record is open, or the arguments were already submitted.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SubmitArguments(ulong a0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0, ulong a5 = 0)
     {
         if (_state == State.Idle) throw Misuse("no record is open in this context");
@@ -216,13 +218,24 @@ public sealed class AuditContext
     }
 
     /// <summary>
-    /// Copies n bytes. Strings of up to 16 bytes (every comm, most short paths) are copied with two
-    /// overlapping moves instead of a call to the general copy, which costs more than the copy itself.
+    /// Copies n bytes. Strings of up to 64 bytes (every comm, most paths) are copied with two overlapping
+    /// moves of the largest size that fits instead of a call to the general copy, which costs more than the
+    /// copy itself.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(ref byte to, ref byte from, int n)
     {
-        if (n >= 8 && n <= 16)
+        if (n > 16 && n <= 32)
+        {
+            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<Vector128<byte>>(ref from));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 16), Unsafe.ReadUnaligned<Vector128<byte>>(ref Unsafe.Add(ref from, n - 16)));
+        }
+        else if (n > 32 && n <= 64)
+        {
+            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<Vector256<byte>>(ref from));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 32), Unsafe.ReadUnaligned<Vector256<byte>>(ref Unsafe.Add(ref from, n - 32)));
+        }
+        else if (n >= 8 && n <= 16)
         {
             Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<ulong>(ref from));
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 8), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, n - 8)));
@@ -238,7 +251,7 @@ public sealed class AuditContext
             Unsafe.Add(ref to, n - 1) = Unsafe.Add(ref from, n - 1);
             Unsafe.Add(ref to, n / 2) = Unsafe.Add(ref from, n / 2);
         }
-        else if (n > 16)
+        else if (n > 64)
         {
             Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)n);
         }
@@ -252,7 +265,7 @@ public sealed class AuditContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int CopyComm(ref byte record, ReadOnlySpan<byte> comm)
     {
-        Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, CommAt), default(UInt128));
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, CommAt), Vector128<byte>.Zero);
         return CopyString(ref record, CommAt, comm, RecordLayout.CommMaxLength);
     }
 

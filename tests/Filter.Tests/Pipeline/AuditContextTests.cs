@@ -55,6 +55,36 @@ public class AuditContextTests
     }
 
     [Fact]
+    public void StringsOfEveryLengthAreCopiedExactly()
+    {
+        // Every size class of the copy (1-3, 4-7, 8-16, 17-32, 33-64 bytes, longer), and the field limits;
+        // each record after one with longer strings, so a byte the copy missed shows as a leftover.
+        var p = new AuditPipeline();
+        var all = p.Subscribe("all", Make("true"), 512);
+        var ctx = p.CreateContext();
+        byte[] Text(int n, char first) => Enumerable.Range(0, n).Select(i => (byte)(first + i % 26)).ToArray();
+        var lengths = Enumerable.Range(0, 70).Concat([100, 4095, 4096, 4097]).Reverse().ToArray();
+        foreach (int n in lengths)
+        {
+            ctx.Open(AuditArch.X86_64, 1, 1, Creds, Text(Math.Min(n, 20), 'a'), Text(n, 'A'));
+            ctx.SubmitArguments(0);
+            ctx.Close(0, true, 0);
+        }
+        var events = Drain(all);
+        Assert.Equal(lengths.Length, events.Count);
+        for (int k = 0; k < lengths.Length; k++)
+        {
+            int n = lengths[k];
+            var record = events[k].Record;
+            Assert.Equal(Text(Math.Min(n, RecordLayout.ExeMaxLength), 'A'), record.Exe.ToArray());
+            int comm = Math.Min(Math.Min(n, 20), RecordLayout.CommMaxLength);
+            Assert.Equal(Text(comm, 'a'), record.Comm.ToArray());
+            var slot = events[k].Bytes.Span.Slice(RecordLayout.HeaderSize + comm, RecordLayout.CommMaxLength - comm);
+            Assert.True(slot.IndexOfAnyExcept((byte)0) < 0, $"comm of {comm}: {Convert.ToHexString(slot)}");
+        }
+    }
+
+    [Fact]
     public void TheRecordIsReusedSoNothingLeaksFromTheLastOne()
     {
         var p = new AuditPipeline();

@@ -14,8 +14,8 @@ public class InstructionSetTests
     [Fact]
     public void NoOpcodeUsesTheInterpretersSuperinstructionCodes()
     {
-        // Interpreter.Fuse numbers its load + jump superinstructions from Interpreter.FirstFused = 0x50 on
-        // (never bytecode): a new opcode must take a code below it, or the fused codes move up.
+        // InterpreterCode numbers the interpreter's own steps from InterpreterCode.First = 0x50 on (never
+        // bytecode): a new opcode must take a code below it, or those codes move up.
         Assert.All(Enum.GetValues<OpCode>(), op => Assert.True((byte)op < 0x50, $"{op} = 0x{(byte)op:x2}"));
     }
 
