@@ -27,6 +27,11 @@ public sealed class AuditPipeline
     private long _serial;
 
     private readonly long[] _unauditedPids = new long[PidBitmapBits / 64];
+    // One bit per block of BlockPids pids: set while some pid of the block is switched off. The pid bitmap is
+    // 512 KB, so a lookup in it misses the cache on nearly every record; this summary is 128 bytes, and the
+    // pid bitmap is read only for pids near a switched-off one.
+    private const int BlockShift = 12, WordsPerBlock = (1 << BlockShift) / 64;
+    private readonly long[] _unauditedBlocks = new long[(PidBitmapBits >> BlockShift) / 64];
     private volatile HashSet<uint> _unauditedLargePids = [];
 
     private readonly long[] _uninstrumentedSeen = new long[1024 / 64 * 4];
@@ -158,7 +163,7 @@ public sealed class AuditPipeline
 
     /// <summary>
     /// Turns auditing on or off for a process (the audit daemon must not audit itself). Checked at open,
-    /// with one bit test: a record opened by a switched-off process is never produced.
+    /// with one bit test for nearly every pid: a record opened by a switched-off process is never produced.
     /// </summary>
     public void SetAuditing(uint pid, bool enabled)
     {
@@ -167,8 +172,20 @@ public sealed class AuditPipeline
             if (pid < PidBitmapBits)
             {
                 long bit = 1L << (int)(pid & 63);
-                if (enabled) Interlocked.And(ref _unauditedPids[pid >> 6], ~bit);
-                else Interlocked.Or(ref _unauditedPids[pid >> 6], bit);
+                uint block = pid >> BlockShift;
+                long blockBit = 1L << (int)(block & 63);
+                if (enabled)
+                {
+                    Interlocked.And(ref _unauditedPids[pid >> 6], ~bit);
+                    if (_unauditedPids.AsSpan((int)block * WordsPerBlock, WordsPerBlock).IndexOfAnyExcept(0L) < 0)
+                        Interlocked.And(ref _unauditedBlocks[block >> 6], ~blockBit);
+                }
+                else
+                {
+                    // The pid's bit before the block's: a reader that sees the block's sees the pid's.
+                    Interlocked.Or(ref _unauditedPids[pid >> 6], bit);
+                    Interlocked.Or(ref _unauditedBlocks[block >> 6], blockBit);
+                }
             }
             else
             {
@@ -179,9 +196,13 @@ public sealed class AuditPipeline
         }
     }
 
-    public bool IsAudited(uint pid) => pid < PidBitmapBits
-        ? (Volatile.Read(ref _unauditedPids[pid >> 6]) & (1L << (int)(pid & 63))) == 0
-        : !_unauditedLargePids.Contains(pid);
+    public bool IsAudited(uint pid)
+    {
+        if (pid >= PidBitmapBits) return !_unauditedLargePids.Contains(pid);
+        uint block = pid >> BlockShift;
+        return (Volatile.Read(ref _unauditedBlocks[block >> 6]) & (1L << (int)(block & 63))) == 0
+            || (Volatile.Read(ref _unauditedPids[pid >> 6]) & (1L << (int)(pid & 63))) == 0;
+    }
 
     // ---------------------------------------------------------------- uninstrumented syscalls
 

@@ -56,6 +56,26 @@ public class SwitchesTests
         Assert.Equal(1, Syscall(ctx, 1, pid: 5_000_000));
     }
 
+    [Fact]
+    public void TheSwitchIsPerPidAcrossBlocksOfPids()
+    {
+        // The pipeline keeps a summary bit per 4,096 pids in front of the pid bitmap: switching one pid
+        // back on must not switch on its neighbours, and switching the last one back on clears the block.
+        var p = new AuditPipeline();
+        uint[] off = [0, 4095, 4096, 8191, 4_194_303];
+        foreach (uint pid in off) p.SetAuditing(pid, false);
+        foreach (uint pid in off) Assert.False(p.IsAudited(pid), $"pid {pid}");
+        foreach (uint pid in new uint[] { 1, 4094, 4097, 8190, 8192, 4_194_302, 4_194_304 }) Assert.True(p.IsAudited(pid), $"pid {pid}");
+        p.SetAuditing(4096, true);
+        Assert.True(p.IsAudited(4096));
+        Assert.False(p.IsAudited(8191));                      // same block, still off
+        p.SetAuditing(8191, true);
+        Assert.True(p.IsAudited(8191));
+        Assert.False(p.IsAudited(4095));                      // the block before, untouched
+        foreach (uint pid in off) p.SetAuditing(pid, true);
+        foreach (uint pid in off) Assert.True(p.IsAudited(pid), $"pid {pid}");
+    }
+
     [Theory]
     [InlineData("type == signal && sig == SIGSEGV", new[] { 2 })]
     [InlineData("type == signal && sig != SIGALRM", new[] { 2, 4 })]
