@@ -25,8 +25,9 @@ public sealed class AuditContext
     private bool _argumentsSubmitted;
     private uint _arch, _syscall;
 
-    // Per subscriber index: [2i] records produced while it was subscribed, [2i+1] of those filtered out.
-    // Written only by this context's thread; read (racily, exactly once producers are quiet) by Stats.
+    // Per subscriber index: [2i] records its filter wanted, [2i+1] records it filtered out; their sum is the
+    // records produced while it was subscribed (one increment per record and subscriber). Written only by
+    // this context's thread; read (racily, exactly once producers are quiet) by Stats.
     private long[] _counters = new long[16];
 
     private long _commitSequence;
@@ -343,12 +344,12 @@ public sealed class AuditContext
         {
             int i = entry.CounterSlot;
             if (i + 1 >= counters.Length) counters = GrowCounters(i + 2);
-            counters[i]++;
             if (entry.Filter.Run(record) == 0)
             {
                 counters[i + 1]++;
                 continue;
             }
+            counters[i]++;
             if (Deliver(entry.Subscription.Queue, bytes, ref serial, timestamp)) queued++;
         }
         Committed++;
@@ -376,7 +377,8 @@ public sealed class AuditContext
         var counters = Volatile.Read(ref _counters);
         int i = index * 2;
         if (i + 1 >= counters.Length) return;
-        produced += Volatile.Read(ref counters[i]);
-        filteredOut += Volatile.Read(ref counters[i + 1]);
+        long wanted = Volatile.Read(ref counters[i]), dropped = Volatile.Read(ref counters[i + 1]);
+        produced += wanted + dropped;
+        filteredOut += dropped;
     }
 }
