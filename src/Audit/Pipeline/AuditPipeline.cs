@@ -27,7 +27,7 @@ public sealed class AuditPipeline
     private long _serial;
 
     private readonly long[] _unauditedPids = new long[PidBitmapBits / 64];
-    // One bit per block of BlockPids pids: set while some pid of the block is switched off. The pid bitmap is
+    // One bit per block of 4,096 pids (1 << BlockShift): set while some pid of the block is switched off. The pid bitmap is
     // 512 KB, so a lookup in it misses the cache on nearly every record; this summary is 128 bytes, and the
     // pid bitmap is read only for pids near a switched-off one.
     private const int BlockShift = 12, WordsPerBlock = (1 << BlockShift) / 64;
