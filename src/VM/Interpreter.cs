@@ -26,8 +26,7 @@ public static class Interpreter
         ref ulong r = ref regs[0];
         ref byte rec = ref record.Start;
         int length = record.Bytes.Length;
-        var code = program.Interpreted;
-        ref Step s = ref MemoryMarshal.GetArrayDataReference(code.Steps);
+        ref Step s = ref MemoryMarshal.GetArrayDataReference(program.Interpreted);
         int next;
         while (true)
         {
@@ -87,13 +86,13 @@ public static class Interpreter
                 case OpCode.JsgeX: next = Pick(in s, (long)Reg(ref r, s.A) >= (long)Reg(ref r, s.B)); break;
                 case OpCode.JsetK: next = Pick(in s, (Reg(ref r, s.A) & s.Imm) != 0); break;
                 case OpCode.JsetX: next = Pick(in s, (Reg(ref r, s.A) & Reg(ref r, s.B)) != 0); break;
-                case OpCode.Jin: next = Pick(in s, code.Sets[(int)s.Imm].Contains(Reg(ref r, s.A))); break;
-                case OpCode.JstrEq: next = Pick(in s, StringTest(ref rec, length, in s, code, prefix: false)); break;
-                case OpCode.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, code, prefix: true)); break;
+                case OpCode.Jin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(Reg(ref r, s.A))); break;
+                case OpCode.JstrEq: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: false)); break;
+                case OpCode.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: true)); break;
 
                 case InterpreterCode.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
                 case InterpreterCode.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
-                case InterpreterCode.LdJin: next = Pick(in s, code.Sets[(int)s.Imm].Contains(LoadU64(ref rec, s.B) & s.Mask)); break;
+                case InterpreterCode.LdJin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(LoadU64(ref rec, s.B) & s.Mask)); break;
                 case InterpreterCode.JinBits: next = Pick(in s, InBits(in s, Reg(ref r, s.A))); break;
                 case InterpreterCode.JstrEq8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: false)); break;
                 case InterpreterCode.JstrPrefix8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: true)); break;
@@ -123,10 +122,10 @@ public static class Interpreter
 
     /// <summary>A string test against a constant longer than 8 bytes or empty: out of line, the rare case.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterCode code, bool prefix)
+    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, VerifiedProgram program, bool prefix)
     {
         var field = Semantics.StringField(new Record(MemoryMarshal.CreateReadOnlySpan(ref rec, recordLength)), s.A);
-        var constant = code.Strings[(int)s.Imm];
+        var constant = program.Strings[(int)s.Imm];
         return prefix ? field.StartsWith(constant) : field.SequenceEqual(constant);
     }
 

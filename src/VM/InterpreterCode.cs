@@ -15,12 +15,12 @@ internal readonly record struct Step(OpCode Op, byte A, byte B, int False, int T
 }
 
 /// <summary>
-/// A verified program as the interpreter runs it (spec/bytecode.md, "The interpreter's form"). Built once
-/// per program from the verified instructions: every step computes what the instructions it stands for
-/// compute, and every index it holds (registers, field offsets, bitmap words, targets) was checked by the
-/// verifier or here, so the interpreter uses them without bounds checks.
+/// Builds a verified program's form for the interpreter (spec/bytecode.md, "The interpreter's form"), once per
+/// program from the verified instructions: every step computes what the instructions it stands for compute,
+/// and every index it holds (registers, field offsets, bitmap words, targets) was checked by the verifier or
+/// here, so the interpreter uses them without bounds checks. Sets and strings stay the program's.
 /// </summary>
-internal sealed class InterpreterCode
+internal static class InterpreterCode
 {
     // ---- Steps that are not bytecode ---------------------------------------------------------------------
     // An interpreter's cost is its dispatch, so the commonest pairs and constants get steps of their own. The
@@ -52,14 +52,8 @@ internal sealed class InterpreterCode
     internal const OpCode Last = JstrPrefix8;
 
     /// <summary>The steps, followed by the bitmaps of the sets that have one.</summary>
-    public readonly Step[] Steps;
-    public readonly SetMatcher[] Sets;
-    public readonly byte[][] Strings;
-
-    public InterpreterCode(ExecInstruction[] exec, SetMatcher[] sets, byte[][] strings)
+    public static Step[] Build(ExecInstruction[] exec, SetMatcher[] sets, byte[][] strings)
     {
-        Sets = sets;
-        Strings = strings;
         var liveIn = LiveRegisters(exec);
 
         // One step per instruction; a load followed by a test of the loaded register becomes one step.
@@ -110,8 +104,8 @@ internal sealed class InterpreterCode
             bitmapAt[k] = count * Step.Size + words * sizeof(ulong);
             words += sets[k].Bitmap?.Length ?? 0;
         }
-        Steps = new Step[count + (words * sizeof(ulong) + Step.Size - 1) / Step.Size];
-        var bitmaps = MemoryMarshal.Cast<Step, ulong>(Steps.AsSpan(count));
+        var result = new Step[count + (words * sizeof(ulong) + Step.Size - 1) / Step.Size];
+        var bitmaps = MemoryMarshal.Cast<Step, ulong>(result.AsSpan(count));
         foreach (var set in sets)
             if (set.Bitmap is { } map)
             {
@@ -139,8 +133,9 @@ internal sealed class InterpreterCode
             else if (KindOf(step.Op) == JumpKind.Conditional)
                 step = step with { True = Target(step.True), False = Target(step.False) };
             if (step.Op is JinBits or LdJinBits) step = step with { Imm = (ulong)(bitmapAt[(int)step.Imm] - here * Step.Size) };
-            Steps[here] = step;
+            result[here] = step;
         }
+        return result;
     }
 
     private static JumpKind KindOf(OpCode op) => op >= First ? JumpKind.Conditional : InstructionSet.Get(op).Jump;

@@ -30,8 +30,8 @@ public sealed class VerifiedProgram
 
     /// <summary>Instructions with absolute jump targets, the form the engines execute.</summary>
     internal readonly ExecInstruction[] Exec;
-    /// <summary>The program as the interpreter runs it.</summary>
-    internal readonly InterpreterCode Interpreted;
+    /// <summary>The program as the interpreter runs it (<see cref="InterpreterCode"/>).</summary>
+    internal readonly Step[] Interpreted;
     internal readonly SetMatcher[] Sets;
     internal readonly byte[][] Strings;
 
@@ -56,7 +56,7 @@ public sealed class VerifiedProgram
         }
         FieldsRead = fields;
         Strings = image.Strings.ToArray();
-        Interpreted = new InterpreterCode(Exec, Sets, Strings);
+        Interpreted = InterpreterCode.Build(Exec, Sets, Strings);
     }
 
     public int InstructionCount => Exec.Length;
