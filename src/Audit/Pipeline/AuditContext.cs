@@ -226,33 +226,36 @@ public sealed class AuditContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(ref byte to, ref byte from, int n)
     {
-        if (n > 16 && n <= 32)
+        if (n <= 16)
+        {
+            if (n >= 8)
+            {
+                Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<ulong>(ref from));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 8), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, n - 8)));
+            }
+            else if (n >= 4)
+            {
+                Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<uint>(ref from));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 4), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref from, n - 4)));
+            }
+            else if (n > 0)
+            {
+                to = from;
+                Unsafe.Add(ref to, n - 1) = Unsafe.Add(ref from, n - 1);
+                Unsafe.Add(ref to, n / 2) = Unsafe.Add(ref from, n / 2);
+            }
+        }
+        else if (n <= 32)
         {
             Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<Vector128<byte>>(ref from));
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 16), Unsafe.ReadUnaligned<Vector128<byte>>(ref Unsafe.Add(ref from, n - 16)));
         }
-        else if (n > 32 && n <= 64)
+        else if (n <= 64)
         {
             Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<Vector256<byte>>(ref from));
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 32), Unsafe.ReadUnaligned<Vector256<byte>>(ref Unsafe.Add(ref from, n - 32)));
         }
-        else if (n >= 8 && n <= 16)
-        {
-            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<ulong>(ref from));
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 8), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, n - 8)));
-        }
-        else if (n >= 4 && n < 8)
-        {
-            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<uint>(ref from));
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 4), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref from, n - 4)));
-        }
-        else if (n > 0 && n < 4)
-        {
-            to = from;
-            Unsafe.Add(ref to, n - 1) = Unsafe.Add(ref from, n - 1);
-            Unsafe.Add(ref to, n / 2) = Unsafe.Add(ref from, n / 2);
-        }
-        else if (n > 64)
+        else
         {
             Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)n);
         }

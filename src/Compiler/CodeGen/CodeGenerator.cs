@@ -74,9 +74,7 @@ public sealed class CodeGenerator
         {
             if (set.IsAll) return rules;
             if (set.IsEmpty) return noMatch;
-            if (set.Ranges is [var only] && only.Lo == only.Hi) _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: rules, whenFalse: noMatch);
-            else _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set.ToValueSet()!, default), whenTrue: rules, whenFalse: noMatch);
-            return LoadSyscall();
+            return SyscallTest(set.ToValueSet()!, default, rules, noMatch);
         }
         int next = Test(reachable.OtherArch);
         for (int i = AuditArch.All.Count - 1; i >= 0; i--)
@@ -93,7 +91,13 @@ public sealed class CodeGenerator
         return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Arch);
     }
 
-    private int LoadSyscall() => _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
+    /// <summary>Loads the syscall number and tests it against <paramref name="set"/>: one value with jeq, more with jin.</summary>
+    private int SyscallTest(ValueSet set, TextSpan span, int t, int f)
+    {
+        if (set.Ranges is [var only] && only.Lo == only.Hi) _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: t, whenFalse: f);
+        else _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set, span), whenTrue: t, whenFalse: f);
+        return _emit.Emit(OpCode.Ldw, 0, imm: RecordLayout.Syscall);
+    }
 
     // ------------------------------------------------------------ conditions
 
@@ -218,9 +222,7 @@ public sealed class CodeGenerator
                 if (known.IsSubsetOf(inter)) return t;
                 if (inter.Ranges.Count < set.Ranges.Count) set = inter.ToValueSet()!;
             }
-            if (set.Ranges is [var only] && only.Lo == only.Hi) _emit.Emit(OpCode.JeqK, 0, imm: only.Lo, whenTrue: t, whenFalse: f);
-            else _emit.Emit(OpCode.Jin, 0, imm: SetIndex(set, sys.Span), whenTrue: t, whenFalse: f);
-            return LoadSyscall();
+            return SyscallTest(set, sys.Span, t, f);
         }
         var known = _known ?? SyscallSets.All;
         // Decided the same way on every arch that reaches here: no code at all.

@@ -146,10 +146,4 @@ def setgid_exec():
     os.setresgid(1001, 0, 0)
     os.execv("/usr/bin/id", ["id", "-g"])
 for f in (setuid_exec, setgid_exec):
-    pid = os.fork()
-    if pid == 0:
-        try:
-            f()
-        finally:
-            os._exit(1)
-    os.waitpid(pid, 0)
+    run_child(f)
