@@ -320,11 +320,23 @@ internal sealed class Satisfiability
             return Outcome.Satisfiable;
         }
         ulong required = 0;
+        bool exact = true; // every "some bit of mask" test has one usable bit: it requires that bit
         foreach (var mask in anyOf)
         {
             ulong usable = mask & ~forbidden;
             if (usable == 0) return Outcome.Unsatisfiable;
+            exact &= (usable & (usable - 1)) == 0;
             required |= usable & (0 - usable); // its lowest usable bit
+        }
+        if (exact)
+        {
+            foreach (var r in allowed)
+                if (LeastWithBits(r.Lo, required, forbidden) is { } v && v <= r.Hi)
+                {
+                    value = v;
+                    return Outcome.Satisfiable;
+                }
+            return Outcome.Unsatisfiable;
         }
         foreach (var r in allowed.Take(64))
         {
@@ -337,6 +349,25 @@ internal sealed class Satisfiability
             }
         }
         return Outcome.Unknown;
+    }
+
+    /// <summary>
+    /// The least v &gt;= <paramref name="lo"/> with every bit of <paramref name="required"/> set and none of
+    /// <paramref name="forbidden"/>, or null. Such a v is lo itself, or lo's bits above some position i where
+    /// lo has 0, then a 1 at i, then only the required bits below: the lowest usable i gives the least.
+    /// </summary>
+    internal static ulong? LeastWithBits(ulong lo, ulong required, ulong forbidden)
+    {
+        if ((required & forbidden) != 0) return null;
+        if ((lo & required) == required && (lo & forbidden) == 0) return lo;
+        for (int i = 0; i < 64; i++)
+        {
+            ulong bit = 1UL << i, above = i == 63 ? 0 : ~0UL << (i + 1);
+            if ((lo & bit) != 0 || (forbidden & bit) != 0) continue;
+            if ((lo & required & above) != (required & above) || (lo & forbidden & above) != 0) continue;
+            return (lo & above) | bit | (required & (bit - 1));
+        }
+        return null;
     }
 
     private static Outcome SolveString(StringField field, List<(StringAtom Atom, bool Positive)> literals, out byte[]? value)

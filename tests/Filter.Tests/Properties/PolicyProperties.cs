@@ -114,4 +114,27 @@ public class PolicyProperties
             }
         }));
     }
+
+    [Fact]
+    public void BitTestsAndRangesOnOneFieldAreDecidedExactly()
+    {
+        // Found by SyscallAnalysisIsExactOnSimpleConditions: `uid & 262144 != 0` beside `uid in (324..351, 7)`
+        // was "unknown" (so counted as possible) instead of impossible. Every combination of a required bit, a
+        // forbidden bit and a range is now decided, checked against every value of the range.
+        var random = new Random(20261127);
+        for (int c = 0; c < 400; c++)
+        {
+            int set = random.Next(13), clear = random.Next(13), lo = random.Next(4096), hi = lo + random.Next(600);
+            string filter = $"uid & {1 << set} != 0 && uid & {1 << clear} == 0 && uid in ({lo}..{hi}, 7)";
+            bool possible = Enumerable.Range(lo, hi - lo + 1).Append(7)
+                .Any(v => (v & (1 << set)) != 0 && (v & (1 << clear)) == 0);
+            var condition = TestPrograms.Compile(filter).Bound!;
+            Assert.True(possible == !SyscallAnalysis.For(condition).ForArch(AuditArch.X86_64).IsEmpty, filter);
+            var witness = SyscallAnalysis.FindWitness(condition, AuditArch.X86_64, 0);
+            Assert.True(possible == witness is not null, filter);
+            if (witness is not null) Assert.True(ReferenceEvaluator.Evaluate(condition, new Record(witness)), filter);
+        }
+        var found = TestPrograms.Compile("((uid & 262144 != 0 || (type == signal && syscall in (kill, kill, execve))) && uid in (324..351, 7))").Bound!;
+        Assert.Null(SyscallAnalysis.FindWitness(found, AuditArch.X86_64, 0));
+    }
 }
