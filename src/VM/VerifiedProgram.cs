@@ -60,6 +60,16 @@ public sealed class VerifiedProgram
     }
 
     public int InstructionCount => Exec.Length;
+
+    /// <summary>
+    /// Which syscall records (by arch and number) the program can match: computed once, on first use, not by
+    /// the verifier, so that only callers who use it pay for it.
+    /// </summary>
+    public SyscallMatchTable SyscallMatches =>
+        _syscallMatches ?? LazyInitializer.EnsureInitialized(ref _syscallMatches, ref _syscallMatchesLock, () => SyscallMatchTable.For(this));
+    private SyscallMatchTable? _syscallMatches;
+    private object? _syscallMatchesLock;
+
     public IReadOnlyList<string> Keys => Image.Keys;
 }
 

@@ -80,7 +80,7 @@ public class JitProperties
             : (pc < Registers ? Gen.Frequency((3, Load((byte)pc)), (1, Imm.Select(k => new Instruction(OpCode.MovK, (byte)pc, 0, 0, 0, k)))) : Body(pc, last))
                 .SelectMany(i => Code(pc + 1, last).Select(rest => rest.Prepend(i).ToList()));
 
-    private static Gen<ProgramImage> Programs =>
+    internal static Gen<ProgramImage> Programs =>
         Gen.Choose(Registers + 1, Registers + 40).SelectMany(n => Code(0, n - 1))
             .Select(code => new ProgramImage(MakeReachable(code), Sets, Strings, ["a", "b", "c"]));
 

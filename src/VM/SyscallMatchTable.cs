@@ -1,0 +1,545 @@
+using System.Runtime.CompilerServices;
+
+namespace Filter.VM;
+
+/// <summary>
+/// Which syscall records a program can match, decided from their arch and syscall number alone, so that a
+/// caller can skip the filter for a record none of its filters can want (spec/bytecode.md, "Which syscalls
+/// a program can match").
+/// <para><b>Promise.</b> <see cref="MayMatch"/> is false only if the program returns 0 for every syscall
+/// record (<c>type</c> = syscall, <c>sig</c> = 0) with that arch and number, whatever its other fields. A
+/// true may be wrong (the program may still return 0 for all of them); a false never is.</para>
+/// <para><b>Layout.</b> One block of <see cref="Words"/> words per arch of <see cref="AuditArch.All"/>, in
+/// that order, in one array: bit n for syscall n below <see cref="SyscallLimit"/>, and bit
+/// <see cref="SyscallLimit"/> for every larger number of that arch. One flag covers every other arch
+/// value.</para>
+/// </summary>
+public sealed class SyscallMatchTable
+{
+    /// <summary>Numbers below this get one bit per arch; larger numbers of an arch share one.</summary>
+    public const int SyscallLimit = 1024;
+
+    /// <summary>Words per arch: SyscallLimit bits, then the bit for every larger number.</summary>
+    private const int Words = SyscallLimit / 64 + 1;
+
+    /// <summary>The archs with a block, in <see cref="AuditArch.All"/>'s order.</summary>
+    private const int ArchBlocks = 3;
+
+    // Read once, then constants to the JIT. MayMatch compares with exactly these three: an arch added to
+    // AuditArch.All beyond them is answered by the other-arch flag, which the analysis computes with the
+    // arch unknown, so stays sound until it gets a block (a comparison here).
+    private static readonly uint Arch0 = AuditArch.All[0].Value, Arch1 = AuditArch.All[1].Value, Arch2 = AuditArch.All[2].Value;
+
+    private readonly ulong[] _bits;
+    private readonly bool _otherArch;
+
+    private SyscallMatchTable(ulong[] bits, bool otherArch)
+    {
+        _bits = bits;
+        _otherArch = otherArch;
+        MatchesNothing = !otherArch && Array.TrueForAll(bits, w => w == 0);
+    }
+
+    /// <summary>Matches nothing.</summary>
+    public static SyscallMatchTable None { get; } = new(new ulong[ArchBlocks * Words], false);
+
+    /// <summary><see cref="MayMatch"/> is false for every arch and syscall.</summary>
+    public bool MatchesNothing { get; }
+
+    /// <summary>
+    /// False only if the program returns 0 for every syscall record (type = syscall (0), sig = 0) with this
+    /// arch and syscall, whatever the record's other fields (ids, args, exit, success, comm, exe, ...).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool MayMatch(uint arch, uint syscall)
+    {
+        int block;
+        if (arch == Arch0) block = 0;
+        else if (arch == Arch1) block = Words;
+        else if (arch == Arch2) block = 2 * Words;
+        else return _otherArch;
+        uint bit = Math.Min(syscall, (uint)SyscallLimit);
+        return (_bits[block + (int)(bit >> 6)] & (1UL << (int)(bit & 63))) != 0;
+    }
+
+    /// <summary>Each table's MayMatch ORed: what a caller running all their programs may match. Of no tables: nothing.</summary>
+    public static SyscallMatchTable Union(IEnumerable<SyscallMatchTable> tables)
+    {
+        ArgumentNullException.ThrowIfNull(tables);
+        var bits = new ulong[ArchBlocks * Words];
+        bool other = false;
+        foreach (var table in tables)
+        {
+            for (int i = 0; i < bits.Length; i++) bits[i] |= table._bits[i];
+            other |= table._otherArch;
+        }
+        return new SyscallMatchTable(bits, other);
+    }
+
+    /// <summary>
+    /// The table of <paramref name="program"/> (prefer <see cref="VerifiedProgram.SyscallMatches"/>, which
+    /// computes it once). A few passes over the code, one per arch for a program that tests the syscall only
+    /// through jumps; more for one that carries syscall-derived values across joins, within a fixed budget
+    /// beyond which what is left counts as matching.
+    /// </summary>
+    public static SyscallMatchTable For(VerifiedProgram program)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        var analysis = new Analysis(program);
+        // The arch and the syscall unknown: if no record can match then, none can at all.
+        if (!analysis.MayMatchAny(arch: null)) return None;
+        var bits = new ulong[ArchBlocks * Words];
+        for (int a = 0; a < ArchBlocks; a++)
+        {
+            uint arch = AuditArch.All[a].Value;
+            // The syscall unknown covers every number of the arch, the large ones with the rest.
+            if (!analysis.MayMatchAny(arch)) continue;
+            var block = bits.AsSpan(a * Words, Words);
+            analysis.SmallNumbers(arch).CopyTo(block);
+            block[SyscallLimit >> 6] |= 1UL << (SyscallLimit & 63);
+        }
+        return new SyscallMatchTable(bits, otherArch: true);
+    }
+
+    private enum Kind : byte { Unknown, Const, Sym }
+
+    /// <summary>
+    /// An abstract register value: any value, a constant, or a function of the syscall number (Value: the
+    /// index of its <see cref="Node"/>). The default is Unknown with Value 0, so equal values are equal field
+    /// by field.
+    /// </summary>
+    private readonly record struct Val(Kind Kind, ulong Value)
+    {
+        public static Val Const(ulong value) => new(Kind.Const, value);
+        public static Val Sym(int node) => new(Kind.Sym, (ulong)node);
+    }
+
+    /// <summary>A function of the syscall number: Op applied to Left and Right (each Const or Sym; Right unused by neg and not).</summary>
+    private readonly record struct Node(OpCode Op, Val Left, Val Right);
+
+    /// <summary>A comparison of a syscall function: its opcode and operands (for jin, B is the set index as a Const).</summary>
+    private readonly record struct Test(OpCode Op, Val A, Val B);
+
+    /// <summary>
+    /// Abstract interpretation of the loop-free code, pcs in order (every jump goes forward). A pass is for
+    /// one arch (or any) and a set of syscall numbers below SyscallLimit, its members (or any number, the
+    /// syscall then unknown). Each pc has the members that can reach it and one register state for them all:
+    /// per register Unknown, a constant, or a function of the syscall number (symbolic), merged where paths
+    /// join (a register the paths disagree on becomes Unknown; registers no path reads later are left out,
+    /// so they never disagree). A comparison of a symbolic value sends each member down the edge its own
+    /// value takes, so a program that tests the syscall by jumps is analysed exactly, as if number by number.
+    /// A join that loses a value while members arrive through different edges may cost precision: the pass
+    /// then runs again on each group of members that arrive alike.
+    /// </summary>
+    private sealed class Analysis
+    {
+        private const int Regs = InstructionSet.RegisterCount;
+        /// <summary>Words of a set of syscall numbers below SyscallLimit.</summary>
+        private const int SetWords = SyscallLimit / 64;
+        /// <summary>
+        /// Work (in register slots visited and numbers evaluated, about 2.5 ns each) after which no pass but the
+        /// first of each arch runs: about 20 ms. A program that tests the syscall only by jumps needs a pass per
+        /// arch, under 0.2 ms at 4,096 instructions; only lossy joins need more.
+        /// </summary>
+        private const long Budget = 8L << 20;
+        /// <summary>Distinct syscall functions tracked (each keeps a value per number); beyond this, results are Unknown.</summary>
+        private const int MaxNodes = 64;
+        /// <summary>Joins a group is split by at once (one is enough to make progress).</summary>
+        private const int MaxSplitJoins = 16;
+
+        private readonly ExecInstruction[] _code;
+        private readonly SetMatcher[] _sets;
+        /// <summary>Per pc, the registers some path from it reads before writing (bit r).</summary>
+        private readonly ushort[] _liveIn;
+        /// <summary>Per pc, the registers on entry (Regs slots).</summary>
+        private readonly Val[] _states;
+        /// <summary>Per pc, the members that reach it (SetWords words; only the first in a pass with the syscall unknown).</summary>
+        private readonly ulong[] _reach;
+        /// <summary>Per pc, the last pass that reached it (its registers and members are that pass's).</summary>
+        private readonly int[] _reachedIn;
+        private int _pass;
+        private readonly List<Node> _nodes = [];
+        private readonly Dictionary<Node, int> _nodeIndex = [];
+        /// <summary>Per node, its value for each number below SyscallLimit.</summary>
+        private readonly List<ulong[]> _vectors = [];
+        /// <summary>Per comparison of a syscall function, the numbers for which it holds.</summary>
+        private readonly Dictionary<Test, ulong[]> _testBits = [];
+        /// <summary>The last pass's lossy joins: the members that had reached the join, and those arriving.</summary>
+        private readonly List<(ulong[] Before, ulong[] Arriving)> _lossyJoins = [];
+        private readonly ulong[] _scratchA = new ulong[SyscallLimit], _scratchB = new ulong[SyscallLimit];
+        private long _work;
+
+        public Analysis(VerifiedProgram program)
+        {
+            _code = program.Exec;
+            _sets = program.Sets;
+            _states = new Val[_code.Length * Regs];
+            _reach = new ulong[_code.Length * SetWords];
+            _reachedIn = new int[_code.Length];
+            _liveIn = Liveness(_code);
+            var identity = new ulong[SyscallLimit];
+            for (int n = 0; n < identity.Length; n++) identity[n] = (ulong)n;
+            // Node 0 is the syscall number itself, as ldw loads it.
+            _nodes.Add(new Node(OpCode.Ldw, default, default));
+            _vectors.Add(identity);
+        }
+
+        private static ushort[] Liveness(ExecInstruction[] code)
+        {
+            var live = new ushort[code.Length];
+            for (int pc = code.Length - 1; pc >= 0; pc--)
+            {
+                var i = code[pc];
+                var info = InstructionSet.Get(i.Op);
+                int after = info.Jump switch
+                {
+                    JumpKind.Return => 0,
+                    JumpKind.None => live[pc + 1],
+                    JumpKind.Always => live[i.True],
+                    _ => live[i.True] | live[i.False],
+                };
+                if (info.A is Operand.RegWrite or Operand.RegReadWrite) after &= ~(1 << i.A);
+                if (info.A is Operand.RegRead or Operand.RegReadWrite) after |= 1 << i.A;
+                if (info.B is Operand.RegRead) after |= 1 << i.B;
+                live[pc] = (ushort)after;
+            }
+            return live;
+        }
+
+        /// <summary>Whether some record with this arch (null: any) and any syscall number may match.</summary>
+        public bool MayMatchAny(uint? arch) => Run(arch, members: null)[0] != 0;
+
+        /// <summary>The numbers below SyscallLimit that may match with this arch, as a bitmap.</summary>
+        public ulong[] SmallNumbers(uint arch)
+        {
+            var result = new ulong[SetWords];
+            var all = new ulong[SetWords];
+            all.AsSpan().Fill(ulong.MaxValue);
+            // A group of members, and what a pass over a larger group already allows them (each pass is sound,
+            // so a member may match only if every pass that covered it says so).
+            var pending = new Stack<(ulong[] Members, ulong[] Bound)>();
+            pending.Push((all, all));
+            bool first = true;
+            while (pending.TryPop(out var group))
+            {
+                if (!first && _work > Budget)
+                {
+                    Or(result, group.Bound);
+                    continue;
+                }
+                first = false;
+                var matched = Run(arch, group.Members);
+                And(matched, group.Bound);
+                if (_lossyJoins.Count > 0 && !IsEmpty(matched))
+                {
+                    foreach (var part in Split(group.Members)) pending.Push((part, AndNew(matched, part)));
+                }
+                else
+                {
+                    Or(result, matched);
+                }
+            }
+            return result;
+        }
+
+        /// <summary>
+        /// One pass for records with this arch (null: any) and a syscall among <paramref name="members"/>
+        /// (null: any number, the syscall unknown). Returns the members for which some ret with a non-zero
+        /// verdict is reachable (with the syscall unknown: one word, non-zero if one is). The lossy joins are
+        /// left in <see cref="_lossyJoins"/>.
+        /// </summary>
+        private ulong[] Run(uint? arch, ulong[]? members)
+        {
+            // With the syscall unknown, bit 0 stands for "reachable".
+            int words = members is null ? 1 : SetWords;
+            int single = members is null ? -1 : SingleMember(members);
+            _lossyJoins.Clear();
+            _pass++;
+            _reachedIn[0] = _pass;
+            _states.AsSpan(0, Regs).Clear();
+            if (members is null) _reach[0] = 1;
+            else members.CopyTo(_reach, 0);
+            var matched = new ulong[words];
+            Span<ulong> taken = stackalloc ulong[SetWords], notTaken = stackalloc ulong[SetWords];
+            _work += _code.Length / 4 + 1;
+            for (int pc = 0; pc < _code.Length; pc++)
+            {
+                if (_reachedIn[pc] != _pass) continue;
+                var reach = _reach.AsSpan(pc * SetWords, words);
+                _work += Regs;
+                // No later pc reads this pc's registers, so they become the working state.
+                var r = _states.AsSpan(pc * Regs, Regs);
+                var i = _code[pc];
+                switch (i.Op)
+                {
+                    case OpCode.Ret:
+                        if (i.Imm != 0)
+                        {
+                            Or(matched, reach);
+                            // Everyone matches: later passes could refine only through a lossy join already seen.
+                            if (_lossyJoins.Count == 0 && (members is null || matched.AsSpan().SequenceEqual(members))) return matched;
+                        }
+                        continue;
+                    case OpCode.Ldb or OpCode.Ldw or OpCode.Lddw:
+                        r[i.A] = Load(i.Op, (int)i.Imm, arch, members, single);
+                        break;
+                    case OpCode.MovK:
+                        r[i.A] = Val.Const(i.Imm);
+                        break;
+                    case OpCode.MovX:
+                        r[i.A] = r[i.B];
+                        break;
+                    case OpCode.Neg or OpCode.Not:
+                        r[i.A] = Compute(i.Op, r[i.A], default);
+                        break;
+                    case OpCode.AddK or OpCode.SubK or OpCode.AndK or OpCode.OrK or OpCode.XorK or OpCode.LshK or OpCode.RshK or OpCode.ArshK:
+                        r[i.A] = Compute(i.Op, r[i.A], Val.Const(i.Imm));
+                        break;
+                    case OpCode.AddX or OpCode.SubX or OpCode.AndX or OpCode.OrX or OpCode.XorX or OpCode.LshX or OpCode.RshX or OpCode.ArshX:
+                        r[i.A] = Compute(i.Op, r[i.A], r[i.B]);
+                        break;
+                    case OpCode.Ja:
+                        Flow(r, reach, i.True, members is not null);
+                        continue;
+                    case OpCode.JeqK or OpCode.JgtK or OpCode.JgeK or OpCode.JsgtK or OpCode.JsgeK or OpCode.JsetK or OpCode.Jin:
+                        Branch(new Test(i.Op, r[i.A], Val.Const(i.Imm)), r, reach, i, taken[..words], notTaken[..words], members is not null);
+                        continue;
+                    case OpCode.JeqX or OpCode.JgtX or OpCode.JgeX or OpCode.JsgtX or OpCode.JsgeX or OpCode.JsetX:
+                        Branch(new Test(i.Op, r[i.A], r[i.B]), r, reach, i, taken[..words], notTaken[..words], members is not null);
+                        continue;
+                    case OpCode.JstrEq or OpCode.JstrPrefix:
+                        // Strings are unknown when a record opens.
+                        Flow(r, reach, i.True, members is not null);
+                        Flow(r, reach, i.False, members is not null);
+                        continue;
+                    default:
+                        throw new InvalidOperationException($"syscall match analysis has no case for opcode {i.Op}");
+                }
+                Flow(r, reach, pc + 1, members is not null);
+            }
+            return matched;
+        }
+
+        /// <summary>
+        /// What a load gives: the fields known when a syscall record opens (its arch when the pass has one,
+        /// its number, type syscall, sig 0); every other field is unknown.
+        /// </summary>
+        private static Val Load(OpCode op, int offset, uint? arch, ulong[]? members, int single) => (op, offset) switch
+        {
+            (OpCode.Ldw, RecordLayout.Arch) => arch is { } a ? Val.Const(a) : default,
+            (OpCode.Ldw, RecordLayout.Syscall) => members is null ? default : single >= 0 ? Val.Const((ulong)single) : Val.Sym(0),
+            (OpCode.Ldb, RecordLayout.Type) => Val.Const(RecordLayout.EventTypeSyscall),
+            (OpCode.Ldw, RecordLayout.Sig) => Val.Const(0),
+            _ => default,
+        };
+
+        /// <summary>An ALU operation on abstract values: exact on constants, a new syscall function on a symbolic value.</summary>
+        private Val Compute(OpCode op, Val a, Val b)
+        {
+            bool unary = op is OpCode.Neg or OpCode.Not;
+            if (a.Kind == Kind.Unknown || (!unary && b.Kind == Kind.Unknown)) return default;
+            if (a.Kind == Kind.Const && (unary || b.Kind == Kind.Const)) return Val.Const(Alu(op, a.Value, b.Value));
+            var node = new Node(op, a, unary ? default : b);
+            if (!_nodeIndex.TryGetValue(node, out int index))
+            {
+                if (_nodes.Count >= MaxNodes) return default;
+                // Operands are earlier nodes, so their values are already known.
+                var values = new ulong[SyscallLimit];
+                for (int n = 0; n < values.Length; n++) values[n] = Alu(op, ValueAt(a, n), unary ? 0 : ValueAt(b, n));
+                _work += SyscallLimit;
+                index = _nodes.Count;
+                _nodes.Add(node);
+                _vectors.Add(values);
+                _nodeIndex.Add(node, index);
+            }
+            return Val.Sym(index);
+        }
+
+        /// <summary>The engines' ALU semantics (wrapping arithmetic, <see cref="Semantics"/> shifts).</summary>
+        private static ulong Alu(OpCode op, ulong a, ulong b) => unchecked(op switch
+        {
+            OpCode.AddK or OpCode.AddX => a + b,
+            OpCode.SubK or OpCode.SubX => a - b,
+            OpCode.AndK or OpCode.AndX => a & b,
+            OpCode.OrK or OpCode.OrX => a | b,
+            OpCode.XorK or OpCode.XorX => a ^ b,
+            OpCode.LshK or OpCode.LshX => Semantics.Lsh(a, b),
+            OpCode.RshK or OpCode.RshX => Semantics.Rsh(a, b),
+            OpCode.ArshK or OpCode.ArshX => Semantics.Arsh(a, b),
+            OpCode.Neg => 0 - a,
+            OpCode.Not => ~a,
+            _ => throw new InvalidOperationException($"{op} is not an ALU operation"),
+        });
+
+        /// <summary>The interpreter's comparisons; for jin, <paramref name="b"/> is the set index.</summary>
+        private bool Compare(OpCode op, ulong a, ulong b) => op switch
+        {
+            OpCode.JeqK or OpCode.JeqX => a == b,
+            OpCode.JgtK or OpCode.JgtX => a > b,
+            OpCode.JgeK or OpCode.JgeX => a >= b,
+            OpCode.JsgtK or OpCode.JsgtX => (long)a > (long)b,
+            OpCode.JsgeK or OpCode.JsgeX => (long)a >= (long)b,
+            OpCode.JsetK or OpCode.JsetX => (a & b) != 0,
+            OpCode.Jin => _sets[(int)b].Contains(a),
+            _ => throw new InvalidOperationException($"{op} is not a comparison"),
+        };
+
+        /// <summary>The value of a Const or Sym for syscall number <paramref name="n"/>.</summary>
+        private ulong ValueAt(Val v, int n) => v.Kind == Kind.Sym ? _vectors[(int)v.Value][n] : v.Value;
+
+        /// <summary>
+        /// A conditional jump: an edge for the members whose records can take it. Constants decide for all;
+        /// a syscall function decides member by member; anything unknown sends every member both ways.
+        /// </summary>
+        private void Branch(Test t, Span<Val> r, Span<ulong> reach, ExecInstruction i, Span<ulong> taken, Span<ulong> notTaken, bool tracked)
+        {
+            if (t.A.Kind == Kind.Unknown || t.B.Kind == Kind.Unknown)
+            {
+                Flow(r, reach, i.True, tracked);
+                Flow(r, reach, i.False, tracked);
+            }
+            else if (t.A.Kind == Kind.Const && t.B.Kind == Kind.Const)
+            {
+                Flow(r, reach, Compare(t.Op, t.A.Value, t.B.Value) ? i.True : i.False, tracked);
+            }
+            else
+            {
+                // A symbolic value exists only in a pass over members.
+                var holds = TestBits(t);
+                for (int w = 0; w < reach.Length; w++)
+                {
+                    taken[w] = reach[w] & holds[w];
+                    notTaken[w] = reach[w] & ~holds[w];
+                }
+                if (!IsEmpty(taken)) Flow(r, taken, i.True, tracked);
+                if (!IsEmpty(notTaken)) Flow(r, notTaken, i.False, tracked);
+            }
+        }
+
+        /// <summary>The numbers below SyscallLimit for which a comparison of syscall functions holds.</summary>
+        private ulong[] TestBits(Test t)
+        {
+            if (_testBits.TryGetValue(t, out var bits)) return bits;
+            bits = new ulong[SetWords];
+            // Operands as per-number values (a constant: the same for each).
+            ReadOnlySpan<ulong> a = Values(t.A, _scratchA), b = Values(t.B, _scratchB);
+            for (int n = 0; n < SyscallLimit; n++)
+                if (Compare(t.Op, a[n], b[n])) bits[n >> 6] |= 1UL << (n & 63);
+            _work += SyscallLimit;
+            _testBits.Add(t, bits);
+            return bits;
+        }
+
+        /// <summary>A Const or Sym's value for each number below SyscallLimit (a constant's written into <paramref name="scratch"/>).</summary>
+        private ReadOnlySpan<ulong> Values(Val v, ulong[] scratch)
+        {
+            if (v.Kind == Kind.Sym) return _vectors[(int)v.Value];
+            scratch.AsSpan().Fill(v.Value);
+            return scratch;
+        }
+
+        private static void Set(ulong[] bits, int n) => bits[n >> 6] |= 1UL << (n & 63);
+
+        /// <summary>
+        /// Carries the state and the <paramref name="arriving"/> members into <paramref name="target"/>: a copy
+        /// on the first edge, a merge on later ones. Registers not live at the target are left Unknown.
+        /// </summary>
+        private void Flow(Span<Val> state, Span<ulong> arriving, int target, bool tracked)
+        {
+            var reach = _reach.AsSpan(target * SetWords, arriving.Length);
+            var into = _states.AsSpan(target * Regs, Regs);
+            uint live = _liveIn[target];
+            if (_reachedIn[target] != _pass)
+            {
+                _reachedIn[target] = _pass;
+                arriving.CopyTo(reach);
+                into.Clear();
+                for (; live != 0; live &= live - 1)
+                {
+                    int k = System.Numerics.BitOperations.TrailingZeroCount(live);
+                    into[k] = state[k];
+                }
+                return;
+            }
+            bool lost = false;
+            for (; live != 0; live &= live - 1)
+            {
+                int k = System.Numerics.BitOperations.TrailingZeroCount(live);
+                if (into[k] != state[k])
+                {
+                    into[k] = default;
+                    lost = true;
+                }
+            }
+            // A value lost where some members arrive one way and some another: running those groups apart
+            // keeps it for each. (Members arriving both ways lose it number by number too.)
+            if (lost && tracked && !reach.SequenceEqual(arriving) && _lossyJoins.Count < MaxSplitJoins)
+                _lossyJoins.Add((reach.ToArray(), arriving.ToArray()));
+            Or(reach, arriving);
+        }
+
+        /// <summary>
+        /// Splits <paramref name="members"/> into the groups that arrived alike at each lossy join of the last
+        /// pass (before it, arriving, both or neither). A lossy join had members on one side only, so there are
+        /// at least two groups.
+        /// </summary>
+        private List<ulong[]> Split(ulong[] members)
+        {
+            var groups = new List<ulong[]> { members };
+            foreach (var (before, arriving) in _lossyJoins)
+            {
+                foreach (var side in (ulong[][])[before, arriving])
+                {
+                    var next = new List<ulong[]>(2 * groups.Count);
+                    foreach (var g in groups)
+                    {
+                        var inside = AndNew(g, side);
+                        var outside = AndNotNew(g, side);
+                        if (!IsEmpty(inside)) next.Add(inside);
+                        if (!IsEmpty(outside)) next.Add(outside);
+                    }
+                    groups = next;
+                }
+            }
+            return groups;
+        }
+
+        private static int SingleMember(ulong[] members)
+        {
+            int found = -1;
+            for (int w = 0; w < members.Length; w++)
+            {
+                if (members[w] == 0) continue;
+                if (found >= 0 || (members[w] & (members[w] - 1)) != 0) return -1;
+                found = w * 64 + System.Numerics.BitOperations.TrailingZeroCount(members[w]);
+            }
+            return found;
+        }
+
+        private static bool IsEmpty(ReadOnlySpan<ulong> set) => set.IndexOfAnyExcept(0UL) < 0;
+
+        private static void Or(Span<ulong> into, ReadOnlySpan<ulong> set)
+        {
+            for (int w = 0; w < into.Length; w++) into[w] |= set[w];
+        }
+
+        private static void And(Span<ulong> into, ReadOnlySpan<ulong> set)
+        {
+            for (int w = 0; w < into.Length; w++) into[w] &= set[w];
+        }
+
+        private static ulong[] AndNew(ulong[] a, ulong[] b)
+        {
+            var c = (ulong[])a.Clone();
+            And(c, b);
+            return c;
+        }
+
+        private static ulong[] AndNotNew(ulong[] a, ulong[] b)
+        {
+            var c = new ulong[a.Length];
+            for (int w = 0; w < c.Length; w++) c[w] = a[w] & ~b[w];
+            return c;
+        }
+    }
+}
