@@ -52,16 +52,16 @@ else
     var creds = new AuditCredentials(Ppid: 1, Auid: 1000, Uid: 1000, Gid: 1000, Euid: 1000);
     var threads = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
     {
-        var ctx = pipeline.CreateContext();          // one context per thread
+        var ctx = pipeline.CreateContext();          // one context per thread,
+        ctx.SetTask((uint)(100 + t), creds, "worker"u8, "/usr/bin/worker"u8);   // told who the thread is once
         for (uint i = 0; i < 200_000; i++)
         {
-            uint pid = 100 + (i % 7);
             uint nr = (i % 50) switch { 0 => 59u, 1 => 56u, 2 => 2u, _ => 96u };   // execve, clone, open, gettimeofday
-            ctx.Open(AuditArch.X86_64, nr, pid, creds);
+            ctx.Open(AuditArch.X86_64, nr);
             if (nr != 2 || i % 3 != 0) ctx.SubmitArguments(i);   // "open" is sometimes uninstrumented
             bool ok = nr != 2 || i % 4 != 0;
             ctx.Close(ok ? 3 : -13, ok, i);
-            if (i % 10_000 == 0) ctx.Signal(pid, i % 20_000 == 0 ? 11u : 14u, creds, i);   // SIGSEGV or SIGALRM
+            if (i % 10_000 == 0) ctx.Signal(i % 20_000 == 0 ? 11u : 14u, i);   // SIGSEGV or SIGALRM
         }
     })).ToArray();
     await Task.WhenAll(threads);

@@ -18,12 +18,34 @@ namespace Filter.Audit.Pipeline;
 /// </remarks>
 public sealed class AuditContext
 {
-    private enum State : byte { Idle, Open, OpenUnaudited }
+    /// <summary>
+    /// Where the context is in a record's lifecycle. One field for what would otherwise be three (open?
+    /// audited? arguments submitted?), so that each call checks it once.
+    /// </summary>
+    private enum State : byte
+    {
+        NoTask, Idle,
+        // Open: arguments pending, then submitted.
+        Open, Submitted,
+        // Open by a process whose auditing is off: nothing is written, nothing produced.
+        Unaudited, UnauditedSubmitted,
+    }
 
     private readonly AuditPipeline _pipeline;
     private State _state;
-    private bool _argumentsSubmitted;
-    private uint _arch, _syscall;
+    private uint _pid;
+
+    // What Open needs from the pipeline, refreshed when the snapshot changes (every control operation
+    // publishes a new one, the per-process switch included): whether the task is audited (also looked up
+    // when the task changes), and a counter array long enough for the snapshot's subscribers.
+    private AuditPipeline.Snapshot? _view;
+    private bool _taskAudited;
+    // Open found that no filter of _view can match the record's arch and syscall. If _view is still the
+    // current snapshot at close, the record is dropped by every filter without running any...
+    private bool _droppedAtOpen;
+    // ...and counted here, once for all of _view's subscribers: added to each one's filtered-out counter
+    // when the view changes, and by ReadCounters until then.
+    private long _droppedAtOpenPending;
 
     // Per subscriber index: [2i] records its filter wanted, [2i+1] records it filtered out; their sum is the
     // records produced while it was subscribed (one increment per record and subscriber). Written only by
@@ -38,7 +60,20 @@ public sealed class AuditContext
     internal long CommitSequence => Volatile.Read(ref _commitSequence);
 
     /// <summary>Whether a record is in flight.</summary>
-    public bool IsOpen => _state != State.Idle;
+    public bool IsOpen => _state >= State.Open;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Refresh(AuditPipeline.Snapshot snapshot)
+    {
+        var counters = CountersFor(snapshot);
+        if (_view is { } old && _droppedAtOpenPending != 0)
+        {
+            foreach (int slot in old.FilteredOutSlots) counters[slot] += _droppedAtOpenPending;
+            _droppedAtOpenPending = 0;
+        }
+        _taskAudited = _pipeline.IsAudited(_pid);
+        _view = snapshot;
+    }
 
     /// <summary>Records this context closed and committed (the per-process switch's skipped ones excluded).</summary>
     public long Committed { get; private set; }
@@ -47,36 +82,79 @@ public sealed class AuditContext
     public long SkippedByProcess { get; private set; }
 
     /// <summary>
-    /// Opens the context's record before the syscall runs, and flags it as not yet instrumented. Returns
-    /// false (and the record will be discarded at close) when auditing is off for <paramref name="pid"/>.
+    /// The task (thread) this context serves: its pid, credentials, comm and exe, which tag every record
+    /// it produces from now on. Call it when the context starts serving a thread and whenever the identity
+    /// changes (setuid, execve, a new comm), not per syscall: like the kernel's audit context, which reads
+    /// them from the task, the context keeps them in its record and a syscall only writes what is its own.
+    /// Allowed while a record is open (an execve or setuid changes the identity of its own record: records
+    /// show the task as it is when they close); the per-process switch was decided at open.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A record is already in flight in this context.</exception>
+    public void SetTask(uint pid, in AuditCredentials credentials, ReadOnlySpan<byte> comm = default, ReadOnlySpan<byte> exe = default)
+    {
+        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+        _pid = pid;
+        _taskAudited = _pipeline.IsAudited(pid);
+        Put32(ref r, RecordLayout.Pid, pid);
+        WriteCredentials(ref r, credentials);
+        // comm's slot is cleared with one 16-byte store (its 16th byte is exe's first, written next): the
+        // committed record includes the whole slot, which must not keep the end of a longer earlier comm.
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref r, CommAt), Vector128<byte>.Zero);
+        int commLength = CopyString(ref r, CommAt, comm, RecordLayout.CommMaxLength);
+        int exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
+        Put32(ref r, RecordLayout.CommDescriptor, (uint)CommAt | ((uint)commLength << 16));
+        Put32(ref r, RecordLayout.ExeDescriptor, (uint)ExeAt | ((uint)exeLength << 16));
+        _length = ExeAt + exeLength;
+        if (_state == State.NoTask) _state = State.Idle;
+    }
+
+    /// <summary>The task's new credentials (a setuid-family call), keeping its pid, comm and exe.</summary>
+    /// <exception cref="InvalidOperationException">No task was set (<see cref="SetTask"/>).</exception>
+    public void SetCredentials(in AuditCredentials credentials)
+    {
+        if (_state == State.NoTask) throw NoTask();
+        WriteCredentials(ref MemoryMarshal.GetArrayDataReference(_record), credentials);
+    }
+
+    /// <summary>
+    /// Opens the context's record before the syscall runs, tagged with the syscall and the context's task
+    /// (<see cref="SetTask"/>), and flags it as not yet instrumented. Returns false (and the record will
+    /// be discarded at close) when auditing is off for the task's pid.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A record is already in flight, or no task was set.</exception>
+    public bool Open(uint arch, uint syscall)
+    {
+        if (_state != State.Idle)
+            throw _state == State.NoTask ? NoTask() : AlreadyInFlight(Syscall);
+        // Every per-syscall header byte is written between here and Close (arguments at submit, or zeroed
+        // at close without one); the task's fields stay from SetTask. No clearing pass is needed.
+        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+        Put64(ref r, RecordLayout.Arch, (ulong)syscall << 32 | arch); // arch, then syscall
+        var snapshot = _pipeline.Current;
+        if (snapshot != _view) Refresh(snapshot);
+        if (!_taskAudited)
+        {
+            _state = State.Unaudited;
+            return false;
+        }
+        Put64(ref r, RecordLayout.Success, 0); // success (set at close), type = syscall, padding, sig
+        _droppedAtOpen = !snapshot.Matches.MayMatch(arch, syscall);
+        _state = State.Open;
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="SetTask"/> then <see cref="Open(uint, uint)"/>, for a syscall layer that has the identity
+    /// at hand on every call (one thread serving many processes). Writing the identity costs more than the
+    /// rest of a dropped record's path; a layer with a context per thread calls <see cref="SetTask"/> only
+    /// when it changes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A record is already in flight (nothing is changed).</exception>
     public bool Open(uint arch, uint syscall, uint pid, in AuditCredentials credentials,
         ReadOnlySpan<byte> comm = default, ReadOnlySpan<byte> exe = default)
     {
-        if (_state != State.Idle)
-            throw AlreadyInFlight(_syscall);
-        _argumentsSubmitted = false;
-        _arch = arch;
-        _syscall = syscall;
-        if (!_pipeline.IsAudited(pid))
-        {
-            _state = State.OpenUnaudited;
-            return false;
-        }
-        // Every header byte is written between here and Close (arguments at submit, or zeroed at close
-        // without one), so nothing of the previous record survives and no clearing pass is needed.
-        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
-        Put32(ref r, RecordLayout.Arch, arch);
-        Put32(ref r, RecordLayout.Syscall, syscall);
-        Put32(ref r, RecordLayout.Pid, pid);
-        WriteCredentials(ref r, credentials);
-        Put32(ref r, RecordLayout.Success, 0); // success (set at close), type = syscall, 2 bytes of padding
-        Put32(ref r, RecordLayout.Sig, 0);
-        _commLength = CopyComm(ref r, comm);
-        _exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
-        _state = State.Open;
-        return true;
+        if (_state >= State.Open) throw AlreadyInFlight(Syscall);
+        SetTask(pid, credentials, comm, exe);
+        return Open(arch, syscall);
     }
 
     /// <summary>The syscall's arguments; clears the uninstrumented flag.</summary>
@@ -84,10 +162,12 @@ public sealed class AuditContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SubmitArguments(ulong a0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0, ulong a5 = 0)
     {
-        if (_state == State.Idle) throw Misuse("no record is open in this context");
-        if (_argumentsSubmitted) throw AlreadySubmitted(_syscall);
-        _argumentsSubmitted = true;
-        if (_state != State.Open) return;
+        if (_state != State.Open)
+        {
+            SubmitUnusual();
+            return;
+        }
+        _state = State.Submitted;
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
         Put64(ref r, RecordLayout.A0, a0);
         Put64(ref r, RecordLayout.A1, a1);
@@ -106,51 +186,86 @@ public sealed class AuditContext
     /// <exception cref="InvalidOperationException">No record is open.</exception>
     public int Close(long exit, bool success, long timestamp)
     {
-        switch (_state)
+        if (_state != State.Submitted)
         {
-            case State.Idle: throw Misuse("no record is open in this context");
-            case State.OpenUnaudited:
-                _state = State.Idle;
-                SkippedByProcess++;
-                return 0;
+            if (_state != State.Open) return CloseUnaudited();
+            Uninstrumented();
         }
         _state = State.Idle;
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
-        if (!_argumentsSubmitted)
-        {
-            Unsafe.InitBlockUnaligned(ref Unsafe.Add(ref r, RecordLayout.A0), 0, RecordLayout.A5 + 8 - RecordLayout.A0);
-            _pipeline.ReportUninstrumented(_arch, _syscall);
-        }
         Put64(ref r, RecordLayout.Exit, (ulong)exit);
         Unsafe.Add(ref r, RecordLayout.Success) = success ? (byte)1 : (byte)0;
-        return Commit(FinishStrings(ref r), timestamp);
+        if (_droppedAtOpen && _pipeline.Current == _view)
+        {
+            // Every filter of this snapshot returns 0 for this arch and syscall: counted as filtered out
+            // by each, as if each had run. Nothing is queued, so this needs no commit sequence: the grace
+            // period guards queues.
+            _droppedAtOpenPending++;
+            Committed++;
+            return 0;
+        }
+        return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp);
+    }
+
+    // The unusual ends of Submit and Close, out of line.
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SubmitUnusual()
+    {
+        switch (_state)
+        {
+            case State.Unaudited: _state = State.UnauditedSubmitted; return;
+            case State.Submitted or State.UnauditedSubmitted: throw AlreadySubmitted(Syscall);
+            default: throw Misuse("no record is open in this context");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int CloseUnaudited()
+    {
+        if (_state < State.Open) throw Misuse("no record is open in this context");
+        _state = State.Idle;
+        SkippedByProcess++;
+        return 0;
+    }
+
+    /// <summary>Closed without arguments: they are zero, and the pipeline hears of the syscall.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Uninstrumented()
+    {
+        Unsafe.InitBlockUnaligned(ref _record[RecordLayout.A0], 0, RecordLayout.A5 + 8 - RecordLayout.A0);
+        _pipeline.ReportUninstrumented(Arch, Syscall);
     }
 
     /// <summary>
-    /// A signal delivery: commits a record of type <c>signal</c> with <c>sig</c> set (syscall and
-    /// arguments 0), so filters such as <c>type == signal &amp;&amp; sig == SIGSEGV</c> select it. Returns how
-    /// many subscribers it was queued for (0 also when auditing is off for <paramref name="pid"/>).
+    /// A signal delivered to the context's task: commits a record of type <c>signal</c> with <c>sig</c>
+    /// set (syscall, exit and arguments 0), so filters such as <c>type == signal &amp;&amp; sig == SIGSEGV</c>
+    /// select it. Returns how many subscribers it was queued for (0 also when auditing is off for the task).
     /// </summary>
-    /// <exception cref="InvalidOperationException">A syscall record is in flight in this context.</exception>
-    public int Signal(uint pid, uint sig, in AuditCredentials credentials, long timestamp, uint arch = 0,
-        ReadOnlySpan<byte> comm = default, ReadOnlySpan<byte> exe = default)
+    /// <exception cref="InvalidOperationException">A syscall record is in flight, or no task was set.</exception>
+    public int Signal(uint sig, long timestamp, uint arch = 0)
     {
-        if (_state != State.Idle) throw new InvalidOperationException($"a record (syscall {_syscall}) is in flight in this context; close it before a signal");
-        if (!_pipeline.IsAudited(pid))
+        if (_state != State.Idle) throw _state == State.NoTask ? NoTask() : SignalInFlight(Syscall);
+        if (!_pipeline.IsAudited(_pid))
         {
             SkippedByProcess++;
             return 0;
         }
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
-        Unsafe.InitBlockUnaligned(ref r, 0, RecordLayout.HeaderSize);
-        Unsafe.Add(ref r, RecordLayout.Type) = RecordLayout.EventTypeSignal;
-        Put32(ref r, RecordLayout.Sig, sig);
+        Unsafe.InitBlockUnaligned(ref r, 0, RecordLayout.A5 + 8); // arch, syscall, exit, arguments
         Put32(ref r, RecordLayout.Arch, arch);
-        Put32(ref r, RecordLayout.Pid, pid);
-        WriteCredentials(ref r, credentials);
-        _commLength = CopyComm(ref r, comm);
-        _exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
-        return Commit(FinishStrings(ref r), timestamp);
+        Put64(ref r, RecordLayout.Success, (ulong)RecordLayout.EventTypeSignal << 8 | (ulong)sig << 32);
+        return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp);
+    }
+
+    /// <summary><see cref="SetTask"/> then <see cref="Signal(uint, long, uint)"/>.</summary>
+    /// <exception cref="InvalidOperationException">A syscall record is in flight in this context (nothing is changed).</exception>
+    public int Signal(uint pid, uint sig, in AuditCredentials credentials, long timestamp, uint arch = 0,
+        ReadOnlySpan<byte> comm = default, ReadOnlySpan<byte> exe = default)
+    {
+        if (_state >= State.Open) throw SignalInFlight(Syscall);
+        SetTask(pid, credentials, comm, exe);
+        return Signal(sig, timestamp, arch);
     }
 
     /// <summary>
@@ -161,7 +276,7 @@ public sealed class AuditContext
     /// <exception cref="InvalidOperationException">A syscall record is in flight in this context.</exception>
     public int CommitRecord(ReadOnlySpan<byte> record, long timestamp)
     {
-        if (_state != State.Idle) throw new InvalidOperationException($"a record (syscall {_syscall}) is in flight in this context");
+        if (_state >= State.Open) throw new InvalidOperationException($"a record (syscall {Syscall}) is in flight in this context");
         if (record.Length < RecordLayout.HeaderSize)
             throw new ArgumentException($"a record is at least {RecordLayout.HeaderSize} bytes; got {record.Length}", nameof(record));
         if (!_pipeline.IsAudited(BinaryPrimitives.ReadUInt32LittleEndian(record[RecordLayout.Pid..])))
@@ -184,7 +299,7 @@ public sealed class AuditContext
         Volatile.Write(ref _commitSequence, _commitSequence + 1);
         try
         {
-            foreach (var entry in _pipeline.Snapshot) entry.Subscription.Queue.RecordUpstreamLoss(count);
+            foreach (var entry in _pipeline.Current.Entries) entry.Subscription.Queue.RecordUpstreamLoss(count);
         }
         finally
         {
@@ -200,7 +315,10 @@ public sealed class AuditContext
     private const int CommAt = RecordLayout.HeaderSize, ExeAt = CommAt + RecordLayout.CommMaxLength;
 
     private readonly byte[] _record = new byte[RecordLayout.MaxRecordSize];
-    private int _commLength, _exeLength;
+    private int _length = ExeAt;
+
+    private uint Arch => BinaryPrimitives.ReadUInt32LittleEndian(_record.AsSpan(RecordLayout.Arch));
+    private uint Syscall => BinaryPrimitives.ReadUInt32LittleEndian(_record.AsSpan(RecordLayout.Syscall));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put32(ref byte record, int offset, uint value) =>
@@ -262,27 +380,6 @@ public sealed class AuditContext
     }
 
     /// <summary>
-    /// comm, with zeros after it to the end of its slot: the committed record includes the whole slot, which
-    /// must not carry the end of a previous record's longer comm to subscribers. The slot (15 bytes) is
-    /// cleared with one 16-byte store; its 16th byte is the first of exe, written next.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CopyComm(ref byte record, ReadOnlySpan<byte> comm)
-    {
-        Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, CommAt), Vector128<byte>.Zero);
-        return CopyString(ref record, CommAt, comm, RecordLayout.CommMaxLength);
-    }
-
-    /// <summary>Writes the string descriptors; returns the record: header, comm's slot, then exe (as <see cref="RecordBuilder.Build"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ReadOnlySpan<byte> FinishStrings(ref byte record)
-    {
-        Put32(ref record, RecordLayout.CommDescriptor, (uint)CommAt | ((uint)_commLength << 16));
-        Put32(ref record, RecordLayout.ExeDescriptor, (uint)ExeAt | ((uint)_exeLength << 16));
-        return new ReadOnlySpan<byte>(_record, 0, ExeAt + _exeLength);
-    }
-
-    /// <summary>
     /// The eleven ids, one 4-byte store each. Not one 44-byte block copy: callers typically build the
     /// credentials just before <see cref="Open"/>, one store per field, and a wide load of fields just stored
     /// that way cannot be forwarded from the store buffer (in a profile of such a caller the block copy's
@@ -313,6 +410,14 @@ public sealed class AuditContext
         new($"a record (syscall {syscall}) is already in flight in this context; close it first");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException NoTask() =>
+        new("this context serves no task yet; call SetTask (or an Open overload that takes the identity) first");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException SignalInFlight(uint syscall) =>
+        new($"a record (syscall {syscall}) is in flight in this context; close it before a signal");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException AlreadySubmitted(uint syscall) =>
         new($"the arguments of syscall {syscall} were already submitted");
 
@@ -338,15 +443,14 @@ public sealed class AuditContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Dispatch(ReadOnlySpan<byte> bytes, long timestamp)
     {
-        var entries = _pipeline.Snapshot;
-        var counters = _counters;
+        var snapshot = _pipeline.Current;
+        var counters = CountersFor(snapshot);
         var record = new Record(bytes);
         ulong serial = 0;
         int queued = 0;
-        foreach (var entry in entries)
+        foreach (var entry in snapshot.Entries)
         {
             int i = entry.CounterSlot;
-            if (i + 1 >= counters.Length) counters = GrowCounters(i + 2);
             if (entry.Filter.Run(record) == 0)
             {
                 counters[i + 1]++;
@@ -367,6 +471,15 @@ public sealed class AuditContext
         return queue.TryEnqueue(bytes, serial, timestamp);
     }
 
+    /// <summary>This context's counters, long enough for every slot of <paramref name="snapshot"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long[] CountersFor(AuditPipeline.Snapshot snapshot)
+    {
+        var counters = _counters;
+        return counters.Length >= snapshot.CounterLength ? counters : GrowCounters(snapshot.CounterLength);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private long[] GrowCounters(int needed)
     {
         var grown = new long[Math.Max(needed, _counters.Length * 2)];
@@ -381,6 +494,8 @@ public sealed class AuditContext
         int i = index * 2;
         if (i + 1 >= counters.Length) return;
         long wanted = Volatile.Read(ref counters[i]), dropped = Volatile.Read(ref counters[i + 1]);
+        if (Volatile.Read(ref _view) is { } view && Array.IndexOf(view.FilteredOutSlots, i + 1) >= 0)
+            dropped += Volatile.Read(ref _droppedAtOpenPending);
         produced += wanted + dropped;
         filteredOut += dropped;
     }

@@ -19,7 +19,7 @@ public sealed class AuditPipeline
     private const int PidBitmapBits = 1 << 22;
 
     private readonly Lock _control = new();
-    private volatile Entry[] _snapshot = [];
+    private volatile Snapshot _snapshot = Snapshot.Empty;
     private int _nextIndex;
     private readonly List<AuditContext> _contexts = [];
     private readonly List<Subscription> _everSubscribed = [];
@@ -45,7 +45,40 @@ public sealed class AuditPipeline
         public readonly int CounterSlot = Subscription.Index * 2;
     }
 
-    internal Entry[] Snapshot => _snapshot;
+    /// <summary>
+    /// The subscribers and their filters as producers see them, replaced as a whole (never changed) by
+    /// every control operation, the per-process switch included (producers cache what they looked up in
+    /// one until it is replaced): a record is tested against one snapshot.
+    /// </summary>
+    internal sealed class Snapshot
+    {
+        public static readonly Snapshot Empty = new([], SyscallMatchTable.None);
+
+        public readonly Entry[] Entries;
+        /// <summary>
+        /// The (arch, syscall) pairs some subscriber's filter may match: a syscall record of any other pair
+        /// is dropped by every filter, which need not run (<see cref="SyscallMatchTable"/>).
+        /// </summary>
+        public readonly SyscallMatchTable Matches;
+        /// <summary>The length of producer counter array this snapshot's counter slots need.</summary>
+        public readonly int CounterLength;
+        /// <summary>Each entry's filtered-out counter slot: what a record dropped at open increments.</summary>
+        public readonly int[] FilteredOutSlots;
+
+        public Snapshot(Entry[] entries, SyscallMatchTable matches)
+        {
+            Entries = entries;
+            Matches = matches;
+            FilteredOutSlots = entries.Select(e => e.CounterSlot + 1).ToArray();
+            CounterLength = entries.Length == 0 ? 0 : FilteredOutSlots.Max() + 1;
+        }
+    }
+
+    internal Snapshot Current => _snapshot;
+
+    /// <summary>Publishes a new snapshot of <paramref name="entries"/> (under the control lock).</summary>
+    private void Publish(Entry[] entries) =>
+        _snapshot = new Snapshot(entries, SyscallMatchTable.Union(entries.Select(e => e.Filter.Program.SyscallMatches)));
 
     // ---------------------------------------------------------------- subscribers
 
@@ -58,7 +91,7 @@ public sealed class AuditPipeline
         {
             var sub = new Subscription(this, name, _nextIndex++, capacity);
             _everSubscribed.Add(sub);
-            _snapshot = [.. _snapshot, new Entry(sub, filter)];
+            Publish([.. _snapshot.Entries, new Entry(sub, filter)]);
             return sub;
         }
     }
@@ -73,12 +106,12 @@ public sealed class AuditPipeline
         ArgumentNullException.ThrowIfNull(filter);
         lock (_control)
         {
-            var entries = _snapshot;
+            var entries = _snapshot.Entries;
             int i = Array.FindIndex(entries, e => e.Subscription == subscription);
             if (i < 0) throw new InvalidOperationException($"{subscription} is not subscribed");
             var copy = (Entry[])entries.Clone();
             copy[i] = new Entry(subscription, filter);
-            _snapshot = copy;
+            Publish(copy);
         }
     }
 
@@ -91,9 +124,9 @@ public sealed class AuditPipeline
         ArgumentNullException.ThrowIfNull(subscription);
         lock (_control)
         {
-            var entries = _snapshot;
+            var entries = _snapshot.Entries;
             if (!entries.Any(e => e.Subscription == subscription)) return;
-            _snapshot = entries.Where(e => e.Subscription != subscription).ToArray();
+            Publish(entries.Where(e => e.Subscription != subscription).ToArray());
             WaitForCommitsInFlight();
             subscription.Queue.Complete();
         }
@@ -104,8 +137,8 @@ public sealed class AuditPipeline
     {
         lock (_control)
         {
-            var entries = _snapshot;
-            _snapshot = [];
+            var entries = _snapshot.Entries;
+            Publish([]);
             WaitForCommitsInFlight();
             foreach (var e in entries) e.Subscription.Queue.Complete();
         }
@@ -128,7 +161,7 @@ public sealed class AuditPipeline
         }
     }
 
-    internal IRecordFilter? FilterOf(Subscription s) => Array.Find(_snapshot, e => e.Subscription == s)?.Filter;
+    internal IRecordFilter? FilterOf(Subscription s) => Array.Find(_snapshot.Entries, e => e.Subscription == s)?.Filter;
 
     internal SubscriberStats StatsOf(Subscription s)
     {
@@ -193,6 +226,9 @@ public sealed class AuditPipeline
                 if (enabled) set.Remove(pid); else set.Add(pid);
                 _unauditedLargePids = set;
             }
+            // After the switch itself: a producer that sees the new snapshot looks its task's pid up again.
+            var current = _snapshot;
+            _snapshot = new Snapshot(current.Entries, current.Matches);
         }
     }
 

@@ -103,6 +103,122 @@ public class AuditContextTests
     }
 
     [Fact]
+    public void TheTaskTagsEveryRecordUntilItChanges()
+    {
+        var p = new AuditPipeline();
+        var all = p.Subscribe("all", Make("true"));
+        var ctx = p.CreateContext();
+        ctx.SetTask(4242, Creds, "cat"u8, "/usr/bin/cat"u8);
+        for (uint nr = 0; nr < 3; nr++)
+        {
+            Assert.True(ctx.Open(AuditArch.X86_64, nr));
+            ctx.SubmitArguments(nr);
+            ctx.Close(0, true, 0);
+        }
+        ctx.SetCredentials(Creds with { Uid = 0, Euid = 0 });   // setuid(0)
+        ctx.Open(AuditArch.X86_64, 105);
+        ctx.SubmitArguments(0);
+        ctx.SetTask(4242, Creds with { Uid = 0, Euid = 0 }, "sh"u8, "/usr/bin/sh"u8);   // execve, during the syscall
+        ctx.Close(0, true, 0);
+        Assert.Equal(1, ctx.Signal(11, 0));
+
+        var records = Drain(all).Select(e => e.Record.Bytes.ToArray()).ToArray();
+        Assert.Equal(5, records.Length);
+        for (int k = 0; k < 3; k++)
+        {
+            var r = new Record(records[k]);
+            Assert.Equal((uint)k, r.Syscall);
+            Assert.Equal(4242u, r.U32(RecordLayout.Pid));
+            Assert.Equal(1000u, r.U32(RecordLayout.Uid));
+            Assert.Equal("/usr/bin/cat", System.Text.Encoding.UTF8.GetString(r.Exe));
+        }
+        var exec = new Record(records[3]);
+        Assert.Equal(0u, exec.U32(RecordLayout.Euid));
+        Assert.Equal(1u, exec.U32(RecordLayout.Ppid));
+        Assert.Equal("sh", System.Text.Encoding.UTF8.GetString(exec.Comm));
+        Assert.Equal("/usr/bin/sh", System.Text.Encoding.UTF8.GetString(exec.Exe));
+        var signal = new Record(records[4]);
+        Assert.Equal(RecordLayout.EventTypeSignal, signal.Bytes[RecordLayout.Type]);
+        Assert.Equal(11u, signal.U32(RecordLayout.Sig));
+        Assert.Equal(0u, signal.Syscall);
+        Assert.Equal(0UL, signal.U64(RecordLayout.A0));
+        Assert.Equal("/usr/bin/sh", System.Text.Encoding.UTF8.GetString(signal.Exe));
+    }
+
+    [Fact]
+    public void WithoutATaskOnlyTheOverloadsThatTakeOneWork()
+    {
+        var p = new AuditPipeline();
+        var all = p.Subscribe("all", Make("true"));
+        var ctx = p.CreateContext();
+        Assert.Contains("SetTask", Assert.Throws<InvalidOperationException>(() => ctx.Open(AuditArch.X86_64, 0)).Message);
+        Assert.Throws<InvalidOperationException>(() => ctx.Signal(11, 0));
+        Assert.Throws<InvalidOperationException>(() => ctx.SetCredentials(Creds));
+        Assert.False(ctx.IsOpen);
+        Assert.Equal(1, ctx.CommitRecord(new byte[RecordLayout.HeaderSize], 0));   // a replayed record needs none
+        Assert.Equal(1, Syscall(ctx, 0, pid: 7));                                  // Open with the identity sets it
+        Assert.True(ctx.Open(AuditArch.X86_64, 1));
+        ctx.Close(0, true, 0);
+        Assert.Equal(7u, Drain(all)[^1].Record.U32(RecordLayout.Pid));
+    }
+
+    /// <summary>Runs its filter and counts the runs.</summary>
+    private sealed class CountingFilter(IRecordFilter inner) : IRecordFilter
+    {
+        public int Runs;
+        public VerifiedProgram Program => inner.Program;
+        public uint Run(Record record) { Runs++; return inner.Run(record); }
+        public int RunBatch(RecordBatch batch, Span<uint> verdicts) => inner.RunBatch(batch, verdicts);
+        public int MatchIndices(RecordBatch batch, Span<int> indices) => inner.MatchIndices(batch, indices);
+    }
+
+    [Theory]
+    [InlineData(EngineKind.Jit)]
+    [InlineData(EngineKind.Interpreter)]
+    public void ARecordNoFilterCanMatchIsDroppedWithoutRunningOne(EngineKind engine)
+    {
+        var p = new AuditPipeline();
+        var exec = new CountingFilter(Make("syscall in (execve, clone)", engine));
+        var failed = new CountingFilter(Make("type == syscall && !success", engine));
+        var execs = p.Subscribe("exec", exec);
+        var ctx = p.CreateContext();
+        int uninstrumented = 0;
+        p.UninstrumentedSyscall += (_, _) => uninstrumented++;
+
+        Assert.Equal(0, Syscall(ctx, 0));          // read: execve's filter cannot match it
+        Assert.Equal(0, exec.Runs);
+        Assert.Equal(1, Syscall(ctx, 59));         // execve: it can, and does
+        Assert.Equal(1, exec.Runs);
+        ctx.Open(AuditArch.X86_64, 1, 100, Creds); // uninstrumented and dropped at open: still reported
+        Assert.Equal(0, ctx.Close(0, true, 0));
+        Assert.Equal(1, uninstrumented);
+        Assert.Equal(1, exec.Runs);
+        Assert.Equal(new SubscriberStats(3, 1, 2, 0, 0, 0), execs.Stats with { UpstreamLost = 0 });
+
+        // A second subscriber whose filter depends on more than the syscall: every record runs it.
+        var failures = p.Subscribe("failed", failed);
+        Assert.Equal(0, Syscall(ctx, 0));
+        Assert.Equal(1, Syscall(ctx, 0, exit: -13));
+        Assert.Equal(2, failed.Runs);
+        Assert.Equal(3, exec.Runs);                // with some filter to run, each runs (none is skipped per subscriber)
+
+        // The snapshot changes between open and close: the record is decided by the filters of its close.
+        p.Unsubscribe(failures);
+        ctx.Open(AuditArch.X86_64, 0, 100, Creds);
+        ctx.SubmitArguments(0);
+        p.SetFilter(execs, Make("true", engine));
+        Assert.Equal(1, ctx.Close(0, true, 0));
+        ctx.Open(AuditArch.X86_64, 2, 100, Creds);
+        var late = p.Subscribe("late", Make("true", engine));
+        p.SetFilter(execs, exec);
+        ctx.SubmitArguments(0);
+        Assert.Equal(1, ctx.Close(0, true, 0));
+        Assert.Equal(1, late.Stats.Produced);
+        foreach (var s in new[] { execs, failures, late }) AssertBalanced(s);
+        Assert.Equal(7, execs.Stats.Produced);
+    }
+
+    [Fact]
     public void MisuseThrowsAndLeavesTheContextUsable()
     {
         var p = new AuditPipeline();

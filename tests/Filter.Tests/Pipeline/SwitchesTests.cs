@@ -57,6 +57,34 @@ public class SwitchesTests
     }
 
     [Fact]
+    public void TheSwitchReachesAContextWhoseTaskIsAlreadySet()
+    {
+        // A context looks its task's switch up once per snapshot; switching must still take effect at its
+        // next open, for its current pid and for one it is given later.
+        var p = new AuditPipeline();
+        var s = p.Subscribe("all", Make("true"));
+        var ctx = p.CreateContext();
+        ctx.SetTask(77, Creds);
+        Assert.True(ctx.Open(AuditArch.X86_64, 1));
+        ctx.Close(0, true, 0);
+        p.SetAuditing(77, false);
+        Assert.False(ctx.Open(AuditArch.X86_64, 1));
+        Assert.Equal(0, ctx.Close(0, true, 0));
+        Assert.Equal(0, ctx.Signal(11, 0));
+        ctx.SetTask(78, Creds);
+        Assert.True(ctx.Open(AuditArch.X86_64, 1));
+        ctx.Close(0, true, 0);
+        ctx.SetTask(77, Creds);
+        Assert.False(ctx.Open(AuditArch.X86_64, 1));
+        ctx.Close(0, true, 0);
+        p.SetAuditing(77, true);
+        Assert.True(ctx.Open(AuditArch.X86_64, 1));
+        ctx.Close(0, true, 0);
+        Assert.Equal(3, ctx.SkippedByProcess);
+        Assert.Equal(3, s.Stats.Produced);
+    }
+
+    [Fact]
     public void TheSwitchIsPerPidAcrossBlocksOfPids()
     {
         // The pipeline keeps a summary bit per 4,096 pids in front of the pid bitmap: switching one pid
