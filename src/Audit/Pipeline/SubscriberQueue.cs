@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Filter.VM;
 
 namespace Filter.Audit.Pipeline;
@@ -17,9 +18,10 @@ namespace Filter.Audit.Pipeline;
 /// producers still writing to the old one to finish (a few instructions; the consumer may wait for a
 /// producer, never the reverse), so each loss lands in exactly one marker and no marker mixes halves of
 /// an update. <see cref="LostTotal"/> lets the consumer see pending losses with one read.</para>
-/// <para><b>Waking.</b> An idle consumer parks a <see cref="TaskCompletionSource"/> in <c>_waiter</c> then
-/// re-checks; a producer publishes with a full fence then takes the waiter, if any. One side always sees
-/// the other, so no wake-up is lost. Continuations run asynchronously: a producer never runs consumer code.</para>
+/// <para><b>Waking.</b> An idle consumer arms the queue's one reusable <see cref="Waiter"/> then re-checks; a
+/// producer publishes with a full fence then disarms the waiter, if armed, and completes it. One side always
+/// sees the other, so no wake-up is lost; exactly one side disarms, so the waiter completes once per wait.
+/// Continuations run asynchronously: a producer never runs consumer code. Waiting allocates nothing.</para>
 /// </remarks>
 internal sealed class SubscriberQueue
 {
@@ -56,7 +58,7 @@ internal sealed class SubscriberQueue
     private LossCell _loss = new();
     private LossCell _spareLoss = new();
 
-    private TaskCompletionSource? _waiter;
+    private readonly Waiter _waiter = new();
     private volatile bool _completed;
 
     // Consumer-only state.
@@ -186,11 +188,7 @@ internal sealed class SubscriberQueue
         }
     }
 
-    private void Wake()
-    {
-        if (Volatile.Read(ref _waiter) is { } waiter && ReferenceEquals(Interlocked.CompareExchange(ref _waiter, null, waiter), waiter))
-            waiter.TrySetResult();
-    }
+    private void Wake() => _waiter.Wake();
 
     /// <summary>No record will be enqueued any more (the subscriber left and no producer is still committing to it).</summary>
     public void Complete()
@@ -263,6 +261,7 @@ internal sealed class SubscriberQueue
         || _completed;
 
     /// <summary>Waits until an item may be read; false when the queue is completed and drained.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // a consumer that waits often allocates nothing
     public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -273,16 +272,56 @@ internal sealed class SubscriberQueue
                 // Completed: anything left is still readable; after that, the end.
                 return HasItemAfterHeld();
             }
-            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _waiter, waiter);
-            Interlocked.MemoryBarrier();
-            if (ReadyOrDone())
+            var wait = _waiter.Arm();
+            Interlocked.MemoryBarrier(); // the arming must be visible before we look again (Dekker with Enqueue)
+            if (ReadyOrDone() && _waiter.Disarm()) continue;
+            // Else a producer disarmed it first and completes it, or will.
+            if (!cancellationToken.CanBeCanceled)
             {
-                Interlocked.CompareExchange(ref _waiter, null, waiter);
+                await wait.ConfigureAwait(false);
                 continue;
             }
-            await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            using (cancellationToken.UnsafeRegister(static w => ((Waiter)w!).Cancel(), _waiter))
+                await wait.ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>
+    /// The consumer's one reusable wait: armed by the consumer, completed by whoever disarms it first (a
+    /// producer, <see cref="Complete"/>, the consumer's own re-check or its cancellation). One consumer at a
+    /// time, so one wait at a time.
+    /// </summary>
+    private sealed class Waiter : IValueTaskSource
+    {
+        private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+        private int _armed;
+
+        public ValueTask Arm()
+        {
+            _core.Reset();
+            Volatile.Write(ref _armed, 1);
+            return new ValueTask(this, _core.Version);
+        }
+
+        /// <summary>Takes the armed wait back; false if someone else took it (and completes it).</summary>
+        public bool Disarm() => Interlocked.Exchange(ref _armed, 0) == 1;
+
+        public void Wake()
+        {
+            if (Volatile.Read(ref _armed) == 1 && Disarm()) _core.SetResult(true);
+        }
+
+        // The wait ends normally: the caller sees the token and throws.
+        public void Cancel()
+        {
+            if (Disarm()) _core.SetResult(false);
+        }
+
+        public void GetResult(short token) => _core.GetResult(token);
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 
     private bool HasItemAfterHeld()
