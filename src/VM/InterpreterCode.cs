@@ -187,7 +187,7 @@ internal static class InterpreterCode
     /// For each pc, the registers (bit n: rn) that some path from it reads before writing. Jumps go forward,
     /// so one backward pass computes it.
     /// </summary>
-    private static ushort[] LiveRegisters(ExecInstruction[] exec)
+    internal static ushort[] LiveRegisters(ExecInstruction[] exec)
     {
         var liveIn = new ushort[exec.Length];
         for (int pc = exec.Length - 1; pc >= 0; pc--)

@@ -176,34 +176,12 @@ public sealed class SyscallMatchTable
             _states = new Val[_code.Length * Regs];
             _reach = new ulong[_code.Length * SetWords];
             _reachedIn = new int[_code.Length];
-            _liveIn = Liveness(_code);
+            _liveIn = InterpreterCode.LiveRegisters(_code);
             var identity = new ulong[SyscallLimit];
             for (int n = 0; n < identity.Length; n++) identity[n] = (ulong)n;
             // Node 0 is the syscall number itself, as ldw loads it.
             _nodes.Add(new Node(OpCode.Ldw, default, default));
             _vectors.Add(identity);
-        }
-
-        private static ushort[] Liveness(ExecInstruction[] code)
-        {
-            var live = new ushort[code.Length];
-            for (int pc = code.Length - 1; pc >= 0; pc--)
-            {
-                var i = code[pc];
-                var info = InstructionSet.Get(i.Op);
-                int after = info.Jump switch
-                {
-                    JumpKind.Return => 0,
-                    JumpKind.None => live[pc + 1],
-                    JumpKind.Always => live[i.True],
-                    _ => live[i.True] | live[i.False],
-                };
-                if (info.A is Operand.RegWrite or Operand.RegReadWrite) after &= ~(1 << i.A);
-                if (info.A is Operand.RegRead or Operand.RegReadWrite) after |= 1 << i.A;
-                if (info.B is Operand.RegRead) after |= 1 << i.B;
-                live[pc] = (ushort)after;
-            }
-            return live;
         }
 
         /// <summary>Whether some record with this arch (null: any) and any syscall number may match.</summary>
@@ -371,18 +349,8 @@ public sealed class SyscallMatchTable
             _ => throw new InvalidOperationException($"{op} is not an ALU operation"),
         });
 
-        /// <summary>The interpreter's comparisons; for jin, <paramref name="b"/> is the set index.</summary>
-        private bool Compare(OpCode op, ulong a, ulong b) => op switch
-        {
-            OpCode.JeqK or OpCode.JeqX => a == b,
-            OpCode.JgtK or OpCode.JgtX => a > b,
-            OpCode.JgeK or OpCode.JgeX => a >= b,
-            OpCode.JsgtK or OpCode.JsgtX => (long)a > (long)b,
-            OpCode.JsgeK or OpCode.JsgeX => (long)a >= (long)b,
-            OpCode.JsetK or OpCode.JsetX => (a & b) != 0,
-            OpCode.Jin => _sets[(int)b].Contains(a),
-            _ => throw new InvalidOperationException($"{op} is not a comparison"),
-        };
+        /// <summary>The engines' comparisons; for jin, <paramref name="b"/> is the set index.</summary>
+        private bool Compare(OpCode op, ulong a, ulong b) => op == OpCode.Jin ? _sets[(int)b].Contains(a) : Semantics.Compare(op, a, b);
 
         /// <summary>The value of a Const or Sym for syscall number <paramref name="n"/>.</summary>
         private ulong ValueAt(Val v, int n) => v.Kind == Kind.Sym ? _vectors[(int)v.Value][n] : v.Value;

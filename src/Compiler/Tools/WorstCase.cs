@@ -180,7 +180,7 @@ public static class WorstCaseAnalysis
             }
             else k = i.Imm;
             if (a.Constant is { } ak)
-                return i.Op == OpCode.Jin ? Feasibility.Unknown : Holds(i.Op, ak, k) == outcome ? Feasibility.Feasible : Feasibility.Infeasible;
+                return i.Op == OpCode.Jin ? Feasibility.Unknown : Semantics.Compare(i.Op, ak, k) == outcome ? Feasibility.Feasible : Feasibility.Infeasible;
             if (a.Field is not { } f) return Feasibility.Unknown;
             var c = s.Fields.TryGetValue(f, out var known) ? known : new FieldConstraint(FieldRange(f), 0, []);
             switch (i.Op)
@@ -212,17 +212,6 @@ public static class WorstCaseAnalysis
         FieldKind.U8 => [new ValueRange(0, byte.MaxValue)],
         FieldKind.U32 => [new ValueRange(0, uint.MaxValue)],
         _ => [new ValueRange(0, ulong.MaxValue)],
-    };
-
-    private static bool Holds(OpCode op, ulong a, ulong k) => op switch
-    {
-        OpCode.JeqK or OpCode.JeqX => a == k,
-        OpCode.JgtK or OpCode.JgtX => a > k,
-        OpCode.JgeK or OpCode.JgeX => a >= k,
-        OpCode.JsgtK or OpCode.JsgtX => (long)a > (long)k,
-        OpCode.JsgeK or OpCode.JsgeX => (long)a >= (long)k,
-        OpCode.JsetK or OpCode.JsetX => (a & k) != 0,
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
     /// <summary>The values (unsigned ranges) for which the comparison with <paramref name="k"/> holds.</summary>
