@@ -7,14 +7,16 @@ using Filter.VM;
 namespace Filter.Audit.Pipeline;
 
 /// <summary>
-/// A producer: the audit state of one thread (or process context). It holds exactly one reusable record;
-/// a syscall goes <see cref="Open"/> → <see cref="SubmitArguments"/> → <see cref="Close"/>, and in steady
-/// state that allocates nothing. Not thread-safe: use one context per producing thread.
+/// A producer: the audit state of one thread (or process context). It holds exactly one reusable record,
+/// tagged with the thread's identity (<see cref="SetTask"/>); a syscall goes <see cref="Open(uint, uint)"/> →
+/// <see cref="SubmitArguments"/> → <see cref="Close"/>, and in steady state that allocates nothing. Not
+/// thread-safe: use one context per producing thread.
 /// </summary>
 /// <remarks>
 /// Misuse is a bug in the syscall layer and throws <see cref="InvalidOperationException"/>: opening while a
-/// record is in flight, submitting or closing with none, submitting twice, or emitting a signal or a
-/// replayed record while a syscall record is open. The context stays usable (a failed call changes nothing).
+/// record is in flight, submitting or closing with none, submitting twice, emitting a signal or a replayed
+/// record while a syscall record is open, or opening before any task was set. The context stays usable (a
+/// failed call changes nothing).
 /// </remarks>
 public sealed class AuditContext
 {
@@ -61,19 +63,6 @@ public sealed class AuditContext
 
     /// <summary>Whether a record is in flight.</summary>
     public bool IsOpen => _state >= State.Open;
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Refresh(AuditPipeline.Snapshot snapshot)
-    {
-        var counters = CountersFor(snapshot);
-        if (_view is { } old && _droppedAtOpenPending != 0)
-        {
-            foreach (int slot in old.FilteredOutSlots) counters[slot] += _droppedAtOpenPending;
-            _droppedAtOpenPending = 0;
-        }
-        _taskAudited = _pipeline.IsAudited(_pid);
-        _view = snapshot;
-    }
 
     /// <summary>Records this context closed and committed (the per-process switch's skipped ones excluded).</summary>
     public long Committed { get; private set; }
@@ -140,6 +129,23 @@ public sealed class AuditContext
         _droppedAtOpen = !snapshot.Matches.MayMatch(arch, syscall);
         _state = State.Open;
         return true;
+    }
+
+    /// <summary>
+    /// The snapshot changed (a control operation): the records dropped at open under the old one go to its
+    /// subscribers' filtered-out counters, and the task's switch is looked up again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Refresh(AuditPipeline.Snapshot snapshot)
+    {
+        var counters = CountersFor(snapshot);
+        if (_view is { } old && _droppedAtOpenPending != 0)
+        {
+            foreach (int slot in old.FilteredOutSlots) counters[slot] += _droppedAtOpenPending;
+            _droppedAtOpenPending = 0;
+        }
+        _taskAudited = _pipeline.IsAudited(_pid);
+        _view = snapshot;
     }
 
     /// <summary>
