@@ -42,12 +42,15 @@ public sealed class AuditContext
     // when the task changes), and a counter array long enough for the snapshot's subscribers.
     private AuditPipeline.Snapshot? _view;
     private bool _taskAudited;
-    // Open found that no filter of _view can match the record's arch and syscall. If _view is still the
-    // current snapshot at close, the record is dropped by every filter without running any...
-    private bool _droppedAtOpen;
-    // ...and counted here, once for all of _view's subscribers: added to each one's filtered-out counter
-    // when the view changes, and by ReadCounters until then.
-    private long _droppedAtOpenPending;
+    // False when Open found that no filter of _view can match the record's arch and syscall. If _view is
+    // still the current snapshot at close, the record is dropped by every filter without running any...
+    private bool _mayMatch;
+    // ...and counted here, once for all of _view's subscribers. The records dropped at open since _view
+    // was taken (_droppedAtOpen - _droppedAtOpenFlushed) go to each one's filtered-out counter when the
+    // view changes, and ReadCounters adds them until then.
+    private long _droppedAtOpen, _droppedAtOpenFlushed;
+    // Records that went through the commit (Committed counts these and those dropped at open).
+    private long _committed;
 
     // Per subscriber index: [2i] records its filter wanted, [2i+1] records it filtered out; their sum is the
     // records produced while it was subscribed (one increment per record and subscriber). Written only by
@@ -65,7 +68,7 @@ public sealed class AuditContext
     public bool IsOpen => _state >= State.Open;
 
     /// <summary>Records this context closed and committed (the per-process switch's skipped ones excluded).</summary>
-    public long Committed { get; private set; }
+    public long Committed => _committed + _droppedAtOpen;
 
     /// <summary>Records not produced because their process has auditing switched off.</summary>
     public long SkippedByProcess { get; private set; }
@@ -126,7 +129,7 @@ public sealed class AuditContext
             return false;
         }
         Put64(ref r, RecordLayout.Success, 0); // success (set at close), type = syscall, padding, sig
-        _droppedAtOpen = !snapshot.Matches.MayMatch(arch, syscall);
+        _mayMatch = snapshot.Matches.MayMatch(arch, syscall);
         _state = State.Open;
         return true;
     }
@@ -139,10 +142,11 @@ public sealed class AuditContext
     private void Refresh(AuditPipeline.Snapshot snapshot)
     {
         var counters = CountersFor(snapshot);
-        if (_view is { } old && _droppedAtOpenPending != 0)
+        long pending = _droppedAtOpen - _droppedAtOpenFlushed;
+        if (_view is { } old && pending != 0)
         {
-            foreach (int slot in old.FilteredOutSlots) counters[slot] += _droppedAtOpenPending;
-            _droppedAtOpenPending = 0;
+            foreach (int slot in old.FilteredOutSlots) counters[slot] += pending;
+            _droppedAtOpenFlushed = _droppedAtOpen;
         }
         _taskAudited = _pipeline.IsAudited(_pid);
         _view = snapshot;
@@ -201,13 +205,12 @@ public sealed class AuditContext
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
         Put64(ref r, RecordLayout.Exit, (ulong)exit);
         Unsafe.Add(ref r, RecordLayout.Success) = success ? (byte)1 : (byte)0;
-        if (_droppedAtOpen && _pipeline.Current == _view)
+        if (!_mayMatch && _pipeline.Current == _view)
         {
             // Every filter of this snapshot returns 0 for this arch and syscall: counted as filtered out
             // by each, as if each had run. Nothing is queued, so this needs no commit sequence: the grace
             // period guards queues.
-            _droppedAtOpenPending++;
-            Committed++;
+            _droppedAtOpen++;
             return 0;
         }
         return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp);
@@ -465,7 +468,7 @@ public sealed class AuditContext
             counters[i]++;
             if (Deliver(entry.Subscription.Queue, bytes, ref serial, timestamp)) queued++;
         }
-        Committed++;
+        _committed++;
         return queued;
     }
 
@@ -501,7 +504,7 @@ public sealed class AuditContext
         if (i + 1 >= counters.Length) return;
         long wanted = Volatile.Read(ref counters[i]), dropped = Volatile.Read(ref counters[i + 1]);
         if (Volatile.Read(ref _view) is { } view && Array.IndexOf(view.FilteredOutSlots, i + 1) >= 0)
-            dropped += Volatile.Read(ref _droppedAtOpenPending);
+            dropped += Volatile.Read(ref _droppedAtOpen) - Volatile.Read(ref _droppedAtOpenFlushed);
         produced += wanted + dropped;
         filteredOut += dropped;
     }
