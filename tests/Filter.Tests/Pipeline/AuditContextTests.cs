@@ -172,6 +172,47 @@ public class AuditContextTests
         public int MatchIndices(RecordBatch batch, Span<int> indices) => inner.MatchIndices(batch, indices);
     }
 
+    /// <summary>A filter whose run does something first (here: a control operation, as if concurrent).</summary>
+    private sealed class CallbackFilter(IRecordFilter inner, Action before) : IRecordFilter
+    {
+        public VerifiedProgram Program => inner.Program;
+        public uint Run(Record record) { before(); return inner.Run(record); }
+        public int RunBatch(RecordBatch batch, Span<uint> verdicts) => inner.RunBatch(batch, verdicts);
+        public int MatchIndices(RecordBatch batch, Span<int> indices) => inner.MatchIndices(batch, indices);
+    }
+
+    [Fact]
+    public async Task ASnapshotChangedWhileFiltersRunDecidesTheRecordAgain()
+    {
+        // The filters run before the commit window; a record someone wants enters it, and if the snapshot
+        // changed meanwhile, the record is decided again under the current one, never half and half.
+        var p = new AuditPipeline();
+        var ctx = p.CreateContext();
+        Subscription? a = null;
+        var keepAll = new CountingFilter(Make("true"));
+        var dropAll = new CountingFilter(Make("syscall == 9999"));
+        var swapsToDrop = new CallbackFilter(Make("true"), () => p.SetFilter(a!, dropAll));
+        a = p.Subscribe("a", swapsToDrop);
+        var b = p.Subscribe("b", keepAll);
+        Assert.Equal(1, Syscall(ctx, 1));          // a's first filter wanted it, but by the window a's filter is dropAll
+        Assert.Equal(1, dropAll.Runs);
+        Assert.Equal(1, keepAll.Runs);             // b's ran once: in the decision under the new snapshot
+        Assert.Equal(new SubscriberStats(1, 0, 1, 0, 0, 0), a.Stats);
+        Assert.Equal(new SubscriberStats(1, 1, 0, 0, 0, 0), b.Stats);
+
+        // Leaving from inside a filter (a control operation between the filters and the window): the grace
+        // period does not wait for a producer that is only running filters, and nothing reaches the queue.
+        var leaves = new CallbackFilter(Make("true"), () => p.Unsubscribe(b));
+        p.SetFilter(a, leaves);
+        Assert.Equal(1, Syscall(ctx, 1));          // for a alone: b left before the window
+        Assert.Equal(new SubscriberStats(2, 1, 1, 0, 0, 0), a.Stats);
+        Assert.Equal(1, b.Stats.Produced);
+        Assert.Single(Drain(b));
+        Assert.False(await b.WaitToReadAsync());   // b's stream has ended
+        AssertBalanced(a);
+        AssertBalanced(b);
+    }
+
     [Theory]
     [InlineData(EngineKind.Jit)]
     [InlineData(EngineKind.Interpreter)]
