@@ -18,7 +18,8 @@ namespace Filter.Bench;
 /// read/write/clock_gettime, ~1% lifecycle calls, ...), made by <see cref="Tasks"/> threads, is replayed
 /// through <see cref="AuditContext.Open(uint, uint)"/> → <see cref="AuditContext.SubmitArguments"/> →
 /// <see cref="AuditContext.Close"/> as a syscall layer would call them, with one context per thread whose
-/// identity (<see cref="AuditContext.SetTask"/>) was set when the thread started: one invocation commits <see cref="Operations"/> records per producer,
+/// identity (<see cref="AuditContext.SetTask"/>) was set when the thread started: one invocation commits
+/// <see cref="Operations"/> records per producer,
 /// so <b>Mean is nanoseconds per record per producer</b> (wall time of the invocation / records each producer
 /// committed) and <c>Rec/s/producer</c> is 1e9 / Mean.
 /// </summary>
@@ -35,8 +36,9 @@ namespace Filter.Bench;
 /// them, with a check of the accounting identity. With no subscriber the filter is irrelevant, so only the
 /// Jit/drop99 case of it runs.</item>
 /// <item><c>DroppedPath</c>: the target, for the records the filter drops (the pool less the ones it
-/// keeps): one producer, one subscriber whose filter drops every one of them: open, tag, submit, close, one
-/// filter run, drop. Ratio = DroppedPath / FilterOnly, target ≤ 2; Allocated target 0.</item>
+/// keeps): one producer, one subscriber whose filter drops every one of them: open, tag, submit, close, drop
+/// (with one filter run, unless the filter's syscall match table already decided at open, as for drop99 and
+/// keep50). Ratio = DroppedPath / FilterOnly, target ≤ 2; Allocated target 0.</item>
 /// <item><c>DroppedPathWithIdentity</c>: the same through one context, with the identity passed on every
 /// open (<see cref="AuditContext.Open(uint, uint, uint, in AuditCredentials, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>),
 /// as a layer must that has no context per thread: what writing pid, ids, comm and exe per record costs.</item>
