@@ -10,6 +10,10 @@ public enum EngineKind
 }
 
 /// <summary>A verified program ready to run on records, by whichever engine.</summary>
+/// <remarks>
+/// Every verdict is <see cref="Program"/>'s on that record: callers rely on it, e.g. the audit pipeline
+/// skips <see cref="Run"/> for records the program's <see cref="VerifiedProgram.SyscallMatches"/> rules out.
+/// </remarks>
 public interface IRecordFilter
 {
     VerifiedProgram Program { get; }
