@@ -62,6 +62,13 @@ public sealed class SyscallMatchTable
         return (_bits[block + (int)(bit >> 6)] & (1UL << (int)(bit & 63))) != 0;
     }
 
+    /// <summary>Whether <see cref="MayMatch"/> answers alike for every arch and syscall in both tables.</summary>
+    public bool SameAs(SyscallMatchTable other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return _otherArch == other._otherArch && _bits.AsSpan().SequenceEqual(other._bits);
+    }
+
     /// <summary>Each table's MayMatch ORed: what a caller running all their programs may match. Of no tables: nothing.</summary>
     public static SyscallMatchTable Union(IEnumerable<SyscallMatchTable> tables)
     {

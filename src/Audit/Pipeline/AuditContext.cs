@@ -213,7 +213,7 @@ public sealed class AuditContext
             _droppedAtOpen++;
             return 0;
         }
-        return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp);
+        return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp, syscallRecord: true);
     }
 
     // The unusual ends of Submit and Close, out of line.
@@ -264,7 +264,7 @@ public sealed class AuditContext
         Unsafe.InitBlockUnaligned(ref r, 0, RecordLayout.A5 + 8); // arch, syscall, exit, arguments
         Put32(ref r, RecordLayout.Arch, arch);
         Put64(ref r, RecordLayout.Success, (ulong)RecordLayout.EventTypeSignal << 8 | (ulong)sig << 32);
-        return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp);
+        return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp, syscallRecord: false);
     }
 
     /// <summary><see cref="SetTask"/> then <see cref="Signal(uint, long, uint)"/>.</summary>
@@ -293,7 +293,7 @@ public sealed class AuditContext
             SkippedByProcess++;
             return 0;
         }
-        return Commit(record, timestamp);
+        return Commit(record, timestamp, syscallRecord: false);
     }
 
     /// <summary>
@@ -434,16 +434,18 @@ public sealed class AuditContext
     /// The commit: one snapshot read, one filter run per subscriber; a serial and a copy only for a record
     /// someone wants. The filters run outside the commit window (they touch no queue), so a record no
     /// subscriber wants, the common case, is counted and done without entering it: the window's
-    /// try/finally alone cost the JIT's code about 3 ns per record.
+    /// try/finally alone cost the JIT's code about 3 ns per record. A syscall record from
+    /// <see cref="Open(uint, uint)"/> skips the filters whose own syscall match table rules it out.
     /// </summary>
-    private int Commit(ReadOnlySpan<byte> bytes, long timestamp)
+    private int Commit(ReadOnlySpan<byte> bytes, long timestamp, bool syscallRecord)
     {
         var snapshot = _pipeline.Current;
         var entries = snapshot.Entries;
         var record = new Record(bytes);
+        bool checkTables = syscallRecord && snapshot.CheckEach;
         for (int k = 0; k < entries.Length; k++)
-            if (entries[k].Filter.Run(record) != 0)
-                return CommitWanted(bytes, timestamp, snapshot, k);
+            if (Wants(entries[k], record, checkTables))
+                return CommitWanted(bytes, timestamp, snapshot, k, syscallRecord);
         var counters = CountersFor(snapshot);
         foreach (int slot in snapshot.FilteredOutSlots) counters[slot]++;
         _committed++;
@@ -458,7 +460,7 @@ public sealed class AuditContext
     /// is decided again, wholly, under the current one: it is tested against one snapshot.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int CommitWanted(ReadOnlySpan<byte> bytes, long timestamp, AuditPipeline.Snapshot tested, int wanted)
+    private int CommitWanted(ReadOnlySpan<byte> bytes, long timestamp, AuditPipeline.Snapshot tested, int wanted, bool syscallRecord)
     {
         Volatile.Write(ref _commitSequence, _commitSequence + 1);
         try
@@ -468,13 +470,14 @@ public sealed class AuditContext
             var counters = CountersFor(snapshot);
             var record = new Record(bytes);
             var entries = snapshot.Entries;
+            bool checkTables = syscallRecord && snapshot.CheckEach;
             ulong serial = 0;
             int queued = 0;
             for (int k = 0; k < entries.Length; k++)
             {
                 var entry = entries[k];
                 int i = entry.CounterSlot;
-                bool wants = k < decided ? k == wanted : entry.Filter.Run(record) != 0;
+                bool wants = k < decided ? k == wanted : Wants(entry, record, checkTables);
                 if (!wants)
                 {
                     counters[i + 1]++;
@@ -491,6 +494,11 @@ public sealed class AuditContext
             Volatile.Write(ref _commitSequence, _commitSequence + 1);
         }
     }
+
+    /// <summary>The entry's filter's verdict is non-zero; not run when its table rules the (syscall) record out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Wants(AuditPipeline.Entry entry, Record record, bool checkTable) =>
+        (!checkTable || entry.Matches.MayMatch(record.Arch, record.Syscall)) && entry.Filter.Run(record) != 0;
 
     /// <summary>A record this subscriber wants: its serial (the first time), then a copy into the queue.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

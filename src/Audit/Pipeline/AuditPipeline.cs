@@ -43,6 +43,9 @@ public sealed class AuditPipeline
     {
         /// <summary>Where the subscriber's pair of counters starts in a producer's counter array (2 × its index).</summary>
         public readonly int CounterSlot = Subscription.Index * 2;
+
+        /// <summary>The (arch, syscall) pairs of syscall records the filter may match.</summary>
+        public readonly SyscallMatchTable Matches = Filter.Program.SyscallMatches;
     }
 
     /// <summary>
@@ -64,11 +67,18 @@ public sealed class AuditPipeline
         public readonly int CounterLength;
         /// <summary>Each entry's filtered-out counter slot: what a record dropped at open increments.</summary>
         public readonly int[] FilteredOutSlots;
+        /// <summary>
+        /// Some entry's table rules out syscall records that <see cref="Matches"/> (the union) lets through
+        /// (subscribers want different syscalls): at close, each entry's own table is looked up before its
+        /// filter runs, as the kernel skips a rule whose syscall mask lacks the call.
+        /// </summary>
+        public readonly bool CheckEach;
 
         public Snapshot(Entry[] entries, SyscallMatchTable matches)
         {
             Entries = entries;
             Matches = matches;
+            CheckEach = entries.Any(e => !e.Matches.SameAs(matches));
             FilteredOutSlots = entries.Select(e => e.CounterSlot + 1).ToArray();
             CounterLength = entries.Length == 0 ? 0 : FilteredOutSlots.Max() + 1;
         }
@@ -78,7 +88,7 @@ public sealed class AuditPipeline
 
     /// <summary>Publishes a new snapshot of <paramref name="entries"/> (under the control lock).</summary>
     private void Publish(Entry[] entries) =>
-        _snapshot = new Snapshot(entries, SyscallMatchTable.Union(entries.Select(e => e.Filter.Program.SyscallMatches)));
+        _snapshot = new Snapshot(entries, SyscallMatchTable.Union(entries.Select(e => e.Matches)));
 
     // ---------------------------------------------------------------- subscribers
 

@@ -172,6 +172,37 @@ public class AuditContextTests
         public int MatchIndices(RecordBatch batch, Span<int> indices) => inner.MatchIndices(batch, indices);
     }
 
+    [Fact]
+    public void ASubscriberWhoseFilterCannotMatchTheSyscallIsSkipped()
+    {
+        // An IDS wants execve; a log writer wants failures of any call. Every syscall may match the log
+        // writer's filter, so nothing is dropped at open, but the IDS's filter runs only on execve.
+        var p = new AuditPipeline();
+        var execs = new CountingFilter(Make("syscall == execve"));
+        var failures = new CountingFilter(Make("!success", EngineKind.Interpreter));
+        var ids = p.Subscribe("ids", execs);
+        var log = p.Subscribe("log", failures);
+        var ctx = p.CreateContext();
+        Assert.Equal(0, Syscall(ctx, 96));                 // gettimeofday
+        Assert.Equal(1, Syscall(ctx, 96, exit: -14));      // failed gettimeofday: log only
+        Assert.Equal(1, Syscall(ctx, 59));                 // execve: ids only
+        Assert.Equal(2, Syscall(ctx, 59, exit: -2));       // failed execve: both
+        Assert.Equal(2, execs.Runs);
+        Assert.Equal(4, failures.Runs);
+        Assert.Equal(1, ctx.Signal(100, 11, Creds, 0));    // a signal is not a syscall record: every filter runs
+        Assert.Equal(3, execs.Runs);
+        Assert.Equal(new SubscriberStats(5, 2, 3, 0, 0, 0), ids.Stats);
+        Assert.Equal(new SubscriberStats(5, 3, 2, 0, 0, 0), log.Stats);
+
+        // Same filters everywhere: nothing to skip per subscriber (the union decides at open).
+        var q = new AuditPipeline();
+        var again = new CountingFilter(Make("!success"));
+        q.Subscribe("a", again);
+        q.Subscribe("b", again);
+        Assert.Equal(0, Syscall(q.CreateContext(), 96));
+        Assert.Equal(2, again.Runs);
+    }
+
     /// <summary>A filter whose run does something first (here: a control operation, as if concurrent).</summary>
     private sealed class CallbackFilter(IRecordFilter inner, Action before) : IRecordFilter
     {
@@ -195,7 +226,7 @@ public class AuditContextTests
         a = p.Subscribe("a", swapsToDrop);
         var b = p.Subscribe("b", keepAll);
         Assert.Equal(1, Syscall(ctx, 1));          // a's first filter wanted it, but by the window a's filter is dropAll
-        Assert.Equal(1, dropAll.Runs);
+        Assert.Equal(0, dropAll.Runs);             // (whose table rules syscall 1 out: not even run)
         Assert.Equal(1, keepAll.Runs);             // b's ran once: in the decision under the new snapshot
         Assert.Equal(new SubscriberStats(1, 0, 1, 0, 0, 0), a.Stats);
         Assert.Equal(new SubscriberStats(1, 1, 0, 0, 0, 0), b.Stats);
@@ -241,7 +272,7 @@ public class AuditContextTests
         Assert.Equal(0, Syscall(ctx, 0));
         Assert.Equal(1, Syscall(ctx, 0, exit: -13));
         Assert.Equal(2, failed.Runs);
-        Assert.Equal(3, exec.Runs);                // with some filter to run, each runs (none is skipped per subscriber)
+        Assert.Equal(1, exec.Runs);                // its own table rules read out: skipped (ASubscriberWhose...)
 
         // The snapshot changes between open and close: the record is decided by the filters of its close.
         p.Unsubscribe(failures);
