@@ -42,8 +42,9 @@ public sealed class AuditContext
     // when the task changes), and a counter array long enough for the snapshot's subscribers.
     private AuditPipeline.Snapshot? _view;
     private bool _taskAudited;
-    // False when Open found that no filter of _view can match the record's arch and syscall. If _view is
-    // still the current snapshot at close, the record is dropped by every filter without running any...
+    // False when Open found that no filter of _view (the snapshot current at open) can match the record's
+    // arch and syscall: the record is decided then, dropped by every filter without running any, and
+    // neither its arguments nor its result are written...
     private bool _mayMatch;
     // ...and counted here, once for all of _view's subscribers. The records dropped at open since _view
     // was taken (_droppedAtOpen - _droppedAtOpenFlushed) go to each one's filtered-out counter when the
@@ -178,6 +179,7 @@ public sealed class AuditContext
             return;
         }
         _state = State.Submitted;
+        if (!_mayMatch) return; // dropped at open: nobody will read them
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
         Put64(ref r, RecordLayout.A0, a0);
         Put64(ref r, RecordLayout.A1, a1);
@@ -202,17 +204,16 @@ public sealed class AuditContext
             Uninstrumented();
         }
         _state = State.Idle;
-        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
-        Put64(ref r, RecordLayout.Exit, (ulong)exit);
-        Unsafe.Add(ref r, RecordLayout.Success) = success ? (byte)1 : (byte)0;
-        if (!_mayMatch && _pipeline.Current == _view)
+        if (!_mayMatch)
         {
-            // Every filter of this snapshot returns 0 for this arch and syscall: counted as filtered out
-            // by each, as if each had run. Nothing is queued, so this needs no commit sequence: the grace
-            // period guards queues.
+            // Every filter of the snapshot at open returns 0 for this arch and syscall: counted as filtered
+            // out by each, as if each had run then. Nothing is queued, so this needs no commit window.
             _droppedAtOpen++;
             return 0;
         }
+        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+        Put64(ref r, RecordLayout.Exit, (ulong)exit);
+        Unsafe.Add(ref r, RecordLayout.Success) = success ? (byte)1 : (byte)0;
         return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp, syscallRecord: true);
     }
 

@@ -274,12 +274,13 @@ public class AuditContextTests
         Assert.Equal(2, failed.Runs);
         Assert.Equal(1, exec.Runs);                // its own table rules read out: skipped (ASubscriberWhose...)
 
-        // The snapshot changes between open and close: the record is decided by the filters of its close.
+        // The snapshot changes between open and close. A record no filter could match at its open was
+        // decided then; any other is decided by the filters of its close.
         p.Unsubscribe(failures);
         ctx.Open(AuditArch.X86_64, 0, 100, Creds);
         ctx.SubmitArguments(0);
         p.SetFilter(execs, Make("true", engine));
-        Assert.Equal(1, ctx.Close(0, true, 0));
+        Assert.Equal(0, ctx.Close(0, true, 0));
         ctx.Open(AuditArch.X86_64, 2, 100, Creds);
         var late = p.Subscribe("late", Make("true", engine));
         p.SetFilter(execs, exec);
@@ -316,15 +317,21 @@ public class AuditContextTests
         var keep = p.Subscribe("keep", Make("syscall == 1"), capacity: 64);
         var ctx = p.CreateContext();
         for (int i = 0; i < 1000; i++) { Syscall(ctx, 0); Syscall(ctx, 1); keep.TryRead(out _); keep.TryRead(out _); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
+        // Up to three rounds of 10,000 records each: a cost per record shows in every round; a one-off
+        // allocation on this thread by the runtime (seen once in many runs, alongside parallel tests) in one.
+        var rounds = new List<long>();
+        do
         {
-            Syscall(ctx, 0);
-            Syscall(ctx, 1);
-            while (keep.TryRead(out _)) { }
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++)
+            {
+                Syscall(ctx, 0);
+                Syscall(ctx, 1);
+                while (keep.TryRead(out _)) { }
+            }
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        } while (rounds[^1] != 0 && rounds.Count < 3);
+        Assert.True(rounds[^1] == 0, $"bytes allocated per round of 10,000 records: {string.Join(", ", rounds)}");
         AssertBalanced(drop);
         AssertBalanced(keep);
     }
