@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Filter.VM;
 
 namespace Filter.Audit.Pipeline;
@@ -89,11 +88,13 @@ public sealed class AuditContext
         _taskAudited = _pipeline.IsAudited(pid);
         Put32(ref r, RecordLayout.Pid, pid);
         WriteCredentials(ref r, credentials);
-        // comm's slot is cleared with one 16-byte store (its 16th byte is exe's first, written next): the
-        // committed record includes the whole slot, which must not keep the end of a longer earlier comm.
-        Unsafe.WriteUnaligned(ref Unsafe.Add(ref r, CommAt), Vector128<byte>.Zero);
-        int commLength = CopyString(ref r, CommAt, comm, RecordLayout.CommMaxLength);
-        int exeLength = CopyString(ref r, ExeAt, exe, RecordLayout.ExeMaxLength);
+        // The committed record includes comm's whole slot, which must not keep the end of a longer earlier comm.
+        var commSlot = _record.AsSpan(CommAt, RecordLayout.CommMaxLength);
+        commSlot.Clear();
+        int commLength = Math.Min(comm.Length, RecordLayout.CommMaxLength);
+        comm[..commLength].CopyTo(commSlot);
+        int exeLength = Math.Min(exe.Length, RecordLayout.ExeMaxLength);
+        exe[..exeLength].CopyTo(_record.AsSpan(ExeAt));
         Put32(ref r, RecordLayout.CommDescriptor, (uint)CommAt | ((uint)commLength << 16));
         Put32(ref r, RecordLayout.ExeDescriptor, (uint)ExeAt | ((uint)exeLength << 16));
         _length = ExeAt + exeLength;
@@ -118,8 +119,9 @@ public sealed class AuditContext
     {
         if (_state != State.Idle)
             throw _state == State.NoTask ? NoTask() : AlreadyInFlight(Syscall);
-        // Every per-syscall header byte is written between here and Close (arguments at submit, or zeroed
-        // at close without one); the task's fields stay from SetTask. No clearing pass is needed.
+        // The syscall's own fields are written as far as they will be read: arch and syscall here, arguments
+        // at submit (zeroed at close without them), the result at close; for a record dropped at open, only
+        // these two. The task's fields stay from SetTask. No clearing pass is needed.
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
         Put64(ref r, RecordLayout.Arch, (ulong)syscall << 32 | arch); // arch, then syscall
         var snapshot = _pipeline.Current;
@@ -129,7 +131,6 @@ public sealed class AuditContext
             _state = State.Unaudited;
             return false;
         }
-        Put64(ref r, RecordLayout.Success, 0); // success (set at close), type = syscall, padding, sig
         _mayMatch = snapshot.Matches.MayMatch(arch, syscall);
         _state = State.Open;
         return true;
@@ -213,7 +214,7 @@ public sealed class AuditContext
         }
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
         Put64(ref r, RecordLayout.Exit, (ulong)exit);
-        Unsafe.Add(ref r, RecordLayout.Success) = success ? (byte)1 : (byte)0;
+        Put64(ref r, RecordLayout.Success, success ? 1UL : 0UL); // success; type = syscall, padding, sig = 0
         return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp, syscallRecord: true);
     }
 
@@ -338,64 +339,7 @@ public sealed class AuditContext
     private static void Put64(ref byte record, int offset, ulong value) =>
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CopyString(ref byte record, int at, ReadOnlySpan<byte> value, int max)
-    {
-        int n = Math.Min(value.Length, max);
-        Copy(ref Unsafe.Add(ref record, at), ref MemoryMarshal.GetReference(value), n);
-        return n;
-    }
-
-    /// <summary>
-    /// Copies n bytes. Strings of up to 64 bytes (every comm, most paths) are copied with two overlapping
-    /// moves of the largest size that fits instead of a call to the general copy, which costs more than the
-    /// copy itself.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(ref byte to, ref byte from, int n)
-    {
-        if (n <= 16)
-        {
-            if (n >= 8)
-            {
-                Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<ulong>(ref from));
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 8), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, n - 8)));
-            }
-            else if (n >= 4)
-            {
-                Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<uint>(ref from));
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 4), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref from, n - 4)));
-            }
-            else if (n > 0)
-            {
-                to = from;
-                Unsafe.Add(ref to, n - 1) = Unsafe.Add(ref from, n - 1);
-                Unsafe.Add(ref to, n / 2) = Unsafe.Add(ref from, n / 2);
-            }
-        }
-        else if (n <= 32)
-        {
-            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<Vector128<byte>>(ref from));
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 16), Unsafe.ReadUnaligned<Vector128<byte>>(ref Unsafe.Add(ref from, n - 16)));
-        }
-        else if (n <= 64)
-        {
-            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<Vector256<byte>>(ref from));
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 32), Unsafe.ReadUnaligned<Vector256<byte>>(ref Unsafe.Add(ref from, n - 32)));
-        }
-        else
-        {
-            Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)n);
-        }
-    }
-
-    /// <summary>
-    /// The eleven ids, one 4-byte store each. Not one 44-byte block copy: callers typically build the
-    /// credentials just before <see cref="Open"/>, one store per field, and a wide load of fields just stored
-    /// that way cannot be forwarded from the store buffer (in a profile of such a caller the block copy's
-    /// load drew a fifth of the samples); field by field costs no more otherwise.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>The eleven ids, each at its offset.</summary>
     private static void WriteCredentials(ref byte r, in AuditCredentials c)
     {
         Put32(ref r, RecordLayout.Ppid, c.Ppid);

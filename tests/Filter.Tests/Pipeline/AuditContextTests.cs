@@ -57,7 +57,7 @@ public class AuditContextTests
     [Fact]
     public void StringsOfEveryLengthAreCopiedExactly()
     {
-        // Every size class of the copy (1-3, 4-7, 8-16, 17-32, 33-64 bytes, longer), and the field limits;
+        // Every length from 0 to 69 bytes, longer ones, and the field limits;
         // each record after one with longer strings, so a byte the copy missed shows as a leftover.
         var p = new AuditPipeline();
         var all = p.Subscribe("all", Make("true"), 512);
