@@ -162,12 +162,12 @@ public class AuditContextTests
         Assert.Equal(7u, Drain(all)[^1].Record.U32(RecordLayout.Pid));
     }
 
-    /// <summary>Runs its filter and counts the runs.</summary>
-    private sealed class CountingFilter(IRecordFilter inner) : IRecordFilter
+    /// <summary>Runs its filter and counts the runs; does <paramref name="before"/> first (here: a control operation, as if concurrent).</summary>
+    private sealed class CountingFilter(IRecordFilter inner, Action? before = null) : IRecordFilter
     {
         public int Runs;
         public VerifiedProgram Program => inner.Program;
-        public uint Run(Record record) { Runs++; return inner.Run(record); }
+        public uint Run(Record record) { before?.Invoke(); Runs++; return inner.Run(record); }
         public int RunBatch(RecordBatch batch, Span<uint> verdicts) => inner.RunBatch(batch, verdicts);
         public int MatchIndices(RecordBatch batch, Span<int> indices) => inner.MatchIndices(batch, indices);
     }
@@ -203,15 +203,6 @@ public class AuditContextTests
         Assert.Equal(2, again.Runs);
     }
 
-    /// <summary>A filter whose run does something first (here: a control operation, as if concurrent).</summary>
-    private sealed class CallbackFilter(IRecordFilter inner, Action before) : IRecordFilter
-    {
-        public VerifiedProgram Program => inner.Program;
-        public uint Run(Record record) { before(); return inner.Run(record); }
-        public int RunBatch(RecordBatch batch, Span<uint> verdicts) => inner.RunBatch(batch, verdicts);
-        public int MatchIndices(RecordBatch batch, Span<int> indices) => inner.MatchIndices(batch, indices);
-    }
-
     [Fact]
     public async Task ASnapshotChangedWhileFiltersRunDecidesTheRecordAgain()
     {
@@ -222,7 +213,7 @@ public class AuditContextTests
         Subscription? a = null;
         var keepAll = new CountingFilter(Make("true"));
         var dropAll = new CountingFilter(Make("syscall == 9999"));
-        var swapsToDrop = new CallbackFilter(Make("true"), () => p.SetFilter(a!, dropAll));
+        var swapsToDrop = new CountingFilter(Make("true"), () => p.SetFilter(a!, dropAll));
         a = p.Subscribe("a", swapsToDrop);
         var b = p.Subscribe("b", keepAll);
         Assert.Equal(1, Syscall(ctx, 1));          // a's first filter wanted it, but by the window a's filter is dropAll
@@ -233,7 +224,7 @@ public class AuditContextTests
 
         // Leaving from inside a filter (a control operation between the filters and the window): the grace
         // period does not wait for a producer that is only running filters, and nothing reaches the queue.
-        var leaves = new CallbackFilter(Make("true"), () => p.Unsubscribe(b));
+        var leaves = new CountingFilter(Make("true"), () => p.Unsubscribe(b));
         p.SetFilter(a, leaves);
         Assert.Equal(1, Syscall(ctx, 1));          // for a alone: b left before the window
         Assert.Equal(new SubscriberStats(2, 1, 1, 0, 0, 0), a.Stats);
