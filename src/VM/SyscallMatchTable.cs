@@ -413,8 +413,6 @@ public sealed class SyscallMatchTable
             return scratch;
         }
 
-        private static void Set(ulong[] bits, int n) => bits[n >> 6] |= 1UL << (n & 63);
-
         /// <summary>
         /// Carries the state and the <paramref name="arriving"/> members into <paramref name="target"/>: a copy
         /// on the first edge, a merge on later ones. Registers not live at the target are left Unknown.
