@@ -21,13 +21,17 @@ public sealed class AuditContext
 {
     /// <summary>
     /// Where the context is in a record's lifecycle. One field for what would otherwise be three (open?
-    /// audited? arguments submitted?), so that each call checks it once.
+    /// audited? arguments submitted?), so that each call checks it once. Every open state is followed by
+    /// its submitted counterpart.
     /// </summary>
     private enum State : byte
     {
         NoTask, Idle,
         // Open: arguments pending, then submitted.
         Open, Submitted,
+        // Open, but decided at open: no filter of the snapshot current then can match the record's arch and
+        // syscall, so every one drops it without running, and neither its arguments nor its result are written.
+        Dropped, DroppedSubmitted,
         // Open by a process whose auditing is off: nothing is written, nothing produced.
         Unaudited, UnauditedSubmitted,
     }
@@ -37,17 +41,13 @@ public sealed class AuditContext
     private uint _pid;
 
     // What Open needs from the pipeline, refreshed when the snapshot changes (every control operation
-    // publishes a new one, the per-process switch included): whether the task is audited (also looked up
-    // when the task changes), and a counter array long enough for the snapshot's subscribers.
-    private AuditPipeline.Snapshot? _view;
-    private bool _taskAudited;
-    // False when Open found that no filter of _view (the snapshot current at open) can match the record's
-    // arch and syscall: the record is decided then, dropped by every filter without running any, and
-    // neither its arguments nor its result are written...
-    private bool _mayMatch;
-    // ...and counted here, once for all of _view's subscribers. The records dropped at open since _view
-    // was taken (_droppedAtOpen - _droppedAtOpenFlushed) go to each one's filtered-out counter when the
-    // view changes, and ReadCounters adds them until then.
+    // publishes a new one, the per-process switch included): the snapshot, and a counter array long enough
+    // for its subscribers. _auditedView is _view while the task is audited, null while it is not (looked
+    // up again when the task changes), so that Open's usual case is one comparison.
+    private AuditPipeline.Snapshot? _view, _auditedView;
+    // Records dropped at open (State.Dropped) are counted here, once for all of _view's subscribers. Those
+    // dropped since _view was taken (_droppedAtOpen - _droppedAtOpenFlushed) go to each one's filtered-out
+    // counter when the view changes, and ReadCounters adds them until then.
     private long _droppedAtOpen, _droppedAtOpenFlushed;
     // Records that went through the commit (Committed counts these and those dropped at open).
     private long _committed;
@@ -85,7 +85,7 @@ public sealed class AuditContext
     {
         ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
         _pid = pid;
-        _taskAudited = _pipeline.IsAudited(pid);
+        _auditedView = _pipeline.IsAudited(pid) ? _view : null;
         Put32(ref r, RecordLayout.Pid, pid);
         WriteCredentials(ref r, credentials);
         // The committed record includes comm's whole slot, which must not keep the end of a longer earlier comm.
@@ -115,24 +115,50 @@ public sealed class AuditContext
     /// be discarded at close) when auditing is off for the task's pid.
     /// </summary>
     /// <exception cref="InvalidOperationException">A record is already in flight, or no task was set.</exception>
+    /// <remarks>
+    /// The usual case (a task set, auditing on, no control operation since the context's last open) is
+    /// small enough to be inlined into the syscall layer, as the kernel's <c>audit_syscall_entry</c> is:
+    /// everything else goes out of line.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Open(uint arch, uint syscall)
+    {
+        var snapshot = _pipeline.Current;
+        if (_state != State.Idle || snapshot != _auditedView) return OpenUnusual(arch, syscall, snapshot);
+        OpenAudited(arch, syscall, snapshot);
+        return true;
+    }
+
+    /// <summary>
+    /// The syscall's own fields are written as far as they will be read: arch and syscall here, arguments at
+    /// submit (zeroed at close without them), the result at close; for a record dropped at open, only these
+    /// two. The task's fields stay from SetTask. No clearing pass is needed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void OpenAudited(uint arch, uint syscall, AuditPipeline.Snapshot snapshot)
+    {
+        WriteSyscall(arch, syscall);
+        _state = snapshot.Matches.MayMatch(arch, syscall) ? State.Open : State.Dropped;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteSyscall(uint arch, uint syscall) =>
+        Put64(ref MemoryMarshal.GetArrayDataReference(_record), RecordLayout.Arch, (ulong)syscall << 32 | arch); // arch, then syscall
+
+    /// <summary>Open's other cases: misuse, a new snapshot, a task whose auditing is off.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool OpenUnusual(uint arch, uint syscall, AuditPipeline.Snapshot snapshot)
     {
         if (_state != State.Idle)
             throw _state == State.NoTask ? NoTask() : AlreadyInFlight(Syscall);
-        // The syscall's own fields are written as far as they will be read: arch and syscall here, arguments
-        // at submit (zeroed at close without them), the result at close; for a record dropped at open, only
-        // these two. The task's fields stay from SetTask. No clearing pass is needed.
-        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
-        Put64(ref r, RecordLayout.Arch, (ulong)syscall << 32 | arch); // arch, then syscall
-        var snapshot = _pipeline.Current;
         if (snapshot != _view) Refresh(snapshot);
-        if (!_taskAudited)
+        if (_auditedView is null)
         {
+            WriteSyscall(arch, syscall); // for misuse messages
             _state = State.Unaudited;
             return false;
         }
-        _mayMatch = snapshot.Matches.MayMatch(arch, syscall);
-        _state = State.Open;
+        OpenAudited(arch, syscall, snapshot);
         return true;
     }
 
@@ -150,8 +176,8 @@ public sealed class AuditContext
             foreach (int slot in old.FilteredOutSlots) counters[slot] += pending;
             _droppedAtOpenFlushed = _droppedAtOpen;
         }
-        _taskAudited = _pipeline.IsAudited(_pid);
         _view = snapshot;
+        _auditedView = _pipeline.IsAudited(_pid) ? snapshot : null;
     }
 
     /// <summary>
@@ -174,20 +200,20 @@ public sealed class AuditContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SubmitArguments(ulong a0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0, ulong a5 = 0)
     {
-        if (_state != State.Open)
+        var state = _state;
+        if (state == State.Open)
         {
-            SubmitUnusual();
-            return;
+            _state = State.Submitted;
+            ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
+            Put64(ref r, RecordLayout.A0, a0);
+            Put64(ref r, RecordLayout.A1, a1);
+            Put64(ref r, RecordLayout.A2, a2);
+            Put64(ref r, RecordLayout.A3, a3);
+            Put64(ref r, RecordLayout.A4, a4);
+            Put64(ref r, RecordLayout.A5, a5);
         }
-        _state = State.Submitted;
-        if (!_mayMatch) return; // dropped at open: nobody will read them
-        ref byte r = ref MemoryMarshal.GetArrayDataReference(_record);
-        Put64(ref r, RecordLayout.A0, a0);
-        Put64(ref r, RecordLayout.A1, a1);
-        Put64(ref r, RecordLayout.A2, a2);
-        Put64(ref r, RecordLayout.A3, a3);
-        Put64(ref r, RecordLayout.A4, a4);
-        Put64(ref r, RecordLayout.A5, a5);
+        else if (state is State.Dropped or State.Unaudited) _state = state + 1; // nobody reads them: the flag only
+        else throw SubmitMisuse();
     }
 
     /// <summary>
@@ -197,18 +223,32 @@ public sealed class AuditContext
     /// committed (with zero arguments). Returns how many subscribers the record was queued for.
     /// </summary>
     /// <exception cref="InvalidOperationException">No record is open.</exception>
+    /// <remarks>A record dropped at open is closed inline; every other goes out of line.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Close(long exit, bool success, long timestamp)
     {
-        if (_state != State.Submitted)
-        {
-            if (_state != State.Open) return CloseUnaudited();
-            Uninstrumented();
-        }
+        if (_state != State.DroppedSubmitted) return CloseRecord(exit, success, timestamp);
+        // Every filter of the snapshot at open returns 0 for this arch and syscall: counted as filtered out
+        // by each, as if each had run then. Nothing is queued, so this needs no commit window.
         _state = State.Idle;
-        if (!_mayMatch)
+        _droppedAtOpen++;
+        return 0;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int CloseRecord(long exit, bool success, long timestamp)
+    {
+        var state = _state;
+        if (state < State.Open) throw Misuse("no record is open in this context");
+        _state = State.Idle;
+        if (state is State.Unaudited or State.UnauditedSubmitted)
         {
-            // Every filter of the snapshot at open returns 0 for this arch and syscall: counted as filtered
-            // out by each, as if each had run then. Nothing is queued, so this needs no commit window.
+            SkippedByProcess++;
+            return 0;
+        }
+        if (state is State.Open or State.Dropped) Uninstrumented();
+        if (state is State.Dropped)
+        {
             _droppedAtOpen++;
             return 0;
         }
@@ -218,27 +258,11 @@ public sealed class AuditContext
         return Commit(new ReadOnlySpan<byte>(_record, 0, _length), timestamp, syscallRecord: true);
     }
 
-    // The unusual ends of Submit and Close, out of line.
-
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void SubmitUnusual()
-    {
-        switch (_state)
-        {
-            case State.Unaudited: _state = State.UnauditedSubmitted; return;
-            case State.Submitted or State.UnauditedSubmitted: throw AlreadySubmitted(Syscall);
-            default: throw Misuse("no record is open in this context");
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private int CloseUnaudited()
-    {
-        if (_state < State.Open) throw Misuse("no record is open in this context");
-        _state = State.Idle;
-        SkippedByProcess++;
-        return 0;
-    }
+    private InvalidOperationException SubmitMisuse() =>
+        _state is State.Submitted or State.DroppedSubmitted or State.UnauditedSubmitted
+            ? AlreadySubmitted(Syscall)
+            : Misuse("no record is open in this context");
 
     /// <summary>Closed without arguments: they are zero, and the pipeline hears of the syscall.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -282,21 +282,49 @@ public class AuditContextTests
         Assert.Equal(7, execs.Stats.Produced);
     }
 
-    [Fact]
-    public void MisuseThrowsAndLeavesTheContextUsable()
+    /// <summary>The ways a record can be open: dropped at open, decided at close, its process not audited.</summary>
+    public enum OpenKind { DroppedAtOpen, DecidedAtClose, Unaudited }
+
+    [Theory]
+    [InlineData(OpenKind.DroppedAtOpen)]
+    [InlineData(OpenKind.DecidedAtClose)]
+    [InlineData(OpenKind.Unaudited)]
+    public void MisuseThrowsAndLeavesTheContextUsable(OpenKind kind)
     {
         var p = new AuditPipeline();
+        var sub = p.Subscribe("s", Make(kind == OpenKind.DroppedAtOpen ? "syscall == execve" : "true"));
+        if (kind == OpenKind.Unaudited) p.SetAuditing(1, false);
         var ctx = p.CreateContext();
+        int uninstrumented = 0;
+        p.UninstrumentedSyscall += (_, _) => uninstrumented++;
         Assert.Throws<InvalidOperationException>(() => ctx.Close(0, true, 0));
         Assert.Throws<InvalidOperationException>(() => ctx.SubmitArguments(1));
-        ctx.Open(AuditArch.X86_64, 1, 1, Creds);
-        Assert.Throws<InvalidOperationException>(() => ctx.Open(AuditArch.X86_64, 2, 1, Creds));
-        Assert.Throws<InvalidOperationException>(() => ctx.Signal(1, 11, Creds, 0));
-        Assert.Throws<InvalidOperationException>(() => ctx.CommitRecord(new byte[RecordLayout.HeaderSize], 0));
-        ctx.SubmitArguments(1);
-        Assert.Throws<InvalidOperationException>(() => ctx.SubmitArguments(2));
-        ctx.Close(0, true, 0);
-        Assert.Equal(1, ctx.Committed);
+        int queued = kind == OpenKind.DecidedAtClose ? 1 : 0;
+        for (int round = 0; round < 2; round++)
+        {
+            Assert.Equal(kind != OpenKind.Unaudited, ctx.Open(AuditArch.X86_64, 1, 1, Creds));
+            Assert.True(ctx.IsOpen);
+            Assert.Throws<InvalidOperationException>(() => ctx.Open(AuditArch.X86_64, 2, 1, Creds));
+            Assert.Throws<InvalidOperationException>(() => ctx.Open(AuditArch.X86_64, 2));
+            Assert.Throws<InvalidOperationException>(() => ctx.Signal(1, 11, Creds, 0));
+            Assert.Throws<InvalidOperationException>(() => ctx.CommitRecord(new byte[RecordLayout.HeaderSize], 0));
+            if (round == 0) // the second round closes without arguments
+            {
+                ctx.SubmitArguments(1);
+                var twice = Assert.Throws<InvalidOperationException>(() => ctx.SubmitArguments(2));
+                Assert.Contains("already submitted", twice.Message);
+            }
+            Assert.Equal(queued, ctx.Close(0, true, 0));
+            Assert.False(ctx.IsOpen);
+            Assert.Throws<InvalidOperationException>(() => ctx.Close(0, true, 0));
+            Assert.Throws<InvalidOperationException>(() => ctx.SubmitArguments(1));
+        }
+        // Closed without arguments: reported unless the process is not audited.
+        Assert.Equal(kind == OpenKind.Unaudited ? 0 : 1, uninstrumented);
+        Assert.Equal(kind == OpenKind.Unaudited ? 0 : 2, ctx.Committed);
+        Assert.Equal(kind == OpenKind.Unaudited ? 2 : 0, ctx.SkippedByProcess);
+        Assert.Equal(kind == OpenKind.Unaudited ? 0 : 2, sub.Stats.Produced);
+        Assert.Equal(queued * 2, sub.Stats.Delivered);
         Assert.Throws<ArgumentException>(() => ctx.CommitRecord(new byte[10], 0));
     }
 
