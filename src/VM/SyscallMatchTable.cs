@@ -30,12 +30,19 @@ public sealed class SyscallMatchTable
     // arch unknown, so stays sound until it gets a block (a comparison here).
     private static readonly uint Arch0 = AuditArch.All[0].Value, Arch1 = AuditArch.All[1].Value, Arch2 = AuditArch.All[2].Value;
 
-    private readonly ulong[] _bits;
+    /// <summary>The blocks inline, so that a lookup is one load from the table.</summary>
+    [InlineArray(ArchBlocks * Words)]
+    private struct Blocks
+    {
+        private ulong _word;
+    }
+
+    private readonly Blocks _bits;
     private readonly bool _otherArch;
 
     private SyscallMatchTable(ulong[] bits, bool otherArch)
     {
-        _bits = bits;
+        bits.CopyTo(_bits);
         _otherArch = otherArch;
         MatchesNothing = !otherArch && Array.TrueForAll(bits, w => w == 0);
     }
@@ -66,7 +73,7 @@ public sealed class SyscallMatchTable
     public bool SameAs(SyscallMatchTable other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return _otherArch == other._otherArch && _bits.AsSpan().SequenceEqual(other._bits);
+        return _otherArch == other._otherArch && ((ReadOnlySpan<ulong>)_bits).SequenceEqual(other._bits);
     }
 
     /// <summary>Each table's MayMatch ORed: what a caller running all their programs may match. Of no tables: nothing.</summary>
