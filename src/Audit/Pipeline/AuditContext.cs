@@ -238,6 +238,7 @@ public sealed class AuditContext
         return 0;
     }
 
+    /// <summary>Close's other cases: a record its filters decide now, one closed without arguments, misuse, auditing off.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int CloseRecord(long exit, bool success, long timestamp)
     {
