@@ -8,7 +8,7 @@ using Filter.VM;
 namespace Filter.Cli;
 
 /// <summary>
-/// <c>filterc explain POLICY (--record JSON | --event SERIAL LOGFILE)</c>: which rule decided one record,
+/// <c>filterc explain POLICY (--record JSON | --event SERIAL LOGFILE) [--json]</c>: which rule decided one record,
 /// and the value of every sub-expression evaluated on the way, in source terms (spec/tools.md).
 /// </summary>
 internal static class ExplainCommand
@@ -25,9 +25,10 @@ internal static class ExplainCommand
             AllowMultipleArgumentsPerToken = true,
         };
         @event.HelpName = "SERIAL LOGFILE";
+        var asJson = new Option<bool>("--json") { Description = "print the explanation as JSON (schema: spec/tools.md)" };
         var diagnostics = CliDiagnostics.Option();
         var cmd = new Command("explain", "show which rule decides a record, and why, sub-expression by sub-expression")
-            { policyFile, filter, record, @event, diagnostics };
+            { policyFile, filter, record, @event, asJson, diagnostics };
         cmd.SetAction(r =>
         {
             var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(policyFile), io, out var name);
@@ -40,7 +41,7 @@ internal static class ExplainCommand
             var bytes = r.GetValue(record) is { } json ? FromJson(json, io) : FromLog(events![0], events[1], io);
             if (bytes is null) return CliIO.InputError;
             var explanation = PolicyExplainer.Explain(compilation!, new Record(bytes));
-            io.WriteText(explanation.Render());
+            io.WriteText(r.GetValue(asJson) ? explanation.Json(name) : explanation.Render());
             return CliIO.Ok;
         });
         return cmd;

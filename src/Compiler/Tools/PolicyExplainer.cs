@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Filter.Compiler.Binding;
 using Filter.Compiler.Syntax;
 using Filter.Compiler.Tables;
@@ -20,9 +21,19 @@ public sealed record RuleExplanation(int Index, RuleKind Kind, string? Key, int 
     public bool? Holds => Condition?.Value;
 }
 
-/// <summary>Why a record got its verdict: every rule up to the deciding one, step by step.</summary>
-public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int DecidingRule, int Verdict, string? Key, string RecordSummary)
+/// <summary>
+/// Why a record got its verdict: every rule up to the deciding one (<see cref="DecidingRule"/>, -1 when no
+/// rule holds), step by step. <see cref="Arch"/> and <see cref="Syscall"/> are the record's.
+/// </summary>
+public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int DecidingRule, int Verdict, string? Key, uint Arch, uint Syscall)
 {
+    /// <summary>The record's arch and syscall, with their names where known: <c>arch=x86_64 syscall=59 (execve)</c>.</summary>
+    public string RecordSummary => $"arch={ArchText} syscall={Syscall}{(SyscallName is { } name ? $" ({name})" : "")}";
+
+    private string ArchText => AuditArch.NameOf(Arch) ?? $"0x{Arch:x}";
+
+    private string? SyscallName => Syscalls.NameOf(Arch, (int)Math.Min(Syscall, int.MaxValue));
+
     /// <summary>The explanation as indented text: one line per rule and per sub-expression.</summary>
     public string Render()
     {
@@ -45,6 +56,68 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
                 ? $"verdict 0 (drop): decided by rule {DecidingRule + 1}, a never rule\n"
                 : $"verdict {Verdict}: decided by rule {DecidingRule + 1}, key \"{Key}\"\n");
         return sb.ToString();
+    }
+
+    /// <summary>The explanation as one JSON document (the schema is in spec/tools.md).</summary>
+    public string Json(string sourceName)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("version", 1);
+            w.WriteString("file", sourceName);
+            w.WriteStartObject("record");
+            w.WriteString("arch", AuditArch.NameOf(Arch) ?? "other");
+            w.WriteString("archValue", $"0x{Arch:x8}");
+            w.WriteNumber("syscall", Syscall);
+            if (SyscallName is { } name) w.WriteString("syscallName", name);
+            w.WriteEndObject();
+            w.WriteNumber("verdict", Verdict);
+            if (DecidingRule < 0) w.WriteNull("decidingRule");
+            else w.WriteNumber("decidingRule", DecidingRule + 1);
+            if (Key is not null) w.WriteString("key", Key);
+            w.WriteStartArray("rules");
+            foreach (var rule in Rules)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", rule.Index + 1);
+                w.WriteString("kind", rule.Kind == RuleKind.Always ? "always" : "never");
+                if (rule.Key is not null) w.WriteString("key", rule.Key);
+                w.WriteNumber("verdict", rule.Verdict);
+                w.WriteNumber("line", rule.Line);
+                w.WriteString("text", rule.Text);
+                w.WriteBoolean("evaluated", rule.Condition is not null);
+                if (rule.Condition is { } condition)
+                {
+                    w.WriteBoolean("holds", condition.Value);
+                    w.WritePropertyName("condition");
+                    Write(w, condition);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static void Write(Utf8JsonWriter w, ExplainStep step)
+    {
+        w.WriteStartObject();
+        w.WriteString("text", step.Text);
+        if (step.Macro is not null) w.WriteString("macro", step.Macro);
+        w.WriteNumber("line", step.Line);
+        w.WriteBoolean("evaluated", step.Evaluated);
+        if (step.Evaluated)
+        {
+            if (step.Detail is not null) w.WriteString("detail", step.Detail);
+            w.WriteBoolean("value", step.Value);
+        }
+        w.WriteStartArray("children");
+        foreach (var child in step.Children) Write(w, child);
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private static void Append(StringBuilder sb, ExplainStep step, int depth)
@@ -92,14 +165,7 @@ public static class PolicyExplainer
             if (step.Value) deciding = i;
         }
         int verdict = deciding < 0 ? 0 : policy.Rules[deciding].Verdict;
-        return new Explanation(rules, deciding, verdict, verdict == 0 ? null : policy.Rules[deciding].Key, Summary(record));
-    }
-
-    private static string Summary(Record record)
-    {
-        string arch = AuditArch.NameOf(record.Arch) ?? $"0x{record.Arch:x}";
-        string? name = Syscalls.NameOf(record.Arch, (int)record.Syscall);
-        return $"arch={arch} syscall={record.Syscall}{(name is null ? "" : $" ({name})")}";
+        return new Explanation(rules, deciding, verdict, verdict == 0 ? null : policy.Rules[deciding].Key, record.Arch, record.Syscall);
     }
 
     /// <summary>Evaluates one condition, recording each sub-expression it evaluates (a ref struct record cannot be a field elsewhere).</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Filter.Compiler;
 using Filter.Compiler.Tools;
 using Filter.Tests.Engines;
@@ -140,6 +141,54 @@ public class ExplainTests
     }
 
     [Fact]
+    public void JsonCarriesTheWholeExplanation()
+    {
+        using var doc = JsonDocument.Parse(Explain(Policy, Rec(59, 1000)).Json("p.flt"));
+        var root = doc.RootElement;
+        Assert.Equal(1, root.GetProperty("version").GetInt32());
+        Assert.Equal("p.flt", root.GetProperty("file").GetString());
+        var record = root.GetProperty("record");
+        Assert.Equal(("x86_64", "0xc000003e", 59, "execve"),
+            (record.GetProperty("arch").GetString(), record.GetProperty("archValue").GetString(),
+             record.GetProperty("syscall").GetInt32(), record.GetProperty("syscallName").GetString()));
+        Assert.Equal((2, 3, "lifecycle"),
+            (root.GetProperty("verdict").GetInt32(), root.GetProperty("decidingRule").GetInt32(), root.GetProperty("key").GetString()));
+
+        var rules = root.GetProperty("rules").EnumerateArray().ToArray();
+        Assert.Equal([1, 2, 3, 4], rules.Select(r => r.GetProperty("index").GetInt32()));
+        Assert.Equal(["never", "always", "always", "always"], rules.Select(r => r.GetProperty("kind").GetString()));
+        Assert.Equal([5, 6, 7, 8], rules.Select(r => r.GetProperty("line").GetInt32()));
+        Assert.Equal([true, true, true, false], rules.Select(r => r.GetProperty("evaluated").GetBoolean()));
+        Assert.Equal([false, false, true], rules.Take(3).Select(r => r.GetProperty("holds").GetBoolean()));
+        Assert.False(rules[3].TryGetProperty("holds", out _));
+        Assert.False(rules[3].TryGetProperty("condition", out _));
+        Assert.False(rules[0].TryGetProperty("key", out _)); // a never rule
+        Assert.Equal("", rules[3].GetProperty("key").GetString()); // an always rule without one
+
+        // Rule 2: a macro used by name, its body's steps below it, each with what it looked at.
+        var exec = rules[1].GetProperty("condition");
+        Assert.Equal(("root_exec", "syscall == execve && root", 4, false),
+            (exec.GetProperty("macro").GetString(), exec.GetProperty("text").GetString(), exec.GetProperty("line").GetInt32(), exec.GetProperty("value").GetBoolean()));
+        var steps = exec.GetProperty("children").EnumerateArray().ToArray();
+        Assert.Equal(("syscall == execve", "syscall = 59 (execve)", true),
+            (steps[0].GetProperty("text").GetString(), steps[0].GetProperty("detail").GetString(), steps[0].GetProperty("value").GetBoolean()));
+        Assert.Equal(("root", "uid == 0", "1000 == 0", false),
+            (steps[1].GetProperty("macro").GetString(), steps[1].GetProperty("text").GetString(),
+             steps[1].GetProperty("detail").GetString(), steps[1].GetProperty("value").GetBoolean()));
+
+        // Nothing holds: no deciding rule, no key; an operand && skipped has no value.
+        using var none = JsonDocument.Parse(Explain("always: uid == 1 || uid == 2\nalways: syscall == 2 && uid == 3\n", Rec(1, 7)).Json("q"));
+        Assert.Equal(JsonValueKind.Null, none.RootElement.GetProperty("decidingRule").ValueKind);
+        Assert.Equal(0, none.RootElement.GetProperty("verdict").GetInt32());
+        Assert.False(none.RootElement.TryGetProperty("key", out _));
+        var and = none.RootElement.GetProperty("rules")[1].GetProperty("condition").GetProperty("children");
+        Assert.False(and[0].GetProperty("value").GetBoolean());
+        Assert.False(and[1].GetProperty("evaluated").GetBoolean());
+        Assert.False(and[1].TryGetProperty("value", out _));
+        Assert.False(and[1].TryGetProperty("detail", out _));
+    }
+
+    [Fact]
     public void CliExplainsAnAuditdEventBySerial()
     {
         var dir = Directory.CreateTempSubdirectory("filterc-explain").FullName;
@@ -157,6 +206,11 @@ public class ExplainTests
             var (json, jsonOut, _) = Cli("explain", "--filter", "uid != 0", "--record", "{\"arch\":\"x86_64\",\"syscall\":59,\"uid\":1000}");
             Assert.Equal(0, json);
             Assert.Contains("uid != 0   [1000 != 0]  -> true", jsonOut);
+            var (asJson, jsonText, _) = Cli("explain", "--filter", "uid != 0", "--record", "{\"arch\":\"x86_64\",\"syscall\":59,\"uid\":1000}", "--json");
+            Assert.Equal(0, asJson);
+            using var doc = JsonDocument.Parse(jsonText);
+            Assert.Equal(1, doc.RootElement.GetProperty("verdict").GetInt32());
+            Assert.Equal("1000 != 0", doc.RootElement.GetProperty("rules")[0].GetProperty("condition").GetProperty("detail").GetString());
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
