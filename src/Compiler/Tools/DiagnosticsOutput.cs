@@ -117,6 +117,13 @@ public static class DiagnosticsOutput
         {
             w.WriteStartObject();
             w.WriteString("id", id);
+            if (DiagnosticDescriptions.Markdown(id) is { } markdown)
+            {
+                w.WriteStartObject("shortDescription");
+                w.WriteString("text", DiagnosticDescriptions.Text(id));
+                w.WriteString("markdown", markdown);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Filter.Compiler;
+using Filter.Compiler.Import;
+using Filter.Compiler.Tools;
 using Xunit;
 
 namespace Filter.Tests.Tools;
@@ -63,7 +66,12 @@ public class DiagnosticsJsonTests : IDisposable
         Assert.Equal(("2.1.0", "https://json.schemastore.org/sarif-2.1.0.json"), (root.GetProperty("version").GetString(), root.GetProperty("$schema").GetString()));
         var run = root.GetProperty("runs").EnumerateArray().Single();
         Assert.Equal("filterc", run.GetProperty("tool").GetProperty("driver").GetProperty("name").GetString());
-        Assert.Equal("FLT0106", run.GetProperty("tool").GetProperty("driver").GetProperty("rules")[0].GetProperty("id").GetString());
+        var rule = run.GetProperty("tool").GetProperty("driver").GetProperty("rules")[0];
+        Assert.Equal("FLT0106", rule.GetProperty("id").GetString());
+        Assert.Equal("unknown macro or list (with the nearest definition), or a name after in that is not a list",
+            rule.GetProperty("shortDescription").GetProperty("text").GetString());
+        Assert.Equal("unknown macro or list (with the nearest definition), or a name after `in` that is not a list",
+            rule.GetProperty("shortDescription").GetProperty("markdown").GetString());
         var result = run.GetProperty("results").EnumerateArray().Single();
         Assert.Equal(("FLT0106", 0, "error"), (result.GetProperty("ruleId").GetString(), result.GetProperty("ruleIndex").GetInt32(), result.GetProperty("level").GetString()));
         Assert.Equal("unknown macro or list 'rooot' (did you mean 'root'?)", result.GetProperty("message").GetProperty("text").GetString());
@@ -75,6 +83,19 @@ public class DiagnosticsJsonTests : IDisposable
         var replacement = result.GetProperty("fixes")[0].GetProperty("artifactChanges")[0].GetProperty("replacements")[0];
         Assert.Equal("root", replacement.GetProperty("insertedContent").GetProperty("text").GetString());
         Assert.Equal(13, replacement.GetProperty("deletedRegion").GetProperty("startColumn").GetInt32());
+    }
+
+    /// <summary>The spec's code tables and the codes the tools report are the same set: each code reported has its meaning.</summary>
+    [Fact]
+    public void EveryCodeHasItsMeaningInTheSpecAndNoOtherIsListed()
+    {
+        var reported = Enum.GetValues<DiagnosticCode>().Select(c => new Diagnostic(c, default, "").CodeText)
+            .Concat(Enum.GetValues<ImportIssue>().Select(k => DiagnosticEntry.From(new ImportDiagnostic("f", 1, 1, 1, k, "", ""), strict: false).Code))
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(reported, DiagnosticDescriptions.Codes.Order(StringComparer.Ordinal));
+        Assert.Equal("a rule the analysis found no deciding record for, without proving there is none (its conditions are beyond the analysis, e.g. uid == euid && uid != euid): it may never decide",
+            DiagnosticDescriptions.Text("FLT0505"));
+        Assert.Null(DiagnosticDescriptions.Markdown("FLT9999"));
     }
 
     [Fact]
