@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using Filter.VM;
 
@@ -12,7 +12,7 @@ public readonly record struct AuditStatus(uint Enabled, uint Failure, uint Pid, 
     public static AuditStatus Decode(ReadOnlySpan<byte> payload)
     {
         Span<uint> f = stackalloc uint[10];
-        for (int i = 0; i < f.Length && 4 * (i + 1) <= payload.Length; i++) f[i] = BinaryPrimitives.ReadUInt32LittleEndian(payload[(4 * i)..]);
+        for (int i = 0; i < f.Length && 4 * (i + 1) <= payload.Length; i++) f[i] = MemoryMarshal.Read<uint>(payload[(4 * i)..]);
         // Field 0 is the mask (which fields a SET changes), meaningless in a reply.
         return new AuditStatus(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]);
     }
@@ -86,7 +86,7 @@ public sealed record AuditRule(uint Arch, IReadOnlyList<uint> Syscalls, string K
         foreach (var f in Fields)
             if (f.Op is not (OpEqual or OpNotEqual)) throw new ArgumentException($"unsupported operator 0x{f.Op:x8}", nameof(Fields));
         var data = new byte[FixedSize + key.Length];
-        void Put(int word, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4 * word), value);
+        void Put(int word, uint value) => MemoryMarshal.Write(data.AsSpan(4 * word), value);
         const int Mask = 3, FieldsAt = Mask + BitmaskWords, ValuesAt = FieldsAt + MaxFields, FlagsAt = ValuesAt + MaxFields, BufLenAt = FlagsAt + MaxFields;
         Put(0, FilterExit);
         Put(1, ActionAlways);
@@ -94,7 +94,7 @@ public sealed record AuditRule(uint Arch, IReadOnlyList<uint> Syscalls, string K
         {
             if (nr >= BitmaskWords * 32) throw new ArgumentOutOfRangeException(nameof(Syscalls), $"syscall {nr} is past the kernel's rule mask");
             int word = Mask + (int)(nr / 32);
-            Put(word, BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4 * word)) | 1u << (int)(nr % 32));
+            Put(word, MemoryMarshal.Read<uint>(data.AsSpan(4 * word)) | 1u << (int)(nr % 32));
         }
         int n = 0;
         void Field(AuditRuleField f)

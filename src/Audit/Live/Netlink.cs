@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
 namespace Filter.Audit.Live;
@@ -28,10 +27,10 @@ public static class Netlink
         message = default;
         if (datagram.Length - offset < HeaderSize) return false;
         var h = datagram[offset..];
-        uint length = BinaryPrimitives.ReadUInt32LittleEndian(h);
+        uint length = MemoryMarshal.Read<uint>(h);
         if (length < HeaderSize || length > (uint)(datagram.Length - offset)) return false;
-        message = new Message(BinaryPrimitives.ReadUInt16LittleEndian(h[4..]), BinaryPrimitives.ReadUInt16LittleEndian(h[6..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(h[8..]), BinaryPrimitives.ReadUInt32LittleEndian(h[12..]),
+        message = new Message(MemoryMarshal.Read<ushort>(h[4..]), MemoryMarshal.Read<ushort>(h[6..]),
+            MemoryMarshal.Read<uint>(h[8..]), MemoryMarshal.Read<uint>(h[12..]),
             offset + HeaderSize, (int)length - HeaderSize);
         offset = Math.Min(datagram.Length, offset + Align((int)length));
         return true;
@@ -41,21 +40,21 @@ public static class Netlink
     public static byte[] Build(ushort type, ushort flags, uint sequence, ReadOnlySpan<byte> payload)
     {
         var message = new byte[Align(HeaderSize + payload.Length)];
-        BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)(HeaderSize + payload.Length));
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), type);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(6), flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), sequence);
+        MemoryMarshal.Write(message, (uint)(HeaderSize + payload.Length));
+        MemoryMarshal.Write(message.AsSpan(4), type);
+        MemoryMarshal.Write(message.AsSpan(6), flags);
+        MemoryMarshal.Write(message.AsSpan(8), sequence);
         payload.CopyTo(message.AsSpan(HeaderSize));
         return message;
     }
 
     /// <summary>The errno of an <see cref="Error"/> message's payload (<c>struct nlmsgerr</c>: int error, then the request's header); 0 is an ACK.</summary>
     public static int ErrorCode(ReadOnlySpan<byte> payload) =>
-        payload.Length >= 4 ? -BinaryPrimitives.ReadInt32LittleEndian(payload) : 0;
+        payload.Length >= 4 ? -MemoryMarshal.Read<int>(payload) : 0;
 
     /// <summary>The sequence number of the request an <see cref="Error"/> message answers (from the copied header).</summary>
     public static uint ErrorSequence(ReadOnlySpan<byte> payload) =>
-        payload.Length >= 4 + HeaderSize ? BinaryPrimitives.ReadUInt32LittleEndian(payload[(4 + 8)..]) : 0;
+        payload.Length >= 4 + HeaderSize ? MemoryMarshal.Read<uint>(payload[(4 + 8)..]) : 0;
 }
 
 /// <summary>A <c>NETLINK_AUDIT</c> socket, through libc. Not thread-safe; one owner at a time.</summary>
@@ -79,7 +78,7 @@ internal sealed partial class NetlinkSocket : IDisposable
         try
         {
             Span<byte> address = stackalloc byte[12]; // struct sockaddr_nl: family, pad, pid 0 (kernel chooses), groups 0
-            BinaryPrimitives.WriteUInt16LittleEndian(address, AF_NETLINK);
+            MemoryMarshal.Write(address, (ushort)AF_NETLINK);
             s.Check(Bind(fd, address), "bind the NETLINK_AUDIT socket");
             return s;
         }

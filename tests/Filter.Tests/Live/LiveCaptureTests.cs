@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Text;
 using Filter.Audit.Formats;
@@ -211,10 +211,10 @@ public class LiveCaptureTests
         Assert.Equal((ushort)1300, m.Type);
         Assert.Equal(7u, m.Sequence);
         Assert.Equal(3, m.PayloadLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(message, 4000);
+        MemoryMarshal.Write(message, (uint)4000);
         offset = 0;
         Assert.False(Netlink.TryRead(message, ref offset, out _));
-        BinaryPrimitives.WriteUInt32LittleEndian(message, 8);
+        MemoryMarshal.Write(message, (uint)8);
         Assert.False(Netlink.TryRead(message, ref offset, out _));
     }
 
@@ -222,7 +222,7 @@ public class LiveCaptureTests
     public void RuleDataHasTheKernelsLayout()
     {
         var data = new AuditRule(AuditArch.X86_64, [59, 257], "k1", [(AuditRule.FieldPpid, 42)]).Encode();
-        uint Word(int i) => BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4 * i));
+        uint Word(int i) => MemoryMarshal.Read<uint>(data.AsSpan(4 * i));
         Assert.Equal(1040 + 2, data.Length);
         Assert.Equal(AuditRule.FilterExit, Word(0));
         Assert.Equal(AuditRule.ActionAlways, Word(1));
@@ -246,7 +246,7 @@ public class LiveCaptureTests
     {
         var rule = AuditRule.Excluding([4321], AuditArch.X86_64, [0, 45], "k");
         var data = rule.Encode();
-        uint Word(int i) => BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4 * i));
+        uint Word(int i) => MemoryMarshal.Read<uint>(data.AsSpan(4 * i));
         Assert.Equal(1040 + 1, data.Length);
         Assert.Equal(3u, Word(2));
         Assert.Equal((1u, 1u << 13), (Word(3), Word(3 + 1)));   // 0: bit 0 of word 0; 45 = 32 + 13: bit 13 of word 1
