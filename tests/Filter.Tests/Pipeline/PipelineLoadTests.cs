@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Filter.Audit.Pipeline;
 using Filter.VM;
 using Xunit;
@@ -8,7 +7,8 @@ using static Filter.Tests.Pipeline.PipelineTestKit;
 namespace Filter.Tests.Pipeline;
 
 /// <summary>
-/// Several producers, a slow and a fast consumer and one whose filter is swapped while records flow. A few
+/// Several producers, a slow and a fast consumer and one whose filter is swapped while records flow, and two
+/// producers' processes switched off and on again and again (the per-process switch). A few
 /// seconds in the normal run; <c>FILTER_PIPELINE_SECONDS=600</c> for a long run. The test fails if the
 /// run (producers, consumers, drain) exceeds its hard bound: that would be a deadlock or a lost wake-up.
 /// </summary>
@@ -54,7 +54,7 @@ public class PipelineLoadTests(ITestOutputHelper output)
 
         int producers = Math.Clamp(Environment.ProcessorCount - 1, 2, 4);
         var contexts = Enumerable.Range(0, producers).Select(_ => p.CreateContext()).ToArray();
-        var signalled = new ConcurrentDictionary<ulong, bool>();
+        var opened = new long[producers];
         using var stop = new CancellationTokenSource(duration);
         var producing = contexts.Select((ctx, id) => Task.Factory.StartNew(() =>
         {
@@ -71,6 +71,7 @@ public class PipelineLoadTests(ITestOutputHelper output)
                 ctx.Close(0, true, (long)i);
                 i++;
             }
+            opened[id] = (long)i;
         }, TaskCreationOptions.LongRunning)).ToArray();
 
         int swaps = 0;
@@ -82,17 +83,36 @@ public class PipelineLoadTests(ITestOutputHelper output)
                 p.SetFilter(swapped.Sub, ++swaps % 2 == 0 ? even : odd);
             }
         });
+        // Producer 0 is told its task once, producer 1 at every open: the switch must reach both.
+        int flips = 0;
+        var switching = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(3);
+                bool on = ++flips % 2 == 0;
+                p.SetAuditing(1000, on);
+                p.SetAuditing(1001, on);
+            }
+            p.SetAuditing(1000, true);
+            p.SetAuditing(1001, true);
+        });
 
-        var all = Task.WhenAll([.. producing, swapping]).ContinueWith(_ => p.Complete())
+        var all = Task.WhenAll([.. producing, swapping, switching]).ContinueWith(_ => p.Complete())
             .ContinueWith(_ => Task.WhenAll(consuming)).Unwrap();
         await all.WaitAsync(hardBound);   // TimeoutException = deadlock or lost wake-up
         await Task.WhenAll(producing);
 
         long committed = contexts.Sum(c => c.Committed);
+        // Every record opened was either produced (committed) or not, its process being switched off.
+        for (int id = 0; id < producers; id++)
+            Assert.Equal(opened[id], contexts[id].Committed + contexts[id].SkippedByProcess);
+        Assert.True(contexts[0].SkippedByProcess > 0 && contexts[1].SkippedByProcess > 0, "the switch should have skipped records");
+        Assert.All(contexts.Skip(2), c => Assert.Equal(0, c.SkippedByProcess));
         foreach (var c in consumers)
         {
             var st = c.Sub.Stats;
-            output.WriteLine($"{c.Sub.Name}: {st}, markers {c.Markers.Count}, swaps {swaps}");
+            output.WriteLine($"{c.Sub.Name}: {st}, markers {c.Markers.Count}, swaps {swaps}, switch flips {flips}");
             Assert.Equal(committed, st.Produced);
             Assert.True(st.Balanced, $"{c.Sub.Name}: {st}");
             Assert.Equal(st.Delivered, st.Consumed);
