@@ -22,21 +22,28 @@ var pipeline = new AuditPipeline();
 pipeline.UninstrumentedSyscall += (arch, nr) => Console.WriteLine($"warning: uninstrumented syscall {nr} (arch 0x{arch:x8})");
 pipeline.SetAuditing(1, false);   // our own "audit daemon" pid: never audited
 
+// A policy: each delivered record carries the key of the rule that matched it (e.Key), as auditd's key=.
 var ids = pipeline.Subscribe("ids",
-    Compile("(type == syscall && syscall in (execve, fork, clone)) || (type == signal && sig in (SIGSEGV, SIGBUS))"),
+    Compile("""
+        always "exec": type == syscall && syscall in (execve, fork, clone)
+        always "crash": type == signal && sig in (SIGSEGV, SIGBUS)
+        """),
     capacity: 32768);
 var log = pipeline.Subscribe("log", Compile("type == syscall && !success"), capacity: 16);
 
 async Task Consume(Subscription s, int delayMs)
 {
     long records = 0;
+    var byKey = new SortedDictionary<string, long>(StringComparer.Ordinal);
     await foreach (var e in s.ReadAllAsync())
     {
         if (e.Kind == AuditEventKind.RecordsLost) { Console.WriteLine($"[{s.Name}] {e}"); continue; }
         records++;
+        byKey[e.Key] = byKey.GetValueOrDefault(e.Key) + 1;
         if (delayMs > 0) await Task.Delay(delayMs);
     }
-    Console.WriteLine($"[{s.Name}] read {records} records");
+    Console.WriteLine($"[{s.Name}] read {records} records" +
+        (byKey.Keys.Any(k => k.Length > 0) ? $" ({string.Join(", ", byKey.Select(kv => $"{kv.Key}: {kv.Value}"))})" : ""));
 }
 
 var consumers = new[] { Consume(ids, 0), Consume(log, 1) };

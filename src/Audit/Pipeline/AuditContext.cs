@@ -417,8 +417,8 @@ public sealed class AuditContext
         var record = new Record(bytes);
         bool checkTables = syscallRecord && snapshot.CheckEach;
         for (int k = 0; k < entries.Length; k++)
-            if (Wants(entries[k], record, checkTables))
-                return CommitWanted(bytes, timestamp, snapshot, k, syscallRecord);
+            if (Verdict(entries[k], record, checkTables) is not 0 and uint verdict)
+                return CommitWanted(bytes, timestamp, snapshot, k, verdict, syscallRecord);
         var counters = CountersFor(snapshot);
         foreach (int slot in snapshot.FilteredOutSlots) counters[slot]++;
         _committed++;
@@ -426,14 +426,14 @@ public sealed class AuditContext
     }
 
     /// <summary>
-    /// Entry <paramref name="wanted"/> of <paramref name="tested"/> wants the record, the entries before it
-    /// do not. Queues are written only inside the commit window (between the two writes of the commit
+    /// Entry <paramref name="wanted"/> of <paramref name="tested"/> wants the record (its filter's verdict:
+    /// <paramref name="wantedVerdict"/>), the entries before it do not. Queues are written only inside the commit window (between the two writes of the commit
     /// sequence), with a snapshot read inside it: the pipeline's grace period waits for any producer that
     /// may still be using one no longer current. If the snapshot changed since the filters ran, the record
     /// is decided again, wholly, under the current one: it is tested against one snapshot.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int CommitWanted(ReadOnlySpan<byte> bytes, long timestamp, AuditPipeline.Snapshot tested, int wanted, bool syscallRecord)
+    private int CommitWanted(ReadOnlySpan<byte> bytes, long timestamp, AuditPipeline.Snapshot tested, int wanted, uint wantedVerdict, bool syscallRecord)
     {
         Volatile.Write(ref _commitSequence, _commitSequence + 1);
         try
@@ -450,14 +450,14 @@ public sealed class AuditContext
             {
                 var entry = entries[k];
                 int i = entry.CounterSlot;
-                bool wants = k < decided ? k == wanted : Wants(entry, record, checkTables);
-                if (!wants)
+                uint verdict = k < decided ? (k == wanted ? wantedVerdict : 0) : Verdict(entry, record, checkTables);
+                if (verdict == 0)
                 {
                     counters[i + 1]++;
                     continue;
                 }
                 counters[i]++;
-                if (Deliver(entry.Subscription.Queue, bytes, ref serial, timestamp)) queued++;
+                if (Deliver(entry, bytes, ref serial, timestamp, verdict)) queued++;
             }
             _committed++;
             return queued;
@@ -468,17 +468,18 @@ public sealed class AuditContext
         }
     }
 
-    /// <summary>The entry's filter's verdict is non-zero; not run when its table rules the (syscall) record out.</summary>
+    /// <summary>The entry's filter's verdict (0: filtered out); not run (0) when its table rules the (syscall) record out.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Wants(AuditPipeline.Entry entry, Record record, bool checkTable) =>
-        (!checkTable || entry.Matches.MayMatch(record.Arch, record.Syscall)) && entry.Filter.Run(record) != 0;
+    private static uint Verdict(AuditPipeline.Entry entry, Record record, bool checkTable) =>
+        !checkTable || entry.Matches.MayMatch(record.Arch, record.Syscall) ? entry.Filter.Run(record) : 0;
 
-    /// <summary>A record this subscriber wants: its serial (the first time), then a copy into the queue.</summary>
+    /// <summary>A record this subscriber wants: its serial (the first time), then a copy, with the verdict and its key, into the queue.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool Deliver(SubscriberQueue queue, ReadOnlySpan<byte> bytes, ref ulong serial, long timestamp)
+    private bool Deliver(AuditPipeline.Entry entry, ReadOnlySpan<byte> bytes, ref ulong serial, long timestamp, uint verdict)
     {
         if (serial == 0) serial = _pipeline.NextSerial();
-        return queue.TryEnqueue(bytes, serial, timestamp);
+        var keys = entry.Keys; // a verified program's verdicts are at most its keys' count; any other filter's get ""
+        return entry.Subscription.Queue.TryEnqueue(bytes, serial, timestamp, verdict, verdict <= (uint)keys.Length ? keys[verdict - 1] : "");
     }
 
     /// <summary>This context's counters, long enough for every slot of <paramref name="snapshot"/>.</summary>

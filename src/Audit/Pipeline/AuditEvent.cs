@@ -23,9 +23,12 @@ public enum AuditEventKind : byte
 /// </summary>
 public readonly struct AuditEvent
 {
-    private AuditEvent(AuditEventKind kind, ReadOnlyMemory<byte> bytes, ulong serial, long timestamp, long lost, ulong first, ulong last, long upstream = 0)
+    private AuditEvent(AuditEventKind kind, ReadOnlyMemory<byte> bytes, ulong serial, long timestamp, long lost, ulong first, ulong last,
+        long upstream = 0, uint verdict = 0, string key = "")
     {
         UpstreamLostCount = upstream;
+        Verdict = verdict;
+        _key = key;
         Kind = kind;
         Bytes = bytes;
         Serial = serial;
@@ -35,8 +38,8 @@ public readonly struct AuditEvent
         LastLostSerial = last;
     }
 
-    internal static AuditEvent ForRecord(ReadOnlyMemory<byte> bytes, ulong serial, long timestamp) =>
-        new(AuditEventKind.Record, bytes, serial, timestamp, 0, 0, 0);
+    internal static AuditEvent ForRecord(ReadOnlyMemory<byte> bytes, ulong serial, long timestamp, uint verdict, string key) =>
+        new(AuditEventKind.Record, bytes, serial, timestamp, 0, 0, 0, verdict: verdict, key: key);
 
     internal static AuditEvent ForLoss(long count, ulong first, ulong last, long upstream = 0) =>
         new(AuditEventKind.RecordsLost, default, 0, 0, count, first, last, upstream);
@@ -55,6 +58,21 @@ public readonly struct AuditEvent
     /// record, across all producers.
     /// </summary>
     public ulong Serial { get; }
+
+    /// <summary>
+    /// For a record: the verdict the subscriber's filter gave it (non-zero): the number of the deciding
+    /// <c>always</c> rule of a policy, 1 for a plain expression. 0 for a marker.
+    /// </summary>
+    public uint Verdict { get; }
+
+    /// <summary>
+    /// For a record: the deciding rule's key, as auditd tags a record with its rule's <c>key=</c> (<c>""</c>
+    /// for a rule without one, and for a marker). It is the key of the filter that decided, even if the
+    /// subscriber's filter has been replaced since.
+    /// </summary>
+    public string Key => _key ?? ""; // also for default(AuditEvent)
+
+    private readonly string? _key;
 
     /// <summary>The timestamp the producer gave at close (unit chosen by the producer; the replay source uses Unix milliseconds).</summary>
     public long Timestamp { get; }

@@ -34,6 +34,8 @@ internal sealed class SubscriberQueue
         public int Length;
         public ulong Serial;
         public long Timestamp;
+        public uint Verdict;
+        public string Key = "";
     }
 
     internal sealed class LossCell
@@ -88,8 +90,8 @@ internal sealed class SubscriberQueue
 
     // ---------------------------------------------------------------- producers
 
-    /// <summary>Copies the record into a free slot, or counts it lost. Never blocks.</summary>
-    public bool TryEnqueue(ReadOnlySpan<byte> record, ulong serial, long timestamp)
+    /// <summary>Copies the record, with the verdict and key its filter gave it, into a free slot, or counts it lost. Never blocks.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> record, ulong serial, long timestamp, uint verdict, string key)
     {
         long pos = Volatile.Read(ref _enqueuePos.Value);
         Slot slot;
@@ -115,6 +117,8 @@ internal sealed class SubscriberQueue
         slot.Length = record.Length;
         slot.Serial = serial;
         slot.Timestamp = timestamp;
+        slot.Verdict = verdict;
+        slot.Key = key;
         Interlocked.Increment(ref _delivered.Value);
         // Full fence: the publish must be visible before we look for a parked consumer.
         Interlocked.Exchange(ref slot.Sequence, pos + 1);
@@ -221,7 +225,7 @@ internal sealed class SubscriberQueue
         }
         _held = slot;
         _consumed++;
-        item = AuditEvent.ForRecord(new ReadOnlyMemory<byte>(slot.Buffer, 0, slot.Length), slot.Serial, slot.Timestamp);
+        item = AuditEvent.ForRecord(new ReadOnlyMemory<byte>(slot.Buffer, 0, slot.Length), slot.Serial, slot.Timestamp, slot.Verdict, slot.Key);
         return true;
     }
 

@@ -282,6 +282,33 @@ public class AuditContextTests
         Assert.Equal(7, execs.Stats.Produced);
     }
 
+    [Theory]
+    [InlineData(EngineKind.Jit)]
+    [InlineData(EngineKind.Interpreter)]
+    public void EachRecordCarriesTheVerdictAndKeyOfTheFilterThatDecidedIt(EngineKind engine)
+    {
+        var p = new AuditPipeline();
+        var ids = p.Subscribe("ids", Make("always \"exec\": syscall == execve\nalways \"fail\": exit < 0\nalways: syscall == 2", engine));
+        var ctx = p.CreateContext();
+        Syscall(ctx, 59);                 // rule 1
+        Syscall(ctx, 0, exit: -13);       // rule 2
+        Syscall(ctx, 2);                  // rule 3, no key
+        Syscall(ctx, 0);                  // none
+        p.SetFilter(ids, Make("always \"later\": true", engine));
+        Syscall(ctx, 59);                 // the new filter's only rule
+        ctx.Signal(11, 0);
+        var events = Drain(ids);
+        Assert.Equal([(1u, "exec"), (2u, "fail"), (3u, ""), (1u, "later"), (1u, "later")],
+            events.Select(e => (e.Verdict, e.Key)));
+        // A record queued before a swap keeps the key of the filter that decided it.
+        ctx.Open(AuditArch.X86_64, 59);
+        ctx.SubmitArguments(0);
+        Assert.Equal(1, ctx.Close(0, true, 0));
+        p.SetFilter(ids, Make("always \"newer\": true", engine));
+        Assert.True(ids.TryRead(out var kept));
+        Assert.Equal((1u, "later"), (kept.Verdict, kept.Key));
+    }
+
     /// <summary>The ways a record can be open: dropped at open, decided at close, its process not audited.</summary>
     public enum OpenKind { DroppedAtOpen, DecidedAtClose, Unaudited }
 
