@@ -69,6 +69,17 @@ public static class AnalysisOutput
     // ---------------------------------------------------------------- JSON
 
     /// <summary>The report as one JSON document (spec/tools.md, "analyze --json").</summary>
+    /// <summary>What identifies a rule in the JSON of analyze and explain (spec/tools.md): index (1-based), kind, key, verdict, line, text.</summary>
+    internal static void WriteRuleFields(Utf8JsonWriter w, int index, RuleKind kind, string? key, int verdict, int line, string text)
+    {
+        w.WriteNumber("index", index + 1);
+        w.WriteString("kind", kind == RuleKind.Always ? "always" : "never");
+        if (key is not null) w.WriteString("key", key);
+        w.WriteNumber("verdict", verdict);
+        w.WriteNumber("line", line);
+        w.WriteString("text", text);
+    }
+
     public static string Json(PolicyReport report, string sourceText, string sourceName)
     {
         using var stream = new MemoryStream();
@@ -92,12 +103,7 @@ public static class AnalysisOutput
             foreach (var rule in report.Rules)
             {
                 w.WriteStartObject();
-                w.WriteNumber("index", rule.Index + 1);
-                w.WriteString("kind", rule.Kind == RuleKind.Always ? "always" : "never");
-                if (rule.Key is not null) w.WriteString("key", rule.Key);
-                w.WriteNumber("verdict", rule.Verdict);
-                w.WriteNumber("line", rule.Line);
-                w.WriteString("text", rule.Text);
+                WriteRuleFields(w, rule.Index, rule.Kind, rule.Key, rule.Verdict, rule.Line, rule.Text);
                 w.WriteString("status", rule.Status switch
                 {
                     RuleStatus.NeverMatches => "never-matches",

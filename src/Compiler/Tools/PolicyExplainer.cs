@@ -81,12 +81,7 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
             foreach (var rule in Rules)
             {
                 w.WriteStartObject();
-                w.WriteNumber("index", rule.Index + 1);
-                w.WriteString("kind", rule.Kind == RuleKind.Always ? "always" : "never");
-                if (rule.Key is not null) w.WriteString("key", rule.Key);
-                w.WriteNumber("verdict", rule.Verdict);
-                w.WriteNumber("line", rule.Line);
-                w.WriteString("text", rule.Text);
+                AnalysisOutput.WriteRuleFields(w, rule.Index, rule.Kind, rule.Key, rule.Verdict, rule.Line, rule.Text);
                 w.WriteBoolean("evaluated", rule.Condition is not null);
                 if (rule.Condition is { } condition)
                 {
