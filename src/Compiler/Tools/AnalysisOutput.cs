@@ -83,7 +83,7 @@ public static class AnalysisOutput
     public static string Json(PolicyReport report, string sourceText, string sourceName)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(stream, DiagnosticsOutput.Readable(indented: true)))
         {
             w.WriteStartObject();
             w.WriteNumber("version", 1);

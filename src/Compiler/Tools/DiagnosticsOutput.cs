@@ -51,6 +51,13 @@ public static class DiagnosticsOutput
 {
     public const string SarifSchema = "https://json.schemastore.org/sarif-2.1.0.json";
 
+    /// <summary>
+    /// The tools' JSON: source text as written (<c>&amp;&amp;</c>, quotes, non-ASCII), escaping only what JSON
+    /// requires, since it is read by tools and people, not embedded in HTML.
+    /// </summary>
+    internal static JsonWriterOptions Readable(bool indented) =>
+        new() { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static DiagnosticsFormat Parse(string name) => name switch
     {
         "json" => DiagnosticsFormat.Json,
@@ -65,7 +72,7 @@ public static class DiagnosticsOutput
         if (format == DiagnosticsFormat.Text) throw new ArgumentException("text diagnostics are rendered by the diagnostics themselves", nameof(format));
         using var stream = new MemoryStream();
         // One line: the first line of standard error is the whole document, whatever the command prints after it.
-        using (var w = new Utf8JsonWriter(stream))
+        using (var w = new Utf8JsonWriter(stream, Readable(indented: false)))
         {
             if (format == DiagnosticsFormat.Json)
             {

@@ -62,7 +62,7 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
     public string Json(string sourceName)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(stream, DiagnosticsOutput.Readable(indented: true)))
         {
             w.WriteStartObject();
             w.WriteNumber("version", 1);

@@ -75,6 +75,7 @@ public class DiagnosticsJsonTests : IDisposable
         var result = run.GetProperty("results").EnumerateArray().Single();
         Assert.Equal(("FLT0106", 0, "error"), (result.GetProperty("ruleId").GetString(), result.GetProperty("ruleIndex").GetInt32(), result.GetProperty("level").GetString()));
         Assert.Equal("unknown macro or list 'rooot' (did you mean 'root'?)", result.GetProperty("message").GetProperty("text").GetString());
+        Assert.Contains("'rooot'", err); // as written, not \u0027
         var location = result.GetProperty("locations")[0].GetProperty("physicalLocation");
         Assert.Equal(path, location.GetProperty("artifactLocation").GetProperty("uri").GetString());
         var region = location.GetProperty("region");

@@ -143,7 +143,9 @@ public class ExplainTests
     [Fact]
     public void JsonCarriesTheWholeExplanation()
     {
-        using var doc = JsonDocument.Parse(Explain(Policy, Rec(59, 1000)).Json("p.flt"));
+        string json = Explain(Policy, Rec(59, 1000)).Json("p.flt");
+        Assert.Contains("\"text\": \"syscall == execve && root\"", json); // source text as written, not \u0026
+        using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
         Assert.Equal(1, root.GetProperty("version").GetInt32());
         Assert.Equal("p.flt", root.GetProperty("file").GetString());
