@@ -43,10 +43,8 @@ public sealed class AuditContext
     // What Open needs from the pipeline, refreshed when the snapshot changes (every control operation
     // publishes a new one, the per-process switch included): the snapshot, and a counter array long enough
     // for its subscribers. _auditedView is _view while the task is audited, null while it is not (looked
-    // up again when the task changes), so that Open's usual case is one comparison; _viewMatches is _view's
-    // union table, one load closer.
+    // up again when the task changes), so that Open's usual case is one comparison.
     private AuditPipeline.Snapshot? _view, _auditedView;
-    private SyscallMatchTable _viewMatches = SyscallMatchTable.None;
     // Records dropped at open (State.Dropped) are counted here, once for all of _view's subscribers. Those
     // dropped since _view was taken (_droppedAtOpen - _droppedAtOpenFlushed) go to each one's filtered-out
     // counter when the view changes, and ReadCounters adds them until then.
@@ -127,7 +125,7 @@ public sealed class AuditContext
     {
         var snapshot = _pipeline.Current;
         if (_state != State.Idle || snapshot != _auditedView) return OpenUnusual(arch, syscall, snapshot);
-        OpenAudited(arch, syscall);
+        OpenAudited(arch, syscall, snapshot);
         return true;
     }
 
@@ -137,10 +135,10 @@ public sealed class AuditContext
     /// two. The task's fields stay from SetTask. No clearing pass is needed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void OpenAudited(uint arch, uint syscall)
+    private void OpenAudited(uint arch, uint syscall, AuditPipeline.Snapshot snapshot)
     {
         WriteSyscall(arch, syscall);
-        _state = _viewMatches.MayMatch(arch, syscall) ? State.Open : State.Dropped;
+        _state = snapshot.Matches.MayMatch(arch, syscall) ? State.Open : State.Dropped;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -160,7 +158,7 @@ public sealed class AuditContext
             _state = State.Unaudited;
             return false;
         }
-        OpenAudited(arch, syscall);
+        OpenAudited(arch, syscall, snapshot);
         return true;
     }
 
@@ -179,7 +177,6 @@ public sealed class AuditContext
             _droppedAtOpenFlushed = _droppedAtOpen;
         }
         _view = snapshot;
-        _viewMatches = snapshot.Matches;
         _auditedView = _pipeline.IsAudited(_pid) ? snapshot : null;
     }
 
@@ -478,8 +475,8 @@ public sealed class AuditContext
     private bool Deliver(AuditPipeline.Entry entry, ReadOnlySpan<byte> bytes, ref ulong serial, long timestamp, uint verdict)
     {
         if (serial == 0) serial = _pipeline.NextSerial();
-        var keys = entry.Keys; // a verified program's verdicts are at most its keys' count; any other filter's get ""
-        return entry.Subscription.Queue.TryEnqueue(bytes, serial, timestamp, verdict, verdict <= (uint)keys.Length ? keys[verdict - 1] : "");
+        var keys = entry.Filter.Program.Keys; // a verified program's verdicts are at most its keys' count; any other filter's get ""
+        return entry.Subscription.Queue.TryEnqueue(bytes, serial, timestamp, verdict, verdict <= (uint)keys.Count ? keys[(int)verdict - 1] : "");
     }
 
     /// <summary>This context's counters, long enough for every slot of <paramref name="snapshot"/>.</summary>

@@ -46,9 +46,6 @@ public sealed class AuditPipeline
 
         /// <summary>The (arch, syscall) pairs of syscall records the filter may match.</summary>
         public readonly SyscallMatchTable Matches = Filter.Program.SyscallMatches;
-
-        /// <summary>The key of each verdict: <c>Keys[v - 1]</c> for verdict v (the verifier bounds verdicts by their number).</summary>
-        public readonly string[] Keys = [.. Filter.Program.Keys];
     }
 
     /// <summary>

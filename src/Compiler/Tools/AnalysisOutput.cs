@@ -68,7 +68,6 @@ public static class AnalysisOutput
 
     // ---------------------------------------------------------------- JSON
 
-    /// <summary>The report as one JSON document (spec/tools.md, "analyze --json").</summary>
     /// <summary>What identifies a rule in the JSON of analyze and explain (spec/tools.md): index (1-based), kind, key, verdict, line, text.</summary>
     internal static void WriteRuleFields(Utf8JsonWriter w, int index, RuleKind kind, string? key, int verdict, int line, string text)
     {
@@ -80,6 +79,7 @@ public static class AnalysisOutput
         w.WriteString("text", text);
     }
 
+    /// <summary>The report as one JSON document (spec/tools.md, "analyze --json").</summary>
     public static string Json(PolicyReport report, string sourceText, string sourceName)
     {
         using var stream = new MemoryStream();
