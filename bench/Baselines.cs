@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Filter.VM;
-using L = Filter.VM.RecordLayout;
+using L = Filter.Bytecode.RecordLayout;
 
 namespace Filter.Bench;
 

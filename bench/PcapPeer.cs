@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Filter.Compiler.Tables;
 using Filter.VM;
-using L = Filter.VM.RecordLayout;
+using L = Filter.Bytecode.RecordLayout;
 
 namespace Filter.Bench;
 

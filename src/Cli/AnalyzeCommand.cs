@@ -22,26 +22,15 @@ internal static class AnalyzeCommand
         var cmd = new Command("analyze", "what a policy can match, rule by rule, and what it costs per record") { policyFile, filter, json, diagnostics };
         cmd.SetAction(r =>
         {
-            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(policyFile), io, out var name);
-            if (text is null) return CliIO.UsageError;
+            if (FilterLoading.Source(r.GetValue(filter), r.GetValue(policyFile), io) is not { } source) return CliIO.UsageError;
             var format = CliDiagnostics.Get(r, diagnostics);
-            var compilation = FilterCompiler.Compile(text);
-            if (!compilation.Success)
-            {
-                if (format == DiagnosticsFormat.Text)
-                    io.Stderr.WriteLine(string.Join("\n", compilation.Warnings.Concat(compilation.Diagnostics).Select(d => d.Render(text, name))));
-                else CliDiagnostics.Write(io, format, compilation, name);
-                return CliIO.UsageError;
-            }
-            var verified = V.Verifier.Verify(compilation.Image!);
-            if (!verified.Ok)
-                return io.Fail(CliIO.UsageError, $"{name}: internal error: the compiled program was rejected by the verifier: {verified.Error}");
-
-            var report = PolicyAnalyzer.Analyze(compilation, verified.Program!);
             // The analysis's warnings are part of the report; with --diagnostics json|sarif they also go, with
             // the compiler's, to standard error as one document. Text prints the compiler's warnings there.
-            if (format != DiagnosticsFormat.Text) CliDiagnostics.Write(io, format, compilation, name, report.Warnings);
-            else if (compilation.Warnings.Count > 0) io.Stderr.WriteLine(compilation.RenderWarnings(name));
+            var loaded = FilterLoading.Load(source, io, format, deferDocument: true);
+            if (loaded.Program is not { } program) return CliIO.UsageError;
+            var (text, name) = (loaded.Text!, source.Name);
+            var report = PolicyAnalyzer.Analyze(loaded.Compilation!, program);
+            if (format != DiagnosticsFormat.Text) CliDiagnostics.Write(io, format, loaded.Diagnostics.Concat(report.Warnings.Select(d => d.In(name, text))));
             io.WriteText(r.GetValue(json) ? AnalysisOutput.Json(report, text, name) : AnalysisOutput.Text(report, text, name));
             return CliIO.Ok;
         });

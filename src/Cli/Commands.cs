@@ -1,6 +1,5 @@
 using System.CommandLine;
-using Filter.VM;
-using V = Filter.Verifier;
+using Filter.Compiler;
 
 namespace Filter.Cli;
 
@@ -20,10 +19,8 @@ internal static class Commands
         var cmd = new Command("compile", "compile a filter to verified bytecode") { expression, file, output, disasm, diagnostics };
         cmd.SetAction(r =>
         {
-            var text = FilterLoading.ReadFilterText(r.GetValue(expression), r.GetValue(file), io, out var name);
-            if (text is null) return CliIO.UsageError;
-            var (_, program) = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics));
-            if (program is null) return CliIO.UsageError;
+            if (FilterLoading.Source(r.GetValue(expression), r.GetValue(file), io) is not { } source) return CliIO.UsageError;
+            if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } program) return CliIO.UsageError;
             if (r.GetValue(output) is { } o && !Write(o, program.Bytes.Span, io)) return CliIO.UsageError;
             if (r.GetValue(disasm)) io.WriteText(Disassembler.Disassemble(program.Image));
             else if (r.GetValue(output) is null)
@@ -37,19 +34,27 @@ internal static class Commands
     {
         var input = new Argument<FileInfo>("file") { Description = "assembly text (the format disasm prints)" };
         var output = new Option<FileInfo>("--output", "-o") { Description = "write the bytecode to FILE", Required = true };
-        var cmd = new Command("asm", "assemble text into bytecode (not verified: use verify)") { input, output };
+        var diagnostics = CliDiagnostics.Option();
+        var cmd = new Command("asm", "assemble text into bytecode (not verified: use verify)") { input, output, diagnostics };
         cmd.SetAction(r =>
         {
             var file = r.GetValue(input)!;
+            var format = CliDiagnostics.Get(r, diagnostics);
             string text;
             try { text = File.ReadAllText(file.FullName); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            { CliDiagnostics.Write(io, format, [Diagnostic.CannotRead(file.ToString(), e)]); return CliIO.UsageError; }
             var (image, error) = Assembler.Assemble(text);
-            if (error is not null) return io.Fail(CliIO.UsageError, $"{file}:{error.Line}: error: {error.Message}");
+            if (error is not null) { CliDiagnostics.Write(io, format, [error.In(file.ToString())]); return CliIO.UsageError; }
             var bytes = image!.Encode();
             if (!Write(r.GetValue(output)!, bytes, io)) return CliIO.UsageError;
-            if (V.Verifier.Verify(bytes).Error is { } rejected)
-                io.Stderr.WriteLine($"{file}: warning: the program does not verify and will not run: {rejected}");
+            // Written as asked; the verifier's verdict on it is a warning here (verify and run refuse it).
+            var verdict = FilterProgram.Load(FilterSource.FromBytecode(bytes, file.ToString()));
+            CliDiagnostics.Write(io, format, verdict.Diagnostics.Select(d => d with
+            {
+                Severity = Severity.Warning,
+                Message = $"the program does not verify and will not run: {d.Message}",
+            }));
             return CliIO.Ok;
         });
         return cmd;
@@ -62,10 +67,12 @@ internal static class Commands
         cmd.SetAction(r =>
         {
             var file = r.GetValue(input)!;
-            var bytes = FilterLoading.ReadBytes(file, io);
-            if (bytes is null) return CliIO.UsageError;
+            byte[] bytes;
+            try { bytes = File.ReadAllBytes(file.FullName); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return CliDiagnostics.Fail(io, CliIO.UsageError, Diagnostic.CannotRead(file.ToString(), e)); }
+            // Disassembly shows unverified programs too (that is how one finds out why they are refused).
             if (!ProgramImage.TryDecode(bytes, out var image, out string error))
-                return io.Fail(CliIO.UsageError, $"{file}: error: {error}");
+                return CliDiagnostics.Fail(io, CliIO.UsageError, new Diagnostic(DiagnosticCode.Format, DiagnosticLocation.Instruction(-1), error).In(file.ToString()));
             io.WriteText(Disassembler.Disassemble(image));
             return CliIO.Ok;
         });
@@ -75,15 +82,14 @@ internal static class Commands
     public static Command Verify(CliIO io)
     {
         var input = new Argument<FileInfo>("program") { Description = "a bytecode file" };
-        var cmd = new Command("verify", "check that a bytecode file is safe to run") { input };
+        var diagnostics = CliDiagnostics.Option();
+        var cmd = new Command("verify", "check that a bytecode file is safe to run") { input, diagnostics };
         cmd.SetAction(r =>
         {
             var file = r.GetValue(input)!;
-            var bytes = FilterLoading.ReadBytes(file, io);
-            if (bytes is null) return CliIO.UsageError;
-            var result = V.Verifier.Verify(bytes);
-            if (!result.Ok) return io.Fail(CliIO.UsageError, $"{file}: rejected: {result.Error}");
-            io.WriteText($"{file}: ok: {result.Program!.InstructionCount} instructions, at most {result.Program.MaxPathLength} executed per record\n");
+            var result = FilterLoading.Load(FilterSource.FromBytecodeFile(file.ToString()), io, CliDiagnostics.Get(r, diagnostics));
+            if (result.Program is not { } program) return CliIO.UsageError;
+            io.WriteText($"{file}: ok: {program.InstructionCount} instructions, at most {program.MaxPathLength} executed per record\n");
             return CliIO.Ok;
         });
         return cmd;

@@ -31,13 +31,13 @@ internal static class ExplainCommand
             { policyFile, filter, record, @event, asJson, diagnostics };
         cmd.SetAction(r =>
         {
-            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(policyFile), io, out var name);
-            if (text is null) return CliIO.UsageError;
+            if (FilterLoading.Source(r.GetValue(filter), r.GetValue(policyFile), io) is not { } source) return CliIO.UsageError;
             var events = r.GetValue(@event);
             if ((r.GetValue(record) is null) == (events is null or { Length: 0 }))
                 return io.Fail(CliIO.UsageError, "error: give exactly one of --record JSON or --event SERIAL LOGFILE");
-            var (compilation, program) = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics));
-            if (program is null) return CliIO.UsageError;
+            var loaded = FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics));
+            if (!loaded.Success) return CliIO.UsageError;
+            var (compilation, name) = (loaded.Compilation, source.Name);
             var bytes = r.GetValue(record) is { } json ? FromJson(json, io) : FromLog(events![0], events[1], io);
             if (bytes is null) return CliIO.InputError;
             var explanation = PolicyExplainer.Explain(compilation!, new Record(bytes));

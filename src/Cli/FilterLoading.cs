@@ -1,62 +1,42 @@
 using Filter.Compiler;
-using Filter.VM;
-using V = Filter.Verifier;
 
 namespace Filter.Cli;
 
-/// <summary>Gets a verified program from an expression, a filter file or a bytecode file, with errors users can act on.</summary>
+/// <summary>
+/// The command line's side of the front door (<see cref="FilterProgram"/>): which source the options name,
+/// and every diagnostic printed through the one renderer, as <c>--diagnostics</c> asks.
+/// </summary>
 internal static class FilterLoading
 {
-    public static string? ReadFilterText(string? expression, FileInfo? file, CliIO io, out string sourceName)
+    /// <summary>
+    /// The source the options name: an expression, a filter or policy file, or (where the command takes one)
+    /// a bytecode file. Null, with a usage error printed, unless exactly one is given.
+    /// </summary>
+    public static FilterSource? Source(string? expression, FileInfo? file, CliIO io, FileInfo? program = null, bool programAllowed = false)
     {
-        sourceName = "filter";
-        if (expression is not null && file is not null) { io.Fail(CliIO.UsageError, "error: give a filter expression or -f FILE, not both"); return null; }
-        if (file is not null)
+        int given = (expression is null ? 0 : 1) + (file is null ? 0 : 1) + (program is null ? 0 : 1);
+        if (given != 1)
         {
-            sourceName = file.ToString();
-            try { return File.ReadAllText(file.FullName); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            { io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); return null; }
+            io.Fail(CliIO.UsageError, programAllowed
+                ? "error: give exactly one of --filter EXPR, -f FILE or --program PROG.bin"
+                : given == 0 ? "error: no filter: give an expression or -f FILE" : "error: give a filter expression or -f FILE, not both");
+            return null;
         }
-        if (expression is null) { io.Fail(CliIO.UsageError, "error: no filter: give an expression or -f FILE"); return null; }
-        return expression;
+        return expression is not null ? FilterSource.FromText(expression)
+            : file is not null ? FilterSource.FromFile(file.ToString())
+            : FilterSource.FromBytecodeFile(program!.ToString());
     }
 
-    /// <summary>Compiles and verifies; prints positioned diagnostics (as text, or one JSON/SARIF document: <see cref="CliDiagnostics"/>).</summary>
-    public static (Compilation? Compilation, VerifiedProgram? Program) CompileText(string text, string sourceName, CliIO io,
-        Filter.Compiler.Tools.DiagnosticsFormat diagnostics = Filter.Compiler.Tools.DiagnosticsFormat.Text)
+    /// <summary>
+    /// Loads the source and prints its diagnostics (text, or one JSON/SARIF document also when there are none).
+    /// With <paramref name="deferDocument"/>, a successful load prints nothing in JSON/SARIF form: the caller
+    /// adds diagnostics of its own and prints the one document (<see cref="CliDiagnostics.Write"/>).
+    /// </summary>
+    public static LoadResult Load(FilterSource source, CliIO io, DiagnosticsFormat format, bool deferDocument = false)
     {
-        var compilation = FilterCompiler.Compile(text);
-        if (diagnostics != Filter.Compiler.Tools.DiagnosticsFormat.Text) CliDiagnostics.Write(io, diagnostics, compilation, sourceName);
-        else if (compilation.Warnings.Count > 0) io.Stderr.WriteLine(compilation.RenderWarnings(sourceName));
-        if (!compilation.Success)
-        {
-            if (diagnostics == Filter.Compiler.Tools.DiagnosticsFormat.Text) io.Stderr.WriteLine(compilation.RenderDiagnostics(sourceName));
-            return (compilation, null);
-        }
-        var verified = V.Verifier.Verify(compilation.Image!);
-        if (!verified.Ok)
-        {
-            // The compiler's output is checked like anyone else's; a rejection here is a compiler bug.
-            io.Stderr.WriteLine($"{sourceName}: internal error: the compiled program was rejected by the verifier: {verified.Error}");
-            return (compilation, null);
-        }
-        return (compilation, verified.Program);
-    }
-
-    public static byte[]? ReadBytes(FileInfo file, CliIO io)
-    {
-        try { return File.ReadAllBytes(file.FullName); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); return null; }
-    }
-
-    public static VerifiedProgram? LoadProgram(FileInfo file, CliIO io)
-    {
-        var bytes = ReadBytes(file, io);
-        if (bytes is null) return null;
-        var result = V.Verifier.Verify(bytes);
-        if (!result.Ok) { io.Fail(CliIO.UsageError, $"{file}: rejected by the verifier: {result.Error}"); return null; }
-        return result.Program;
+        var result = FilterProgram.Load(source);
+        if (format == DiagnosticsFormat.Text || !deferDocument || !result.Success)
+            CliDiagnostics.Write(io, format, result.Diagnostics);
+        return result;
     }
 }

@@ -40,8 +40,9 @@ internal static class IdsCommand
             if (r.GetValue(servers) is { Length: > 0 } names) options = options with { ServerNames = names };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { return io.Fail(CliIO.UsageError, $"error: --{Kebab(e.ParamName)}: {e.ActualValue} is out of range"); }
-            if (IdsPreFilter.Compile(options.Scope, out string? error) is null)
-                return CliDiagnostics.Fail(io, CliDiagnostics.Get(r, diagnostics), options.Scope, "scope", error!);
+            var preFilter = IdsPreFilter.Compile(options.Scope);
+            CliDiagnostics.Write(io, CliDiagnostics.Get(r, diagnostics), preFilter.Diagnostics);
+            if (!preFilter.Success) return CliIO.UsageError;
 
             var files = r.GetValue(inputs) ?? [];
             if (r.GetValue(live) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: give log files or --live, not both");

@@ -29,7 +29,7 @@ internal static class ImportCommand
             string text;
             try { text = File.ReadAllText(file.FullName); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            { return io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); }
+            { return CliDiagnostics.Fail(io, CliIO.UsageError, Diagnostic.CannotRead(file.ToString(), e)); }
             var options = new ImportOptions();
             if (r.GetValue(hostArch) is { } arch && AuditArch.TryParse(arch, out uint value)) options = options with { HostArch = value };
             if (r.GetValue(exeMap) is { } mapFile)
@@ -37,18 +37,16 @@ internal static class ImportCommand
                 string mapText;
                 try { mapText = File.ReadAllText(mapFile.FullName); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                { return io.Fail(CliIO.UsageError, $"error: cannot read {mapFile}: {e.Message}"); }
+                { return CliDiagnostics.Fail(io, CliIO.UsageError, Diagnostic.CannotRead(mapFile.ToString(), e)); }
                 var (map, error) = ExeResolvers.ParseMap(mapText);
                 if (map is null) return io.Fail(CliIO.UsageError, $"{mapFile}: error: {error}");
                 options = options with { ResolveExe = ExeResolvers.FromMap(map) };
             }
             bool isStrict = r.GetValue(strict);
             var result = AuditctlImporter.Import(text, file.ToString(), options);
-            if (CliDiagnostics.Get(r, diagnostics) is var format and not Filter.Compiler.Tools.DiagnosticsFormat.Text)
-                CliDiagnostics.Write(io, format, result.Diagnostics, isStrict);
-            else foreach (var d in result.Diagnostics) io.Stderr.WriteLine(d.Render(isStrict));
-            int errors = result.Diagnostics.Count(d => d.IsError(isStrict));
-            int warnings = result.Diagnostics.Count(d => !d.IsError(isStrict) && d.SeverityText(isStrict) == "warning");
+            CliDiagnostics.Write(io, CliDiagnostics.Get(r, diagnostics), result.Diagnostics(isStrict));
+            int errors = result.Findings.Count(d => d.IsError(isStrict));
+            int warnings = result.Findings.Count(d => d.Severity(isStrict) == Severity.Warning);
             if (errors > 0)
                 return io.Fail(CliIO.UsageError, $"{file}: {errors} error(s){(isStrict ? " (--strict)" : "")}: no policy written");
             if (r.GetValue(output) is { } o)

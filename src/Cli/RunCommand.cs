@@ -29,18 +29,10 @@ internal static class RunCommand
             { filter, file, program, format, engine, count, keys, lenient, diagnostics, inputs };
         cmd.SetAction(r =>
         {
-            int sources = (r.GetValue(filter) is null ? 0 : 1) + (r.GetValue(file) is null ? 0 : 1) + (r.GetValue(program) is null ? 0 : 1);
-            if (sources != 1) return io.Fail(CliIO.UsageError, "error: give exactly one of --filter EXPR, -f FILE or --program PROG.bin");
+            if (FilterLoading.Source(r.GetValue(filter), r.GetValue(file), io, r.GetValue(program), programAllowed: true) is not { } source)
+                return CliIO.UsageError;
             if (r.GetValue(count) && r.GetValue(keys)) return io.Fail(CliIO.UsageError, "error: give --count or --keys, not both");
-            VerifiedProgram? verified;
-            if (r.GetValue(program) is { } p) verified = FilterLoading.LoadProgram(p, io);
-            else
-            {
-                var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name);
-                if (text is null) return CliIO.UsageError;
-                verified = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics)).Program;
-            }
-            if (verified is null) return CliIO.UsageError;
+            if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } verified) return CliIO.UsageError;
 
             var paths = r.GetValue(inputs) is { Length: > 0 } given ? given : ["-"];
             // A NativeAOT build cannot generate code at run time: RecordFilters.Create runs the interpreter.

@@ -33,12 +33,10 @@ internal static class TailCommand
             { filter, file, format, engine, install, diagnostics };
         cmd.SetAction(r =>
         {
-            if ((r.GetValue(filter) is null) == (r.GetValue(file) is null))
-                return io.Fail(CliIO.UsageError, "error: give exactly one of --filter EXPR or -f FILE");
-            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name);
-            if (text is null) return CliIO.UsageError;
-            var (compilation, program) = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics));
-            if (program is null) return CliIO.UsageError;
+            if (FilterLoading.Source(r.GetValue(filter), r.GetValue(file), io) is not { } source) return CliIO.UsageError;
+            var loaded = FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics));
+            if (loaded.Program is not { } program) return CliIO.UsageError;
+            var compilation = loaded.Compilation;
             List<AuditRule>? rules = null;
             if (r.GetValue(install))
             {

@@ -1,7 +1,6 @@
 using Filter.Compiler.Binding;
 using Filter.Compiler.CodeGen;
 using Filter.Compiler.Syntax;
-using Filter.VM;
 
 namespace Filter.Compiler;
 

@@ -1,5 +1,4 @@
 using Filter.Compiler.Binding;
-using Filter.VM;
 
 namespace Filter.Compiler;
 

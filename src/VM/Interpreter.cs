@@ -17,8 +17,14 @@ public static class Interpreter
     /// first (its hot case moved ahead of the switch) made every other program up to 1.6x slower, and one
     /// process runs many programs (one per subscriber).
     /// </remarks>
+    /// <remarks>
+    /// Looks up the program's interpreter form (built on first use); a caller running many records keeps an
+    /// <see cref="InterpretedFilter"/> (from <see cref="RecordFilters.Create"/>), which holds it.
+    /// </remarks>
+    public static uint Run(VerifiedProgram program, Record record) => Run(InterpreterProgram.Of(program), record);
+
     [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static uint Run(VerifiedProgram program, Record record)
+    internal static uint Run(InterpreterProgram program, Record record)
     {
         // The verifier proved no register is read before it is written, so the slots need no zeroing; an
         // inline array rather than stackalloc spares each call the stack probe and the buffer-overrun cookie.
@@ -26,12 +32,12 @@ public static class Interpreter
         ref ulong r = ref regs[0];
         ref byte rec = ref record.Start;
         int length = record.Bytes.Length;
-        ref Step s = ref MemoryMarshal.GetArrayDataReference(program.Interpreted);
+        ref Step s = ref MemoryMarshal.GetArrayDataReference(program.Steps);
         int next;
         while (true)
         {
             // A chain of field tests, most of a typical filter, runs in this loop without the switch.
-            while (s.Op == InterpreterCode.Test)
+            while (s.Op == StepOp.Test)
             {
                 if ((LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span)
                 {
@@ -46,56 +52,56 @@ public static class Interpreter
             // Straight-line steps go on to the next one; jumps leave their target in `next`.
             switch (s.Op)
             {
-                case OpCode.Ret: return (uint)s.Imm;
+                case StepOp.Ret: return (uint)s.Imm;
 
-                case OpCode.Ldb: Reg(ref r, s.A) = Unsafe.Add(ref rec, (nint)s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.Ldw: Reg(ref r, s.A) = LoadU32(ref rec, s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.Lddw: Reg(ref r, s.A) = LoadU64(ref rec, s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.Ldb: Reg(ref r, s.A) = Unsafe.Add(ref rec, (nint)s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.Ldw: Reg(ref r, s.A) = LoadU32(ref rec, s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.Lddw: Reg(ref r, s.A) = LoadU64(ref rec, s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
 
-                case OpCode.MovK: Reg(ref r, s.A) = s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.MovX: Reg(ref r, s.A) = Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.AddK: Reg(ref r, s.A) += s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.AddX: Reg(ref r, s.A) += Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.SubK: Reg(ref r, s.A) -= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.SubX: Reg(ref r, s.A) -= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.AndK: Reg(ref r, s.A) &= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.AndX: Reg(ref r, s.A) &= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.OrK: Reg(ref r, s.A) |= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.OrX: Reg(ref r, s.A) |= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.XorK: Reg(ref r, s.A) ^= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.XorX: Reg(ref r, s.A) ^= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.LshK: Reg(ref r, s.A) = Semantics.Lsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.LshX: Reg(ref r, s.A) = Semantics.Lsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.RshK: Reg(ref r, s.A) = Semantics.Rsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.RshX: Reg(ref r, s.A) = Semantics.Rsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.ArshK: Reg(ref r, s.A) = Semantics.Arsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.ArshX: Reg(ref r, s.A) = Semantics.Arsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.Neg: Reg(ref r, s.A) = 0 - Reg(ref r, s.A); s = ref Unsafe.Add(ref s, 1); continue;
-                case OpCode.Not: Reg(ref r, s.A) = ~Reg(ref r, s.A); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.MovK: Reg(ref r, s.A) = s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.MovX: Reg(ref r, s.A) = Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.AddK: Reg(ref r, s.A) += s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.AddX: Reg(ref r, s.A) += Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.SubK: Reg(ref r, s.A) -= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.SubX: Reg(ref r, s.A) -= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.AndK: Reg(ref r, s.A) &= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.AndX: Reg(ref r, s.A) &= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.OrK: Reg(ref r, s.A) |= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.OrX: Reg(ref r, s.A) |= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.XorK: Reg(ref r, s.A) ^= s.Imm; s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.XorX: Reg(ref r, s.A) ^= Reg(ref r, s.B); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.LshK: Reg(ref r, s.A) = Semantics.Lsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.LshX: Reg(ref r, s.A) = Semantics.Lsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.RshK: Reg(ref r, s.A) = Semantics.Rsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.RshX: Reg(ref r, s.A) = Semantics.Rsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.ArshK: Reg(ref r, s.A) = Semantics.Arsh(Reg(ref r, s.A), s.Imm); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.ArshX: Reg(ref r, s.A) = Semantics.Arsh(Reg(ref r, s.A), Reg(ref r, s.B)); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.Neg: Reg(ref r, s.A) = 0 - Reg(ref r, s.A); s = ref Unsafe.Add(ref s, 1); continue;
+                case StepOp.Not: Reg(ref r, s.A) = ~Reg(ref r, s.A); s = ref Unsafe.Add(ref s, 1); continue;
 
-                case OpCode.Ja: next = s.True; break;
-                case OpCode.JeqK: next = Pick(in s, Reg(ref r, s.A) == s.Imm); break;
-                case OpCode.JeqX: next = Pick(in s, Reg(ref r, s.A) == Reg(ref r, s.B)); break;
-                case OpCode.JgtK: next = Pick(in s, Reg(ref r, s.A) > s.Imm); break;
-                case OpCode.JgtX: next = Pick(in s, Reg(ref r, s.A) > Reg(ref r, s.B)); break;
-                case OpCode.JgeK: next = Pick(in s, Reg(ref r, s.A) >= s.Imm); break;
-                case OpCode.JgeX: next = Pick(in s, Reg(ref r, s.A) >= Reg(ref r, s.B)); break;
-                case OpCode.JsgtK: next = Pick(in s, (long)Reg(ref r, s.A) > (long)s.Imm); break;
-                case OpCode.JsgtX: next = Pick(in s, (long)Reg(ref r, s.A) > (long)Reg(ref r, s.B)); break;
-                case OpCode.JsgeK: next = Pick(in s, (long)Reg(ref r, s.A) >= (long)s.Imm); break;
-                case OpCode.JsgeX: next = Pick(in s, (long)Reg(ref r, s.A) >= (long)Reg(ref r, s.B)); break;
-                case OpCode.JsetK: next = Pick(in s, (Reg(ref r, s.A) & s.Imm) != 0); break;
-                case OpCode.JsetX: next = Pick(in s, (Reg(ref r, s.A) & Reg(ref r, s.B)) != 0); break;
-                case OpCode.Jin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(Reg(ref r, s.A))); break;
-                case OpCode.JstrEq: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: false)); break;
-                case OpCode.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: true)); break;
+                case StepOp.Ja: next = s.True; break;
+                case StepOp.JeqK: next = Pick(in s, Reg(ref r, s.A) == s.Imm); break;
+                case StepOp.JeqX: next = Pick(in s, Reg(ref r, s.A) == Reg(ref r, s.B)); break;
+                case StepOp.JgtK: next = Pick(in s, Reg(ref r, s.A) > s.Imm); break;
+                case StepOp.JgtX: next = Pick(in s, Reg(ref r, s.A) > Reg(ref r, s.B)); break;
+                case StepOp.JgeK: next = Pick(in s, Reg(ref r, s.A) >= s.Imm); break;
+                case StepOp.JgeX: next = Pick(in s, Reg(ref r, s.A) >= Reg(ref r, s.B)); break;
+                case StepOp.JsgtK: next = Pick(in s, (long)Reg(ref r, s.A) > (long)s.Imm); break;
+                case StepOp.JsgtX: next = Pick(in s, (long)Reg(ref r, s.A) > (long)Reg(ref r, s.B)); break;
+                case StepOp.JsgeK: next = Pick(in s, (long)Reg(ref r, s.A) >= (long)s.Imm); break;
+                case StepOp.JsgeX: next = Pick(in s, (long)Reg(ref r, s.A) >= (long)Reg(ref r, s.B)); break;
+                case StepOp.JsetK: next = Pick(in s, (Reg(ref r, s.A) & s.Imm) != 0); break;
+                case StepOp.JsetX: next = Pick(in s, (Reg(ref r, s.A) & Reg(ref r, s.B)) != 0); break;
+                case StepOp.Jin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(Reg(ref r, s.A))); break;
+                case StepOp.JstrEq: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: false)); break;
+                case StepOp.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: true)); break;
 
-                case InterpreterCode.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
-                case InterpreterCode.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
-                case InterpreterCode.LdJin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(LoadU64(ref rec, s.B) & s.Mask)); break;
-                case InterpreterCode.JinBits: next = Pick(in s, InBits(in s, Reg(ref r, s.A))); break;
-                case InterpreterCode.JstrEq8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: false)); break;
-                case InterpreterCode.JstrPrefix8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: true)); break;
+                case StepOp.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
+                case StepOp.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
+                case StepOp.LdJin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(LoadU64(ref rec, s.B) & s.Mask)); break;
+                case StepOp.JinBits: next = Pick(in s, InBits(in s, Reg(ref r, s.A))); break;
+                case StepOp.JstrEq8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: false)); break;
+                case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: true)); break;
 
                 default:
                     // Unreachable for a verified program; a new opcode without a case here fails the
@@ -122,7 +128,7 @@ public static class Interpreter
 
     /// <summary>A string test against a constant longer than 8 bytes or empty: out of line, the rare case.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, VerifiedProgram program, bool prefix)
+    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterProgram program, bool prefix)
     {
         var field = Semantics.StringField(new Record(MemoryMarshal.CreateReadOnlySpan(ref rec, recordLength)), s.A);
         var constant = program.Strings[(int)s.Imm];
@@ -152,19 +158,15 @@ public static class Interpreter
 
     // Out of line, so that building the message costs the dispatch loop nothing (no spilled locals).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static uint NoCase(OpCode op) => throw new InvalidOperationException($"interpreter has no case for opcode {op}");
-
-    /// <summary>True when the verdict is non-zero.</summary>
-    public static bool Matches(VerifiedProgram program, Record record) => Run(program, record) != 0;
+    private static uint NoCase(StepOp op) => throw new InvalidOperationException($"interpreter has no case for opcode {op}");
 
     /// <summary>
     /// <see cref="Run"/> on every record of the batch, verdict i into <c>verdicts[i]</c>; returns the number
     /// of non-zero verdicts (see <see cref="IRecordFilter.RunBatch"/>). The interpreter's cost is the
     /// dispatch per instruction, so a plain loop over <see cref="Run"/> loses nothing worth a second copy.
     /// </summary>
-    public static int RunBatch(VerifiedProgram program, RecordBatch batch, Span<uint> verdicts)
+    internal static int RunBatch(InterpreterProgram program, RecordBatch batch, Span<uint> verdicts)
     {
-        ArgumentNullException.ThrowIfNull(program);
         batch.CheckOutput(verdicts.Length, nameof(verdicts));
         int matches = 0;
         for (int i = 0; i < batch.Count; i++)
@@ -177,9 +179,8 @@ public static class Interpreter
     }
 
     /// <summary>The indices of the batch's matching records, in order (see <see cref="IRecordFilter.MatchIndices"/>).</summary>
-    public static int MatchIndices(VerifiedProgram program, RecordBatch batch, Span<int> indices)
+    internal static int MatchIndices(InterpreterProgram program, RecordBatch batch, Span<int> indices)
     {
-        ArgumentNullException.ThrowIfNull(program);
         batch.CheckOutput(indices.Length, nameof(indices));
         int matches = 0;
         for (int i = 0; i < batch.Count; i++)

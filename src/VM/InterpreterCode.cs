@@ -4,14 +4,81 @@ using System.Runtime.InteropServices;
 namespace Filter.VM;
 
 /// <summary>
+/// The interpreter's own step codes: one per opcode, then the steps that stand for more than one instruction
+/// or for a common case of one (<see cref="InterpreterCode"/>). Dense from 0, so the interpreter's switch is
+/// one jump table; the fused steps come last, after every opcode's own.
+/// </summary>
+internal enum StepOp : byte
+{
+    Ret, Ldb, Ldw, Lddw,
+    MovK, MovX, AddK, AddX, SubK, SubX, AndK, AndX, OrK, OrX, XorK, XorX,
+    LshK, LshX, RshK, RshX, ArshK, ArshX, Neg, Not,
+    Ja, JeqK, JeqX, JgtK, JgtX, JgeK, JgeX, JsgtK, JsgtX, JsgeK, JsgeX, JsetK, JsetX,
+    Jin, JstrEq, JstrPrefix,
+
+    // ---- Steps that are not bytecode ---------------------------------------------------------------------
+    // An interpreter's cost is its dispatch, so the commonest pairs and constants get steps of their own.
+    //
+    // A field load and the compare-and-branch after it (`ldw r0, [arch]; jeq r0, #...`) are one step when no
+    // path reads the register after the jump (the compiler loads each field right before its test), so the
+    // step does not write it. It reads 8 bytes at the field's offset B (every field starts at least 8 bytes
+    // before the header's end) and keeps the field's bytes with Mask. Every comparison with a constant is a
+    // range test, true when (v & Mask) - Imm <= Span, unsigned: equality is a range of one value, signed
+    // order is unsigned order moved by 2^63, and >, >= and jset are ranges or complements of ranges. The
+    // jump stays in place for any other jump that lands on it.
+
+    /// <summary>The commonest form, run by a loop of its own without the switch: goes on to the next step when
+    /// the range holds, else jumps to False.</summary>
+    Test,
+    /// <summary>The same test when neither side is the next step: True or False.</summary>
+    Test2,
+    /// <summary>A field load and jin on it: a set of small values (syscall numbers, errnos) is a bitmap after the
+    /// steps (Imm: its byte offset from the step, Aux: its words), any other set is searched (Imm: the set).</summary>
+    LdJinBits, LdJin,
+    /// <summary>jin on a register, with a bitmap.</summary>
+    JinBits,
+    /// <summary>A string test against a constant of 1..8 bytes: one 8-byte load instead of a span comparison. A is
+    /// the descriptor offset, B the constant's length, Aux the field's maximum length, Imm the constant's bytes
+    /// as the high bytes of a little-endian word (the last in the top byte), Mask those bytes.</summary>
+    JstrEq8, JstrPrefix8,
+}
+
+/// <summary>
 /// One instruction in the interpreter's form (40 bytes). Jump targets are byte offsets from the step itself,
 /// so taking a jump is one add; a target that is a <c>ret #v</c> is stored as ~v (negative: targets are
 /// forward), and the interpreter returns it without dispatching the <c>ret</c>.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
-internal readonly record struct Step(OpCode Op, byte A, byte B, int False, int True, int Aux, ulong Imm, ulong Mask = 0, ulong Span = 0)
+internal readonly record struct Step(StepOp Op, byte A, byte B, int False, int True, int Aux, ulong Imm, ulong Mask = 0, ulong Span = 0)
 {
     public static readonly int Size = Unsafe.SizeOf<Step>();
+}
+
+/// <summary>
+/// A verified program in the interpreter's form: its steps (followed by the bitmaps of the sets that have
+/// one), and the sets and strings the other steps read. Built on first use, once per program, so callers
+/// that only ever use the JIT never pay for it.
+/// </summary>
+internal sealed class InterpreterProgram
+{
+    private static readonly ConditionalWeakTable<VerifiedProgram, InterpreterProgram> Forms = new();
+
+    public static InterpreterProgram Of(VerifiedProgram program)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        return Forms.GetValue(program, static p => new InterpreterProgram(ProgramForm.Of(p)));
+    }
+
+    public readonly Step[] Steps;
+    public readonly SetMatcher[] Sets;
+    public readonly byte[][] Strings;
+
+    private InterpreterProgram(ProgramForm form)
+    {
+        Steps = InterpreterCode.Build(form.Exec, form.Sets, form.Strings);
+        Sets = form.Sets;
+        Strings = form.Strings;
+    }
 }
 
 /// <summary>
@@ -22,34 +89,27 @@ internal readonly record struct Step(OpCode Op, byte A, byte B, int False, int T
 /// </summary>
 internal static class InterpreterCode
 {
-    // ---- Steps that are not bytecode ---------------------------------------------------------------------
-    // An interpreter's cost is its dispatch, so the commonest pairs and constants get steps of their own. The
-    // codes follow the last opcode directly: the switch compiles to one jump table only over dense codes.
-    //
-    // A field load and the compare-and-branch after it (`ldw r0, [arch]; jeq r0, #...`) are one step when no
-    // path reads the register after the jump (the compiler loads each field right before its test), so the
-    // step does not write it. It reads 8 bytes at the field's offset B (every field starts at least 8 bytes
-    // before the header's end) and keeps the field's bytes with Mask. Every comparison with a constant is a
-    // range test, true when (v & Mask) - Imm <= Span, unsigned: equality is a range of one value, signed
-    // order is unsigned order moved by 2^63, and >, >= and jset are ranges or complements of ranges. The
-    // jump stays in place for any other jump that lands on it.
-    internal const OpCode First = (OpCode)0x50;
-    internal const OpCode
-        // The commonest form, run by a loop of its own without the switch: goes on to the next step when the
-        // range holds, else jumps to False.
-        Test = First,
-        // The same test when neither side is the next step: True or False.
-        Test2 = First + 1,
-        // A field load and jin on it: a set of small values (syscall numbers, errnos) is a bitmap after the
-        // steps (Imm: its byte offset from the step, Aux: its words), any other set is searched (Imm: the set).
-        LdJinBits = First + 2, LdJin = First + 3,
-        // jin on a register, with a bitmap.
-        JinBits = First + 4,
-        // A string test against a constant of 1..8 bytes: one 8-byte load instead of a span comparison. A is
-        // the descriptor offset, B the constant's length, Aux the field's maximum length, Imm the constant's
-        // bytes as the high bytes of a little-endian word (the last in the top byte), Mask those bytes.
-        JstrEq8 = First + 5, JstrPrefix8 = First + 6;
-    internal const OpCode Last = JstrPrefix8;
+    /// <summary>
+    /// Each opcode's own step. A switch expression with no default arm: an opcode without a step here is a
+    /// compile error (CS8509), so a new row of the instruction table cannot reach the interpreter unhandled.
+    /// </summary>
+    public static StepOp StepOf(OpCode op) => op switch
+    {
+        OpCode.Ret => StepOp.Ret,
+        OpCode.Ldb => StepOp.Ldb, OpCode.Ldw => StepOp.Ldw, OpCode.Lddw => StepOp.Lddw,
+        OpCode.MovK => StepOp.MovK, OpCode.MovX => StepOp.MovX,
+        OpCode.AddK => StepOp.AddK, OpCode.AddX => StepOp.AddX, OpCode.SubK => StepOp.SubK, OpCode.SubX => StepOp.SubX,
+        OpCode.AndK => StepOp.AndK, OpCode.AndX => StepOp.AndX, OpCode.OrK => StepOp.OrK, OpCode.OrX => StepOp.OrX,
+        OpCode.XorK => StepOp.XorK, OpCode.XorX => StepOp.XorX,
+        OpCode.LshK => StepOp.LshK, OpCode.LshX => StepOp.LshX, OpCode.RshK => StepOp.RshK, OpCode.RshX => StepOp.RshX,
+        OpCode.ArshK => StepOp.ArshK, OpCode.ArshX => StepOp.ArshX,
+        OpCode.Neg => StepOp.Neg, OpCode.Not => StepOp.Not,
+        OpCode.Ja => StepOp.Ja,
+        OpCode.JeqK => StepOp.JeqK, OpCode.JeqX => StepOp.JeqX, OpCode.JgtK => StepOp.JgtK, OpCode.JgtX => StepOp.JgtX,
+        OpCode.JgeK => StepOp.JgeK, OpCode.JgeX => StepOp.JgeX, OpCode.JsgtK => StepOp.JsgtK, OpCode.JsgtX => StepOp.JsgtX,
+        OpCode.JsgeK => StepOp.JsgeK, OpCode.JsgeX => StepOp.JsgeX, OpCode.JsetK => StepOp.JsetK, OpCode.JsetX => StepOp.JsetX,
+        OpCode.Jin => StepOp.Jin, OpCode.JstrEq => StepOp.JstrEq, OpCode.JstrPrefix => StepOp.JstrPrefix,
+    };
 
     /// <summary>The steps, followed by the bitmaps of the sets that have one.</summary>
     public static Step[] Build(ExecInstruction[] exec, SetMatcher[] sets, byte[][] strings)
@@ -61,15 +121,15 @@ internal static class InterpreterCode
         for (int pc = 0; pc < exec.Length; pc++)
         {
             var i = exec[pc];
-            var step = new Step(i.Op, i.A, i.B, i.False, i.True, 0, i.Imm);
+            var step = new Step(StepOf(i.Op), i.A, i.B, i.False, i.True, 0, i.Imm);
             if (pc + 1 < exec.Length && Fuse(i, exec[pc + 1], liveIn) is { } fused) step = fused;
-            if (step.Op is OpCode.Jin or LdJin && sets[(int)step.Imm].Bitmap is { } map)
-                step = step with { Op = step.Op == OpCode.Jin ? JinBits : LdJinBits, Aux = map.Length };
-            if (step.Op is OpCode.JstrEq or OpCode.JstrPrefix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
+            if (step.Op is StepOp.Jin or StepOp.LdJin && sets[(int)step.Imm].Bitmap is { } map)
+                step = step with { Op = step.Op == StepOp.Jin ? StepOp.JinBits : StepOp.LdJinBits, Aux = map.Length };
+            if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
                 && BitConverter.IsLittleEndian)
                 step = step with
                 {
-                    Op = step.Op == OpCode.JstrEq ? JstrEq8 : JstrPrefix8,
+                    Op = step.Op == StepOp.JstrEq ? StepOp.JstrEq8 : StepOp.JstrPrefix8,
                     B = (byte)constant.Length,
                     Aux = RecordLayout.StringAt(step.A)!.MaxLength,
                     Imm = Pack(constant) << 8 * (8 - constant.Length),
@@ -85,7 +145,7 @@ internal static class InterpreterCode
         for (int pc = 0; pc < steps.Length; pc++)
         {
             if (!live[pc]) continue;
-            switch (KindOf(steps[pc].Op))
+            switch (KindOf(steps[pc].Op, exec[pc].Op))
             {
                 case JumpKind.None: live[pc + 1] = true; break;
                 case JumpKind.Always: live[steps[pc].True] = true; break;
@@ -122,23 +182,24 @@ internal static class InterpreterCode
             var step = steps[pc];
             int here = index[pc];
             int Target(int to) => exec[to].Op == OpCode.Ret ? ~(int)exec[to].Imm : (index[to] - here) * Step.Size;
-            if (step.Op == Test && index[step.True] == here + 1)
+            if (step.Op == StepOp.Test && index[step.True] == here + 1)
                 step = step with { False = Target(step.False), True = 0 };
-            else if (step.Op == Test && index[step.False] == here + 1)
+            else if (step.Op == StepOp.Test && index[step.False] == here + 1)
                 step = Complement(step) with { False = Target(step.True), True = 0 };
-            else if (step.Op == Test)
-                step = step with { Op = Test2, True = Target(step.True), False = Target(step.False) };
-            else if (KindOf(step.Op) == JumpKind.Always)
+            else if (step.Op == StepOp.Test)
+                step = step with { Op = StepOp.Test2, True = Target(step.True), False = Target(step.False) };
+            else if (KindOf(step.Op, exec[pc].Op) == JumpKind.Always)
                 step = step with { True = Target(step.True) };
-            else if (KindOf(step.Op) == JumpKind.Conditional)
+            else if (KindOf(step.Op, exec[pc].Op) == JumpKind.Conditional)
                 step = step with { True = Target(step.True), False = Target(step.False) };
-            if (step.Op is JinBits or LdJinBits) step = step with { Imm = (ulong)(bitmapAt[(int)step.Imm] - here * Step.Size) };
+            if (step.Op is StepOp.JinBits or StepOp.LdJinBits) step = step with { Imm = (ulong)(bitmapAt[(int)step.Imm] - here * Step.Size) };
             result[here] = step;
         }
         return result;
     }
 
-    private static JumpKind KindOf(OpCode op) => op >= First ? JumpKind.Conditional : InstructionSet.Get(op).Jump;
+    /// <summary>How a step at a pc of <paramref name="op"/> jumps: as the opcode does, or, for a fused step (a test), conditionally.</summary>
+    private static JumpKind KindOf(StepOp step, OpCode op) => step >= StepOp.Test ? JumpKind.Conditional : InstructionSet.Get(op).Jump;
 
     /// <summary>
     /// The step for a field load followed by a compare-and-branch of the loaded register against a constant
@@ -146,15 +207,15 @@ internal static class InterpreterCode
     /// </summary>
     private static Step? Fuse(ExecInstruction load, ExecInstruction jump, ushort[] liveIn)
     {
-        int size = load.Op switch { OpCode.Ldb => 1, OpCode.Ldw => 4, OpCode.Lddw => 8, _ => 0 };
-        if (size == 0 || KindOf(jump.Op) != JumpKind.Conditional || jump.A != load.A
+        int size = InstructionSet.Get(load.Op).LoadSize;
+        if (size == 0 || InstructionSet.Get(jump.Op).Jump != JumpKind.Conditional || jump.A != load.A
             || ((liveIn[jump.True] | liveIn[jump.False]) >> load.A & 1) != 0
             || load.Imm > RecordLayout.HeaderSize - 8 || !BitConverter.IsLittleEndian)
             return null;
         ulong bytes = size == 8 ? ~0UL : (1UL << 8 * size) - 1;
         byte offset = (byte)load.Imm;
         if (jump.Op == OpCode.Jin)
-            return new Step(LdJin, load.A, offset, jump.False, jump.True, 0, jump.Imm, Mask: bytes);
+            return new Step(StepOp.LdJin, load.A, offset, jump.False, jump.True, 0, jump.Imm, Mask: bytes);
         const ulong Sign = 1UL << 63;
         ulong k = jump.Imm;
         (ulong Mask, ulong Lo, ulong Span)? range = jump.Op switch
@@ -167,7 +228,7 @@ internal static class InterpreterCode
             OpCode.JsetK => (bytes & k, 1, ~1UL),             // (v & k) - 1 <= max - 1
             _ => null,
         };
-        return range is { } r ? new Step(Test, load.A, offset, jump.False, jump.True, 0, r.Lo, r.Mask, r.Span) : null;
+        return range is { } r ? new Step(StepOp.Test, load.A, offset, jump.False, jump.True, 0, r.Lo, r.Mask, r.Span) : null;
     }
 
     private static Step Complement(Step s)

@@ -1,6 +1,8 @@
 using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
 
+using OpCode = Filter.Bytecode.OpCode;
+
 namespace Filter.VM;
 
 /// <summary>
@@ -21,10 +23,10 @@ public static class Jit
     public static JitFilter Compile(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Cache.GetValue(program, static p => new JitFilter(p, BitConverter.IsLittleEndian ? Emit(p) : null));
+        return Cache.GetValue(program, static p => new JitFilter(p, BitConverter.IsLittleEndian ? Emit(ProgramForm.Of(p)) : null));
     }
 
-    private static FilterFn Emit(VerifiedProgram program)
+    private static FilterFn Emit(ProgramForm program)
     {
         // Argument 0 is the constants object the delegate is closed over; 1 the record; 2 its length.
         // Anonymously hosted, not owned by typeof(Jit): an owned method inherits its module's debuggable
@@ -47,7 +49,7 @@ public static class Jit
     /// The batch loop with the program inlined (<c>JitBatch.cs</c>). Compiled on a filter's first batch,
     /// not by <see cref="Compile"/>: callers that never batch do not pay for it.
     /// </summary>
-    internal static BatchFn EmitBatch(VerifiedProgram program, BatchOutput output)
+    internal static BatchFn EmitBatch(ProgramForm program, BatchOutput output)
     {
         // Arguments: 0 constants, 1 ref byte buffer, 2 ref int offsets, 3 count, 4 ref int output.
         // Anonymously hosted for the reason given in Emit.

@@ -1,6 +1,8 @@
 using System.Reflection.Emit;
 using Op = System.Reflection.Emit.OpCodes;
 
+using OpCode = Filter.Bytecode.OpCode;
+
 namespace Filter.VM;
 
 /// <summary>What a compiled batch loop writes per record.</summary>

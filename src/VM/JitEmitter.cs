@@ -2,6 +2,8 @@ using System.Reflection;
 using System.Reflection.Emit;
 using Op = System.Reflection.Emit.OpCodes;
 
+using OpCode = Filter.Bytecode.OpCode;
+
 namespace Filter.VM;
 
 /// <summary>
@@ -14,7 +16,7 @@ namespace Filter.VM;
 /// <see cref="LoadLength"/> and <see cref="EmitReturn"/> know the frame.
 /// Set membership is in <c>JitSets.cs</c>, strings in <c>JitStrings.cs</c>.
 /// </summary>
-internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il)
+internal sealed partial class JitEmitter(ProgramForm program, ILGenerator il)
 {
     private readonly LocalBuilder?[] _registers = new LocalBuilder?[InstructionSet.RegisterCount];
     private readonly Label[] _labels = new Label[program.Exec.Length];
@@ -49,56 +51,78 @@ internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il
         else il.Emit(Op.Ldarg_2);
     }
 
-    private void EmitReturn(int pc, uint verdict)
+    private Emitted EmitReturn(int pc, uint verdict)
     {
         if (_batch is not null) EmitBatchReturn(pc, verdict);
         else { il.Emit(Op.Ldc_I4, unchecked((int)verdict)); il.Emit(Op.Ret); }
+        return default;
     }
 
-    /// <summary>The translation table: one case per row of <see cref="InstructionSet.All"/>.</summary>
-    private void EmitInstruction(int pc, ExecInstruction i)
+    /// <summary>
+    /// The translation table: one arm per opcode. A switch expression with no default arm, so that a new
+    /// opcode without a translation is a compile error (CS8509), not a failing test.
+    /// </summary>
+    private void EmitInstruction(int pc, ExecInstruction i) => _ = i.Op switch
     {
-        switch (i.Op)
-        {
-            case OpCode.Ret: EmitReturn(pc, (uint)i.Imm); break;
+        OpCode.Ret => EmitReturn(pc, (uint)i.Imm),
 
-            case OpCode.Ldb: EmitLoad(i, Op.Ldind_U1); break;
-            case OpCode.Ldw: EmitLoad(i, Op.Ldind_U4); break;
-            case OpCode.Lddw: EmitLoad(i, Op.Ldind_I8); break;
+        OpCode.Ldb => EmitLoad(i, Op.Ldind_U1),
+        OpCode.Ldw => EmitLoad(i, Op.Ldind_U4),
+        OpCode.Lddw => EmitLoad(i, Op.Ldind_I8),
 
-            case OpCode.MovK: Const(i.Imm); Store(i.A); break;
-            case OpCode.MovX: Load(i.B); Store(i.A); break;
-            case OpCode.AddK: case OpCode.AddX: EmitAlu(i, Op.Add); break; // IL add/sub/neg wrap (no .ovf)
-            case OpCode.SubK: case OpCode.SubX: EmitAlu(i, Op.Sub); break;
-            case OpCode.AndK: case OpCode.AndX: EmitAlu(i, Op.And); break;
-            case OpCode.OrK: case OpCode.OrX: EmitAlu(i, Op.Or); break;
-            case OpCode.XorK: case OpCode.XorX: EmitAlu(i, Op.Xor); break;
-            case OpCode.LshK: case OpCode.RshK: case OpCode.ArshK: EmitShiftK(i); break;
-            case OpCode.LshX: EmitShiftX(i, nameof(Semantics.Lsh)); break;
-            case OpCode.RshX: EmitShiftX(i, nameof(Semantics.Rsh)); break;
-            case OpCode.ArshX: EmitShiftX(i, nameof(Semantics.Arsh)); break;
-            case OpCode.Neg: Load(i.A); il.Emit(Op.Neg); Store(i.A); break;
-            case OpCode.Not: Load(i.A); il.Emit(Op.Not); Store(i.A); break;
+        OpCode.MovK => EmitMove(i, constant: true),
+        OpCode.MovX => EmitMove(i, constant: false),
+        OpCode.AddK or OpCode.AddX => EmitAlu(i, Op.Add), // IL add/sub/neg wrap (no .ovf)
+        OpCode.SubK or OpCode.SubX => EmitAlu(i, Op.Sub),
+        OpCode.AndK or OpCode.AndX => EmitAlu(i, Op.And),
+        OpCode.OrK or OpCode.OrX => EmitAlu(i, Op.Or),
+        OpCode.XorK or OpCode.XorX => EmitAlu(i, Op.Xor),
+        OpCode.LshK or OpCode.RshK or OpCode.ArshK => EmitShiftK(i),
+        OpCode.LshX => EmitShiftX(i, nameof(Semantics.Lsh)),
+        OpCode.RshX => EmitShiftX(i, nameof(Semantics.Rsh)),
+        OpCode.ArshX => EmitShiftX(i, nameof(Semantics.Arsh)),
+        OpCode.Neg => EmitUnary(i, Op.Neg),
+        OpCode.Not => EmitUnary(i, Op.Not),
 
-            case OpCode.Ja: il.Emit(Op.Br, _labels[i.True]); break;
-            case OpCode.JeqK: case OpCode.JeqX: EmitCompare(pc, i, Op.Beq); break;
-            case OpCode.JgtK: case OpCode.JgtX: EmitCompare(pc, i, Op.Bgt_Un); break;
-            case OpCode.JgeK: case OpCode.JgeX: EmitCompare(pc, i, Op.Bge_Un); break;
-            case OpCode.JsgtK: case OpCode.JsgtX: EmitCompare(pc, i, Op.Bgt); break;
-            case OpCode.JsgeK: case OpCode.JsgeX: EmitCompare(pc, i, Op.Bge); break;
-            case OpCode.JsetK: case OpCode.JsetX: EmitJset(pc, i); break;
-            case OpCode.Jin: EmitJin(pc, i); break;
-            case OpCode.JstrEq: EmitStringTest(pc, i, prefix: false); break;
-            case OpCode.JstrPrefix: EmitStringTest(pc, i, prefix: true); break;
+        OpCode.Ja => EmitJump(pc, i.True),
+        OpCode.JeqK or OpCode.JeqX => EmitCompare(pc, i, Op.Beq),
+        OpCode.JgtK or OpCode.JgtX => EmitCompare(pc, i, Op.Bgt_Un),
+        OpCode.JgeK or OpCode.JgeX => EmitCompare(pc, i, Op.Bge_Un),
+        OpCode.JsgtK or OpCode.JsgtX => EmitCompare(pc, i, Op.Bgt),
+        OpCode.JsgeK or OpCode.JsgeX => EmitCompare(pc, i, Op.Bge),
+        OpCode.JsetK or OpCode.JsetX => EmitJset(pc, i),
+        OpCode.Jin => EmitJin(pc, i),
+        OpCode.JstrEq => EmitStringTest(pc, i, prefix: false),
+        OpCode.JstrPrefix => EmitStringTest(pc, i, prefix: true),
+    };
 
-            default:
-                // A new row in the instruction table without a case here fails the every-opcode JIT test.
-                throw new InvalidOperationException($"the JIT has no translation for opcode {i.Op}");
-        }
+    /// <summary>What an arm of <see cref="EmitInstruction"/> yields: the IL is written, nothing is returned.</summary>
+    private readonly struct Emitted;
+
+    private Emitted EmitMove(ExecInstruction i, bool constant)
+    {
+        if (constant) Const(i.Imm);
+        else Load(i.B);
+        Store(i.A);
+        return default;
+    }
+
+    private Emitted EmitUnary(ExecInstruction i, System.Reflection.Emit.OpCode op)
+    {
+        Load(i.A);
+        il.Emit(op);
+        Store(i.A);
+        return default;
+    }
+
+    private Emitted EmitJump(int pc, int target)
+    {
+        GoTo(pc, target);
+        return default;
     }
 
     /// <summary>rA = field at a constant offset. The record may start anywhere in a buffer: unaligned.</summary>
-    private void EmitLoad(ExecInstruction i, System.Reflection.Emit.OpCode load)
+    private Emitted EmitLoad(ExecInstruction i, System.Reflection.Emit.OpCode load)
     {
         LoadRecord();
         if (i.Imm != 0) { il.Emit(Op.Ldc_I4, (int)i.Imm); il.Emit(Op.Add); }
@@ -106,56 +130,62 @@ internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il
         il.Emit(load);
         if (load != Op.Ldind_I8) il.Emit(Op.Conv_U8); // zero-extend u8/u32
         Store(i.A);
+        return default;
     }
 
-    private void EmitAlu(ExecInstruction i, System.Reflection.Emit.OpCode op)
+    private Emitted EmitAlu(ExecInstruction i, System.Reflection.Emit.OpCode op)
     {
         Load(i.A);
         Operand(i);
         il.Emit(op);
         Store(i.A);
+        return default;
     }
 
     /// <summary>
     /// A constant count is decided now: below 64 it is one IL shift (whose count the CLR would mask to 6
     /// bits, harmless here); from 64 up the mathematical result is 0, or the sign fill for arsh.
     /// </summary>
-    private void EmitShiftK(ExecInstruction i)
+    private Emitted EmitShiftK(ExecInstruction i)
     {
         bool arsh = i.Op == OpCode.ArshK;
-        if (i.Imm >= 64 && !arsh) { Const(0); Store(i.A); return; }
+        if (i.Imm >= 64 && !arsh) { Const(0); Store(i.A); return default; }
         int count = (int)Math.Min(i.Imm, 63);
         Load(i.A);
         il.Emit(Op.Ldc_I4, count);
         il.Emit(i.Op switch { OpCode.LshK => Op.Shl, OpCode.RshK => Op.Shr_Un, _ => Op.Shr });
         Store(i.A);
+        return default;
     }
 
     /// <summary>A register count needs the run-time test: call the shared definition (inlined by the JIT).</summary>
-    private void EmitShiftX(ExecInstruction i, string semantics)
+    private Emitted EmitShiftX(ExecInstruction i, string semantics)
     {
         Load(i.A);
         Load(i.B);
         il.Emit(Op.Call, typeof(Semantics).GetMethod(semantics, BindingFlags.Public | BindingFlags.Static, [typeof(ulong), typeof(ulong)])!);
         Store(i.A);
+        return default;
     }
 
     /// <summary>ble/blt and friends do not exist in the bytecode; the IL branch goes to jt, then br to jf.</summary>
-    private void EmitCompare(int pc, ExecInstruction i, System.Reflection.Emit.OpCode branch)
+    private Emitted EmitCompare(int pc, ExecInstruction i, System.Reflection.Emit.OpCode branch)
     {
         Load(i.A);
         Operand(i);
         il.Emit(branch, _labels[i.True]);
         GoTo(pc, i.False);
+        return default;
     }
 
-    private void EmitJset(int pc, ExecInstruction i)
+    private Emitted EmitJset(int pc, ExecInstruction i)
     {
         Load(i.A);
         Operand(i);
         il.Emit(Op.And);
         il.Emit(Op.Brtrue, _labels[i.True]); // brtrue tests the whole int64
         GoTo(pc, i.False);
+        return default;
     }
 
     /// <summary>Branch to <paramref name="target"/> unless it is the next instruction (fall through).</summary>
@@ -167,7 +197,7 @@ internal sealed partial class JitEmitter(VerifiedProgram program, ILGenerator il
     /// <summary>Pushes the second operand: the immediate for K forms, register B for X forms.</summary>
     private void Operand(ExecInstruction i)
     {
-        if (InstructionSet.Get(i.Op).B == VM.Operand.RegRead) Load(i.B);
+        if (InstructionSet.Get(i.Op).IsX) Load(i.B);
         else Const(i.Imm);
     }
 

@@ -17,7 +17,11 @@ public sealed class JitFilter : IRecordFilter
     {
         Program = program;
         _run = run;
+        if (run is null) _fallback = new InterpretedFilter(program);
     }
+
+    /// <summary>The interpreter, where the JIT cannot run (big-endian machines).</summary>
+    private readonly InterpretedFilter? _fallback;
 
     public VerifiedProgram Program { get; }
 
@@ -26,16 +30,13 @@ public sealed class JitFilter : IRecordFilter
 
     /// <summary>Returns the verdict: 0 for no match, otherwise the number of the deciding rule.</summary>
     public uint Run(Record record) =>
-        _run is { } run ? run(ref record.Start, record.Bytes.Length) : Interpreter.Run(Program, record);
-
-    /// <summary>True when the verdict is non-zero.</summary>
-    public bool Matches(Record record) => Run(record) != 0;
+        _run is { } run ? run(ref record.Start, record.Bytes.Length) : _fallback!.Run(record);
 
     /// <inheritdoc/>
     /// <remarks>One call into compiled code for the whole batch: the loop and the program are one method.</remarks>
     public int RunBatch(RecordBatch batch, Span<uint> verdicts)
     {
-        if (!IsCompiled) return Interpreter.RunBatch(Program, batch, verdicts);
+        if (_fallback is not null) return _fallback.RunBatch(batch, verdicts);
         batch.CheckOutput(verdicts.Length, nameof(verdicts));
         if (batch.Count == 0) return 0;
         var loop = _verdicts ?? Compiled(ref _verdicts, BatchOutput.Verdicts);
@@ -46,7 +47,7 @@ public sealed class JitFilter : IRecordFilter
     /// <inheritdoc/>
     public int MatchIndices(RecordBatch batch, Span<int> indices)
     {
-        if (!IsCompiled) return Interpreter.MatchIndices(Program, batch, indices);
+        if (_fallback is not null) return _fallback.MatchIndices(batch, indices);
         batch.CheckOutput(indices.Length, nameof(indices));
         if (batch.Count == 0) return 0;
         var loop = _indices ?? Compiled(ref _indices, BatchOutput.Indices);
@@ -56,5 +57,5 @@ public sealed class JitFilter : IRecordFilter
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private BatchFn Compiled(ref BatchFn? slot, BatchOutput output) =>
-        Interlocked.CompareExchange(ref slot, Jit.EmitBatch(Program, output), null) ?? slot;
+        Interlocked.CompareExchange(ref slot, Jit.EmitBatch(ProgramForm.Of(Program), output), null) ?? slot;
 }

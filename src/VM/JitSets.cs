@@ -2,6 +2,8 @@ using System.Reflection.Emit;
 using System.Runtime.InteropServices;
 using Op = System.Reflection.Emit.OpCodes;
 
+using OpCode = Filter.Bytecode.OpCode;
+
 namespace Filter.VM;
 
 /// <summary>
@@ -22,7 +24,7 @@ internal sealed partial class JitEmitter
     /// <summary>Up to this many ranges a compare tree is small (~4 IL branches per range) and fast.</summary>
     public const int InlineRanges = 8;
 
-    private void EmitJin(int pc, ExecInstruction i)
+    private Emitted EmitJin(int pc, ExecInstruction i)
     {
         var matcher = program.Sets[(int)i.Imm];
         Label yes = _labels[i.True], no = _labels[i.False];
@@ -32,6 +34,7 @@ internal sealed partial class JitEmitter
         else if (matcher.Bitmap is { } bitmap) EmitBitmapTest(value, bitmap, yes, no);
         else EmitMatcherCall(value, (int)i.Imm, yes);
         GoTo(pc, i.False);
+        return default;
     }
 
     private void EmitMaskTest(LocalBuilder value, ulong mask, Label yes, Label no)

@@ -3,6 +3,8 @@ using System.Reflection.Emit;
 using System.Runtime.InteropServices;
 using Op = System.Reflection.Emit.OpCodes;
 
+using OpCode = Filter.Bytecode.OpCode;
+
 namespace Filter.VM;
 
 /// <summary>Called by the generated code for string constants too long to compare inline.</summary>
@@ -43,13 +45,13 @@ internal sealed partial class JitEmitter
 
     private LocalBuilder? _stringOffset, _stringLength;
 
-    private void EmitStringTest(int pc, ExecInstruction i, bool prefix)
+    private Emitted EmitStringTest(int pc, ExecInstruction i, bool prefix)
     {
         byte[] constant = program.Strings[(int)i.Imm];
         int max = RecordLayout.StringAt(i.A)!.MaxLength;
         Label yes = _labels[i.True], no = _labels[i.False];
-        if (constant.Length > max) { il.Emit(Op.Br, no); return; }
-        if (constant.Length == 0 && prefix) { il.Emit(Op.Br, yes); return; }
+        if (constant.Length > max) { il.Emit(Op.Br, no); return default; }
+        if (constant.Length == 0 && prefix) { il.Emit(Op.Br, yes); return default; }
 
         // offset = d & 0xffff; length = d >> 16, where d is the u32 descriptor.
         var offset = _stringOffset ??= il.DeclareLocal(typeof(int));
@@ -74,7 +76,7 @@ internal sealed partial class JitEmitter
             il.Emit(Op.Brfalse, yes);
             EmitDescriptorChecks(offset, length, max, malformed: yes);
             il.Emit(Op.Br, no);
-            return;
+            return default;
         }
         il.Emit(Op.Ldloc, length);
         il.Emit(Op.Ldc_I4, constant.Length);
@@ -91,6 +93,7 @@ internal sealed partial class JitEmitter
         }
         EmitBytesEqual(offset, constant, (int)i.Imm, yes, no);
         GoTo(pc, i.False);
+        return default;
     }
 
     /// <summary>Branches to <paramref name="malformed"/> unless the descriptor is valid (spec/record.md).</summary>

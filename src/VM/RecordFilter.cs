@@ -12,7 +12,7 @@ public enum EngineKind
 /// <summary>A verified program ready to run on records, by whichever engine.</summary>
 /// <remarks>
 /// Every verdict is <see cref="Program"/>'s on that record: callers rely on it, e.g. the audit pipeline
-/// skips <see cref="Run"/> for records the program's <see cref="VerifiedProgram.SyscallMatches"/> rules out.
+/// skips <see cref="Run"/> for records the program's <see cref="SyscallMatchTable.Of"/> table rules out.
 /// </remarks>
 public interface IRecordFilter
 {
@@ -38,13 +38,21 @@ public interface IRecordFilter
     int MatchIndices(RecordBatch batch, Span<int> indices);
 }
 
-/// <summary>The interpreter behind <see cref="IRecordFilter"/>.</summary>
-public sealed class InterpretedFilter(VerifiedProgram program) : IRecordFilter
+/// <summary>The interpreter behind <see cref="IRecordFilter"/>: holds the program's interpreter form.</summary>
+public sealed class InterpretedFilter : IRecordFilter
 {
-    public VerifiedProgram Program { get; } = program;
-    public uint Run(Record record) => Interpreter.Run(Program, record);
-    public int RunBatch(RecordBatch batch, Span<uint> verdicts) => Interpreter.RunBatch(Program, batch, verdicts);
-    public int MatchIndices(RecordBatch batch, Span<int> indices) => Interpreter.MatchIndices(Program, batch, indices);
+    private readonly InterpreterProgram _code;
+
+    public InterpretedFilter(VerifiedProgram program)
+    {
+        Program = program;
+        _code = InterpreterProgram.Of(program);
+    }
+
+    public VerifiedProgram Program { get; }
+    public uint Run(Record record) => Interpreter.Run(_code, record);
+    public int RunBatch(RecordBatch batch, Span<uint> verdicts) => Interpreter.RunBatch(_code, batch, verdicts);
+    public int MatchIndices(RecordBatch batch, Span<int> indices) => Interpreter.MatchIndices(_code, batch, indices);
 }
 
 public static class RecordFilters

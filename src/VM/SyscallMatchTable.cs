@@ -90,16 +90,27 @@ public sealed class SyscallMatchTable
         return new SyscallMatchTable(bits, other);
     }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<VerifiedProgram, SyscallMatchTable> Tables = new();
+
     /// <summary>
-    /// The table of <paramref name="program"/> (prefer <see cref="VerifiedProgram.SyscallMatches"/>, which
-    /// computes it once). A few passes over the code, one per arch for a program that tests the syscall only
-    /// through jumps; more for one that carries syscall-derived values across joins, within a fixed budget
-    /// beyond which what is left counts as matching.
+    /// The table of <paramref name="program"/>, computed once per program on first use (not by the verifier,
+    /// so that only callers who use it pay for it).
+    /// </summary>
+    public static SyscallMatchTable Of(VerifiedProgram program)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        return Tables.GetValue(program, For);
+    }
+
+    /// <summary>
+    /// The table of <paramref name="program"/>, computed anew (prefer <see cref="Of"/>). A few passes over the
+    /// code, one per arch for a program that tests the syscall only through jumps; more for one that carries
+    /// syscall-derived values across joins, within a fixed budget beyond which what is left counts as matching.
     /// </summary>
     public static SyscallMatchTable For(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        var analysis = new Analysis(program);
+        var analysis = new Analysis(ProgramForm.Of(program));
         // The arch and the syscall unknown: if no record can match then, none can at all.
         if (!analysis.MayMatchAny(arch: null)) return None;
         var bits = new ulong[ArchBlocks * Words];
@@ -183,7 +194,7 @@ public sealed class SyscallMatchTable
         private readonly ulong[] _scratchA = new ulong[SyscallLimit], _scratchB = new ulong[SyscallLimit];
         private long _work;
 
-        public Analysis(VerifiedProgram program)
+        public Analysis(ProgramForm program)
         {
             _code = program.Exec;
             _sets = program.Sets;
@@ -262,9 +273,9 @@ public sealed class SyscallMatchTable
                 // No later pc reads this pc's registers, so they become the working state.
                 var r = _states.AsSpan(pc * Regs, Regs);
                 var i = _code[pc];
-                switch (i.Op)
+                switch (HowToAnalyse(i.Op))
                 {
-                    case OpCode.Ret:
+                    case Analysed.Return:
                         if (i.Imm != 0)
                         {
                             Or(matched, reach);
@@ -272,40 +283,32 @@ public sealed class SyscallMatchTable
                             if (_lossyJoins.Count == 0 && (members is null || matched.AsSpan().SequenceEqual(members))) return matched;
                         }
                         continue;
-                    case OpCode.Ldb or OpCode.Ldw or OpCode.Lddw:
+                    case Analysed.Load:
                         r[i.A] = Load(i.Op, (int)i.Imm, arch, members, single);
                         break;
-                    case OpCode.MovK:
-                        r[i.A] = Val.Const(i.Imm);
+                    case Analysed.AluK:
+                        r[i.A] = i.Op == OpCode.MovK ? Val.Const(i.Imm) : Compute(i.Op, r[i.A], Val.Const(i.Imm));
                         break;
-                    case OpCode.MovX:
-                        r[i.A] = r[i.B];
+                    case Analysed.AluX:
+                        r[i.A] = i.Op == OpCode.MovX ? r[i.B] : Compute(i.Op, r[i.A], r[i.B]);
                         break;
-                    case OpCode.Neg or OpCode.Not:
+                    case Analysed.Unary:
                         r[i.A] = Compute(i.Op, r[i.A], default);
                         break;
-                    case OpCode.AddK or OpCode.SubK or OpCode.AndK or OpCode.OrK or OpCode.XorK or OpCode.LshK or OpCode.RshK or OpCode.ArshK:
-                        r[i.A] = Compute(i.Op, r[i.A], Val.Const(i.Imm));
-                        break;
-                    case OpCode.AddX or OpCode.SubX or OpCode.AndX or OpCode.OrX or OpCode.XorX or OpCode.LshX or OpCode.RshX or OpCode.ArshX:
-                        r[i.A] = Compute(i.Op, r[i.A], r[i.B]);
-                        break;
-                    case OpCode.Ja:
+                    case Analysed.Jump:
                         Flow(r, reach, i.True, members is not null);
                         continue;
-                    case OpCode.JeqK or OpCode.JgtK or OpCode.JgeK or OpCode.JsgtK or OpCode.JsgeK or OpCode.JsetK or OpCode.Jin:
+                    case Analysed.TestK:
                         Branch(new Test(i.Op, r[i.A], Val.Const(i.Imm)), r, reach, i, taken[..words], notTaken[..words], members is not null);
                         continue;
-                    case OpCode.JeqX or OpCode.JgtX or OpCode.JgeX or OpCode.JsgtX or OpCode.JsgeX or OpCode.JsetX:
+                    case Analysed.TestX:
                         Branch(new Test(i.Op, r[i.A], r[i.B]), r, reach, i, taken[..words], notTaken[..words], members is not null);
                         continue;
-                    case OpCode.JstrEq or OpCode.JstrPrefix:
+                    case Analysed.Unknown:
                         // Strings are unknown when a record opens.
                         Flow(r, reach, i.True, members is not null);
                         Flow(r, reach, i.False, members is not null);
                         continue;
-                    default:
-                        throw new InvalidOperationException($"syscall match analysis has no case for opcode {i.Op}");
                 }
                 Flow(r, reach, pc + 1, members is not null);
             }
@@ -347,21 +350,28 @@ public sealed class SyscallMatchTable
             return Val.Sym(index);
         }
 
-        /// <summary>The engines' ALU semantics (wrapping arithmetic, <see cref="Semantics"/> shifts).</summary>
-        private static ulong Alu(OpCode op, ulong a, ulong b) => unchecked(op switch
+        private static ulong Alu(OpCode op, ulong a, ulong b) => Semantics.Alu(op, a, b);
+
+        private enum Analysed { Return, Load, AluK, AluX, Unary, Jump, TestK, TestX, Unknown }
+
+        /// <summary>
+        /// How the analysis treats each opcode. A switch expression with no default arm: an opcode without a
+        /// case here is a compile error (CS8509), so the analysis cannot miss one.
+        /// </summary>
+        private static Analysed HowToAnalyse(OpCode op) => op switch
         {
-            OpCode.AddK or OpCode.AddX => a + b,
-            OpCode.SubK or OpCode.SubX => a - b,
-            OpCode.AndK or OpCode.AndX => a & b,
-            OpCode.OrK or OpCode.OrX => a | b,
-            OpCode.XorK or OpCode.XorX => a ^ b,
-            OpCode.LshK or OpCode.LshX => Semantics.Lsh(a, b),
-            OpCode.RshK or OpCode.RshX => Semantics.Rsh(a, b),
-            OpCode.ArshK or OpCode.ArshX => Semantics.Arsh(a, b),
-            OpCode.Neg => 0 - a,
-            OpCode.Not => ~a,
-            _ => throw new InvalidOperationException($"{op} is not an ALU operation"),
-        });
+            OpCode.Ret => Analysed.Return,
+            OpCode.Ldb or OpCode.Ldw or OpCode.Lddw => Analysed.Load,
+            OpCode.MovK or OpCode.AddK or OpCode.SubK or OpCode.AndK or OpCode.OrK or OpCode.XorK or OpCode.LshK or OpCode.RshK
+                or OpCode.ArshK => Analysed.AluK,
+            OpCode.MovX or OpCode.AddX or OpCode.SubX or OpCode.AndX or OpCode.OrX or OpCode.XorX or OpCode.LshX or OpCode.RshX
+                or OpCode.ArshX => Analysed.AluX,
+            OpCode.Neg or OpCode.Not => Analysed.Unary,
+            OpCode.Ja => Analysed.Jump,
+            OpCode.JeqK or OpCode.JgtK or OpCode.JgeK or OpCode.JsgtK or OpCode.JsgeK or OpCode.JsetK or OpCode.Jin => Analysed.TestK,
+            OpCode.JeqX or OpCode.JgtX or OpCode.JgeX or OpCode.JsgtX or OpCode.JsgeX or OpCode.JsetX => Analysed.TestX,
+            OpCode.JstrEq or OpCode.JstrPrefix => Analysed.Unknown,
+        };
 
         /// <summary>The engines' comparisons; for jin, <paramref name="b"/> is the set index.</summary>
         private bool Compare(OpCode op, ulong a, ulong b) => op == OpCode.Jin ? _sets[(int)b].Contains(a) : Semantics.Compare(op, a, b);

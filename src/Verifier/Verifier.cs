@@ -1,5 +1,3 @@
-using Filter.VM;
-
 namespace Filter.Verifier;
 
 /// <summary>
@@ -11,10 +9,14 @@ namespace Filter.Verifier;
 /// </summary>
 public static class Verifier
 {
+    /// <summary>
+    /// Decodes and checks <paramref name="bytes"/>. The program made from them holds copies (the decoded
+    /// image and the bytes), so nothing the caller does to its buffer afterwards can reach it.
+    /// </summary>
     public static VerifyResult Verify(ReadOnlySpan<byte> bytes)
     {
         if (!ProgramImage.TryDecode(bytes, out var image, out string formatError))
-            return Fail(VerifierRule.Format, -1, formatError);
+            return Fail(DiagnosticCode.Format, -1, formatError);
         int maxPath = 0;
         var error = CheckConstants(image) ?? CheckCode(image, out maxPath);
         if (error is not null) return new VerifyResult(null, error);
@@ -24,43 +26,45 @@ public static class Verifier
     /// <summary>Encodes and verifies an image (the code generator's and assembler's output).</summary>
     public static VerifyResult Verify(ProgramImage image) => Verify(image.Encode());
 
-    private static VerifyResult Fail(VerifierRule rule, int pc, string message) => new(null, new VerifierError(rule, pc, message));
+    private static VerifyResult Fail(DiagnosticCode rule, int pc, string message) => new(null, Error(rule, pc, message));
 
-    private static VerifierError? CheckConstants(ProgramImage image)
+    private static Diagnostic Error(DiagnosticCode rule, int pc, string message) => new(rule, DiagnosticLocation.Instruction(pc), message);
+
+    private static Diagnostic? CheckConstants(ProgramImage image)
     {
         if (image.Sets.Count > ProgramLimits.MaxSets)
-            return new(VerifierRule.SetConstant, -1, $"{image.Sets.Count} sets; at most {ProgramLimits.MaxSets} are allowed");
+            return Error(DiagnosticCode.SetConstant, -1, $"{image.Sets.Count} sets; at most {ProgramLimits.MaxSets} are allowed");
         for (int s = 0; s < image.Sets.Count; s++)
         {
             var set = image.Sets[s];
             if (set.Ranges.Count == 0)
-                return new(VerifierRule.SetConstant, -1, $"set {s} is empty");
+                return Error(DiagnosticCode.SetConstant, -1, $"set {s} is empty");
             if (set.Ranges.Count > ProgramLimits.MaxRangesPerSet)
-                return new(VerifierRule.SetConstant, -1, $"set {s} has {set.Ranges.Count} ranges; at most {ProgramLimits.MaxRangesPerSet} are allowed");
+                return Error(DiagnosticCode.SetConstant, -1, $"set {s} has {set.Ranges.Count} ranges; at most {ProgramLimits.MaxRangesPerSet} are allowed");
             if (!set.IsCanonical(out int bad))
-                return new(VerifierRule.SetConstant, -1, $"set {s}: range {bad} is empty, out of order or overlaps the one before it");
+                return Error(DiagnosticCode.SetConstant, -1, $"set {s}: range {bad} is empty, out of order or overlaps the one before it");
         }
         if (image.Strings.Count > ProgramLimits.MaxStrings)
-            return new(VerifierRule.StringConstant, -1, $"{image.Strings.Count} strings; at most {ProgramLimits.MaxStrings} are allowed");
+            return Error(DiagnosticCode.StringConstant, -1, $"{image.Strings.Count} strings; at most {ProgramLimits.MaxStrings} are allowed");
         for (int s = 0; s < image.Strings.Count; s++)
             if (image.Strings[s].Length > ProgramLimits.MaxStringLength)
-                return new(VerifierRule.StringConstant, -1, $"string {s} is {image.Strings[s].Length} bytes; at most {ProgramLimits.MaxStringLength} are allowed");
+                return Error(DiagnosticCode.StringConstant, -1, $"string {s} is {image.Strings[s].Length} bytes; at most {ProgramLimits.MaxStringLength} are allowed");
         if (image.Keys.Count > ProgramLimits.MaxVerdicts)
-            return new(VerifierRule.VerdictRange, -1, $"{image.Keys.Count} verdicts; at most {ProgramLimits.MaxVerdicts} are allowed");
+            return Error(DiagnosticCode.VerdictRange, -1, $"{image.Keys.Count} verdicts; at most {ProgramLimits.MaxVerdicts} are allowed");
         for (int k = 0; k < image.Keys.Count; k++)
             if (System.Text.Encoding.UTF8.GetByteCount(image.Keys[k]) > ProgramLimits.MaxKeyLength)
-                return new(VerifierRule.StringConstant, -1, $"key of verdict {k + 1} is longer than {ProgramLimits.MaxKeyLength} bytes");
+                return Error(DiagnosticCode.StringConstant, -1, $"key of verdict {k + 1} is longer than {ProgramLimits.MaxKeyLength} bytes");
         return null;
     }
 
-    private static VerifierError? CheckCode(ProgramImage image, out int maxPath)
+    private static Diagnostic? CheckCode(ProgramImage image, out int maxPath)
     {
         maxPath = 0;
         var code = image.Code;
         int n = code.Count;
-        if (n == 0) return new(VerifierRule.Length, -1, "the program has no instructions");
+        if (n == 0) return Error(DiagnosticCode.Length, -1, "the program has no instructions");
         if (n > InstructionSet.MaxInstructions)
-            return new(VerifierRule.Length, -1, $"the program has {n} instructions; at most {InstructionSet.MaxInstructions} are allowed");
+            return Error(DiagnosticCode.Length, -1, $"the program has {n} instructions; at most {InstructionSet.MaxInstructions} are allowed");
 
         // Registers definitely written on entry to each pc (a bit per register), and whether any edge reaches it.
         var initialised = new ushort[n];
@@ -70,9 +74,9 @@ public static class Verifier
         {
             var insn = code[pc];
             if (!reached[pc])
-                return new(VerifierRule.Reachable, pc, "instruction is unreachable: no path from pc 0 leads here");
+                return Error(DiagnosticCode.Reachable, pc, "instruction is unreachable: no path from pc 0 leads here");
             if (InstructionSet.Lookup((byte)insn.Op) is not { } info)
-                return new(VerifierRule.KnownOpcode, pc, $"unknown opcode 0x{(byte)insn.Op:x2}");
+                return Error(DiagnosticCode.KnownOpcode, pc, $"unknown opcode 0x{(byte)insn.Op:x2}");
             var error = CheckOperands(image, pc, insn, info);
             if (error is not null) return error;
 
@@ -80,7 +84,7 @@ public static class Verifier
             foreach (var (slot, value) in new[] { (info.A, insn.A), (info.B, insn.B) })
             {
                 if (slot is Operand.RegRead or Operand.RegReadWrite && (live & (1 << value)) == 0)
-                    return new(VerifierRule.InitialisedRegister, pc, $"r{value} is read before it is written on some path to this instruction");
+                    return Error(DiagnosticCode.InitialisedRegister, pc, $"r{value} is read before it is written on some path to this instruction");
             }
             if (info.A is Operand.RegWrite or Operand.RegReadWrite) live |= (ushort)(1 << insn.A);
 
@@ -90,7 +94,7 @@ public static class Verifier
                     break;
                 case JumpKind.None:
                     if (pc + 1 == n)
-                        return new(VerifierRule.EndsInReturn, pc, "the last instruction falls through past the end of the program");
+                        return Error(DiagnosticCode.EndsInReturn, pc, "the last instruction falls through past the end of the program");
                     Flow(pc + 1);
                     break;
                 case JumpKind.Always:
@@ -104,9 +108,9 @@ public static class Verifier
                     break;
             }
 
-            VerifierError? Target(ushort offset) =>
+            Diagnostic? Target(ushort offset) =>
                 pc + 1 + offset < n ? null
-                : new(VerifierRule.JumpInRange, pc, $"jump target {pc + 1 + offset} is past the end ({n} instructions)");
+                : Error(DiagnosticCode.JumpInRange, pc, $"jump target {pc + 1 + offset} is past the end ({n} instructions)");
 
             void Flow(int to)
             {
@@ -118,43 +122,43 @@ public static class Verifier
         return null;
     }
 
-    private static VerifierError? CheckOperands(ProgramImage image, int pc, Instruction insn, OpInfo info)
+    private static Diagnostic? CheckOperands(ProgramImage image, int pc, Instruction insn, OpInfo info)
     {
         if (insn.Reserved != 0)
-            return new(VerifierRule.UnusedZero, pc, $"reserved byte is 0x{insn.Reserved:x2}, must be 0");
+            return Error(DiagnosticCode.UnusedZero, pc, $"reserved byte is 0x{insn.Reserved:x2}, must be 0");
         foreach (var (slot, value, name) in new[] { (info.A, insn.A, "slot A"), (info.B, insn.B, "slot B") })
         {
             switch (slot)
             {
                 case Operand.None when value != 0:
-                    return new(VerifierRule.UnusedZero, pc, $"{info.Mnemonic} does not use {name}, which must be 0 (is {value})");
+                    return Error(DiagnosticCode.UnusedZero, pc, $"{info.Mnemonic} does not use {name}, which must be 0 (is {value})");
                 case Operand.RegRead or Operand.RegWrite or Operand.RegReadWrite when value >= InstructionSet.RegisterCount:
-                    return new(VerifierRule.RegisterRange, pc, $"register r{value} does not exist (r0..r{InstructionSet.RegisterCount - 1})");
+                    return Error(DiagnosticCode.RegisterRange, pc, $"register r{value} does not exist (r0..r{InstructionSet.RegisterCount - 1})");
                 case Operand.StringField when RecordLayout.StringAt(value) is null:
-                    return new(VerifierRule.StringField, pc, $"offset {value} is not a string field descriptor");
+                    return Error(DiagnosticCode.StringField, pc, $"offset {value} is not a string field descriptor");
             }
         }
         switch (info.Imm)
         {
             case Operand.None when insn.Imm != 0:
-                return new(VerifierRule.UnusedZero, pc, $"{info.Mnemonic} does not use imm, which must be 0 (is {insn.Imm})");
+                return Error(DiagnosticCode.UnusedZero, pc, $"{info.Mnemonic} does not use imm, which must be 0 (is {insn.Imm})");
             case Operand.Field:
                 var field = RecordLayout.ScalarAt((long)Math.Min(insn.Imm, long.MaxValue));
                 if (field is null || field.Size != info.LoadSize)
-                    return new(VerifierRule.FieldLoad, pc,
+                    return Error(DiagnosticCode.FieldLoad, pc,
                         field is null ? $"{info.Mnemonic} at offset {insn.Imm}: no record field starts there"
                                       : $"{info.Mnemonic} reads {info.LoadSize} bytes but field '{field.Name}' at offset {insn.Imm} is {field.Size} bytes");
                 break;
             case Operand.Set when insn.Imm >= (ulong)image.Sets.Count:
-                return new(VerifierRule.ConstantIndex, pc, $"set {insn.Imm} does not exist ({image.Sets.Count} sets)");
+                return Error(DiagnosticCode.ConstantIndex, pc, $"set {insn.Imm} does not exist ({image.Sets.Count} sets)");
             case Operand.String when insn.Imm >= (ulong)image.Strings.Count:
-                return new(VerifierRule.ConstantIndex, pc, $"string {insn.Imm} does not exist ({image.Strings.Count} strings)");
+                return Error(DiagnosticCode.ConstantIndex, pc, $"string {insn.Imm} does not exist ({image.Strings.Count} strings)");
             case Operand.Verdict when insn.Imm > (ulong)image.VerdictCount:
-                return new(VerifierRule.VerdictRange, pc, $"verdict {insn.Imm} is out of range (0..{image.VerdictCount})");
+                return Error(DiagnosticCode.VerdictRange, pc, $"verdict {insn.Imm} is out of range (0..{image.VerdictCount})");
         }
         bool usesJt = info.Jump is JumpKind.Always or JumpKind.Conditional, usesJf = info.Jump == JumpKind.Conditional;
         if ((!usesJt && insn.Jt != 0) || (!usesJf && insn.Jf != 0))
-            return new(VerifierRule.UnusedZero, pc, $"{info.Mnemonic} does not jump; its unused jump offsets must be 0");
+            return Error(DiagnosticCode.UnusedZero, pc, $"{info.Mnemonic} does not jump; its unused jump offsets must be 0");
         return null;
     }
 
@@ -178,7 +182,7 @@ public static class Verifier
 }
 
 /// <summary>Either a program that may run, or the reason it may not.</summary>
-public sealed record VerifyResult(VerifiedProgram? Program, VerifierError? Error)
+public sealed record VerifyResult(VerifiedProgram? Program, Diagnostic? Error)
 {
     public bool Ok => Program is not null;
 }

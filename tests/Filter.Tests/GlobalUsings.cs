@@ -1,2 +1,2 @@
 // Xunit also defines a Record type; in these tests "Record" is always the filter record.
-global using Record = Filter.VM.Record;
+global using Record = Filter.Bytecode.Record;

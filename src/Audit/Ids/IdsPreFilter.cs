@@ -1,7 +1,5 @@
 using Filter.Compiler;
 using Filter.Compiler.Analysis;
-using Filter.VM;
-using V = Filter.Verifier;
 
 namespace Filter.Audit.Ids;
 
@@ -41,34 +39,20 @@ public static class IdsPreFilter
     }
 
     /// <summary>
-    /// Compiles and verifies the pre-filter. Null, with <paramref name="error"/> set (positioned diagnostics
-    /// of the whole text), when the scope does not compile.
+    /// Compiles and verifies the pre-filter. Its diagnostics are the scope's, positioned in the scope's own text
+    /// (named <c>scope</c>): the IDS's part has none. When the scope does not compile, there is no program.
     /// </summary>
-    public static VerifiedProgram? Compile(string? scope, out string? error) => CompileWithSource(scope, out error).Program;
-
-    /// <summary>As <see cref="Compile"/>, with the compilation (its bound tree: which syscalls can match, for kernel rules).</summary>
-    public static (Compilation? Compilation, VerifiedProgram? Program) CompileWithSource(string? scope, out string? error)
+    public static LoadResult Compile(string? scope)
     {
+        LoadResult? alone = null;
         if (scope is not null)
         {
-            // Alone first, so that a mistake in the scope is shown in the scope's own text.
-            var alone = FilterCompiler.Compile(scope);
-            if (!alone.Success)
-            {
-                error = alone.RenderDiagnostics("scope");
-                return (alone, null);
-            }
+            alone = FilterProgram.Compile(scope, "scope");
+            if (!alone.Success) return alone;
         }
-        var text = Source(scope);
-        var compilation = FilterCompiler.Compile(text);
-        if (!compilation.Success)
-        {
-            error = compilation.RenderDiagnostics("ids pre-filter");
-            return (compilation, null);
-        }
-        var verified = V.Verifier.Verify(compilation.Image!);
-        if (!verified.Ok) throw new InvalidOperationException($"the compiled IDS pre-filter was rejected by the verifier: {verified.Error}");
-        error = null;
-        return (compilation, verified.Program);
+        var result = FilterProgram.Compile(Source(scope), "ids pre-filter");
+        if (!result.Success && scope is null) throw new InvalidOperationException(DiagnosticRenderer.Render(DiagnosticsFormat.Text, result.Diagnostics));
+        // A scope that compiles alone but not within the whole (too long, say) keeps the whole's diagnostics.
+        return alone is not null && result.Success ? result with { Diagnostics = alone.Diagnostics } : result;
     }
 }

@@ -36,7 +36,8 @@ public sealed class IdsSubscriber
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(onAlert);
         var monitor = new IdsMonitor(options);
-        var program = IdsPreFilter.Compile(options.Scope, out string? error) ?? throw new ArgumentException(error, nameof(options));
+        var compiled = IdsPreFilter.Compile(options.Scope);
+        var program = compiled.Program ?? throw new ArgumentException(DiagnosticRenderer.Render(DiagnosticsFormat.Text, compiled.Diagnostics), nameof(options));
         var subscription = pipeline.Subscribe("ids", RecordFilters.Create(program, engine), capacity);
         return new IdsSubscriber(subscription, monitor, onAlert);
     }

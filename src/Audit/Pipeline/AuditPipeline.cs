@@ -45,7 +45,7 @@ public sealed class AuditPipeline
         public readonly int CounterSlot = Subscription.Index * 2;
 
         /// <summary>The (arch, syscall) pairs of syscall records the filter may match.</summary>
-        public readonly SyscallMatchTable Matches = Filter.Program.SyscallMatches;
+        public readonly SyscallMatchTable Matches = SyscallMatchTable.Of(Filter.Program);
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using Filter.Compiler.Binding;
 using Filter.Compiler.Syntax;
-using Filter.VM;
 
 namespace Filter.Compiler.Analysis;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Filter.Compiler.Tables;
-using Filter.VM;
 
 namespace Filter.Compiler.Analysis;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using Filter.Compiler.Syntax;
 using Filter.Compiler.Tables;
-using Filter.VM;
 
 namespace Filter.Compiler.Binding;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Filter.Compiler.Syntax;
 using Filter.Compiler.Tables;
-using Filter.VM;
 
 namespace Filter.Compiler.Binding;
 

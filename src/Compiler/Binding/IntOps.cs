@@ -1,5 +1,4 @@
 using Filter.Compiler.Syntax;
-using Filter.VM;
 
 namespace Filter.Compiler.Binding;
 

@@ -1,7 +1,6 @@
 using Filter.Compiler.Analysis;
 using Filter.Compiler.Binding;
 using Filter.Compiler.Syntax;
-using Filter.VM;
 
 namespace Filter.Compiler.CodeGen;
 
@@ -159,7 +158,7 @@ public sealed class CodeGenerator
             bool isConst = m is BoundIntConst;
             var code = Value(x, 0);
             if (!isConst) code.AddRange(Value(m, 1));
-            int jset = _emit.Emit(isConst ? OpCode.JsetK : OpCode.JsetX, 0, isConst ? (byte)0 : (byte)1,
+            int jset = _emit.Emit(Form(OpCode.JsetK, isConst), 0, isConst ? (byte)0 : (byte)1,
                 isConst ? ((BoundIntConst)m).Value : 0,
                 whenTrue: op == CompareOp.NotEqual ? t : f, whenFalse: op == CompareOp.NotEqual ? f : t);
             return _emit.EmitSequence(code, jset);
@@ -190,19 +189,17 @@ public sealed class CodeGenerator
 
     private enum Cmp { Eq, Gt, Ge }
 
-    private static OpCode JumpOp(Cmp c, bool signed, bool immediate) => (c, signed, immediate) switch
+    private static OpCode JumpOp(Cmp c, bool signed, bool immediate) => Form((c, signed) switch
     {
-        (Cmp.Eq, _, true) => OpCode.JeqK,
-        (Cmp.Eq, _, false) => OpCode.JeqX,
-        (Cmp.Gt, false, true) => OpCode.JgtK,
-        (Cmp.Gt, false, false) => OpCode.JgtX,
-        (Cmp.Gt, true, true) => OpCode.JsgtK,
-        (Cmp.Gt, true, false) => OpCode.JsgtX,
-        (Cmp.Ge, false, true) => OpCode.JgeK,
-        (Cmp.Ge, false, false) => OpCode.JgeX,
-        (Cmp.Ge, true, true) => OpCode.JsgeK,
-        _ => OpCode.JsgeX,
-    };
+        (Cmp.Eq, _) => OpCode.JeqK,
+        (Cmp.Gt, false) => OpCode.JgtK,
+        (Cmp.Gt, true) => OpCode.JsgtK,
+        (Cmp.Ge, false) => OpCode.JgeK,
+        (Cmp.Ge, true) => OpCode.JsgeK,
+    }, immediate);
+
+    /// <summary>The K form <paramref name="k"/> itself, or its sibling with register B (instruction table).</summary>
+    private static OpCode Form(OpCode k, bool immediate) => immediate ? k : InstructionSet.Get(k).Sibling!.Value;
 
     /// <summary>
     /// Dispatches on the arch, then tests the syscall number against that arch's set: names were resolved
@@ -285,14 +282,14 @@ public sealed class CodeGenerator
                 bool commutative = b.Op is BinaryOp.Add or BinaryOp.BitAnd or BinaryOp.BitOr or BinaryOp.BitXor;
                 if (commutative && (left is BoundIntConst || (right is not BoundIntConst && Need(right) > Need(left))))
                     (left, right) = (right, left);
-                var (k, x) = AluOps(b.Op, b.Signed);
+                var k = AluOp(b.Op, b.Signed);
                 Value(left, reg, code);
                 if (right is BoundIntConst c)
                     code.Add(new Instruction(k, r, 0, 0, 0, c.Value));
                 else
                 {
                     Value(right, reg + 1, code);
-                    code.Add(new Instruction(x, r, (byte)(reg + 1), 0, 0, 0));
+                    code.Add(new Instruction(Form(k, immediate: false), r, (byte)(reg + 1), 0, 0, 0));
                 }
                 break;
             }
@@ -316,24 +313,22 @@ public sealed class CodeGenerator
         }
     }
 
-    private static (OpCode Imm, OpCode Reg) AluOps(BinaryOp op, bool signed) => op switch
+    /// <summary>The K form of a binary operator's instruction.</summary>
+    private static OpCode AluOp(BinaryOp op, bool signed) => op switch
     {
-        BinaryOp.Add => (OpCode.AddK, OpCode.AddX),
-        BinaryOp.Subtract => (OpCode.SubK, OpCode.SubX),
-        BinaryOp.BitAnd => (OpCode.AndK, OpCode.AndX),
-        BinaryOp.BitOr => (OpCode.OrK, OpCode.OrX),
-        BinaryOp.BitXor => (OpCode.XorK, OpCode.XorX),
-        BinaryOp.ShiftLeft => (OpCode.LshK, OpCode.LshX),
-        BinaryOp.ShiftRight => signed ? (OpCode.ArshK, OpCode.ArshX) : (OpCode.RshK, OpCode.RshX),
+        BinaryOp.Add => OpCode.AddK,
+        BinaryOp.Subtract => OpCode.SubK,
+        BinaryOp.BitAnd => OpCode.AndK,
+        BinaryOp.BitOr => OpCode.OrK,
+        BinaryOp.BitXor => OpCode.XorK,
+        BinaryOp.ShiftLeft => OpCode.LshK,
+        BinaryOp.ShiftRight => signed ? OpCode.ArshK : OpCode.RshK,
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
-    private static OpCode Load(ScalarField field) => field.Size switch
-    {
-        1 => OpCode.Ldb,
-        4 => OpCode.Ldw,
-        _ => OpCode.Lddw,
-    };
+    /// <summary>The load whose size is the field's (instruction table).</summary>
+    private static OpCode Load(ScalarField field) =>
+        InstructionSet.All.Single(o => o.Imm == Operand.Field && o.LoadSize == field.Size).Code;
 
     private ulong SetIndex(ValueSet set, TextSpan span)
     {

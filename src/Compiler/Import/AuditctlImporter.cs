@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Filter.Compiler.Tables;
-using Filter.VM;
 
 namespace Filter.Compiler.Import;
 
@@ -28,9 +27,12 @@ public sealed record ImportOptions
 public sealed record ImportedRule(int Line, string Text, bool Always, string Key, string Condition);
 
 /// <summary>The policy text, the rules it holds, and every finding about the rules file.</summary>
-public sealed record ImportResult(string Policy, IReadOnlyList<ImportedRule> Rules, IReadOnlyList<ImportDiagnostic> Diagnostics)
+public sealed record ImportResult(string Policy, IReadOnlyList<ImportedRule> Rules, IReadOnlyList<ImportFinding> Findings)
 {
-    public bool HasErrors(bool strict) => Diagnostics.Any(d => d.IsError(strict));
+    public bool HasErrors(bool strict) => Findings.Any(d => d.IsError(strict));
+
+    /// <summary>The findings as diagnostics: what <c>--strict</c> (or not) makes of them.</summary>
+    public IEnumerable<Diagnostic> Diagnostics(bool strict) => Findings.Select(f => f.ToDiagnostic(strict));
 }
 
 /// <summary>
@@ -60,7 +62,7 @@ public static class AuditctlImporter
     public static ImportResult Import(string text, string sourceName, ImportOptions? options = null)
     {
         options ??= new ImportOptions();
-        var diagnostics = new List<ImportDiagnostic>();
+        var diagnostics = new List<ImportFinding>();
         var rules = new List<ImportedRule>();
         var lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
@@ -82,7 +84,7 @@ public static class AuditctlImporter
         return new ImportResult(Render(sourceName, options, rules, diagnostics), rules, diagnostics);
     }
 
-    private static string Render(string source, ImportOptions options, List<ImportedRule> rules, List<ImportDiagnostic> diagnostics)
+    private static string Render(string source, ImportOptions options, List<ImportedRule> rules, List<ImportFinding> diagnostics)
     {
         var sb = new StringBuilder();
         sb.Append("# Imported from ").Append(OneLine(source)).Append(" by filterc import-auditctl (spec/auditctl.md, \"Importing\").\n");
@@ -142,6 +144,6 @@ public static class AuditctlImporter
     {
         public sealed record Nothing : LineResult;
         public sealed record Rule(ImportedRule Imported, bool Prepend) : LineResult;
-        public sealed record DeleteAll(ImportDiagnostic Diagnostic) : LineResult;
+        public sealed record DeleteAll(ImportFinding Diagnostic) : LineResult;
     }
 }

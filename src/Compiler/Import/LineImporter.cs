@@ -1,6 +1,5 @@
 using System.Globalization;
 using Filter.Compiler.Tables;
-using Filter.VM;
 using static Filter.Compiler.Import.AuditctlImporter;
 
 namespace Filter.Compiler.Import;
@@ -9,7 +8,7 @@ namespace Filter.Compiler.Import;
 /// One line of a rules file: its options, read as auditctl's <c>setopt</c> reads them (getopt, options in
 /// any order), then the rule translated field by field as the kernel's <c>audit_filter_rules</c> tests it.
 /// </summary>
-internal sealed class LineImporter(string source, int lineNumber, string line, ImportOptions options, List<ImportDiagnostic> diagnostics)
+internal sealed class LineImporter(string source, int lineNumber, string line, ImportOptions options, List<ImportFinding> diagnostics)
 {
     private readonly record struct Token(string Text, int Column);
 
@@ -105,7 +104,7 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
         return new AuditctlImporter.LineResult.Nothing();
     }
 
-    private ImportDiagnostic Diag(ImportIssue kind, Token at, string message) =>
+    private ImportFinding Diag(ImportIssue kind, Token at, string message) =>
         new(source, lineNumber, at.Column, Math.Max(1, at.Text.Length), kind, message, line);
 
     private void Add(ImportIssue kind, Token at, string message) => _found.Add((kind, at, message));

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using Filter.VM;
 
 namespace Filter.Compiler.Tables;
 

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Filter.Compiler.Analysis;
 using Filter.Compiler.Syntax;
-using Filter.VM;
 
 namespace Filter.Compiler.Tools;
 
@@ -83,7 +82,7 @@ public static class AnalysisOutput
     public static string Json(PolicyReport report, string sourceText, string sourceName)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, DiagnosticsOutput.Readable(indented: true)))
+        using (var w = new Utf8JsonWriter(stream, DiagnosticRenderer.Readable(indented: true)))
         {
             w.WriteStartObject();
             w.WriteNumber("version", 1);
@@ -121,7 +120,7 @@ public static class AnalysisOutput
             }
             w.WriteEndArray();
             w.WritePropertyName("warnings");
-            DiagnosticsOutput.WriteJsonArray(w, report.Warnings.Select(d => DiagnosticEntry.From(d, sourceText, sourceName)));
+            DiagnosticRenderer.WriteJsonArray(w, report.Warnings.Select(d => DiagnosticEntry.From(d.In(sourceName, sourceText))));
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";

@@ -2,7 +2,6 @@ using Filter.Compiler.Analysis;
 using Filter.Compiler.Binding;
 using Filter.Compiler.Syntax;
 using Filter.Compiler.Tables;
-using Filter.VM;
 
 namespace Filter.Compiler.Tools;
 

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Filter.Compiler.Binding;
 using Filter.Compiler.Syntax;
 using Filter.Compiler.Tables;
-using Filter.VM;
 
 namespace Filter.Compiler.Tools;
 
@@ -62,7 +61,7 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
     public string Json(string sourceName)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, DiagnosticsOutput.Readable(indented: true)))
+        using (var w = new Utf8JsonWriter(stream, DiagnosticRenderer.Readable(indented: true)))
         {
             w.WriteStartObject();
             w.WriteNumber("version", 1);

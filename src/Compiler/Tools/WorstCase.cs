@@ -1,6 +1,5 @@
 using System.Text;
 using Filter.Compiler.Analysis;
-using Filter.VM;
 
 namespace Filter.Compiler.Tools;
 
@@ -166,7 +165,7 @@ public static class WorstCaseAnalysis
             {
                 var field = RecordLayout.StringAt(i.A)!;
                 if (!s.Strings.TryGetValue(field, out var list)) s.Strings[field] = list = [];
-                list.Add((i.Op == OpCode.JstrEq, image.Strings[(int)i.Imm], outcome));
+                list.Add((i.Op == OpCode.JstrEq, image.Strings[(int)i.Imm].ToArray(), outcome));
                 return SolveString(field, list) is not null ? Feasibility.Feasible : Feasibility.Unknown;
             }
             var a = s.Regs[i.A];

@@ -91,7 +91,7 @@ public class CliTests : IDisposable
         Assert.Contains("warning", err);
         var verify = Run("", "verify", bin);
         Assert.Equal(2, verify.Code);
-        Assert.Contains("pc 0: r3 is read before it is written", verify.Err);
+        Assert.Contains("bad.bin: pc 0: error FLT2011: r3 is read before it is written", verify.Err);
         Assert.Equal(2, Run(Records, "run", "--program", bin).Code);
     }
 
@@ -102,7 +102,7 @@ public class CliTests : IDisposable
         File.WriteAllText(asm, "ret #0\njmp 3\n");
         var (code, _, err) = Run("", "asm", asm, "-o", Path.Combine(_dir, "x.bin"));
         Assert.Equal(2, code);
-        Assert.Contains("typo.s:2: error: unknown mnemonic 'jmp'", err);
+        Assert.Contains("typo.s:2: error FLT1001: unknown mnemonic 'jmp'", err);
     }
 
     [Fact]

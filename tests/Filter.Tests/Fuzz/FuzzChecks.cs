@@ -32,11 +32,11 @@ public static class FuzzChecks
         if (!result.Ok)
         {
             var error = result.Error ?? throw new FuzzFailure("the verifier returned neither a program nor an error");
-            if (!Enum.IsDefined(error.Rule)) throw new FuzzFailure($"rejection names no rule: {error}");
+            if (!Enum.IsDefined(error.Code) || error.RuleName is null) throw new FuzzFailure($"rejection names no rule: {error}");
             if (string.IsNullOrWhiteSpace(error.Message)) throw new FuzzFailure($"rejection has no message ({error.Code})");
             int count = decoded?.Code.Count ?? 0;
-            if (error.Pc < -1 || (error.Pc >= 0 && error.Pc >= count))
-                throw new FuzzFailure($"rejection names pc {error.Pc}, outside the program's {count} instructions: {error}");
+            if (error.Location.Pc < -1 || (error.Location.Pc >= 0 && error.Location.Pc >= count))
+                throw new FuzzFailure($"rejection names pc {error.Location.Pc}, outside the program's {count} instructions: {error}");
             _ = error.ToString();
             return;
         }
@@ -50,7 +50,7 @@ public static class FuzzChecks
         foreach (var insn in program.Image.Code) pool.Add(insn.Imm);
         foreach (var set in program.Image.Sets)
             foreach (var range in set.Ranges) { pool.Add(range.Lo); pool.Add(range.Hi); }
-        foreach (var s in program.Image.Strings) pool.AddString(s);
+        foreach (var s in program.Image.Strings) pool.AddString(s.ToArray());
         // The malformed record sits between well-formed ones: in a batch its string descriptor points
         // into the next record, which must not be read.
         RunEngines(program, [.. FixedRecords.Take(3), MalformedRecord, .. FixedRecords.Skip(3), .. pool.Records(4)]);
@@ -67,7 +67,7 @@ public static class FuzzChecks
         string text = Disassembler.Disassemble(image);
         var (reassembled, error) = Assembler.Assemble(text);
         if (reassembled is null)
-            throw new FuzzFailure($"the disassembly of a decodable file does not assemble (line {error!.Line}: {error.Message}):\n{text}");
+            throw new FuzzFailure($"the disassembly of a decodable file does not assemble ({error!.Render()}):\n{text}");
         if (!reassembled.Encode().AsSpan().SequenceEqual(bytes))
             throw new FuzzFailure($"a decodable file does not round-trip through disasm and asm:\n{text}");
     }

@@ -11,7 +11,8 @@ public class IdsPreFilterTests
 {
     private static bool Passes(string? scope, byte[] record)
     {
-        var program = IdsPreFilter.Compile(scope, out var error) ?? throw new InvalidOperationException(error);
+        var compiled = IdsPreFilter.Compile(scope);
+        var program = compiled.Program ?? throw new InvalidOperationException(DiagnosticRenderer.Render(DiagnosticsFormat.Text, compiled.Diagnostics));
         return RecordFilters.Create(program, EngineKind.Interpreter).Run(new Record(record)) != 0;
     }
 
@@ -34,7 +35,7 @@ public class IdsPreFilterTests
                 .OfType<ulong>().Order().ToList();
             Assert.Equal(expected, sets.ForArch(arch).Numbers().Select(n => (ulong)n).ToList());
         }
-        Assert.Empty(IdsPreFilter.CompileWithSource(null, out _).Compilation!.Warnings);
+        Assert.Empty(IdsPreFilter.Compile(null).Diagnostics);
     }
 
     [Fact]
@@ -78,8 +79,9 @@ public class IdsPreFilterTests
     [Fact]
     public void ABadScopeIsShownInItsOwnText()
     {
-        Assert.Null(IdsPreFilter.Compile("auid == 4244 && exe startswith /tmp", out var error));
-        Assert.StartsWith("scope:1:", error);
+        var compiled = IdsPreFilter.Compile("auid == 4244 && exe startswith /tmp");
+        Assert.Null(compiled.Program);
+        Assert.StartsWith("scope:1:", compiled.Diagnostics[0].Render());
     }
 
     /// <summary>The IDS reads crash records through the auditd reader, with the one ANOM_ABEND decoder (AuditdSyscall).</summary>
@@ -95,7 +97,7 @@ public class IdsPreFilterTests
         Assert.Equal((1, 11u, 22224u, 4244u, 117u, 0u), (r.Bytes[RecordLayout.Type], r.U32(RecordLayout.Sig), r.U32(RecordLayout.Pid),
             r.U32(RecordLayout.Auid), r.U32(RecordLayout.Ses), r.Syscall));
         Assert.Equal("/tmp/a b/x", Encoding.UTF8.GetString(r.Exe));
-        Assert.True(IdsPreFilter.Compile(null, out _) is { } pre && Interpreter.Run(pre, r) != 0);
+        Assert.True(IdsPreFilter.Compile(null).Program is { } pre && Interpreter.Run(pre, r) != 0);
 
         using var bad = new AuditdReader(new MemoryStream("type=ANOM_ABEND msg=audit(1.2:3): pid=x sig=11\n"u8.ToArray()), "log");
         Assert.Equal(ReadResult.Error, bad.Read(b));

@@ -30,7 +30,7 @@ public class AuditctlImporterTests
     private static string Condition(string rule)
     {
         var result = Import(rule);
-        Assert.False(result.HasErrors(false), string.Join("\n", result.Diagnostics.Select(d => d.Render(false))));
+        Assert.False(result.HasErrors(false), string.Join("\n", result.Findings.Select(d => d.ToDiagnostic(false).Render())));
         return Assert.Single(result.Rules).Condition;
     }
 
@@ -82,7 +82,7 @@ public class AuditctlImporterTests
         if (rule.StartsWith("-Fuid", StringComparison.Ordinal))
         {
             // -F before -a: auditctl rejects it
-            Assert.Contains(Import(rule).Diagnostics, d => d.Kind == ImportIssue.Invalid);
+            Assert.Contains(Import(rule).Findings, d => d.Kind == ImportIssue.Invalid);
             rule = "-a always,exit -Fuid=0";
         }
         Assert.Equal(condition, Condition(rule));
@@ -124,7 +124,7 @@ public class AuditctlImporterTests
     {
         var result = Import("-a always,exit -S all -k a\n-D\n-a always,exit -S all -k b\n");
         Assert.Equal(["b"], result.Rules.Select(r => r.Key));
-        Assert.Contains(result.Diagnostics, d => d.Line == 2 && d.Kind == ImportIssue.Note && d.Message.Contains("dropped", StringComparison.Ordinal));
+        Assert.Contains(result.Findings, d => d.Line == 2 && d.Kind == ImportIssue.Note && d.Message.Contains("dropped", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -144,8 +144,8 @@ public class AuditctlImporterTests
             -i
             """);
         Assert.Empty(result.Rules);
-        Assert.Equal(8, result.Diagnostics.Count);
-        Assert.All(result.Diagnostics, d => Assert.Equal(ImportIssue.Ignored, d.Kind));
+        Assert.Equal(8, result.Findings.Count);
+        Assert.All(result.Findings, d => Assert.Equal(ImportIssue.Ignored, d.Kind));
         Assert.Contains("never: true", result.Policy);
         Assert.False(result.HasErrors(strict: true));
     }
@@ -175,13 +175,13 @@ public class AuditctlImporterTests
     {
         var result = Import(rule);
         Assert.Empty(result.Rules);
-        var d = result.Diagnostics.First(x => x.Kind == ImportIssue.Unsupported);
+        var d = result.Findings.First(x => x.Kind == ImportIssue.Unsupported);
         Assert.Equal((1, column), (d.Line, d.Column));
         Assert.Contains(reason, d.Message, StringComparison.Ordinal);
         Assert.False(result.HasErrors(strict: false));
         Assert.True(result.HasErrors(strict: true));
-        Assert.StartsWith($"t.rules:1:{column}: warning: ", d.Render(strict: false), StringComparison.Ordinal);
-        Assert.StartsWith($"t.rules:1:{column}: error: ", d.Render(strict: true), StringComparison.Ordinal);
+        Assert.StartsWith($"t.rules:1:{column}: warning FLT4002: ", d.ToDiagnostic(strict: false).Render(), StringComparison.Ordinal);
+        Assert.StartsWith($"t.rules:1:{column}: error FLT4002: ", d.ToDiagnostic(strict: true).Render(), StringComparison.Ordinal);
         Assert.Contains("Not imported (see the warnings): line 1", result.Policy);
     }
 
@@ -189,7 +189,7 @@ public class AuditctlImporterTests
     public void EveryUnsupportedFieldOfARuleIsReported()
     {
         var result = Import("-a always,exit -F dir=/home -F uid=0 -F auid>=1000 -C auid!=obj_uid -F subj_user=x -F key=power-abuse");
-        Assert.Equal([19, 55, 72], result.Diagnostics.Where(d => d.Kind == ImportIssue.Unsupported).Select(d => d.Column));
+        Assert.Equal([19, 55, 72], result.Findings.Where(d => d.Kind == ImportIssue.Unsupported).Select(d => d.Column));
         Assert.Empty(result.Rules);
     }
 
@@ -199,7 +199,7 @@ public class AuditctlImporterTests
     public void GidEqualityIsInexact(string rule, string reason)
     {
         var result = Import(rule.Replace("-S egid=0 ", "-S all ", StringComparison.Ordinal));
-        var d = Assert.Single(result.Diagnostics);
+        var d = Assert.Single(result.Findings);
         Assert.Equal(ImportIssue.Inexact, d.Kind);
         Assert.Contains(reason, d.Message, StringComparison.Ordinal);
         Assert.Single(result.Rules);
@@ -235,7 +235,7 @@ public class AuditctlImporterTests
     {
         var result = Import(rule);
         Assert.Empty(result.Rules);
-        var d = result.Diagnostics.First(x => x.Kind == ImportIssue.Invalid);
+        var d = result.Findings.First(x => x.Kind == ImportIssue.Invalid);
         Assert.Contains(message, d.Message, StringComparison.Ordinal);
         Assert.Equal(column, d.Column);
         Assert.True(result.HasErrors(strict: false));
@@ -246,14 +246,14 @@ public class AuditctlImporterTests
     {
         string key = new('k', 200);
         var result = Import($"-a always,exit -S all -k {key} -k {key}");
-        Assert.Contains(result.Diagnostics, d => d.Kind == ImportIssue.Invalid && d.Message.Contains("256 bytes", StringComparison.Ordinal));
+        Assert.Contains(result.Findings, d => d.Kind == ImportIssue.Invalid && d.Message.Contains("256 bytes", StringComparison.Ordinal));
     }
 
     [Fact]
     public void ValuesKeepTheirLow32BitsWithANote()
     {
         Assert.Equal("syscall < 2048 && (a0 & 0xffffffff) == 0", Condition("-a always,exit -S all -F a0=0x100000000"));
-        Assert.Contains(Import("-a always,exit -S all -F a0=0x100000000").Diagnostics, d => d.Kind == ImportIssue.Note);
+        Assert.Contains(Import("-a always,exit -S all -F a0=0x100000000").Findings, d => d.Kind == ImportIssue.Note);
     }
 
     [Fact]
@@ -263,10 +263,10 @@ public class AuditctlImporterTests
         Assert.Equal("syscall == 56", Assert.Single(Import("-a always,exit -S openat", aarch64).Rules).Condition);
         Assert.Equal("arch == aarch64 && syscall == openat", Assert.Single(Import("-a always,exit -F arch=b64 -S openat", aarch64).Rules).Condition);
         var b32 = Import("-a always,exit -F arch=b32 -S openat", aarch64);
-        Assert.Contains(b32.Diagnostics, d => d.Kind == ImportIssue.Unsupported && d.Message.Contains("no syscall table", StringComparison.Ordinal));
+        Assert.Contains(b32.Findings, d => d.Kind == ImportIssue.Unsupported && d.Message.Contains("no syscall table", StringComparison.Ordinal));
         Assert.Equal("arch == 0x40000028 && syscall < 2048", Assert.Single(Import("-a always,exit -F arch=b32 -S all", aarch64).Rules).Condition);
         var i386 = Options with { HostArch = AuditArch.I386 };
-        Assert.Contains(Import("-a always,exit -F arch=b64 -S all", i386).Diagnostics, d => d.Kind == ImportIssue.Invalid);
+        Assert.Contains(Import("-a always,exit -F arch=b64 -S all", i386).Findings, d => d.Kind == ImportIssue.Invalid);
     }
 
     [Fact]
@@ -274,16 +274,16 @@ public class AuditctlImporterTests
     {
         var result = Import("-a possible,exit -S all");
         Assert.Empty(result.Rules);
-        Assert.Equal(ImportIssue.Ignored, Assert.Single(result.Diagnostics).Kind);
+        Assert.Equal(ImportIssue.Ignored, Assert.Single(result.Findings).Kind);
     }
 
     [Fact]
     public void DiagnosticsShowTheLineWithACaret()
     {
-        var d = Import("\n-a always,exit -F arch=b64 -S openat -F inode=42").Diagnostics.Single();
-        Assert.Equal("t.rules:2:41: warning: -F inode= looks at the PATH records, which our records do not carry\n" +
+        var d = Import("\n-a always,exit -F arch=b64 -S openat -F inode=42").Findings.Single();
+        Assert.Equal("t.rules:2:41: warning FLT4002: -F inode= looks at the PATH records, which our records do not carry\n" +
                      "  -a always,exit -F arch=b64 -S openat -F inode=42\n" +
-                     "                                          ^~~~~", d.Render(strict: false));
+                     "                                          ^~~~~", d.ToDiagnostic(strict: false).Render());
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public class AuditctlKernelDifferentialTests
         Assert.True(map is not null, error);
         var options = new ImportOptions { HostArch = AuditArch.X86_64, ResolveExe = ExeResolvers.FromMap(map!) };
         var result = AuditctlImporter.Import(File.ReadAllText(Path.Combine(Dir, rulesFile)), rulesFile, options);
-        Assert.False(result.HasErrors(strict: false), string.Join("\n", result.Diagnostics.Select(d => d.Render(false))));
+        Assert.False(result.HasErrors(strict: false), string.Join("\n", result.Findings.Select(d => d.ToDiagnostic(false).Render())));
         return result;
     }
 

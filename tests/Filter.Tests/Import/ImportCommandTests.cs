@@ -27,7 +27,7 @@ public class ImportCommandTests
         var (code, stdout, stderr) = Run("-a always,exit -F arch=b64 -S openat -k open\n-w /etc/passwd -p wa -k identity\n");
         Assert.Equal(0, code);
         Assert.Contains("always \"open\": arch == x86_64 && syscall == openat", stdout);
-        Assert.Contains(":2:1: warning: a file watch (-w)", stderr);
+        Assert.Contains(":2:1: warning FLT4002: a file watch (-w)", stderr);
         Assert.Contains("1 rule(s) imported, 2 warning(s)", stderr);
     }
 
@@ -37,7 +37,7 @@ public class ImportCommandTests
         var (code, stdout, stderr) = Run("-a always,exit -F arch=b64 -S openat -k open\n-w /etc/passwd -p wa -k identity\n", "--strict");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
-        Assert.Contains(":2:1: error: a file watch (-w)", stderr);
+        Assert.Contains(":2:1: error FLT4002: a file watch (-w)", stderr);
     }
 
     [Fact]
@@ -46,6 +46,6 @@ public class ImportCommandTests
         var (code, stdout, stderr) = Run("-a always,exit -F arch=b64 -S opnat\n");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
-        Assert.Contains(":1:31: error: unknown syscall 'opnat' on x86_64 (did you mean 'openat'?)", stderr);
+        Assert.Contains(":1:31: error FLT4001: unknown syscall 'opnat' on x86_64 (did you mean 'openat'?)", stderr);
     }
 }

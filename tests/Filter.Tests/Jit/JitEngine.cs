@@ -11,6 +11,6 @@ public sealed class JitEngine : FilterEngine
     public override Func<byte[], bool> Prepare(Compilation compilation)
     {
         var filter = Filter.VM.Jit.Compile(TestPrograms.Verify(compilation.Image!));
-        return bytes => filter.Matches(new Filter.VM.Record(bytes));
+        return bytes => filter.Run(new Filter.Bytecode.Record(bytes)) != 0;
     }
 }

@@ -3,7 +3,7 @@ using Filter.VM;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
-using FRecord = Filter.VM.Record;
+using FRecord = Filter.Bytecode.Record;
 using V = Filter.Verifier.Verifier;
 
 namespace Filter.Tests.Jit;

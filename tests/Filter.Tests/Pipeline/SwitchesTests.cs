@@ -133,11 +133,11 @@ public class SwitchesTests
 public class EventTypeNameTests
 {
     [Theory]
-    [InlineData("signal == 1", Filter.Compiler.DiagnosticCode.MisplacedName, "'signal' is an event type name; compare it with the type field (type == signal)")]
-    [InlineData("type == sigal", Filter.Compiler.DiagnosticCode.UnknownName, "unknown event type 'sigal' (did you mean 'signal'?)")]
-    [InlineData("type in (signal, bogus)", Filter.Compiler.DiagnosticCode.UnknownName, "unknown event type 'bogus'")]
-    [InlineData("type < signal", Filter.Compiler.DiagnosticCode.OperatorNotApplicable, "type names can only be compared with ==, != or in, not '<'")]
-    public void EventTypeNamesAreCheckedLikeArchNames(string source, Filter.Compiler.DiagnosticCode code, string message)
+    [InlineData("signal == 1", DiagnosticCode.MisplacedName, "'signal' is an event type name; compare it with the type field (type == signal)")]
+    [InlineData("type == sigal", DiagnosticCode.UnknownName, "unknown event type 'sigal' (did you mean 'signal'?)")]
+    [InlineData("type in (signal, bogus)", DiagnosticCode.UnknownName, "unknown event type 'bogus'")]
+    [InlineData("type < signal", DiagnosticCode.OperatorNotApplicable, "type names can only be compared with ==, != or in, not '<'")]
+    public void EventTypeNamesAreCheckedLikeArchNames(string source, DiagnosticCode code, string message)
     {
         var c = Filter.Compiler.FilterCompiler.Compile(source);
         var d = Assert.Single(c.Diagnostics);

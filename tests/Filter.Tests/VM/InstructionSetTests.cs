@@ -12,11 +12,23 @@ namespace Filter.Tests.VM;
 public class InstructionSetTests
 {
     [Fact]
-    public void NoOpcodeUsesTheInterpretersSuperinstructionCodes()
+    public void EveryOpcodeHasExactlyOneRow()
     {
-        // InterpreterCode numbers the interpreter's own steps from InterpreterCode.First = 0x50 on (never
-        // bytecode): a new opcode must take a code below it, or those codes move up.
-        Assert.All(Enum.GetValues<OpCode>(), op => Assert.True((byte)op < 0x50, $"{op} = 0x{(byte)op:x2}"));
+        Assert.Equal(Enum.GetValues<OpCode>().Order(), InstructionSet.All.Select(o => o.Code).Order());
+    }
+
+    [Fact]
+    public void SiblingsAreTheSameOperationInItsOtherForm()
+    {
+        foreach (var op in InstructionSet.All.Where(o => o.Sibling is not null))
+        {
+            var other = InstructionSet.Get(op.Sibling!.Value);
+            Assert.Equal(op.Code, other.Sibling);
+            Assert.Equal((op.Mnemonic, op.A, op.Jump, op.Signed), (other.Mnemonic, other.A, other.Jump, other.Signed));
+            Assert.True(op.IsK ^ other.IsK && op.IsX ^ other.IsX && op.IsK != op.IsX, $"{op.Code} and {other.Code}");
+        }
+        // Every operation with an immediate or register operand has both forms.
+        Assert.All(InstructionSet.All.Where(o => o.IsK || o.IsX), o => Assert.NotNull(o.Sibling));
     }
 
     /// <summary>A small verified program that executes <paramref name="op"/>, written in assembly.</summary>

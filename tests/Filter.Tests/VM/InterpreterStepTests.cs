@@ -2,7 +2,7 @@ using System.Globalization;
 using Filter.Tests.Jit;
 using Filter.VM;
 using Xunit;
-using FRecord = Filter.VM.Record;
+using FRecord = Filter.Bytecode.Record;
 
 namespace Filter.Tests.VM;
 

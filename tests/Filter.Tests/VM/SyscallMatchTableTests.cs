@@ -22,7 +22,7 @@ public class SyscallMatchTableTests
     /// <summary>Arch values outside the table: none, and ARM's (0x40000028).</summary>
     private static readonly uint[] OtherArchs = [0, 0x40000028];
 
-    private static SyscallMatchTable Table(string filter) => TestPrograms.CompileAndVerify(filter).SyscallMatches;
+    private static SyscallMatchTable Table(string filter) => SyscallMatchTable.Of(TestPrograms.CompileAndVerify(filter));
 
     private static VerifiedProgram Assemble(string text)
     {
@@ -67,7 +67,7 @@ public class SyscallMatchTableTests
     /// </summary>
     private static void AssertExact(VerifiedProgram program)
     {
-        var table = program.SyscallMatches;
+        var table = SyscallMatchTable.Of(program);
         foreach (uint arch in Archs)
         {
             for (uint n = 0; n < SyscallMatchTable.SyscallLimit; n++)
@@ -210,7 +210,7 @@ public class SyscallMatchTableTests
             ret #0
             """);
         AssertExact(program);
-        Assert.Equal(Enumerable.Range(401, SyscallMatchTable.SyscallLimit - 401), Numbers(program.SyscallMatches, AuditArch.X86_64));
+        Assert.Equal(Enumerable.Range(401, SyscallMatchTable.SyscallLimit - 401), Numbers(SyscallMatchTable.Of(program), AuditArch.X86_64));
     }
 
     [Fact]
@@ -236,7 +236,7 @@ public class SyscallMatchTableTests
             """);
         AssertExact(program);
         var expected = Enumerable.Range(0, SyscallMatchTable.SyscallLimit).Where(n => (n & 0x104) != 0 && n >= 100 && n % 4 == 0);
-        Assert.Equal(expected, Numbers(program.SyscallMatches, AuditArch.I386));
+        Assert.Equal(expected, Numbers(SyscallMatchTable.Of(program), AuditArch.I386));
     }
 
     [Fact]
@@ -257,9 +257,9 @@ public class SyscallMatchTableTests
             ret #1
             """);
         AssertExact(program);
-        Assert.Equal(new[] { 5 }, Numbers(program.SyscallMatches, AuditArch.X86_64));
-        Assert.Empty(Numbers(program.SyscallMatches, AuditArch.I386));
-        Assert.Equal(new[] { 2 }, Numbers(program.SyscallMatches, AuditArch.Aarch64));
+        Assert.Equal(new[] { 5 }, Numbers(SyscallMatchTable.Of(program), AuditArch.X86_64));
+        Assert.Empty(Numbers(SyscallMatchTable.Of(program), AuditArch.I386));
+        Assert.Equal(new[] { 2 }, Numbers(SyscallMatchTable.Of(program), AuditArch.Aarch64));
     }
 
     [Fact]
@@ -274,7 +274,7 @@ public class SyscallMatchTableTests
             ret #0
             ret #1
             """);
-        Assert.True(program.SyscallMatches.MatchesNothing);
+        Assert.True(SyscallMatchTable.Of(program).MatchesNothing);
     }
 
     [Fact]
@@ -295,7 +295,7 @@ public class SyscallMatchTableTests
             ret #1
             """);
         AssertExact(program);
-        Assert.Equal(new[] { 7, 9 }, Numbers(program.SyscallMatches, AuditArch.X86_64));
+        Assert.Equal(new[] { 7, 9 }, Numbers(SyscallMatchTable.Of(program), AuditArch.X86_64));
     }
 
     [Fact]
@@ -313,7 +313,7 @@ public class SyscallMatchTableTests
         }
         text.Append("ret #0\nret #1\n");
         var program = Assemble(text.ToString());
-        var table = program.SyscallMatches;
+        var table = SyscallMatchTable.Of(program);
         int imprecise = 0;
         foreach (uint arch in Archs)
         {
@@ -343,7 +343,7 @@ public class SyscallMatchTableTests
             ret #0
             ret #1
             """);
-        Assert.Equal([3], Numbers(program.SyscallMatches, AuditArch.Aarch64));
+        Assert.Equal([3], Numbers(SyscallMatchTable.Of(program), AuditArch.Aarch64));
         Assert.NotEqual(0u, Interpreter.Run(program, new Record(SyscallRecord(AuditArch.Aarch64, 3, b => b.SetExe("/tmp/x")))));
     }
 
@@ -361,7 +361,7 @@ public class SyscallMatchTableTests
             ret #0
             """);
         AssertExact(program);
-        Assert.Equal(new[] { 7, 8, 9, 10, 11, 12 }, Numbers(program.SyscallMatches, AuditArch.X86_64));
+        Assert.Equal(new[] { 7, 8, 9, 10, 11, 12 }, Numbers(SyscallMatchTable.Of(program), AuditArch.X86_64));
     }
 
     [Theory]
@@ -369,7 +369,7 @@ public class SyscallMatchTableTests
     public void EveryOpcodeIsAnalysedSoundly(OpCode code)
     {
         var program = Assemble(InstructionSetTests.ProgramUsing(InstructionSet.Get(code)));
-        var table = program.SyscallMatches;
+        var table = SyscallMatchTable.Of(program);
         foreach (var sample in FilterGenRecords.Sample)
             foreach (uint arch in Archs.Concat(OtherArchs))
                 foreach (uint n in (uint[])[0, 1, 59, new Record(sample).Syscall])
@@ -402,7 +402,7 @@ public class SyscallMatchTableTests
     /// </summary>
     private static int CheckSound(VerifiedProgram program, byte[][] records, IEnumerable<uint> numbers)
     {
-        var table = program.SyscallMatches;
+        var table = SyscallMatchTable.Of(program);
         var ruledOut = Archs.Concat(OtherArchs)
             .SelectMany(arch => numbers.Select(n => (arch, n)))
             .Where(c => !table.MayMatch(c.arch, c.n)).ToList();
@@ -432,7 +432,7 @@ public class SyscallMatchTableTests
             runs += CheckSound(program, c.Item2, Candidates(program, new Record(c.Item2[0]).Syscall));
             // The compiler's own analysis builds a record the condition holds on, when one exists and its
             // reasoning reaches: for a number the table rules out, there must be none that is a syscall record.
-            var table = program.SyscallMatches;
+            var table = SyscallMatchTable.Of(program);
             foreach (uint arch in Archs)
             {
                 foreach (uint n in Candidates(program, 0).Where(n => !table.MayMatch(arch, n)).Take(3))
@@ -510,7 +510,7 @@ public class SyscallMatchTableTests
             OpCode.Ret when choice[pc] < 2 => insn with { Imm = 0 },
             _ => insn,
         }).ToList();
-        return new ProgramImage(code, image.Sets, image.Strings, image.Keys);
+        return new ProgramImage(code, image.Sets, image.Strings.Select(s => s.ToArray()), image.Keys);
     }
 
     private static readonly OpCode[] Alu =
@@ -625,8 +625,8 @@ public class SyscallMatchTableTests
     {
         var program = TestPrograms.CompileAndVerify("syscall in (read, write) && uid == 0");
         var seen = new SyscallMatchTable[8];
-        Parallel.For(0, seen.Length, i => seen[i] = program.SyscallMatches);
+        Parallel.For(0, seen.Length, i => seen[i] = SyscallMatchTable.Of(program));
         Assert.All(seen, t => Assert.Same(seen[0], t));
-        Assert.Same(seen[0], program.SyscallMatches);
+        Assert.Same(seen[0], SyscallMatchTable.Of(program));
     }
 }

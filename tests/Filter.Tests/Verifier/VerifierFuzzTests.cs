@@ -40,7 +40,7 @@ public class VerifierFuzzTests(ITestOutputHelper output)
             Assert.NotNull(result.Error);
             Assert.False(string.IsNullOrEmpty(result.Error!.Message));
             tally.Rejected++;
-            tally.ByRule[(int)result.Error.Rule]++;
+            tally.ByRule[(int)result.Error!.Code]++;
             return;
         }
         tally.Accepted++;
@@ -181,8 +181,8 @@ public class VerifierFuzzTests(ITestOutputHelper output)
 
     private void Report(string name, Tally tally)
     {
-        var rules = Enum.GetValues<Filter.Verifier.VerifierRule>()
-            .Where(r => tally.ByRule[(int)r] > 0).Select(r => $"{r}={tally.ByRule[(int)r]}");
+        var rules = Enum.GetValues<DiagnosticCode>()
+            .Where(r => (int)r is >= 2000 and < 3000 && tally.ByRule[(int)r] > 0).Select(r => $"{r}={tally.ByRule[(int)r]}");
         output.WriteLine($"{name}: {tally.Accepted} accepted, {tally.Rejected} rejected ({string.Join(", ", rules)})");
     }
 }

@@ -16,12 +16,12 @@ public class VerifierTests
         return V.Verify(image!);
     }
 
-    private static void AssertRejected(string asm, VerifierRule rule, int pc)
+    private static void AssertRejected(string asm, DiagnosticCode rule, int pc)
     {
         var result = VerifyAsm(asm);
         Assert.False(result.Ok, "program was accepted:\n" + asm);
-        Assert.Equal(rule, result.Error!.Rule);
-        Assert.Equal(pc, result.Error.Pc);
+        Assert.Equal(rule, result.Error!.Code);
+        Assert.Equal(pc, result.Error.Location.Pc);
     }
 
     private const string Verdict = ".verdict 1 \"\"\n";
@@ -35,31 +35,31 @@ public class VerifierTests
     }
 
     [Theory]
-    [InlineData("ldw r0, [uid]\njeq r0, #0 jt 3 jf 3\nret #0\nret #1", VerifierRule.Reachable, 2)] // pc 2 unreachable
-    [InlineData("ldw r0, [uid]\njeq r0, #0 jt 5 jf 2\nret #0", VerifierRule.JumpInRange, 1)]        // jump past the end
-    [InlineData("ja 9\nret #0", VerifierRule.JumpInRange, 0)]
-    [InlineData("ldw r0, [uid]", VerifierRule.EndsInReturn, 0)]                                    // falls off the end
-    [InlineData("ldw r0, [uid]\njeq r0, #1 jt 2 jf 3\nmov r1, #0\njeq r1, #0 jt 4 jf 4\nret #1", VerifierRule.InitialisedRegister, 3)] // r1 written on one path only
-    [InlineData("jeq r3, #0 jt 1 jf 2\nret #0\nret #1", VerifierRule.InitialisedRegister, 0)]
-    [InlineData("add r0, #1\nret #0", VerifierRule.InitialisedRegister, 0)]                         // read-modify-write reads
-    [InlineData("ldw r0, [4096]\nret #0", VerifierRule.FieldLoad, 0)]                               // out-of-range load
-    [InlineData("ldw r0, [2]\nret #0", VerifierRule.FieldLoad, 0)]                                  // misaligned: inside arch
-    [InlineData("ldw r0, [exit]\nret #0", VerifierRule.FieldLoad, 0)]                               // 4 bytes of an 8-byte field
-    [InlineData("lddw r0, [uid]\nret #0", VerifierRule.FieldLoad, 0)]                               // 8 bytes of a 4-byte field
-    [InlineData("ldb r0, [120]\nret #0", VerifierRule.FieldLoad, 0)]                                // a string descriptor is not a scalar
-    [InlineData("mov r16, #0\nret #0", VerifierRule.RegisterRange, 0)]
-    [InlineData("jin r0, set0 jt 1 jf 1\nret #0", VerifierRule.ConstantIndex, 0)]                   // no sets
-    [InlineData("jstreq [exe], str0 jt 1 jf 1\nret #0", VerifierRule.ConstantIndex, 0)]             // no strings
-    [InlineData("jstreq [64], str0 jt 1 jf 1\nret #0", VerifierRule.StringField, 0)]
-    [InlineData("ret #2", VerifierRule.VerdictRange, 0)]                                            // one verdict declared
-    [InlineData(".raw 0xff, 0, 0, 0, 0, 0, 0", VerifierRule.KnownOpcode, 0)]
-    [InlineData(".raw 0x01, 0, 0, 1, 0, 0, 0", VerifierRule.UnusedZero, 0)]                         // reserved byte
-    [InlineData(".raw 0x01, 3, 0, 0, 0, 0, 0", VerifierRule.UnusedZero, 0)]                         // ret with slot A
-    [InlineData(".raw 0x01, 0, 0, 0, 1, 0, 0\nret #0", VerifierRule.UnusedZero, 0)]                 // ret with a jump offset
-    public void RejectsWithRuleAndPc(string body, VerifierRule rule, int pc) => AssertRejected(Verdict + body, rule, pc);
+    [InlineData("ldw r0, [uid]\njeq r0, #0 jt 3 jf 3\nret #0\nret #1", DiagnosticCode.Reachable, 2)] // pc 2 unreachable
+    [InlineData("ldw r0, [uid]\njeq r0, #0 jt 5 jf 2\nret #0", DiagnosticCode.JumpInRange, 1)]        // jump past the end
+    [InlineData("ja 9\nret #0", DiagnosticCode.JumpInRange, 0)]
+    [InlineData("ldw r0, [uid]", DiagnosticCode.EndsInReturn, 0)]                                    // falls off the end
+    [InlineData("ldw r0, [uid]\njeq r0, #1 jt 2 jf 3\nmov r1, #0\njeq r1, #0 jt 4 jf 4\nret #1", DiagnosticCode.InitialisedRegister, 3)] // r1 written on one path only
+    [InlineData("jeq r3, #0 jt 1 jf 2\nret #0\nret #1", DiagnosticCode.InitialisedRegister, 0)]
+    [InlineData("add r0, #1\nret #0", DiagnosticCode.InitialisedRegister, 0)]                         // read-modify-write reads
+    [InlineData("ldw r0, [4096]\nret #0", DiagnosticCode.FieldLoad, 0)]                               // out-of-range load
+    [InlineData("ldw r0, [2]\nret #0", DiagnosticCode.FieldLoad, 0)]                                  // misaligned: inside arch
+    [InlineData("ldw r0, [exit]\nret #0", DiagnosticCode.FieldLoad, 0)]                               // 4 bytes of an 8-byte field
+    [InlineData("lddw r0, [uid]\nret #0", DiagnosticCode.FieldLoad, 0)]                               // 8 bytes of a 4-byte field
+    [InlineData("ldb r0, [120]\nret #0", DiagnosticCode.FieldLoad, 0)]                                // a string descriptor is not a scalar
+    [InlineData("mov r16, #0\nret #0", DiagnosticCode.RegisterRange, 0)]
+    [InlineData("jin r0, set0 jt 1 jf 1\nret #0", DiagnosticCode.ConstantIndex, 0)]                   // no sets
+    [InlineData("jstreq [exe], str0 jt 1 jf 1\nret #0", DiagnosticCode.ConstantIndex, 0)]             // no strings
+    [InlineData("jstreq [64], str0 jt 1 jf 1\nret #0", DiagnosticCode.StringField, 0)]
+    [InlineData("ret #2", DiagnosticCode.VerdictRange, 0)]                                            // one verdict declared
+    [InlineData(".raw 0xff, 0, 0, 0, 0, 0, 0", DiagnosticCode.KnownOpcode, 0)]
+    [InlineData(".raw 0x01, 0, 0, 1, 0, 0, 0", DiagnosticCode.UnusedZero, 0)]                         // reserved byte
+    [InlineData(".raw 0x01, 3, 0, 0, 0, 0, 0", DiagnosticCode.UnusedZero, 0)]                         // ret with slot A
+    [InlineData(".raw 0x01, 0, 0, 0, 1, 0, 0\nret #0", DiagnosticCode.UnusedZero, 0)]                 // ret with a jump offset
+    public void RejectsWithRuleAndPc(string body, DiagnosticCode rule, int pc) => AssertRejected(Verdict + body, rule, pc);
 
     [Fact]
-    public void RejectsEmptyProgram() => AssertRejected(Verdict, VerifierRule.Length, -1);
+    public void RejectsEmptyProgram() => AssertRejected(Verdict, DiagnosticCode.Length, -1);
 
     [Fact]
     public void RejectsOversizedProgram()
@@ -67,7 +67,7 @@ public class VerifierTests
         var code = Enumerable.Repeat(new Instruction(OpCode.MovK, 0, 0, 0, 0, 1), InstructionSet.MaxInstructions)
             .Append(new Instruction(OpCode.Ret, 0, 0, 0, 0, 0)).ToList();
         var result = V.Verify(new ProgramImage(code, [], [], []));
-        Assert.Equal(VerifierRule.Length, result.Error!.Rule);
+        Assert.Equal(DiagnosticCode.Length, result.Error!.Code);
         Assert.Contains("4097 instructions", result.Error.Message);
     }
 
@@ -90,7 +90,7 @@ public class VerifierTests
     public void RejectsMalformedSets(string set, string detail)
     {
         var result = VerifyAsm(Verdict + set + "\nldw r0, [uid]\njin r0, set0 jt 2 jf 3\nret #0\nret #1");
-        Assert.Equal(VerifierRule.SetConstant, result.Error!.Rule);
+        Assert.Equal(DiagnosticCode.SetConstant, result.Error!.Code);
         Assert.Contains(detail, result.Error.Message);
     }
 
@@ -98,7 +98,7 @@ public class VerifierTests
     public void RejectsOverlongString()
     {
         var image = new ProgramImage([new Instruction(OpCode.Ret, 0, 0, 0, 0, 0)], [], [new byte[ProgramLimits.MaxStringLength + 1]], []);
-        Assert.Equal(VerifierRule.StringConstant, V.Verify(image).Error!.Rule);
+        Assert.Equal(DiagnosticCode.StringConstant, V.Verify(image).Error!.Code);
     }
 
     [Theory]
@@ -121,7 +121,7 @@ public class VerifierTests
             case 5: bytes[12] = 255; bytes[13] = 255; break;
         }
         var result = V.Verify(bytes);
-        Assert.Equal(VerifierRule.Format, result.Error!.Rule);
+        Assert.Equal(DiagnosticCode.Format, result.Error!.Code);
         Assert.Contains(message, result.Error.Message);
     }
 
@@ -129,7 +129,7 @@ public class VerifierTests
     public void ErrorNamesInstructionAndRule()
     {
         var result = VerifyAsm(Verdict + "ldw r0, [uid]\njeq r0, #0 jt 40 jf 2\nret #0\nret #1");
-        Assert.Equal("pc 1: jump target 40 is past the end (4 instructions) [FLT2009 jump-in-range]", result.Error!.ToString());
+        Assert.Equal("prog: pc 1: error FLT2009: jump target 40 is past the end (4 instructions) [jump-in-range]", result.Error!.In("prog").Render());
     }
 
     [Fact]

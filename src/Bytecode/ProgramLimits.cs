@@ -1,4 +1,4 @@
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>Size limits on a program's constants (spec/limits.md), enforced by the verifier and respected by the compiler. The instruction limit is InstructionSet.MaxInstructions.</summary>
 public static class ProgramLimits

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// Prints a program as text the <see cref="Assembler"/> reads back to the same bytes, one instruction
@@ -30,7 +30,7 @@ public static class Disassembler
             sb.Append('\n');
         }
         for (int s = 0; s < image.Strings.Count; s++)
-            sb.Append(CultureInfo.InvariantCulture, $".string {s} {Quote(image.Strings[s])}\n");
+            sb.Append(CultureInfo.InvariantCulture, $".string {s} {Quote(image.Strings[s].AsSpan())}\n");
         for (int pc = 0; pc < image.Code.Count; pc++)
             sb.Append(CultureInfo.InvariantCulture, $"({pc:D3}) ").Append(Instruction(image.Code[pc], pc)).Append('\n');
         return sb.ToString();
@@ -76,10 +76,8 @@ public static class Disassembler
         Operand.Field => RecordLayout.ScalarAt((long)Math.Min(imm, long.MaxValue)) is { } f ? $"[{f.Name}]" : $"[{imm}]",
         Operand.Set => $"set{imm}",
         Operand.String => $"str{imm}",
-        _ => "#" + Number(imm, IsSigned(info.Code)),
+        _ => "#" + Number(imm, info.Signed),
     };
-
-    private static bool IsSigned(OpCode op) => op is OpCode.JsgtK or OpCode.JsgeK;
 
     /// <summary>Signed decimal for signed contexts; otherwise decimal below 65536 and hex above.</summary>
     public static string Number(ulong value, bool signed) =>

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// Many records laid back to back in one buffer, as a ring buffer or a reader delivers them: record
@@ -67,7 +67,7 @@ public readonly ref struct RecordBatch
     }
 
     /// <summary>Throws unless <paramref name="length"/> can hold one result per record.</summary>
-    internal void CheckOutput(int length, string name)
+    public void CheckOutput(int length, string name)
     {
         if (length < Count)
             throw new ArgumentException($"{Count} records need {Count} results; the span holds {length}", name);

@@ -1,13 +1,15 @@
 using System.Buffers.Binary;
+using System.Collections.Immutable;
 using System.Text;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// A decoded but unverified program: code, set and string constants, and the key of each verdict.
 /// What the code generator and the assembler produce, what the disassembler prints; only
 /// <c>Verifier.Verify</c> turns its bytes into something an engine runs. The file format is in
-/// spec/bytecode.md.
+/// spec/bytecode.md. Immutable all the way down (the constructor copies what it is given), so a verified
+/// program's image cannot be changed after verification.
 /// </summary>
 public sealed class ProgramImage
 {
@@ -17,16 +19,16 @@ public sealed class ProgramImage
 
     public IReadOnlyList<Instruction> Code { get; }
     public IReadOnlyList<ValueSet> Sets { get; }
-    public IReadOnlyList<byte[]> Strings { get; }
+    public IReadOnlyList<ImmutableArray<byte>> Strings { get; }
     /// <summary>Keys of verdicts 1..Keys.Count (verdict 0 is "no match"); "" for an anonymous rule.</summary>
     public IReadOnlyList<string> Keys { get; }
 
-    public ProgramImage(IReadOnlyList<Instruction> code, IReadOnlyList<ValueSet> sets, IReadOnlyList<byte[]> strings, IReadOnlyList<string> keys)
+    public ProgramImage(IEnumerable<Instruction> code, IEnumerable<ValueSet> sets, IEnumerable<IEnumerable<byte>> strings, IEnumerable<string> keys)
     {
-        Code = code;
-        Sets = sets;
-        Strings = strings;
-        Keys = keys;
+        Code = code.ToImmutableArray();
+        Sets = sets.ToImmutableArray();
+        Strings = strings.Select(s => s.ToImmutableArray()).ToImmutableArray();
+        Keys = keys.ToImmutableArray();
     }
 
     public int VerdictCount => Keys.Count;
@@ -64,10 +66,10 @@ public sealed class ProgramImage
                 at += 16;
             }
         }
-        foreach (var blob in Strings.Concat(keyBytes))
+        foreach (var blob in Strings.Concat(keyBytes.Select(k => k.ToImmutableArray())))
         {
             BinaryPrimitives.WriteUInt32LittleEndian(w[at..], (uint)blob.Length);
-            blob.CopyTo(w[(at + 4)..]);
+            blob.AsSpan().CopyTo(w[(at + 4)..]);
             at += 4 + blob.Length;
         }
         return bytes;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// Builds records in the binary layout, reusing one buffer: after warm-up, filling and reading a record

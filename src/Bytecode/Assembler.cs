@@ -1,13 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Filter.VM;
-
-/// <summary>A problem in assembly text, with its 1-based line.</summary>
-public sealed record AssemblyError(int Line, string Message)
-{
-    public override string ToString() => $"line {Line}: {Message}";
-}
+namespace Filter.Bytecode;
 
 /// <summary>
 /// Reads the text the <see cref="Disassembler"/> writes (spec/bytecode.md, "Assembly"). Syntax only:
@@ -16,7 +10,8 @@ public sealed record AssemblyError(int Line, string Message)
 /// </summary>
 public static class Assembler
 {
-    public static (ProgramImage? Image, AssemblyError? Error) Assemble(string text)
+    /// <summary>The image, or the first line that cannot be read (FLT1001, at that line, with its text).</summary>
+    public static (ProgramImage? Image, Diagnostic? Error) Assemble(string text)
     {
         var code = new List<Instruction>();
         var sets = new List<ValueSet>();
@@ -30,7 +25,8 @@ public static class Assembler
             string? error = line[0] == '.' && !line.StartsWith(".raw", StringComparison.Ordinal)
                 ? Directive(line, sets, strings, keys)
                 : InstructionLine(line, code);
-            if (error is not null) return (null, new AssemblyError(n + 1, error));
+            if (error is not null)
+                return (null, new Diagnostic(DiagnosticCode.AssemblySyntax, DiagnosticLocation.InputLine(n + 1), error) { SourceText = lines[n].TrimEnd('\r') });
         }
         return (new ProgramImage(code, sets, strings, keys), null);
     }

@@ -1,4 +1,4 @@
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// Opcodes. Values are the encoding; <see cref="InstructionSet"/> holds everything else about each

@@ -1,4 +1,4 @@
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// The architectures a record can come from, with their Linux <c>AUDIT_ARCH_*</c> values

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// A read-only view of one record in the binary layout of <see cref="RecordLayout"/>. Engines take this

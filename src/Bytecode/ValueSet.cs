@@ -1,4 +1,6 @@
-namespace Filter.VM;
+using System.Collections.Immutable;
+
+namespace Filter.Bytecode;
 
 /// <summary>An inclusive range of 64-bit values, ordered as its set says (signed or unsigned).</summary>
 public readonly record struct ValueRange(ulong Lo, ulong Hi);
@@ -12,13 +14,15 @@ public sealed class ValueSet : IEquatable<ValueSet>
     public const ulong SignBit = 0x8000_0000_0000_0000;
 
     public bool Signed { get; }
-    public IReadOnlyList<ValueRange> Ranges => _ranges;
-    private readonly ValueRange[] _ranges;
+    /// <summary>The ranges, copied at construction: a set never changes.</summary>
+    public IReadOnlyList<ValueRange> Ranges { get; }
+    private readonly ImmutableArray<ValueRange> _ranges;
 
     public ValueSet(bool signed, IEnumerable<ValueRange> ranges)
     {
         Signed = signed;
-        _ranges = ranges.ToArray();
+        _ranges = ranges.ToImmutableArray();
+        Ranges = _ranges;
     }
 
     /// <summary>Maps a value to the unsigned order in which this set's ranges are sorted.</summary>
@@ -55,7 +59,7 @@ public sealed class ValueSet : IEquatable<ValueSet>
     }
 
     public bool Equals(ValueSet? other) =>
-        other is not null && Signed == other.Signed && _ranges.AsSpan().SequenceEqual(other._ranges);
+        other is not null && Signed == other.Signed && _ranges.AsSpan().SequenceEqual(other._ranges.AsSpan());
 
     public override bool Equals(object? obj) => Equals(obj as ValueSet);
     public override int GetHashCode() => HashCode.Combine(Signed, _ranges.Length, _ranges.Length > 0 ? _ranges[0] : default);

@@ -1,53 +1,50 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Filter.Compiler.Import;
 
-namespace Filter.Compiler.Tools;
+namespace Filter;
 
 /// <summary>How <c>filterc</c> prints diagnostics (<c>--diagnostics</c>).</summary>
 public enum DiagnosticsFormat { Text, Json, Sarif }
 
 /// <summary>
-/// One diagnostic, positioned in lines and columns (1-based; columns count UTF-16 code units, as C# strings
-/// do; <see cref="EndColumn"/> is one past the last character, as in SARIF). <see cref="Suggestion"/> is the
-/// "did you mean" replacement for the span, if the message offers one.
+/// One diagnostic as the machine-readable forms give it: positioned in lines and columns (1-based; columns
+/// count UTF-16 code units, as C# strings do; <see cref="EndColumn"/> is one past the last character, as in
+/// SARIF), or at an instruction (<see cref="Pc"/>), or in a file as a whole (no position).
+/// <see cref="Suggestion"/> is the "did you mean" replacement for the span, if the message offers one.
 /// </summary>
 public sealed record DiagnosticEntry(string Code, string Severity, string Message, string File,
-    int Line, int Column, int EndLine, int EndColumn, string? Suggestion)
+    long? Line, int? Column, long? EndLine, int? EndColumn, int? Pc, string? Suggestion)
 {
     private static readonly Regex DidYouMean = new(@"\(did you mean '([^']*)'\?\)", RegexOptions.CultureInvariant);
 
-    public static DiagnosticEntry From(Diagnostic d, string sourceText, string sourceName)
+    public static DiagnosticEntry From(Diagnostic d)
     {
-        var (line, column) = Diagnostic.LineColumn(sourceText, d.Span.Start);
-        var (endLine, endColumn) = Diagnostic.LineColumn(sourceText, Math.Max(d.Span.Start, d.Span.End));
-        return new DiagnosticEntry(d.CodeText, d.Severity == Compiler.Severity.Error ? "error" : "warning", d.Message, sourceName,
-            line, column, endLine, endColumn, SuggestionIn(d.Message));
-    }
-
-    /// <summary>
-    /// An auditctl import finding. Import findings have no FLT code: their code names their kind
-    /// (spec/diagnostics.md, "Machine-readable diagnostics"); the severity depends on <c>--strict</c>.
-    /// </summary>
-    public static DiagnosticEntry From(ImportDiagnostic d, bool strict)
-    {
-        string code = d.Kind switch
+        string file = d.File ?? "filter";
+        string? suggestion = DidYouMean.Match(d.Message) is { Success: true } m ? m.Groups[1].Value : null;
+        var e = new DiagnosticEntry(d.CodeText, d.SeverityText, d.Message, file, null, null, null, null, null, suggestion);
+        switch (d.Location.Kind)
         {
-            ImportIssue.Ignored => "auditctl-ignored",
-            ImportIssue.Note => "auditctl-note",
-            ImportIssue.Unsupported => "auditctl-unsupported",
-            ImportIssue.Inexact => "auditctl-inexact",
-            _ => "auditctl-invalid",
-        };
-        return new DiagnosticEntry(code, d.SeverityText(strict), d.Message, d.Source, d.Line, d.Column, d.Line, d.Column + Math.Max(1, d.Length), SuggestionIn(d.Message));
+            case LocationKind.Text when d.SourceText is { } text:
+                var (line, column) = Diagnostic.LineColumn(text, d.Span.Start);
+                var (endLine, endColumn) = Diagnostic.LineColumn(text, Math.Max(d.Span.Start, d.Span.End));
+                return e with { Line = line, Column = column, EndLine = endLine, EndColumn = endColumn };
+            case LocationKind.Line:
+                int start = Math.Max(1, d.Location.Column);
+                return e with { Line = d.Location.Line, Column = start, EndLine = d.Location.Line, EndColumn = d.Location.Column > 0 ? start + Math.Max(1, d.Location.Length) : start };
+            case LocationKind.Instruction:
+                return e with { Pc = d.Location.Pc, Suggestion = null };
+            default:
+                return e with { Suggestion = null };
+        }
     }
-
-    private static string? SuggestionIn(string message) => DidYouMean.Match(message) is { Success: true } m ? m.Groups[1].Value : null;
 }
 
-/// <summary>Diagnostics as a JSON document or a SARIF 2.1.0 log (spec/diagnostics.md, "Machine-readable diagnostics").</summary>
-public static class DiagnosticsOutput
+/// <summary>
+/// The one renderer of diagnostics: the text form (<see cref="Diagnostic.Render()"/>, one after another), a
+/// JSON document or a SARIF 2.1.0 log (spec/diagnostics.md, "Machine-readable diagnostics").
+/// </summary>
+public static class DiagnosticRenderer
 {
     public const string SarifSchema = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -55,7 +52,7 @@ public static class DiagnosticsOutput
     /// The tools' JSON: source text as written (<c>&amp;&amp;</c>, quotes, non-ASCII), escaping only what JSON
     /// requires, since it is read by tools and people, not embedded in HTML.
     /// </summary>
-    internal static JsonWriterOptions Readable(bool indented) =>
+    public static JsonWriterOptions Readable(bool indented) =>
         new() { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static DiagnosticsFormat Parse(string name) => name switch
@@ -66,10 +63,15 @@ public static class DiagnosticsOutput
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "expected text, json or sarif"),
     };
 
-    /// <summary><c>{"version": 1, "diagnostics": [...]}</c>, or a SARIF log: one document on one line, ending in a newline.</summary>
-    public static string Render(DiagnosticsFormat format, IEnumerable<DiagnosticEntry> entries)
+    /// <summary>
+    /// Text: each diagnostic's text form, one after another, each ending in a newline. JSON or SARIF:
+    /// <c>{"version": 1, "diagnostics": [...]}</c> or a SARIF log, one document on one line, ending in a newline.
+    /// </summary>
+    public static string Render(DiagnosticsFormat format, IEnumerable<Diagnostic> diagnostics)
     {
-        if (format == DiagnosticsFormat.Text) throw new ArgumentException("text diagnostics are rendered by the diagnostics themselves", nameof(format));
+        if (format == DiagnosticsFormat.Text)
+            return string.Concat(diagnostics.Select(d => d.Render() + "\n"));
+        var entries = diagnostics.Select(DiagnosticEntry.From).ToList();
         using var stream = new MemoryStream();
         // One line: the first line of standard error is the whole document, whatever the command prints after it.
         using (var w = new Utf8JsonWriter(stream, Readable(indented: false)))
@@ -82,12 +84,18 @@ public static class DiagnosticsOutput
                 WriteJsonArray(w, entries);
                 w.WriteEndObject();
             }
-            else WriteSarif(w, entries.ToList());
+            else WriteSarif(w, entries);
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
-    internal static void WriteJsonArray(Utf8JsonWriter w, IEnumerable<DiagnosticEntry> entries)
+    private static void Number(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v);
+        else w.WriteNull(name);
+    }
+
+    public static void WriteJsonArray(Utf8JsonWriter w, IEnumerable<DiagnosticEntry> entries)
     {
         w.WriteStartArray();
         foreach (var e in entries)
@@ -97,10 +105,11 @@ public static class DiagnosticsOutput
             w.WriteString("severity", e.Severity);
             w.WriteString("message", e.Message);
             w.WriteString("file", e.File);
-            w.WriteNumber("line", e.Line);
-            w.WriteNumber("column", e.Column);
-            w.WriteNumber("endLine", e.EndLine);
-            w.WriteNumber("endColumn", e.EndColumn);
+            Number(w, "line", e.Line);
+            Number(w, "column", e.Column);
+            Number(w, "endLine", e.EndLine);
+            Number(w, "endColumn", e.EndColumn);
+            if (e.Pc is { } pc) w.WriteNumber("pc", pc);
             if (e.Suggestion is null) w.WriteNull("suggestion");
             else w.WriteString("suggestion", e.Suggestion);
             w.WriteEndObject();
@@ -151,8 +160,11 @@ public static class DiagnosticsOutput
             w.WriteStartObject();
             w.WriteStartObject("physicalLocation");
             WriteArtifact(w, e);
-            w.WritePropertyName("region");
-            WriteRegion(w, e);
+            if (e.Line is not null || e.Pc is not null)
+            {
+                w.WritePropertyName("region");
+                WriteRegion(w, e);
+            }
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndArray();
@@ -196,13 +208,22 @@ public static class DiagnosticsOutput
         w.WriteEndObject();
     }
 
+    /// <summary>A line region, or for an instruction its 16 bytes in the program file (after the 32-byte header).</summary>
     private static void WriteRegion(Utf8JsonWriter w, DiagnosticEntry e)
     {
         w.WriteStartObject();
-        w.WriteNumber("startLine", e.Line);
-        w.WriteNumber("startColumn", e.Column);
-        w.WriteNumber("endLine", e.EndLine);
-        w.WriteNumber("endColumn", e.EndColumn);
+        if (e.Pc is { } pc)
+        {
+            w.WriteNumber("byteOffset", pc < 0 ? 0 : Bytecode.ProgramImage.HeaderSize + pc * Bytecode.InstructionSet.InstructionSize);
+            w.WriteNumber("byteLength", pc < 0 ? Bytecode.ProgramImage.HeaderSize : Bytecode.InstructionSet.InstructionSize);
+        }
+        else
+        {
+            w.WriteNumber("startLine", e.Line!.Value);
+            w.WriteNumber("startColumn", e.Column!.Value);
+            w.WriteNumber("endLine", e.EndLine!.Value);
+            w.WriteNumber("endColumn", e.EndColumn!.Value);
+        }
         w.WriteEndObject();
     }
 }

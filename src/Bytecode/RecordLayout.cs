@@ -1,4 +1,4 @@
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>How a scalar record field is stored and how a load widens it to 64 bits.</summary>
 public enum FieldKind : byte

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// One fixed-width 16-byte instruction (spec/bytecode.md):

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>What an instruction's slot holds; drives the verifier, assembler and disassembler.</summary>
 public enum Operand : byte
@@ -43,11 +43,22 @@ public enum JumpKind : byte
 /// <param name="B">Slot B (byte 2), usually the source register.</param>
 /// <param name="Imm">What the 64-bit immediate holds.</param>
 /// <param name="LoadSize">For loads, the bytes read.</param>
-public sealed record OpInfo(OpCode Code, string Mnemonic, Operand A, Operand B, Operand Imm, JumpKind Jump, int LoadSize = 0, string Summary = "");
+/// <param name="Signed">The operands are compared as signed 64-bit values (the immediate is shown signed).</param>
+/// <param name="Sibling">For an operation with both forms, the other one: the X form of a K form and back.</param>
+public sealed record OpInfo(OpCode Code, string Mnemonic, Operand A, Operand B, Operand Imm, JumpKind Jump,
+    int LoadSize = 0, bool Signed = false, OpCode? Sibling = null, string Summary = "")
+{
+    /// <summary>The second operand is the immediate (a K form).</summary>
+    public bool IsK => Imm == Operand.Imm;
+    /// <summary>The second operand is register B (an X form).</summary>
+    public bool IsX => B == Operand.RegRead;
+}
 
 /// <summary>
 /// The instruction set, defined once: every consumer (code generator, verifier, interpreter, JIT,
-/// assembler, disassembler) looks opcodes up here, and tests check that each consumer handles every row.
+/// assembler, disassembler, analyses, the kernel translator) looks opcodes up here. Consumers that need
+/// code per opcode write it as a switch expression over <see cref="OpCode"/> with no default arm, so a new
+/// opcode without a case is a compile error (CS8509), as the kernel's BPF_INSN_MAP makes it one.
 /// </summary>
 public static class InstructionSet
 {
@@ -61,47 +72,45 @@ public static class InstructionSet
     [
         new(OpCode.Ret, "ret", _, _, Operand.Verdict, JumpKind.Return, Summary: "return the verdict imm"),
 
-        new(OpCode.Ldb, "ldb", W, _, Operand.Field, JumpKind.None, 1, "a = zero-extended u8 field"),
-        new(OpCode.Ldw, "ldw", W, _, Operand.Field, JumpKind.None, 4, "a = zero-extended u32 field"),
-        new(OpCode.Lddw, "lddw", W, _, Operand.Field, JumpKind.None, 8, "a = 64-bit field"),
+        new(OpCode.Ldb, "ldb", W, _, Operand.Field, JumpKind.None, LoadSize: 1, Summary: "a = zero-extended u8 field"),
+        new(OpCode.Ldw, "ldw", W, _, Operand.Field, JumpKind.None, LoadSize: 4, Summary: "a = zero-extended u32 field"),
+        new(OpCode.Lddw, "lddw", W, _, Operand.Field, JumpKind.None, LoadSize: 8, Summary: "a = 64-bit field"),
 
-        new(OpCode.MovK, "mov", W, _, K, JumpKind.None, Summary: "a = imm"),
-        new(OpCode.MovX, "mov", W, R, _, JumpKind.None, Summary: "a = b"),
-        new(OpCode.AddK, "add", RW, _, K, JumpKind.None, Summary: "a += imm (wraps)"),
-        new(OpCode.AddX, "add", RW, R, _, JumpKind.None, Summary: "a += b (wraps)"),
-        new(OpCode.SubK, "sub", RW, _, K, JumpKind.None, Summary: "a -= imm (wraps)"),
-        new(OpCode.SubX, "sub", RW, R, _, JumpKind.None, Summary: "a -= b (wraps)"),
-        new(OpCode.AndK, "and", RW, _, K, JumpKind.None, Summary: "a &= imm"),
-        new(OpCode.AndX, "and", RW, R, _, JumpKind.None, Summary: "a &= b"),
-        new(OpCode.OrK, "or", RW, _, K, JumpKind.None, Summary: "a |= imm"),
-        new(OpCode.OrX, "or", RW, R, _, JumpKind.None, Summary: "a |= b"),
-        new(OpCode.XorK, "xor", RW, _, K, JumpKind.None, Summary: "a ^= imm"),
-        new(OpCode.XorX, "xor", RW, R, _, JumpKind.None, Summary: "a ^= b"),
-        new(OpCode.LshK, "lsh", RW, _, K, JumpKind.None, Summary: "a <<= imm; 0 when imm >= 64"),
-        new(OpCode.LshX, "lsh", RW, R, _, JumpKind.None, Summary: "a <<= b; 0 when b >= 64"),
-        new(OpCode.RshK, "rsh", RW, _, K, JumpKind.None, Summary: "logical a >>= imm; 0 when imm >= 64"),
-        new(OpCode.RshX, "rsh", RW, R, _, JumpKind.None, Summary: "logical a >>= b; 0 when b >= 64"),
-        new(OpCode.ArshK, "arsh", RW, _, K, JumpKind.None, Summary: "arithmetic a >>= imm; sign fill when imm >= 64"),
-        new(OpCode.ArshX, "arsh", RW, R, _, JumpKind.None, Summary: "arithmetic a >>= b; sign fill when b >= 64"),
+        .. Alu(OpCode.MovK, OpCode.MovX, "mov", W, "a = {0}"),
+        .. Alu(OpCode.AddK, OpCode.AddX, "add", RW, "a += {0} (wraps)"),
+        .. Alu(OpCode.SubK, OpCode.SubX, "sub", RW, "a -= {0} (wraps)"),
+        .. Alu(OpCode.AndK, OpCode.AndX, "and", RW, "a &= {0}"),
+        .. Alu(OpCode.OrK, OpCode.OrX, "or", RW, "a |= {0}"),
+        .. Alu(OpCode.XorK, OpCode.XorX, "xor", RW, "a ^= {0}"),
+        .. Alu(OpCode.LshK, OpCode.LshX, "lsh", RW, "a <<= {0}; 0 when {0} >= 64"),
+        .. Alu(OpCode.RshK, OpCode.RshX, "rsh", RW, "logical a >>= {0}; 0 when {0} >= 64"),
+        .. Alu(OpCode.ArshK, OpCode.ArshX, "arsh", RW, "arithmetic a >>= {0}; sign fill when {0} >= 64"),
         new(OpCode.Neg, "neg", RW, _, _, JumpKind.None, Summary: "a = -a (wraps)"),
         new(OpCode.Not, "not", RW, _, _, JumpKind.None, Summary: "a = ~a"),
 
         new(OpCode.Ja, "ja", _, _, _, JumpKind.Always, Summary: "jump to jt"),
-        new(OpCode.JeqK, "jeq", R, _, K, JumpKind.Conditional, Summary: "a == imm"),
-        new(OpCode.JeqX, "jeq", R, R, _, JumpKind.Conditional, Summary: "a == b"),
-        new(OpCode.JgtK, "jgt", R, _, K, JumpKind.Conditional, Summary: "a > imm, unsigned"),
-        new(OpCode.JgtX, "jgt", R, R, _, JumpKind.Conditional, Summary: "a > b, unsigned"),
-        new(OpCode.JgeK, "jge", R, _, K, JumpKind.Conditional, Summary: "a >= imm, unsigned"),
-        new(OpCode.JgeX, "jge", R, R, _, JumpKind.Conditional, Summary: "a >= b, unsigned"),
-        new(OpCode.JsgtK, "jsgt", R, _, K, JumpKind.Conditional, Summary: "a > imm, signed"),
-        new(OpCode.JsgtX, "jsgt", R, R, _, JumpKind.Conditional, Summary: "a > b, signed"),
-        new(OpCode.JsgeK, "jsge", R, _, K, JumpKind.Conditional, Summary: "a >= imm, signed"),
-        new(OpCode.JsgeX, "jsge", R, R, _, JumpKind.Conditional, Summary: "a >= b, signed"),
-        new(OpCode.JsetK, "jset", R, _, K, JumpKind.Conditional, Summary: "(a & imm) != 0"),
-        new(OpCode.JsetX, "jset", R, R, _, JumpKind.Conditional, Summary: "(a & b) != 0"),
+        .. Compare(OpCode.JeqK, OpCode.JeqX, "jeq", "a == {0}"),
+        .. Compare(OpCode.JgtK, OpCode.JgtX, "jgt", "a > {0}, unsigned"),
+        .. Compare(OpCode.JgeK, OpCode.JgeX, "jge", "a >= {0}, unsigned"),
+        .. Compare(OpCode.JsgtK, OpCode.JsgtX, "jsgt", "a > {0}, signed", signed: true),
+        .. Compare(OpCode.JsgeK, OpCode.JsgeX, "jsge", "a >= {0}, signed", signed: true),
+        .. Compare(OpCode.JsetK, OpCode.JsetX, "jset", "(a & {0}) != 0"),
         new(OpCode.Jin, "jin", R, _, Operand.Set, JumpKind.Conditional, Summary: "a is in set imm"),
         new(OpCode.JstrEq, "jstreq", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a equals string imm"),
         new(OpCode.JstrPrefix, "jstrpfx", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a starts with string imm"),
+    ];
+
+    /// <summary>An operation in its two forms: with the immediate (K) and with register B (X).</summary>
+    private static OpInfo[] Alu(OpCode k, OpCode x, string mnemonic, Operand a, string summary) =>
+    [
+        new(k, mnemonic, a, _, K, JumpKind.None, Sibling: x, Summary: string.Format(summary, "imm")),
+        new(x, mnemonic, a, R, _, JumpKind.None, Sibling: k, Summary: string.Format(summary, "b")),
+    ];
+
+    private static OpInfo[] Compare(OpCode k, OpCode x, string mnemonic, string summary, bool signed = false) =>
+    [
+        new(k, mnemonic, R, _, K, JumpKind.Conditional, Signed: signed, Sibling: x, Summary: string.Format(summary, "imm")),
+        new(x, mnemonic, R, R, _, JumpKind.Conditional, Signed: signed, Sibling: k, Summary: string.Format(summary, "b")),
     ];
 
     private static readonly OpInfo?[] ByCode = BuildIndex();

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Filter.VM;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// The operations whose meaning is more than one C# operator, shared by every engine (the JIT calls
@@ -27,7 +27,34 @@ public static class Semantics
         OpCode.JsgtK or OpCode.JsgtX => (long)a > (long)b,
         OpCode.JsgeK or OpCode.JsgeX => (long)a >= (long)b,
         OpCode.JsetK or OpCode.JsetX => (a & b) != 0,
-        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "not a comparison with two operands"),
+        OpCode.Ret or OpCode.Ldb or OpCode.Ldw or OpCode.Lddw or OpCode.MovK or OpCode.MovX or OpCode.AddK or OpCode.AddX
+            or OpCode.SubK or OpCode.SubX or OpCode.AndK or OpCode.AndX or OpCode.OrK or OpCode.OrX or OpCode.XorK or OpCode.XorX
+            or OpCode.LshK or OpCode.LshX or OpCode.RshK or OpCode.RshX or OpCode.ArshK or OpCode.ArshX or OpCode.Neg or OpCode.Not
+            or OpCode.Ja or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix
+            => throw new ArgumentOutOfRangeException(nameof(op), op, "not a comparison of two values"),
+    };
+
+    /// <summary>
+    /// The result of the ALU instruction <paramref name="op"/> on register a and operand b (the immediate or
+    /// register B; ignored by neg and not), as every engine computes it.
+    /// </summary>
+    public static ulong Alu(OpCode op, ulong a, ulong b) => op switch
+    {
+        OpCode.MovK or OpCode.MovX => b,
+        OpCode.AddK or OpCode.AddX => a + b,
+        OpCode.SubK or OpCode.SubX => a - b,
+        OpCode.AndK or OpCode.AndX => a & b,
+        OpCode.OrK or OpCode.OrX => a | b,
+        OpCode.XorK or OpCode.XorX => a ^ b,
+        OpCode.LshK or OpCode.LshX => Lsh(a, b),
+        OpCode.RshK or OpCode.RshX => Rsh(a, b),
+        OpCode.ArshK or OpCode.ArshX => Arsh(a, b),
+        OpCode.Neg => 0 - a,
+        OpCode.Not => ~a,
+        OpCode.Ret or OpCode.Ldb or OpCode.Ldw or OpCode.Lddw or OpCode.Ja or OpCode.JeqK or OpCode.JeqX or OpCode.JgtK
+            or OpCode.JgtX or OpCode.JgeK or OpCode.JgeX or OpCode.JsgtK or OpCode.JsgtX or OpCode.JsgeK or OpCode.JsgeX
+            or OpCode.JsetK or OpCode.JsetX or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix
+            => throw new ArgumentOutOfRangeException(nameof(op), op, "not an ALU operation"),
     };
 
     /// <summary>The string field whose descriptor sits at header offset <paramref name="descriptorOffset"/>.</summary>

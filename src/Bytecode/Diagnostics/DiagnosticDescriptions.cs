@@ -1,11 +1,10 @@
 using System.Text.RegularExpressions;
 
-namespace Filter.Compiler.Tools;
+namespace Filter;
 
 /// <summary>
 /// What each diagnostic code means, read from the tables of spec/diagnostics.md (embedded in this assembly),
-/// where it is defined once: rows <c>| code | meaning |</c> whose code is <c>FLTnnnn</c> or an import
-/// finding's kind (<c>auditctl-...</c>).
+/// where it is defined once: rows <c>| code | meaning |</c> whose code is <c>FLTnnnn</c>.
 /// </summary>
 public static partial class DiagnosticDescriptions
 {
@@ -23,7 +22,7 @@ public static partial class DiagnosticDescriptions
     private static Dictionary<string, string> Load()
     {
         using var stream = typeof(DiagnosticDescriptions).Assembly.GetManifestResourceStream("spec/diagnostics.md")
-            ?? throw new InvalidOperationException("spec/diagnostics.md is not embedded in Filter.Compiler");
+            ?? throw new InvalidOperationException("spec/diagnostics.md is not embedded in Filter.Bytecode");
         using var reader = new StreamReader(stream);
         var table = new Dictionary<string, string>(StringComparer.Ordinal);
         while (reader.ReadLine() is { } line)
@@ -31,7 +30,7 @@ public static partial class DiagnosticDescriptions
         return table;
     }
 
-    [GeneratedRegex(@"^\| (FLT\d{4}|auditctl-[a-z]+) \| (.+) \|$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\| (FLT\d{4}) \| (.+) \|$", RegexOptions.CultureInvariant)]
     private static partial Regex Row();
 
     [GeneratedRegex(@"\*([^*]+)\*", RegexOptions.CultureInvariant)]

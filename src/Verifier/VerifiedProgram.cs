@@ -1,0 +1,55 @@
+using System.Collections.Frozen;
+
+namespace Filter.Verifier;
+
+/// <summary>
+/// A program that passed the verifier, and the only thing the engines run. It is made here, by
+/// <see cref="Verifier"/> alone (the constructor is internal to this assembly, and no other assembly sees
+/// this one's internals), and it cannot change afterwards: its image was decoded from the verified bytes
+/// into a copy of its own, immutable all the way down (spec/verifier.md, "What a verified program is").
+/// The engines derive their own forms from it (the interpreter's steps, IL, eBPF), each once per program.
+/// </summary>
+public sealed class VerifiedProgram
+{
+    /// <summary>The program as decoded from the verified bytes: code, constants and keys.</summary>
+    public ProgramImage Image { get; }
+
+    /// <summary>The encoded bytes that were verified.</summary>
+    public ReadOnlyMemory<byte> Bytes { get; }
+
+    /// <summary>The most instructions any run executes (the longest path through the loop-free code).</summary>
+    public int MaxPathLength { get; }
+
+    /// <summary>
+    /// False when no instruction reads the record (a constant filter such as <c>true</c>): such a program
+    /// decides every event alike, including events that carry no syscall record.
+    /// </summary>
+    public bool ReadsRecord => FieldsRead.Count > 0;
+
+    /// <summary>
+    /// The names of the record fields the program reads: a record source may decode only these
+    /// (spec/auditd.md).
+    /// </summary>
+    public IReadOnlySet<string> FieldsRead { get; }
+
+    internal VerifiedProgram(ProgramImage image, byte[] bytes, int maxPathLength)
+    {
+        Image = image;
+        Bytes = bytes;
+        MaxPathLength = maxPathLength;
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var i in image.Code)
+        {
+            var info = InstructionSet.Get(i.Op);
+            if (info.Imm == Operand.Field) fields.Add(RecordLayout.ScalarAt((long)i.Imm)!.Name);
+            if (info.A == Operand.StringField) fields.Add(RecordLayout.StringAt(i.A)!.Name);
+        }
+        FieldsRead = fields.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    public IReadOnlyList<Instruction> Code => Image.Code;
+
+    public int InstructionCount => Image.Code.Count;
+
+    public IReadOnlyList<string> Keys => Image.Keys;
+}
