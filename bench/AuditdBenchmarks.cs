@@ -40,10 +40,7 @@ public class AuditdBenchmarks
     {
         var log = BenchLog.Get();
         _path = log.Path;
-        var compilation = FilterCompiler.Compile(FilterText);
-        if (!compilation.Success) throw new InvalidOperationException(compilation.RenderDiagnostics());
-        var verified = global::Filter.Verifier.Verifier.Verify(compilation.Image!);
-        var program = verified.Program ?? throw new InvalidOperationException(verified.Error!.ToString());
+        var program = FilterProgram.Compile(FilterText).EnsureProgram();
         _jit = RecordFilters.Create(program, EngineKind.Jit);
         _interpreter = RecordFilters.Create(program, EngineKind.Interpreter);
         // Every column must find the same execve events (the log has no other arch, so the scan agrees).

@@ -35,10 +35,7 @@ public class BatchBenchmarks
         int count = int.TryParse(Environment.GetEnvironmentVariable(FilterBenchmarks.RecordCountVariable), out int n) ? n : Operations;
         _records = RecordSet.Build(count);
         _passes = Operations / count;
-        var compilation = FilterCompiler.Compile(FilterBenchmarks.Filters[FilterName]);
-        if (!compilation.Success) throw new InvalidOperationException(compilation.RenderDiagnostics());
-        var verified = global::Filter.Verifier.Verifier.Verify(compilation.Image!);
-        _program = verified.Program ?? throw new InvalidOperationException(verified.Error!.ToString());
+        _program = FilterProgram.Compile(FilterBenchmarks.Filters[FilterName]).EnsureProgram();
         _jit = RecordFilters.Create(_program, EngineKind.Jit);
         _interpreter = RecordFilters.Create(_program, EngineKind.Interpreter);
         // Every column must compute the same thing (this also compiles the batch loops).
@@ -203,8 +200,7 @@ public class JitCompileBenchmarks
         _offsets[1] = _record.Length;
     }
 
-    private VerifiedProgram Fresh() =>
-        global::Filter.Verifier.Verifier.Verify(_bytes).Program ?? throw new InvalidOperationException("the program does not verify");
+    private VerifiedProgram Fresh() => FilterProgram.Load(FilterSource.FromBytecode(_bytes, "chain4096")).EnsureProgram();
 
     [Benchmark(Baseline = true)]
     public VerifiedProgram Verify() => Fresh();

@@ -60,11 +60,9 @@ public class FilterBenchmarks
         int count = int.TryParse(Environment.GetEnvironmentVariable(RecordCountVariable), out int n) ? n : Operations;
         _records = RecordSet.Build(count);
         _passes = Operations / count;
-        var compilation = FilterCompiler.Compile(Filters[FilterName]);
-        if (!compilation.Success) throw new InvalidOperationException(compilation.RenderDiagnostics());
-        _bound = compilation.Bound!;
-        var verified = global::Filter.Verifier.Verifier.Verify(compilation.Image!);
-        _program = verified.Program ?? throw new InvalidOperationException(verified.Error!.ToString());
+        var loaded = FilterProgram.Compile(Filters[FilterName]);
+        _program = loaded.EnsureProgram();
+        _bound = loaded.Compilation!.Bound!;
         _jit = Jit.Compile(_program);
         _handWritten = FilterName switch
         {

@@ -394,13 +394,7 @@ public class PipelineBenchmarks
         _droppedIdentityContext = _droppedPipeline.CreateContext();
     }
 
-    private static VerifiedProgram Verify(string source)
-    {
-        var compilation = FilterCompiler.Compile(source);
-        if (!compilation.Success) throw new InvalidOperationException(compilation.RenderDiagnostics());
-        var verified = global::Filter.Verifier.Verifier.Verify(compilation.Image!);
-        return verified.Program ?? throw new InvalidOperationException(verified.Error!.ToString());
-    }
+    private static VerifiedProgram Verify(string source) => FilterProgram.Compile(source).EnsureProgram();
 
     [GlobalSetup(Target = nameof(DroppedPath))]
     public void SetupDroppedPath()

@@ -10,13 +10,7 @@ using Filter.Audit.Pipeline;
 using Filter.Compiler;
 using Filter.VM;
 
-static IRecordFilter Compile(string source)
-{
-    var c = FilterCompiler.Compile(source);
-    if (!c.Success) throw new ArgumentException(c.RenderDiagnostics());
-    var v = Filter.Verifier.Verifier.Verify(c.Image!);
-    return RecordFilters.Create(v.Program ?? throw new InvalidOperationException(v.Error!.ToString()), EngineKind.Jit);
-}
+static IRecordFilter Compile(string source) => RecordFilters.Create(FilterProgram.Compile(source).EnsureProgram(), EngineKind.Jit);
 
 var pipeline = new AuditPipeline();
 pipeline.UninstrumentedSyscall += (arch, nr) => Console.WriteLine($"warning: uninstrumented syscall {nr} (arch 0x{arch:x8})");

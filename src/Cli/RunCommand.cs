@@ -35,10 +35,10 @@ internal static class RunCommand
             if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } verified) return CliIO.UsageError;
 
             var paths = r.GetValue(inputs) is { Length: > 0 } given ? given : ["-"];
-            // A NativeAOT build cannot generate code at run time: RecordFilters.Create runs the interpreter.
-            if (r.GetValue(engine) == "jit" && !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+            var filterEngine = RecordFilters.Create(verified, ChooseEngine(r.GetValue(engine)!, paths));
+            if (r.GetValue(engine) == "jit" && filterEngine.Engine != EngineKind.Jit)
                 io.Stderr.WriteLine("note: --engine jit is not available in this build (NativeAOT): using the interpreter");
-            var run = new Run(io, RecordFilters.Create(verified, ChooseEngine(r.GetValue(engine)!, paths)), r.GetValue(count), r.GetValue(keys), r.GetValue(lenient));
+            var run = new Run(io, filterEngine, r.GetValue(count), r.GetValue(keys), r.GetValue(lenient));
             return r.GetValue(format) == "auditd" ? run.Auditd(paths) : run.JsonLines(paths);
         });
         return cmd;

@@ -1,5 +1,3 @@
-using V = Filter.Verifier.Verifier;
-
 namespace Filter.Compiler;
 
 /// <summary>Where a program comes from: filter or policy text, a file of it, or bytecode.</summary>
@@ -47,6 +45,13 @@ public sealed record LoadResult(FilterSource Source, VerifiedProgram? Program, C
 
     public IEnumerable<Diagnostic> Errors => Diagnostics.Where(d => d.Severity == Severity.Error);
     public IEnumerable<Diagnostic> Warnings => Diagnostics.Where(d => d.Severity != Severity.Error);
+
+    /// <summary>
+    /// The program, for callers whose filter is their own and must compile (a sample, a benchmark): a failure
+    /// there is a bug, thrown with the rendered diagnostics.
+    /// </summary>
+    public VerifiedProgram EnsureProgram() =>
+        Program ?? throw new InvalidOperationException(DiagnosticRenderer.Render(DiagnosticsFormat.Text, Diagnostics));
 }
 
 /// <summary>
@@ -89,7 +94,7 @@ public static class FilterProgram
         var compilation = FilterCompiler.Compile(text, options);
         var diagnostics = compilation.Warnings.Concat(compilation.Diagnostics).Select(d => d.In(source.Name, text)).ToList();
         if (!compilation.Success) return new LoadResult(source, null, compilation, diagnostics);
-        var verified = V.Verify(compilation.Image!);
+        var verified = Verifier.Verifier.Verify(compilation.Image!);
         if (verified.Error is { } rejected)
         {
             // The compiler's output is checked like anyone else's; a rejection here is a compiler bug.
@@ -101,7 +106,7 @@ public static class FilterProgram
 
     private static LoadResult FromBytes(FilterSource source, ReadOnlySpan<byte> bytes)
     {
-        var verified = V.Verify(bytes);
+        var verified = Verifier.Verifier.Verify(bytes);
         return verified.Error is { } rejected
             ? Failed(source, null, rejected.In(source.Name))
             : new LoadResult(source, verified.Program, null, []);

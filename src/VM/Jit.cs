@@ -10,9 +10,9 @@ namespace Filter.VM;
 /// machine code: registers become IL locals, jumps become branches to labels, loads read the record at
 /// constant offsets. The verifier's proofs (field offsets in the header, registers written before read,
 /// targets in range, constant indices valid) are why the generated code needs no checks of its own except
-/// the string descriptors' bounds, which depend on the record. Semantics are the interpreter's exactly;
-/// on a big-endian machine (the generated loads are little-endian) <see cref="Compile"/> returns a filter
-/// that runs the interpreter.
+/// the string descriptors' bounds, which depend on the record. Semantics are the interpreter's exactly.
+/// The generated loads are little-endian: <see cref="RecordFilters.Create"/> runs the interpreter instead on a
+/// big-endian machine, and where code cannot be generated at all.
 /// </summary>
 public static class Jit
 {
@@ -20,10 +20,12 @@ public static class Jit
     // first JitFilter. Weak keys: the compiled code lives exactly as long as the program.
     private static readonly ConditionalWeakTable<VerifiedProgram, JitFilter> Cache = new();
 
+    /// <exception cref="PlatformNotSupportedException">A big-endian machine (use <see cref="RecordFilters.Create"/>).</exception>
     public static JitFilter Compile(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Cache.GetValue(program, static p => new JitFilter(p, BitConverter.IsLittleEndian ? Emit(ProgramForm.Of(p)) : null));
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the JIT generates little-endian loads");
+        return Cache.GetValue(program, static p => new JitFilter(p, Emit(ProgramForm.Of(p))));
     }
 
     private static FilterFn Emit(ProgramForm program)

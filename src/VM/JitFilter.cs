@@ -9,34 +9,28 @@ namespace Filter.VM;
 /// </summary>
 public sealed class JitFilter : IRecordFilter
 {
-    private readonly FilterFn? _run;
+    private readonly FilterFn _run;
     // The batch loops, compiled on first use (Jit.EmitBatch). A race compiles twice and keeps one: harmless.
     private BatchFn? _verdicts, _indices;
 
-    internal JitFilter(VerifiedProgram program, FilterFn? run)
+    internal JitFilter(VerifiedProgram program, FilterFn run)
     {
         Program = program;
         _run = run;
-        if (run is null) _fallback = new InterpretedFilter(program);
     }
-
-    /// <summary>The interpreter, where the JIT cannot run (big-endian machines).</summary>
-    private readonly InterpretedFilter? _fallback;
 
     public VerifiedProgram Program { get; }
 
-    /// <summary>False only where the JIT falls back to the interpreter (big-endian machines).</summary>
-    public bool IsCompiled => _run is not null;
+    public EngineKind Engine => EngineKind.Jit;
 
     /// <summary>Returns the verdict: 0 for no match, otherwise the number of the deciding rule.</summary>
     public uint Run(Record record) =>
-        _run is { } run ? run(ref record.Start, record.Bytes.Length) : _fallback!.Run(record);
+        _run(ref record.Start, record.Bytes.Length);
 
     /// <inheritdoc/>
     /// <remarks>One call into compiled code for the whole batch: the loop and the program are one method.</remarks>
     public int RunBatch(RecordBatch batch, Span<uint> verdicts)
     {
-        if (_fallback is not null) return _fallback.RunBatch(batch, verdicts);
         batch.CheckOutput(verdicts.Length, nameof(verdicts));
         if (batch.Count == 0) return 0;
         var loop = _verdicts ?? Compiled(ref _verdicts, BatchOutput.Verdicts);
@@ -47,7 +41,6 @@ public sealed class JitFilter : IRecordFilter
     /// <inheritdoc/>
     public int MatchIndices(RecordBatch batch, Span<int> indices)
     {
-        if (_fallback is not null) return _fallback.MatchIndices(batch, indices);
         batch.CheckOutput(indices.Length, nameof(indices));
         if (batch.Count == 0) return 0;
         var loop = _indices ?? Compiled(ref _indices, BatchOutput.Indices);

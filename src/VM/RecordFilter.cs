@@ -18,6 +18,9 @@ public interface IRecordFilter
 {
     VerifiedProgram Program { get; }
 
+    /// <summary>The engine that runs it: the one asked for, or the interpreter where that one cannot run here.</summary>
+    EngineKind Engine { get; }
+
     /// <summary>The verdict: 0 for no match, otherwise the number of the deciding rule.</summary>
     uint Run(Record record);
 
@@ -50,6 +53,7 @@ public sealed class InterpretedFilter : IRecordFilter
     }
 
     public VerifiedProgram Program { get; }
+    public EngineKind Engine => EngineKind.Interpreter;
     public uint Run(Record record) => Interpreter.Run(_code, record);
     public int RunBatch(RecordBatch batch, Span<uint> verdicts) => Interpreter.RunBatch(_code, batch, verdicts);
     public int MatchIndices(RecordBatch batch, Span<int> indices) => Interpreter.MatchIndices(_code, batch, indices);
@@ -58,12 +62,14 @@ public sealed class InterpretedFilter : IRecordFilter
 public static class RecordFilters
 {
     /// <summary>
-    /// The one place an engine is chosen: every caller goes through here. Where code cannot be generated
-    /// at run time (NativeAOT) <see cref="EngineKind.Jit"/> gets the interpreter, as Regex does with
-    /// <c>RegexOptions.Compiled</c>; the AOT compiler then drops the JIT as unreachable.
+    /// The one place an engine is chosen: every caller goes through here, and one rule covers every engine
+    /// that cannot run in this process: the interpreter runs instead (as Regex runs its interpreter where
+    /// <c>RegexOptions.Compiled</c> cannot generate code), and <see cref="IRecordFilter.Engine"/> says so. The
+    /// JIT cannot run where code cannot be generated at run time (NativeAOT: the AOT compiler then drops it
+    /// as unreachable) nor on a big-endian machine (its loads are little-endian).
     /// </summary>
     public static IRecordFilter Create(VerifiedProgram program, EngineKind engine) =>
-        engine == EngineKind.Jit && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
+        engine == EngineKind.Jit && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && BitConverter.IsLittleEndian
             ? Jit.Compile(program)
             : new InterpretedFilter(program);
 }

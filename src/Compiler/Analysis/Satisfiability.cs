@@ -1,5 +1,4 @@
 using Filter.Compiler.Binding;
-using Filter.Compiler.Syntax;
 
 namespace Filter.Compiler.Analysis;
 
@@ -203,7 +202,7 @@ internal sealed class Satisfiability
         if (right is not BoundIntConst k) return (new OpaqueAtom(c), false);
         if (left is BoundFieldLoad f) return (new FieldAtom(f.Field, Interval(op, k.Value, c.Signed)), false);
         // (x & m) != 0 and (x & m) == 0: bit tests.
-        if (k.Value == 0 && op is CompareOp.Equal or CompareOp.NotEqual && left is BoundBinaryInt { Op: BinaryOp.BitAnd } and)
+        if (k.Value == 0 && op is CompareOp.Equal or CompareOp.NotEqual && left is BoundBinaryInt { Op: IntBinaryOp.BitAnd } and)
         {
             var (x, m) = and.Right is BoundIntConst ? (and.Left, and.Right) : (and.Right, and.Left);
             if (x is BoundFieldLoad field && m is BoundIntConst mask)

@@ -1,5 +1,4 @@
 using Filter.Compiler.Binding;
-using Filter.Compiler.Syntax;
 
 namespace Filter.Compiler.Analysis;
 
@@ -40,7 +39,7 @@ public static class SyscallAnalysis
         var nevers = new List<BoundBool>();
         foreach (var rule in policy.Rules)
         {
-            if (rule.Kind == RuleKind.Never) nevers.Add(new BoundNot(rule.Condition, rule.Span));
+            if (rule.Kind == RuleAction.Never) nevers.Add(new BoundNot(rule.Condition, rule.Span));
             else result = result.Union(analyzer.For(nevers.Count == 0 ? rule.Condition : And(rule.Condition, nevers, rule.Span)));
             if (result.IsUnconstrained) break;
         }

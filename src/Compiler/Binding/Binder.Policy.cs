@@ -68,7 +68,7 @@ public sealed partial class Binder
                     if (always) verdict++;
                     string? key = always ? BindKey(rule.Key) : null;
                     if (BindCondition(rule.Condition, "a rule's condition") is { } condition)
-                        rules.Add(new BoundRule(rule.Kind, key, always ? verdict : 0, condition, rule.Span));
+                        rules.Add(new BoundRule(always ? RuleAction.Always : RuleAction.Never, key, always ? verdict : 0, condition, rule.Span));
                     break;
             }
         }
@@ -78,7 +78,7 @@ public sealed partial class Binder
                 Error(DiagnosticCode.MixedExpressionAndRules, expression.Span,
                     "a filter is either one expression or a list of rules, not both: write this expression as a rule too (always: EXPR)");
             else if (BindCondition(expression, "a filter") is { } condition)
-                rules.Add(new BoundRule(RuleKind.Always, "", 1, condition, expression.Span));
+                rules.Add(new BoundRule(RuleAction.Always, "", 1, condition, expression.Span));
         }
         else if (!hasRules)
         {

@@ -146,9 +146,10 @@ public sealed partial class Binder
             Error(DiagnosticCode.TypeMismatch, u.OpSpan, $"'{(u.Op == UnaryOp.Negate ? "-" : "~")}' needs an integer operand, but this is {Describe(operand)}");
             return null;
         }
+        var op = u.Op == UnaryOp.Negate ? IntUnaryOp.Negate : IntUnaryOp.BitNot;
         if (i is BoundIntConst k)
-            return k with { Value = IntOps.Unary(u.Op, k.Value), Span = u.Span };
-        return new BoundUnaryInt(u.Op, i, i.Signed, u.Span);
+            return k with { Value = IntOps.Unary(op, k.Value), Span = u.Span };
+        return new BoundUnaryInt(op, i, i.Signed, u.Span);
     }
 
     private BoundNode? BindLogical(LogicalSyntax l)
@@ -210,9 +211,10 @@ public sealed partial class Binder
         }
         (l, r) = Unify(l, r);
         bool signed = l.Signed && r.Signed;
+        var op = ToIntOp(b.Op);
         if (l is BoundIntConst lc && r is BoundIntConst rc)
-            return new BoundIntConst(IntOps.Binary(b.Op, lc.Value, rc.Value, signed), signed, lc.IsLiteral && rc.IsLiteral, b.Span);
-        return new BoundBinaryInt(b.Op, l, r, signed, b.Span);
+            return new BoundIntConst(IntOps.Binary(op, lc.Value, rc.Value, signed), signed, lc.IsLiteral && rc.IsLiteral, b.Span);
+        return new BoundBinaryInt(op, l, r, signed, b.Span);
     }
 
     /// <summary>A literal adopts the type of the other operand.</summary>
@@ -583,6 +585,18 @@ public sealed partial class Binder
     private static string Show(ulong v, bool signed) => signed ? ((long)v).ToString(CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 
     // ---------------------------------------------------------------- helpers
+
+    private static IntBinaryOp ToIntOp(BinaryOp op) => op switch
+    {
+        BinaryOp.Add => IntBinaryOp.Add,
+        BinaryOp.Subtract => IntBinaryOp.Subtract,
+        BinaryOp.ShiftLeft => IntBinaryOp.ShiftLeft,
+        BinaryOp.ShiftRight => IntBinaryOp.ShiftRight,
+        BinaryOp.BitAnd => IntBinaryOp.BitAnd,
+        BinaryOp.BitXor => IntBinaryOp.BitXor,
+        BinaryOp.BitOr => IntBinaryOp.BitOr,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "not an arithmetic operator"),
+    };
 
     private static CompareOp ToCompareOp(BinaryOp op) => op switch
     {

@@ -1,4 +1,3 @@
-using Filter.Compiler.Syntax;
 
 namespace Filter.Compiler.Binding;
 
@@ -20,9 +19,15 @@ public sealed record BoundIntConst(ulong Value, bool Signed, bool IsLiteral, Tex
 
 public sealed record BoundFieldLoad(ScalarField Field, TextSpan Span) : BoundInt(Field.IsSigned, Span);
 
-public sealed record BoundUnaryInt(UnaryOp Op, BoundInt Operand, bool Signed, TextSpan Span) : BoundInt(Signed, Span);
+/// <summary>The integer operations with one operand (the syntax's <c>-</c> and <c>~</c>).</summary>
+public enum IntUnaryOp { Negate, BitNot }
 
-public sealed record BoundBinaryInt(BinaryOp Op, BoundInt Left, BoundInt Right, bool Signed, TextSpan Span) : BoundInt(Signed, Span);
+/// <summary>The integer operations with two operands; <see cref="ShiftRight"/> is arithmetic on a signed operand.</summary>
+public enum IntBinaryOp { Add, Subtract, ShiftLeft, ShiftRight, BitAnd, BitXor, BitOr }
+
+public sealed record BoundUnaryInt(IntUnaryOp Op, BoundInt Operand, bool Signed, TextSpan Span) : BoundInt(Signed, Span);
+
+public sealed record BoundBinaryInt(IntBinaryOp Op, BoundInt Left, BoundInt Right, bool Signed, TextSpan Span) : BoundInt(Signed, Span);
 
 // ---- boolean expressions ----
 

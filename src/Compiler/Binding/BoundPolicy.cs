@@ -1,4 +1,3 @@
-using Filter.Compiler.Syntax;
 
 namespace Filter.Compiler.Binding;
 
@@ -8,7 +7,10 @@ namespace Filter.Compiler.Binding;
 /// the k-th <c>always</c> rule (counting from 1, in source order). Macros are expanded in
 /// <paramref name="Condition"/> (a macro used twice is one shared subtree) and lists are resolved.
 /// </summary>
-public sealed record BoundRule(RuleKind Kind, string? Key, int Verdict, BoundBool Condition, TextSpan Span);
+public sealed record BoundRule(RuleAction Kind, string? Key, int Verdict, BoundBool Condition, TextSpan Span);
+
+/// <summary>What a rule does when its condition holds: keep the record (with the rule's verdict) or drop it.</summary>
+public enum RuleAction { Always, Never }
 
 /// <summary>
 /// A bound policy: ordered rules; the first rule whose condition holds decides (spec/language.md,
@@ -19,7 +21,7 @@ public sealed class BoundPolicy
     public BoundPolicy(IReadOnlyList<BoundRule> rules)
     {
         Rules = rules;
-        Keys = rules.Where(r => r.Kind == RuleKind.Always).Select(r => r.Key!).ToList();
+        Keys = rules.Where(r => r.Kind == RuleAction.Always).Select(r => r.Key!).ToList();
         MatchCondition = BuildMatchCondition(rules);
     }
 
@@ -48,11 +50,11 @@ public sealed class BoundPolicy
             while (start > 0 && rules[start - 1].Kind == kind) start--;
             var run = rules.Skip(start).Take(end - start).ToList();
             var span = TextSpan.Cover(run[0].Span, run[^1].Span);
-            var operands = kind == RuleKind.Always
+            var operands = kind == RuleAction.Always
                 ? run.Select(r => r.Condition).ToList()
                 : run.Select(r => r.Condition is BoundBoolConst c ? c with { Value = !c.Value } : (BoundBool)new BoundNot(r.Condition, r.Span)).ToList();
-            if (!(rest is BoundBoolConst { Value: false } && kind == RuleKind.Always)) operands.Add(rest);
-            rest = Fold(kind == RuleKind.Always ? false : true, operands, span);
+            if (!(rest is BoundBoolConst { Value: false } && kind == RuleAction.Always)) operands.Add(rest);
+            rest = Fold(kind == RuleAction.Always ? false : true, operands, span);
             end = start;
         }
         return rest;

@@ -1,4 +1,3 @@
-using Filter.Compiler.Syntax;
 
 namespace Filter.Compiler.Binding;
 
@@ -9,22 +8,22 @@ namespace Filter.Compiler.Binding;
 /// </summary>
 public static class IntOps
 {
-    public static ulong Unary(UnaryOp op, ulong value) => op switch
+    public static ulong Unary(IntUnaryOp op, ulong value) => op switch
     {
-        UnaryOp.Negate => 0 - value,
-        UnaryOp.BitNot => ~value,
+        IntUnaryOp.Negate => 0 - value,
+        IntUnaryOp.BitNot => ~value,
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
-    public static ulong Binary(BinaryOp op, ulong left, ulong right, bool signed) => op switch
+    public static ulong Binary(IntBinaryOp op, ulong left, ulong right, bool signed) => op switch
     {
-        BinaryOp.Add => left + right,
-        BinaryOp.Subtract => left - right,
-        BinaryOp.ShiftLeft => Semantics.Lsh(left, right),
-        BinaryOp.ShiftRight => signed ? Semantics.Arsh(left, right) : Semantics.Rsh(left, right),
-        BinaryOp.BitAnd => left & right,
-        BinaryOp.BitXor => left ^ right,
-        BinaryOp.BitOr => left | right,
+        IntBinaryOp.Add => left + right,
+        IntBinaryOp.Subtract => left - right,
+        IntBinaryOp.ShiftLeft => Semantics.Lsh(left, right),
+        IntBinaryOp.ShiftRight => signed ? Semantics.Arsh(left, right) : Semantics.Rsh(left, right),
+        IntBinaryOp.BitAnd => left & right,
+        IntBinaryOp.BitXor => left ^ right,
+        IntBinaryOp.BitOr => left | right,
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 

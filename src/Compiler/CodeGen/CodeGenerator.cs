@@ -1,6 +1,5 @@
 using Filter.Compiler.Analysis;
 using Filter.Compiler.Binding;
-using Filter.Compiler.Syntax;
 
 namespace Filter.Compiler.CodeGen;
 
@@ -33,7 +32,7 @@ public sealed class CodeGenerator
     {
         if (policy.Keys.Count > ProgramLimits.MaxVerdicts)
         {
-            var extra = policy.Rules.Where(r => r.Kind == RuleKind.Always).ElementAt(ProgramLimits.MaxVerdicts);
+            var extra = policy.Rules.Where(r => r.Kind == RuleAction.Always).ElementAt(ProgramLimits.MaxVerdicts);
             return (null, new Diagnostic(DiagnosticCode.ProgramTooLong, extra.Span,
                 $"the policy has {policy.Keys.Count} always rules; a program has at most {ProgramLimits.MaxVerdicts} verdicts"));
         }
@@ -152,7 +151,7 @@ public sealed class CodeGenerator
 
         // (x & m) != 0 and (x & m) == 0 are bit tests.
         if (right is BoundIntConst { Value: 0 } && op is CompareOp.Equal or CompareOp.NotEqual
-            && left is BoundBinaryInt { Op: BinaryOp.BitAnd } and_)
+            && left is BoundBinaryInt { Op: IntBinaryOp.BitAnd } and_)
         {
             var (x, m) = and_.Right is BoundIntConst ? (and_.Left, and_.Right) : (and_.Right, and_.Left);
             bool isConst = m is BoundIntConst;
@@ -274,12 +273,12 @@ public sealed class CodeGenerator
                 break;
             case BoundUnaryInt u:
                 Value(u.Operand, reg, code);
-                code.Add(new Instruction(u.Op == UnaryOp.Negate ? OpCode.Neg : OpCode.Not, r, 0, 0, 0, 0));
+                code.Add(new Instruction(u.Op == IntUnaryOp.Negate ? OpCode.Neg : OpCode.Not, r, 0, 0, 0, 0));
                 break;
             case BoundBinaryInt b:
             {
                 var (left, right) = (b.Left, b.Right);
-                bool commutative = b.Op is BinaryOp.Add or BinaryOp.BitAnd or BinaryOp.BitOr or BinaryOp.BitXor;
+                bool commutative = b.Op is IntBinaryOp.Add or IntBinaryOp.BitAnd or IntBinaryOp.BitOr or IntBinaryOp.BitXor;
                 if (commutative && (left is BoundIntConst || (right is not BoundIntConst && Need(right) > Need(left))))
                     (left, right) = (right, left);
                 var k = AluOp(b.Op, b.Signed);
@@ -314,15 +313,15 @@ public sealed class CodeGenerator
     }
 
     /// <summary>The K form of a binary operator's instruction.</summary>
-    private static OpCode AluOp(BinaryOp op, bool signed) => op switch
+    private static OpCode AluOp(IntBinaryOp op, bool signed) => op switch
     {
-        BinaryOp.Add => OpCode.AddK,
-        BinaryOp.Subtract => OpCode.SubK,
-        BinaryOp.BitAnd => OpCode.AndK,
-        BinaryOp.BitOr => OpCode.OrK,
-        BinaryOp.BitXor => OpCode.XorK,
-        BinaryOp.ShiftLeft => OpCode.LshK,
-        BinaryOp.ShiftRight => signed ? OpCode.ArshK : OpCode.RshK,
+        IntBinaryOp.Add => OpCode.AddK,
+        IntBinaryOp.Subtract => OpCode.SubK,
+        IntBinaryOp.BitAnd => OpCode.AndK,
+        IntBinaryOp.BitOr => OpCode.OrK,
+        IntBinaryOp.BitXor => OpCode.XorK,
+        IntBinaryOp.ShiftLeft => OpCode.LshK,
+        IntBinaryOp.ShiftRight => signed ? OpCode.ArshK : OpCode.RshK,
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Filter.Compiler.Analysis;
-using Filter.Compiler.Syntax;
+using Filter.Compiler.Binding;
 
 namespace Filter.Compiler.Tools;
 
@@ -32,7 +32,7 @@ public static class AnalysisOutput
                 RuleStatus.NeverMatches => "never matches",
                 RuleStatus.Shadowed => $"shadowed by {string.Join(", ", rule.OverlappingEarlier.Select(j => $"rule {j + 1}"))}: never decides",
                 RuleStatus.MayNeverDecide => "may never decide (no record found on which it decides)",
-                _ => rule.Kind == RuleKind.Never ? "decides (drop) on:" : $"decides (verdict {rule.Verdict}) on:",
+                _ => rule.Kind == RuleAction.Never ? "decides (drop) on:" : $"decides (verdict {rule.Verdict}) on:",
             });
             if (rule.WorstCase is { } rw) sb.Append(CultureInfo.InvariantCulture, $"  [at most {rw} instructions when it decides]");
             sb.Append('\n');
@@ -68,10 +68,10 @@ public static class AnalysisOutput
     // ---------------------------------------------------------------- JSON
 
     /// <summary>What identifies a rule in the JSON of analyze and explain (spec/tools.md): index (1-based), kind, key, verdict, line, text.</summary>
-    internal static void WriteRuleFields(Utf8JsonWriter w, int index, RuleKind kind, string? key, int verdict, int line, string text)
+    internal static void WriteRuleFields(Utf8JsonWriter w, int index, RuleAction kind, string? key, int verdict, int line, string text)
     {
         w.WriteNumber("index", index + 1);
-        w.WriteString("kind", kind == RuleKind.Always ? "always" : "never");
+        w.WriteString("kind", kind == RuleAction.Always ? "always" : "never");
         if (key is not null) w.WriteString("key", key);
         w.WriteNumber("verdict", verdict);
         w.WriteNumber("line", line);

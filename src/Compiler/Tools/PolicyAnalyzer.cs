@@ -1,6 +1,5 @@
 using Filter.Compiler.Analysis;
 using Filter.Compiler.Binding;
-using Filter.Compiler.Syntax;
 using Filter.Compiler.Tables;
 
 namespace Filter.Compiler.Tools;
@@ -42,7 +41,7 @@ public enum RuleStatus
 /// that shadow it). <paramref name="WorstCase"/>: for an <c>always</c> rule, the most instructions executed
 /// by a run that ends in its verdict.
 /// </summary>
-public sealed record RuleAnalysis(int Index, RuleKind Kind, string? Key, int Verdict, int Line, string Text,
+public sealed record RuleAnalysis(int Index, RuleAction Kind, string? Key, int Verdict, int Line, string Text,
     IReadOnlyList<ArchSyscalls> Matches, IReadOnlyList<ArchSyscalls> Decides, RuleStatus Status,
     IReadOnlyList<int> OverlappingEarlier, int? WorstCase);
 
@@ -86,7 +85,7 @@ public static class PolicyAnalyzer
                 : decides.All(a => a.Set.IsEmpty) ? RuleStatus.Shadowed
                 : !decides.Any(a => a.HasWitness) ? RuleStatus.MayNeverDecide
                 : RuleStatus.Decides;
-            string header = rule.Kind == RuleKind.Never ? "never" : rule.Key is "" ? "always" : $"always \"{rule.Key}\"";
+            string header = rule.Kind == RuleAction.Never ? "never" : rule.Key is "" ? "always" : $"always \"{rule.Key}\"";
             string name = $"rule {i + 1} ({header})";
             switch (status)
             {
@@ -103,7 +102,7 @@ public static class PolicyAnalyzer
                     break;
             }
             // The longest path to the rule's `ret` is meaningful only for a rule that can decide.
-            int? ruleWorst = rule.Kind == RuleKind.Always && status is RuleStatus.Decides or RuleStatus.MayNeverDecide
+            int? ruleWorst = rule.Kind == RuleAction.Always && status is RuleStatus.Decides or RuleStatus.MayNeverDecide
                 && rule.Verdict < worst.PerVerdict.Count ? worst.PerVerdict[rule.Verdict] : null;
             rules.Add(new RuleAnalysis(i, rule.Kind, rule.Key, rule.Verdict, source.LineOf(rule.Span.Start),
                 source.RuleText(rule), matches, decides, status, overlapping, ruleWorst));
@@ -112,7 +111,7 @@ public static class PolicyAnalyzer
         warnings.AddRange(ConstantConditions(policy, source, rules));
         // The policy matches where some always rule decides: try their conditions, then the whole match condition.
         var policySets = PerArch(SyscallAnalysis.For(policy), r => ReferenceEvaluator.Evaluate(policy, r) != 0,
-            [.. policy.Rules.Where(r => r.Kind == RuleKind.Always).Select(r => r.Condition), policy.MatchCondition]);
+            [.. policy.Rules.Where(r => r.Kind == RuleAction.Always).Select(r => r.Condition), policy.MatchCondition]);
         return new PolicyReport(policySets, rules, warnings.OrderBy(w => w.Span.Start).ToList(), worst, program.InstructionCount);
     }
 

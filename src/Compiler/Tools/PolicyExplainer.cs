@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Filter.Compiler.Binding;
-using Filter.Compiler.Syntax;
 using Filter.Compiler.Tables;
 
 namespace Filter.Compiler.Tools;
@@ -15,7 +14,7 @@ namespace Filter.Compiler.Tools;
 public sealed record ExplainStep(string Text, string? Macro, string? Detail, bool Evaluated, bool Value, int Line, IReadOnlyList<ExplainStep> Children);
 
 /// <summary>One rule: its value, or null when an earlier rule decided and it was not evaluated.</summary>
-public sealed record RuleExplanation(int Index, RuleKind Kind, string? Key, int Verdict, int Line, string Text, ExplainStep? Condition)
+public sealed record RuleExplanation(int Index, RuleAction Kind, string? Key, int Verdict, int Line, string Text, ExplainStep? Condition)
 {
     public bool? Holds => Condition?.Value;
 }
@@ -51,7 +50,7 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
         }
         sb.Append(DecidingRule < 0
             ? "verdict 0 (drop): no rule holds\n"
-            : Rules[DecidingRule].Kind == RuleKind.Never
+            : Rules[DecidingRule].Kind == RuleAction.Never
                 ? $"verdict 0 (drop): decided by rule {DecidingRule + 1}, a never rule\n"
                 : $"verdict {Verdict}: decided by rule {DecidingRule + 1}, key \"{Key}\"\n");
         return sb.ToString();

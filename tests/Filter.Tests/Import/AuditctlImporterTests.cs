@@ -302,7 +302,7 @@ public class AuditctlImporterTests
             b.SetU32(RecordLayout.Syscall, (uint)syscall);
             b.SetExit(exit);
             b.SetSuccess(success);
-            return (uint)Filter.Compiler.ReferenceEvaluator.Evaluate(c.Policy!, new Record(b.ToArray()));
+            return (uint)ReferenceEvaluator.Evaluate(c.Policy!, new Record(b.ToArray()));
         }
         Assert.Equal(0u, Verdict(3, -9, false));                                      // never: close EBADF
         Assert.Equal("ebadf", c.KeyOf(Verdict(1, -9, false)));                        // write EBADF

@@ -130,7 +130,7 @@ public class AuditctlKernelDifferentialTests
                 if (kernel is null) Assert.True(rule < 0, $"pass {pass} event {reader.EventId}: logged by the catch-all, but rule {rule} ({(rule >= 0 ? imported.Rules[rule - 1].Text : "")}) holds");
                 else
                 {
-                    Assert.True(rule > 0 && policy.Rules[rule].Kind == Filter.Compiler.Syntax.RuleKind.Always && policy.Rules[rule].Key == kernel,
+                    Assert.True(rule > 0 && policy.Rules[rule].Kind == RuleAction.Always && policy.Rules[rule].Key == kernel,
                         $"pass {pass} event {reader.EventId}: kernel {Show(kernel)}, deciding rule {rule}");
                     decided[rule]++;
                 }

@@ -42,7 +42,7 @@ public class JitTests
     private static void Agree(VerifiedProgram program, byte[] record, uint? expected = null, string what = "")
     {
         var jit = Filter.VM.Jit.Compile(program);
-        Assert.True(jit.IsCompiled);
+        Assert.Equal(EngineKind.Jit, jit.Engine);
         uint interpreted = Interpreter.Run(program, new FRecord(record));
         uint compiled = jit.Run(new FRecord(record));
         Assert.True(interpreted == compiled, $"jit {compiled} != interpreter {interpreted} {what}\n{Disassembler.Disassemble(program.Image)}");

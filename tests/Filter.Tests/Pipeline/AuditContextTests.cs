@@ -167,6 +167,7 @@ public class AuditContextTests
     {
         public int Runs;
         public VerifiedProgram Program => inner.Program;
+        public EngineKind Engine => inner.Engine;
         public uint Run(Record record) { before?.Invoke(); Runs++; return inner.Run(record); }
         public int RunBatch(RecordBatch batch, Span<uint> verdicts) => inner.RunBatch(batch, verdicts);
         public int MatchIndices(RecordBatch batch, Span<int> indices) => inner.MatchIndices(batch, indices);

@@ -20,7 +20,7 @@ public class PolicyCompilerTests
     {
         var c = TestPrograms.Compile(ThreeRules + "always: true\n");
         var rules = c.Policy!.Rules;
-        Assert.Equal([RuleKind.Never, RuleKind.Always, RuleKind.Always, RuleKind.Always], rules.Select(r => r.Kind));
+        Assert.Equal([RuleAction.Never, RuleAction.Always, RuleAction.Always, RuleAction.Always], rules.Select(r => r.Kind));
         Assert.Equal([null, "exec", "lifecycle", ""], rules.Select(r => r.Key));
         Assert.Equal([0, 1, 2, 3], rules.Select(r => r.Verdict));
         Assert.Equal(["exec", "lifecycle", ""], c.Keys);
@@ -37,7 +37,7 @@ public class PolicyCompilerTests
     {
         var c = TestPrograms.Compile(filter);
         var rule = Assert.Single(c.Policy!.Rules);
-        Assert.Equal((RuleKind.Always, "", 1), (rule.Kind, rule.Key, rule.Verdict));
+        Assert.Equal((RuleAction.Always, "", 1), (rule.Kind, rule.Key, rule.Verdict));
         Assert.Same(rule.Condition, c.Bound);
         var without = FilterCompiler.Compile(filter, new CompilerOptions { SyscallDispatch = false });
         Assert.Equal(without.Image!.Encode(), c.Image!.Encode());

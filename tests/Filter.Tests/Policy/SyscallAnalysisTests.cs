@@ -62,7 +62,7 @@ public class SyscallAnalysisTests
         Assert.NotNull(witness);
         var r = new Record(witness);
         Assert.Equal((AuditArch.Aarch64, 221u), (r.Arch, r.Syscall));
-        Assert.True(Filter.Compiler.ReferenceEvaluator.Evaluate(condition, r));
+        Assert.True(ReferenceEvaluator.Evaluate(condition, r));
         Assert.Null(SyscallAnalysis.FindWitness(condition, AuditArch.X86_64, 221));
     }
 

@@ -121,7 +121,7 @@ public static partial class Program
             if (target == "verifier")
             {
                 var result = Filter.Verifier.Verifier.Verify(bytes);
-                outcome = result.Ok ? $"accepted, {Size(result.Program!.InstructionCount)} instructions" : $"rejected {result.Error!.Code} {result.Error.RuleName}";
+                outcome = result.Ok ? $"accepted, {Size(result.Program!.InstructionCount)} instructions" : $"rejected {result.Error!.CodeText} {result.Error.RuleName}";
             }
             else
             {

@@ -3,7 +3,6 @@ using Filter.Audit.Live;
 using Filter.Audit.Pipeline;
 using Filter.Compiler;
 using Filter.VM;
-using V = Filter.Verifier;
 
 // The live path under load (bench/README.md, "Live stream"). A child `dd bs=1` copies /dev/zero to
 // /dev/null one byte at a time (a read and a write syscall per byte); an exit rule of our own (key
@@ -23,8 +22,7 @@ Console.WriteLine($"live-bench: {seconds} s per mode; load average {File.ReadAll
 Console.WriteLine($"{"mode",-32} {"events/s",10} {"matched/s",10} {"CPU us/ev",10} {"CPU %",6} {"k.lost",7} {"overruns",8}");
 foreach (var (name, text) in modes)
 {
-    var compilation = FilterCompiler.Compile(text);
-    var program = V.Verifier.Verify(compilation.Image!).Program!;
+    var program = FilterProgram.Compile(text).EnsureProgram();
     var pipeline = new AuditPipeline();
     var sub = pipeline.Subscribe("bench", RecordFilters.Create(program, EngineKind.Jit), 1 << 16);
     using var source = new NetlinkAuditSource(pipeline, new NetlinkAuditSourceOptions { KeepEvents = 1 << 18, Fields = program.FieldsRead });

@@ -1,6 +1,5 @@
-using Filter.Compiler.Binding;
 
-namespace Filter.Compiler;
+namespace Filter.Compiler.Binding;
 
 /// <summary>
 /// The language's executable semantics: walks the bound tree over a record, with no bytecode involved.
