@@ -11,34 +11,19 @@ using Xunit.Abstractions;
 namespace Filter.Tests.Live;
 
 /// <summary>
-/// The live source against the real kernel. They run only as root with kernel audit enabled (as in CI on
-/// this kind of machine); otherwise each test passes after writing why it did not run to its output.
-/// Every rule they add has its own key (<c>filter-live-test-PID-RANDOM</c>) and is deleted in a finally;
-/// they never flush rules or change audit settings.
+/// The live source against the real kernel. They need root, the kernel's audit enabled and auditctl (as in CI
+/// on this kind of machine: .ci/run starts auditd); otherwise each is reported skipped with the reason
+/// (<see cref="KernelRequirements"/>). Every rule they add has its own key and is deleted in a finally, and
+/// each records only processes of this test (<c>-F ppid=</c> this process); they never flush rules or change
+/// audit settings.
 /// </summary>
+[Trait(KernelRequirements.Category, KernelRequirements.Kernel)]
 public class KernelLiveTests(ITestOutputHelper output)
 {
-    private static string? WhyUnavailable()
+    private static void Require()
     {
-        if (!OperatingSystem.IsLinux()) return "not Linux";
-        if (!Environment.IsPrivilegedProcess) return "not root (reading the audit stream needs CAP_AUDIT_READ, adding rules CAP_AUDIT_CONTROL)";
-        try
-        {
-            using var control = AuditControl.Open();
-            if (control.GetStatus().Enabled == 0) return "kernel audit is disabled (auditctl -s: enabled 0)";
-        }
-        catch (AuditUnavailableException e)
-        {
-            return e.Message;
-        }
-        return null;
-    }
-
-    private bool Skip()
-    {
-        if (WhyUnavailable() is not { } reason) return false;
-        output.WriteLine($"skipped: {reason}");
-        return true;
+        KernelRequirements.RequireAudit();
+        KernelRequirements.RequireCommands("auditctl");
     }
 
     private static string UniqueKey() => $"filter-live-test-{Environment.ProcessId}-{Random.Shared.Next():x8}";
@@ -63,10 +48,10 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// through the pipeline: the events the filter passes must be exactly those the same filter selects from
     /// auditd's log (when auditd runs) and from a capture of every event the source assembled.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public async Task TheLiveStreamSelectsWhatTheLogAndTheCaptureSelect()
     {
-        if (Skip()) return;
+        Require();
         int pid = Environment.ProcessId;
         string filter = $"ppid == {pid} && (syscall == execve && success || syscall == openat && exit == -ENOENT)";
         var program = TestPrograms.CompileAndVerify(filter);
@@ -118,13 +103,8 @@ public class KernelLiveTests(ITestOutputHelper output)
             Assert.Subset(keyed, live);
 
             // auditd's log, when auditd runs: it got the same events from the kernel.
-            using var control2 = AuditControl.Open();
-            uint auditd = control2.GetStatus().Pid;
-            if (auditd == 0 || !Directory.Exists($"/proc/{auditd}") || !File.Exists("/var/log/audit/audit.log"))
-            {
-                output.WriteLine("auditd is not running: compared with the capture only");
-                return;
-            }
+            if (KernelRequirements.WhyNoAuditd() is { } noAuditd)
+                throw new SkipException($"compared with the capture only; not with auditd's log: {noAuditd}");
             HashSet<AuditdEventId> fromLog = [];
             for (int attempt = 0; attempt < 20 && !live.IsSubsetOf(fromLog); attempt++)
             {
@@ -170,10 +150,10 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// audit socket: its rule excludes its own pid (and auditd's), so none of its own calls is recorded and it
     /// does not feed itself; the same rule does record this test's child reading a file.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void TailInstallDoesNotRecordItsOwnReads()
     {
-        if (Skip()) return;
+        Require();
         int pid = Environment.ProcessId;
         var (tail, stdout, stderr) = StartTail("--format", "jsonl", "--install", "--filter", $"syscall in (read, recvfrom) && ppid == {pid}");
         try
@@ -251,10 +231,10 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// <c>filterc ids --install</c>: the IDS's exit rules (one per host arch, its own key) are in the kernel while
     /// it listens, and SIGTERM removes exactly them.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void IdsInstallRemovesItsRulesOnSigterm()
     {
-        if (Skip()) return;
+        Require();
         var (ids, _, stderr) = StartFilterc("ids", "--install");
         using (ids)
         {
@@ -283,10 +263,10 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// <c>filterc tail --install</c> as a child process: it installs its rule (visible to auditctl), prints a
     /// matching event, and on SIGTERM removes exactly its rule and exits 0 with a summary.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void TailInstallRemovesItsRuleOnSigterm()
     {
-        if (Skip()) return;
+        Require();
         string filterc = Path.Combine(AppContext.BaseDirectory, "filterc.dll");
         var start = new ProcessStartInfo("dotnet")
         {
