@@ -155,7 +155,7 @@ public class KernelLiveTests(ITestOutputHelper output)
     {
         Require();
         int pid = Environment.ProcessId;
-        var (tail, stdout, stderr) = StartTail("--format", "jsonl", "--install", "--filter", $"syscall in (read, recvfrom) && ppid == {pid}");
+        var (tail, stdout, stderr) = StartTail("--format", "jsonl", "--install", "--install-field", $"ppid={pid}", "--filter", $"syscall in (read, recvfrom) && ppid == {pid}");
         try
         {
             string key = AwaitKey(tail, stderr);
@@ -163,6 +163,7 @@ public class KernelLiveTests(ITestOutputHelper output)
             var line = rules.Split('\n').First(l => l.Contains(key) && l.Contains("arch=b64"));
             output.WriteLine(line);
             Assert.Contains($"-F pid!={tail.Id}", line);
+            Assert.Contains($"-F ppid={pid}", line);    // only this test's children: tail itself among them
             RunToEnd("/bin/cat", "/etc/hostname");
             Thread.Sleep(1500); // tail keeps reading meanwhile: without the exclusion, each of its reads is a record to read
             Assert.False(tail.HasExited, $"filterc tail ended: {stderr}");
@@ -235,7 +236,7 @@ public class KernelLiveTests(ITestOutputHelper output)
     public void IdsInstallRemovesItsRulesOnSigterm()
     {
         Require();
-        var (ids, _, stderr) = StartFilterc("ids", "--install");
+        var (ids, _, stderr) = StartFilterc("ids", "--install", "--install-field", $"ppid={Environment.ProcessId}");
         using (ids)
         {
             try
@@ -244,6 +245,7 @@ public class KernelLiveTests(ITestOutputHelper output)
                 string rules = ListRules();
                 Assert.Contains(key, rules);
                 Assert.Contains("-S read,", rules); // the receive calls, among the IDS's syscalls
+                Assert.Contains($"-F ppid={Environment.ProcessId} -F key={key}", rules);
                 RunToEnd("kill", $"-TERM {ids.Id}");
                 Assert.True(ids.WaitForExit(10_000), "filterc ids did not end after SIGTERM");
                 ids.WaitForExit();
@@ -273,7 +275,7 @@ public class KernelLiveTests(ITestOutputHelper output)
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var a in new[] { filterc, "tail", "--install", "--filter", $"syscall == execve && ppid == {Environment.ProcessId}" })
+        foreach (var a in new[] { filterc, "tail", "--install", "--install-field", $"ppid={Environment.ProcessId}", "--filter", $"syscall == execve && ppid == {Environment.ProcessId}" })
             start.ArgumentList.Add(a);
         using var tail = Process.Start(start)!;
         var stdout = new StringBuilder();
