@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Filter.Audit.Ids;
 using Filter.Audit.Live;
 using Filter.Audit.Pipeline;
+using Filter.Tests.Engines;
 using Filter.Tests.Live;
 using Xunit;
 using Xunit.Abstractions;
@@ -53,7 +54,7 @@ public class IdsKernelTests(ITestOutputHelper output)
             using var p = Process.Start(psi)!;
             var stdoutTask = p.StandardOutput.ReadToEndAsync();
             var stderrTask = p.StandardError.ReadToEndAsync();
-            using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+            using (var timeout = new CancellationTokenSource(HangGuard.Bound))
                 await p.WaitForExitAsync(timeout.Token);
             string stdout = await stdoutTask, stderr = await stderrTask;
             output.WriteLine(stdout + stderr);
@@ -68,7 +69,8 @@ public class IdsKernelTests(ITestOutputHelper output)
             Assert.Equal(services["crash"], alert.Pid);
             Assert.Equal(("read", 0L), (alert.ReceiveCall, alert.ReceiveFd));
 
-            await Task.Delay(1000);   // events without EOE (ANOM_ABEND) are complete after the source's timeout
+            // The live alert comes once the crash's ANOM_ABEND has ended (the source's event timeout) and been consumed.
+            KernelLiveTests.AwaitCondition(() => { lock (liveAlerts) return liveAlerts.Any(a => a.Pid == services["crash"]); }, "live alert for the crashing service");
             cts.Cancel();
             await reader;
             pipeline.Complete();
