@@ -23,11 +23,12 @@ internal static class IdsCommand
         var maxProcesses = new Option<int>("--max-processes") { Description = "track at most N processes", DefaultValueFactory = _ => new IdsOptions().MaxProcesses };
         var live = new Option<bool>("--live") { Description = "read the kernel's audit stream (the default when no file is given; needs root)" };
         var install = new Option<bool>("--install") { Description = "live: install kernel audit rules for the syscalls the IDS needs (removed on exit; not with --scope)" };
+        var installFields = TailCommand.InstallFieldOption();
         var lenient = new Option<bool>("--lenient") { Description = "skip malformed lines with a warning instead of stopping" };
         var inputs = new Argument<string[]>("logfile") { Arity = ArgumentArity.ZeroOrMore, Description = "auditd logs (gzip-compressed too), oldest first, or - for standard input" };
         var diagnostics = CliDiagnostics.Option();
         var cmd = new Command("ids", "detect services of a network super-server that die of SIGSEGV soon after receiving data")
-            { window, json, scope, servers, noAcceptFork, maxProcesses, live, install, lenient, diagnostics, inputs };
+            { window, json, scope, servers, noAcceptFork, maxProcesses, live, install, installFields, lenient, diagnostics, inputs };
         cmd.SetAction(r =>
         {
             var options = new IdsOptions
@@ -48,11 +49,12 @@ internal static class IdsCommand
             if (r.GetValue(live) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: give log files or --live, not both");
             if (r.GetValue(install) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: --install is for the live stream, not log files");
             List<AuditRule>? rules = null;
+            if (TailCommand.InstallFields(r.GetValue(installFields), r.GetValue(install), io) is not { } fields) return CliIO.UsageError;
             if (r.GetValue(install))
             {
                 // A scope passes every syscall of its processes, which no syscall-number rule can select.
                 if (options.Scope is not null) return io.Fail(CliIO.UsageError, "error: --install cannot record a --scope's every syscall; add rules for it yourself (auditctl) and run without --install");
-                rules = ExitRules.For(IdsPreFilter.KernelSyscalls(), ExitRules.UniqueKey("ids"), ExitRules.ReaderPids(), out string? why);
+                rules = ExitRules.For(IdsPreFilter.KernelSyscalls(), ExitRules.UniqueKey("ids"), ExitRules.ReaderPids(), fields, out string? why);
                 if (rules is null) return io.Fail(CliIO.UsageError, $"error: --install: the IDS's syscalls {why}");
             }
             var run = new Run(io, options, r.GetValue(json));

@@ -28,9 +28,10 @@ internal static class TailCommand
         engine.AcceptOnlyFromAmong("auto", "interp", "jit");
         var install = new Option<bool>("--install")
         { Description = "install a kernel audit rule for exactly the syscalls the filter can match (removed on exit)" };
+        var installFields = InstallFieldOption();
         var diagnostics = CliDiagnostics.Option();
         var cmd = new Command("tail", "print the kernel's audit events that match a filter, as they happen (needs root)")
-            { filter, file, format, engine, install, diagnostics };
+            { filter, file, format, engine, install, installFields, diagnostics };
         cmd.SetAction(r =>
         {
             if (FilterLoading.Source(r.GetValue(filter), r.GetValue(file), io) is not { } source) return CliIO.UsageError;
@@ -38,9 +39,10 @@ internal static class TailCommand
             if (loaded.Program is not { } program) return CliIO.UsageError;
             var compilation = loaded.Compilation;
             List<AuditRule>? rules = null;
+            if (InstallFields(r.GetValue(installFields), r.GetValue(install), io) is not { } fields) return CliIO.UsageError;
             if (r.GetValue(install))
             {
-                rules = RulesFor(compilation!, io);
+                rules = RulesFor(compilation!, fields, io);
                 if (rules is null) return CliIO.UsageError;
             }
             var kind = r.GetValue(engine) == "interp" ? EngineKind.Interpreter : EngineKind.Jit;
@@ -55,14 +57,42 @@ internal static class TailCommand
     /// (with the reason printed) when that set is unbounded: a rule for every syscall would make the kernel
     /// record everything, so --install refuses rather than flood the audit queue.
     /// </summary>
-    internal static List<AuditRule>? RulesFor(Compilation compilation, CliIO io)
+    internal static List<AuditRule>? RulesFor(Compilation compilation, IReadOnlyList<AuditRuleField> fields, CliIO io)
     {
         var sets = compilation.Policy is { } policy ? SyscallAnalysis.For(policy) : SyscallAnalysis.For(compilation.Bound!);
-        var rules = ExitRules.For(sets, ExitRules.UniqueKey("tail"), ExitRules.ReaderPids(), out string? error);
+        var rules = ExitRules.For(sets, ExitRules.UniqueKey("tail"), ExitRules.ReaderPids(), fields, out string? error);
         if (rules is null)
             io.Stderr.WriteLine($"error: --install: the filter {error}" + (error!.StartsWith("can match any", StringComparison.Ordinal)
                 ? "; add a syscall condition (e.g. 'syscall in (execve, openat) && ...'), or run without --install" : ""));
         return rules;
+    }
+
+    /// <summary><c>--install-field NAME=VALUE</c> (tail and ids): a process condition every installed rule tests too.</summary>
+    internal static Option<string[]> InstallFieldOption() => new("--install-field")
+    {
+        Description = "with --install: every rule also tests this process field, auditctl -F style (pid, ppid, uid, auid, ses; = or !=; repeatable)",
+    };
+
+    /// <summary>The parsed <c>--install-field</c> values, or null (with the reason printed) if one is bad or given without --install.</summary>
+    internal static List<AuditRuleField>? InstallFields(string[]? texts, bool install, CliIO io)
+    {
+        var fields = new List<AuditRuleField>();
+        if (texts is not { Length: > 0 }) return fields;
+        if (!install)
+        {
+            io.Stderr.WriteLine("error: --install-field is for the rules of --install");
+            return null;
+        }
+        foreach (var text in texts)
+        {
+            if (!AuditRuleField.TryParse(text, out var field, out string? error))
+            {
+                io.Stderr.WriteLine($"error: --install-field: {error}");
+                return null;
+            }
+            fields.Add(field);
+        }
+        return fields;
     }
 
     private sealed class Tail(CliIO io, IRecordFilter filter, bool jsonl)
@@ -109,7 +139,7 @@ internal static class TailCommand
                     control = AuditControl.Open();
                     ExitRules.Install(control, rules, installed);
                     io.Stderr.WriteLine($"filterc tail: installed {installed.Count} audit rule{(installed.Count == 1 ? "" : "s")} with key {rules[0].Key} " +
-                        $"(pid {string.Join(", ", rules[0].Fields.Select(f => f.Value))} excluded: this process and auditd): " +
+                        $"(pid {string.Join(", ", rules[0].Fields.Where(f => f == AuditRuleField.NotEqual(AuditRule.FieldPid, f.Value)).Select(f => f.Value))} excluded: this process and auditd): " +
                         string.Join("; ", installed.Select(ExitRules.Describe)));
                 }
                 io.Stderr.WriteLine("filterc tail: listening (Ctrl-C to stop)");

@@ -29,6 +29,36 @@ public readonly record struct AuditRuleField(uint Field, uint Op, uint Value)
 
     /// <summary>A (field, value) pair is <c>-F field=value</c>, the common case.</summary>
     public static implicit operator AuditRuleField((uint Field, uint Value) equal) => Equal(equal.Field, equal.Value);
+
+    /// <summary>
+    /// <c>NAME=VALUE</c> or <c>NAME!=VALUE</c> as auditctl's <c>-F</c> takes it, for the process fields of
+    /// <see cref="AuditRule.ProcessFields"/>; VALUE is a decimal number, or -1 (unset, as an auid is before login).
+    /// </summary>
+    public static bool TryParse(string text, out AuditRuleField field, out string? error)
+    {
+        field = default;
+        int at = text.IndexOf('=');
+        bool not = at > 0 && text[at - 1] == '!';
+        string name = at < 0 ? text : text[..(not ? at - 1 : at)];
+        if (at < 0 || !AuditRule.ProcessFields.TryGetValue(name, out uint number))
+        {
+            error = $"'{text}' is not NAME=VALUE or NAME!=VALUE with NAME one of {string.Join(", ", AuditRule.ProcessFields.Keys)}";
+            return false;
+        }
+        string value = text[(at + 1)..];
+        if (!uint.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint v))
+        {
+            if (value != "-1")
+            {
+                error = $"'{value}' in '{text}' is not a decimal number or -1";
+                return false;
+            }
+            v = uint.MaxValue;
+        }
+        field = not ? NotEqual(number, v) : Equal(number, v);
+        error = null;
+        return true;
+    }
 }
 
 /// <summary>
@@ -45,6 +75,15 @@ public sealed record AuditRule(uint Arch, IReadOnlyList<uint> Syscalls, string K
     /// <summary>Operators of <c>fieldflags</c> (AUDIT_NOT_EQUAL, AUDIT_EQUAL).</summary>
     public const uint OpNotEqual = 0x30000000, OpEqual = 0x40000000;
     public const uint FieldPid = 0, FieldPpid = 18, FieldArch = 11, FieldFilterKey = 210;
+
+    /// <summary>
+    /// Fields of the calling process a rule can test, by auditctl's names (AUDIT_PID, AUDIT_UID,
+    /// AUDIT_LOGINUID, AUDIT_PPID, AUDIT_SESSIONID in include/uapi/linux/audit.h).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, uint> ProcessFields = new Dictionary<string, uint>
+    {
+        ["pid"] = FieldPid, ["ppid"] = FieldPpid, ["uid"] = 1, ["auid"] = 9, ["ses"] = 25,
+    };
     public const int BitmaskWords = 64, MaxFields = 64, MaxKeyLength = 256;
     /// <summary>flags, action, field_count, mask[64], fields[64], values[64], fieldflags[64], buflen.</summary>
     public const int FixedSize = 4 * (3 + BitmaskWords + 3 * MaxFields + 1);
@@ -57,8 +96,8 @@ public sealed record AuditRule(uint Arch, IReadOnlyList<uint> Syscalls, string K
     /// socket, each read making another record to read: a loop that feeds itself. (The kernel's AUDIT_PID is
     /// the thread group id, so every thread of a process is excluded.)
     /// </summary>
-    public static AuditRule Excluding(IEnumerable<uint> pids, uint arch, IReadOnlyList<uint> syscalls, string key) =>
-        new(arch, syscalls, key, [.. pids.Distinct().Select(pid => AuditRuleField.NotEqual(FieldPid, pid))]);
+    public static AuditRule Excluding(IEnumerable<uint> pids, uint arch, IReadOnlyList<uint> syscalls, string key, IReadOnlyList<AuditRuleField>? fields = null) =>
+        new(arch, syscalls, key, [.. pids.Distinct().Select(pid => AuditRuleField.NotEqual(FieldPid, pid)), .. fields ?? []]);
 
     /// <summary>The same rule as auditctl arguments (<c>-a always,exit -F arch=b64 -S 0,1 -F pid!=5 -F key=K</c>), to remove it by hand.</summary>
     public string ToAuditctl()
@@ -69,12 +108,8 @@ public sealed record AuditRule(uint Arch, IReadOnlyList<uint> Syscalls, string K
         return $"-a always,exit -F arch={arch} -S {string.Join(",", Syscalls)}{string.Concat(fields)} -F key={Key}";
     }
 
-    private static string FieldName(uint field) => field switch
-    {
-        FieldPid => "pid",
-        FieldPpid => "ppid",
-        _ => $"field{field}",
-    };
+    private static string FieldName(uint field) =>
+        ProcessFields.FirstOrDefault(f => f.Value == field).Key ?? $"field{field}";
 
     /// <summary>The request payload for AUDIT_ADD_RULE and AUDIT_DEL_RULE (the kernel deletes the rule equal to it).</summary>
     public byte[] Encode()

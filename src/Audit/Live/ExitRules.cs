@@ -48,10 +48,11 @@ public static class ExitRules
 
     /// <summary>
     /// One rule per host arch for the numbers of <paramref name="sets"/> there (an arch without any gets none),
-    /// each excluding <paramref name="excludedPids"/>. Null, with <paramref name="error"/>, when an arch's set
+    /// each excluding <paramref name="excludedPids"/> and testing <paramref name="fields"/> too (<c>--install-field</c>:
+    /// the user's narrowing to some processes). Null, with <paramref name="error"/>, when an arch's set
     /// is every number (a rule would record every syscall of the machine) or no arch has any number.
     /// </summary>
-    public static List<AuditRule>? For(SyscallSets sets, string key, IReadOnlyList<uint> excludedPids, out string? error)
+    public static List<AuditRule>? For(SyscallSets sets, string key, IReadOnlyList<uint> excludedPids, IReadOnlyList<AuditRuleField> fields, out string? error)
     {
         var rules = new List<AuditRule>();
         foreach (var (archName, arch) in HostArches())
@@ -65,7 +66,7 @@ public static class ExitRules
                 error = $"can match any syscall on {archName}, so a kernel rule would have to record every syscall";
                 return null;
             }
-            rules.Add(AuditRule.Excluding(excludedPids, arch, [.. set.Numbers()], key));
+            rules.Add(AuditRule.Excluding(excludedPids, arch, [.. set.Numbers()], key, fields));
         }
         if (rules.Count == 0)
         {

@@ -48,6 +48,16 @@ public class IdsCliTests
         Assert.Contains("scope:1:", err);
         Assert.Equal(2, Run("ids", "--window", "-1", Log).Code);
         Assert.Equal(2, Run("ids", "--live", Log).Code);
+        // --install-field: only with --install, only process fields; refused before anything touches the kernel.
+        foreach (var command in new[] { "ids", "tail" })
+        {
+            string[] filter = command == "tail" ? ["--filter", "syscall == execve"] : [];
+            (code, _, err) = Run([command, .. filter, "--install-field", "ppid=1"]);
+            Assert.Equal((2, "error: --install-field is for the rules of --install\n"), (code, err));
+            (code, _, err) = Run([command, .. filter, "--install", "--install-field", "exe=/bin/ls"]);
+            Assert.Equal(2, code);
+            Assert.StartsWith("error: --install-field: 'exe=/bin/ls' is not NAME=VALUE", err);
+        }
     }
 
     [Fact]

@@ -11,34 +11,19 @@ using Xunit.Abstractions;
 namespace Filter.Tests.Live;
 
 /// <summary>
-/// The live source against the real kernel. They run only as root with kernel audit enabled (as in CI on
-/// this kind of machine); otherwise each test passes after writing why it did not run to its output.
-/// Every rule they add has its own key (<c>filter-live-test-PID-RANDOM</c>) and is deleted in a finally;
-/// they never flush rules or change audit settings.
+/// The live source against the real kernel. They need root, the kernel's audit enabled and auditctl (as in CI
+/// on this kind of machine: .ci/run starts auditd); otherwise each is reported skipped with the reason
+/// (<see cref="KernelRequirements"/>). Every rule they add has its own key and is deleted in a finally, and
+/// each records only processes of this test (<c>-F ppid=</c> this process); they never flush rules or change
+/// audit settings.
 /// </summary>
+[Trait(KernelRequirements.Category, KernelRequirements.Kernel)]
 public class KernelLiveTests(ITestOutputHelper output)
 {
-    private static string? WhyUnavailable()
+    private static void Require()
     {
-        if (!OperatingSystem.IsLinux()) return "not Linux";
-        if (!Environment.IsPrivilegedProcess) return "not root (reading the audit stream needs CAP_AUDIT_READ, adding rules CAP_AUDIT_CONTROL)";
-        try
-        {
-            using var control = AuditControl.Open();
-            if (control.GetStatus().Enabled == 0) return "kernel audit is disabled (auditctl -s: enabled 0)";
-        }
-        catch (AuditUnavailableException e)
-        {
-            return e.Message;
-        }
-        return null;
-    }
-
-    private bool Skip()
-    {
-        if (WhyUnavailable() is not { } reason) return false;
-        output.WriteLine($"skipped: {reason}");
-        return true;
+        KernelRequirements.RequireAudit();
+        KernelRequirements.RequireCommands("auditctl");
     }
 
     private static string UniqueKey() => $"filter-live-test-{Environment.ProcessId}-{Random.Shared.Next():x8}";
@@ -63,20 +48,20 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// through the pipeline: the events the filter passes must be exactly those the same filter selects from
     /// auditd's log (when auditd runs) and from a capture of every event the source assembled.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public async Task TheLiveStreamSelectsWhatTheLogAndTheCaptureSelect()
     {
-        if (Skip()) return;
+        Require();
         int pid = Environment.ProcessId;
         string filter = $"ppid == {pid} && (syscall == execve && success || syscall == openat && exit == -ENOENT)";
         var program = TestPrograms.CompileAndVerify(filter);
         var pipeline = new AuditPipeline();
         var sub = pipeline.Subscribe("test", RecordFilters.Create(program, EngineKind.Jit), 4096);
-        var captured = new List<LiveEvent>();
+        var captured = new List<LiveEvent>();   // written on the source's thread: under its lock
         string key = UniqueKey();
         using (var source = new NetlinkAuditSource(pipeline, new NetlinkAuditSourceOptions { KeepEvents = 1 << 16 }))
         {
-            source.EventAssembled += captured.Add;
+            source.EventAssembled += e => { lock (captured) captured.Add(e); };
             using var cts = new CancellationTokenSource();
             var run = source.RunAsync(cts.Token);
             var rule = new AuditRule(AuditArch.X86_64, [59, 257], key, [(AuditRule.FieldPpid, (uint)pid)]);
@@ -95,7 +80,9 @@ public class KernelLiveTests(ITestOutputHelper output)
                 }
             }
             Assert.DoesNotContain(key, ListRules());
-            Thread.Sleep(600); // more than the event timeout: the last events are complete
+            // Our rule's events are in (3 execve of true, cat's execve and its openat calls, one of them failing): the
+            // source commits each assembled event at once, so it may stop (its last ones are committed as it does).
+            AwaitCondition(() => { lock (captured) return captured.Count(e => e.ToAuditdText().Contains($"key=\"{key}\"")) >= 5; }, "our rule's 5 events");
             cts.Cancel();
             await run;
             pipeline.Complete();
@@ -118,19 +105,11 @@ public class KernelLiveTests(ITestOutputHelper output)
             Assert.Subset(keyed, live);
 
             // auditd's log, when auditd runs: it got the same events from the kernel.
-            using var control2 = AuditControl.Open();
-            uint auditd = control2.GetStatus().Pid;
-            if (auditd == 0 || !Directory.Exists($"/proc/{auditd}") || !File.Exists("/var/log/audit/audit.log"))
-            {
-                output.WriteLine("auditd is not running: compared with the capture only");
-                return;
-            }
-            HashSet<AuditdEventId> fromLog = [];
-            for (int attempt = 0; attempt < 20 && !live.IsSubsetOf(fromLog); attempt++)
-            {
-                Thread.Sleep(100); // auditd writes asynchronously
-                fromLog = FromLog(program, live);
-            }
+            if (KernelRequirements.WhyNoAuditd() is { } noAuditd)
+                throw new SkipException($"compared with the capture only; not with auditd's log: {noAuditd}");
+            // auditd writes asynchronously: wait until it has written our events (or a hang), then compare.
+            var fromLog = FromLog(program, live);
+            AwaitCondition(() => live.IsSubsetOf(fromLog = FromLog(program, live)), "complete log of our events by auditd");
             Assert.Equal(fromLog.Order(), live.Order());
         }
     }
@@ -170,12 +149,12 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// audit socket: its rule excludes its own pid (and auditd's), so none of its own calls is recorded and it
     /// does not feed itself; the same rule does record this test's child reading a file.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void TailInstallDoesNotRecordItsOwnReads()
     {
-        if (Skip()) return;
+        Require();
         int pid = Environment.ProcessId;
-        var (tail, stdout, stderr) = StartTail("--format", "jsonl", "--install", "--filter", $"syscall in (read, recvfrom) && ppid == {pid}");
+        var (tail, stdout, stderr) = StartTail("--format", "jsonl", "--install", "--install-field", $"ppid={pid}", "--filter", $"syscall in (read, recvfrom) && ppid == {pid}");
         try
         {
             string key = AwaitKey(tail, stderr);
@@ -183,21 +162,18 @@ public class KernelLiveTests(ITestOutputHelper output)
             var line = rules.Split('\n').First(l => l.Contains(key) && l.Contains("arch=b64"));
             output.WriteLine(line);
             Assert.Contains($"-F pid!={tail.Id}", line);
+            Assert.Contains($"-F ppid={pid}", line);    // only this test's children: tail itself among them
             RunToEnd("/bin/cat", "/etc/hostname");
-            Thread.Sleep(1500); // tail keeps reading meanwhile: without the exclusion, each of its reads is a record to read
+            // Until the child's reads are printed; then a little longer, while tail keeps reading: without the
+            // exclusion, each of its own reads would be a record to read, printed at once.
+            AwaitOutput(tail, stdout, s => Pids(s).Any(p => p != tail.Id), "the child's reads");
+            Thread.Sleep(500);
             Assert.False(tail.HasExited, $"filterc tail ended: {stderr}");
-            RunToEnd("kill", $"-TERM {tail.Id}");
-            Assert.True(tail.WaitForExit(10_000), "filterc tail did not end after SIGTERM");
-            tail.WaitForExit();
-            output.WriteLine(stderr.ToString());
-            Assert.Equal(0, tail.ExitCode);
-            var pids = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("pid").GetUInt32()).ToList();
+            TerminateAndCheckRemoved(tail, stderr, key);
+            var pids = Pids(stdout.ToString());
             output.WriteLine($"{pids.Count} matching records, from pids {string.Join(", ", pids.Distinct())}");
             Assert.NotEmpty(pids);                       // the child's reads of /etc/hostname
             Assert.DoesNotContain((uint)tail.Id, pids);  // never tail's own
-            Assert.Contains("removed 2 of 2 audit rules", stderr.ToString());
-            Assert.DoesNotContain(key, ListRules());
         }
         finally
         {
@@ -205,12 +181,54 @@ public class KernelLiveTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>SIGTERM; then the tool must end with status 0 having removed exactly its rules (2: one per host arch).</summary>
+    private void TerminateAndCheckRemoved(Process tool, StringBuilder stderr, string key)
+    {
+        RunToEnd("kill", $"-TERM {tool.Id}");
+        Assert.True(tool.WaitForExit(HangGuard.Milliseconds), $"the process with rules {key} did not end after SIGTERM");
+        tool.WaitForExit();   // and its output is read to the end
+        output.WriteLine(stderr.ToString());
+        Assert.Equal(0, tool.ExitCode);
+        Assert.Contains("removed 2 of 2 audit rules", stderr.ToString());
+        Assert.DoesNotContain(key, ListRules());
+    }
+
+    /// <summary>The pid of each complete JSON line.</summary>
+    private static List<uint> Pids(string jsonLines) =>
+        [.. jsonLines.Split('\n').SkipLast(1).Where(l => l.Length > 0)
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("pid").GetUInt32())];
+
     /// <summary>After a failure: SIGTERM first, so that tail removes its rules; SIGKILL only if it does not end.</summary>
     private static void Stop(Process tail)
     {
         if (tail.HasExited) return;
         RunToEnd("kill", $"-TERM {tail.Id}");
-        if (!tail.WaitForExit(10_000)) tail.Kill();
+        if (!tail.WaitForExit(HangGuard.Milliseconds)) tail.Kill();
+    }
+
+    /// <summary>Waits until <paramref name="done"/>; fails only on a hang.</summary>
+    internal static void AwaitCondition(Func<bool> done, string what)
+    {
+        var until = DateTime.UtcNow + HangGuard.Bound;
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < until, $"still no {what} after {HangGuard.Bound.TotalSeconds} s: a hang");
+            Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>Waits until the output holds what <paramref name="done"/> looks for; fails only on a hang or an early exit.</summary>
+    private static void AwaitOutput(Process process, StringBuilder output, Func<string, bool> done, string what)
+    {
+        var until = DateTime.UtcNow + HangGuard.Bound;
+        while (DateTime.UtcNow < until && !process.HasExited)
+        {
+            lock (output)
+                if (done(output.ToString())) return;
+            Thread.Sleep(50);
+        }
+        lock (output)
+            Assert.True(done(output.ToString()), $"no {what} in the output of {process.StartInfo.FileName} (exited: {process.HasExited}):\n{output}");
     }
 
     private static (Process Tail, StringBuilder Stdout, StringBuilder Stderr) StartTail(params string[] args) => StartFilterc("tail", args);
@@ -234,28 +252,20 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// <summary>The key of the rules a starting tail (or ids) installed, once it listens.</summary>
     private static string AwaitKey(Process tail, StringBuilder stderr, string command = "tail")
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < deadline && !tail.HasExited)
-        {
-            Thread.Sleep(50);
-            lock (stderr)
-            {
-                var m = System.Text.RegularExpressions.Regex.Match(stderr.ToString(), $@"with key (filterc-{command}-\d+-[0-9a-f]+)");
-                if (m.Success && stderr.ToString().Contains("listening")) return m.Groups[1].Value;
-            }
-        }
-        throw new Xunit.Sdk.XunitException($"filterc {command} did not start: {stderr}");
+        var pattern = new System.Text.RegularExpressions.Regex($@"with key (filterc-{command}-\d+-[0-9a-f]+)");
+        AwaitOutput(tail, stderr, s => pattern.IsMatch(s) && s.Contains("listening"), $"'filterc {command}: listening'");
+        lock (stderr) return pattern.Match(stderr.ToString()).Groups[1].Value;
     }
 
     /// <summary>
     /// <c>filterc ids --install</c>: the IDS's exit rules (one per host arch, its own key) are in the kernel while
     /// it listens, and SIGTERM removes exactly them.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void IdsInstallRemovesItsRulesOnSigterm()
     {
-        if (Skip()) return;
-        var (ids, _, stderr) = StartFilterc("ids", "--install");
+        Require();
+        var (ids, _, stderr) = StartFilterc("ids", "--install", "--install-field", $"ppid={Environment.ProcessId}");
         using (ids)
         {
             try
@@ -264,13 +274,8 @@ public class KernelLiveTests(ITestOutputHelper output)
                 string rules = ListRules();
                 Assert.Contains(key, rules);
                 Assert.Contains("-S read,", rules); // the receive calls, among the IDS's syscalls
-                RunToEnd("kill", $"-TERM {ids.Id}");
-                Assert.True(ids.WaitForExit(10_000), "filterc ids did not end after SIGTERM");
-                ids.WaitForExit();
-                output.WriteLine(stderr.ToString());
-                Assert.Equal(0, ids.ExitCode);
-                Assert.Contains("removed 2 of 2 audit rules", stderr.ToString());
-                Assert.DoesNotContain(key, ListRules());
+                Assert.Contains($"-F ppid={Environment.ProcessId} -F key={key}", rules);
+                TerminateAndCheckRemoved(ids, stderr, key);
             }
             finally
             {
@@ -283,58 +288,29 @@ public class KernelLiveTests(ITestOutputHelper output)
     /// <c>filterc tail --install</c> as a child process: it installs its rule (visible to auditctl), prints a
     /// matching event, and on SIGTERM removes exactly its rule and exits 0 with a summary.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void TailInstallRemovesItsRuleOnSigterm()
     {
-        if (Skip()) return;
-        string filterc = Path.Combine(AppContext.BaseDirectory, "filterc.dll");
-        var start = new ProcessStartInfo("dotnet")
+        Require();
+        int pid = Environment.ProcessId;
+        var (tail, stdout, stderr) = StartTail("--install", "--install-field", $"ppid={pid}", "--filter", $"syscall == execve && ppid == {pid}");
+        using (tail)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in new[] { filterc, "tail", "--install", "--filter", $"syscall == execve && ppid == {Environment.ProcessId}" })
-            start.ArgumentList.Add(a);
-        using var tail = Process.Start(start)!;
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        tail.OutputDataReceived += (_, e) => { lock (stdout) stdout.AppendLine(e.Data); };
-        tail.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
-        tail.BeginOutputReadLine();
-        tail.BeginErrorReadLine();
-        string? key = null;
-        try
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (key is null && DateTime.UtcNow < deadline && !tail.HasExited)
+            try
             {
-                Thread.Sleep(50);
-                lock (stderr)
-                {
-                    var m = System.Text.RegularExpressions.Regex.Match(stderr.ToString(), @"with key (filterc-tail-\d+-[0-9a-f]+)");
-                    if (m.Success && stderr.ToString().Contains("listening")) key = m.Groups[1].Value;
-                }
+                string key = AwaitKey(tail, stderr);
+                Assert.Contains(key, ListRules());
+                RunToEnd("/bin/true");
+                AwaitOutput(tail, stdout, s => s.Contains("exe=\"/usr/bin/true\"", StringComparison.Ordinal), "execve of /bin/true");
+                TerminateAndCheckRemoved(tail, stderr, key);
+                Assert.Contains("type=SYSCALL msg=audit(", stdout.ToString());
+                Assert.Contains("events seen", stderr.ToString());
+                Assert.DoesNotContain("no longer held", stderr.ToString()); // every matched event was printed
             }
-            Assert.True(key is not null, $"filterc tail did not start: {stderr}");
-            Assert.Contains(key, ListRules());
-            RunToEnd("/bin/true");
-            deadline = DateTime.UtcNow.AddSeconds(5);
-            while (DateTime.UtcNow < deadline && !stdout.ToString().Contains("exe=\"/usr/bin/true\"")) Thread.Sleep(50);
-            RunToEnd("kill", $"-TERM {tail.Id}");
-            Assert.True(tail.WaitForExit(10_000), "filterc tail did not end after SIGTERM");
-            tail.WaitForExit();
-            output.WriteLine(stderr.ToString());
-            Assert.Equal(0, tail.ExitCode);
-            Assert.Contains("type=SYSCALL msg=audit(", stdout.ToString());
-            Assert.Contains("exe=\"/usr/bin/true\"", stdout.ToString());
-            Assert.Contains("removed 2 of 2 audit rules", stderr.ToString());
-            Assert.Contains("events seen", stderr.ToString());
-            Assert.DoesNotContain("no longer held", stderr.ToString()); // every matched event was printed
-            Assert.DoesNotContain(key, ListRules());
-        }
-        finally
-        {
-            Stop(tail);
+            finally
+            {
+                Stop(tail);
+            }
         }
     }
 }

@@ -258,19 +258,37 @@ public class LiveCaptureTests
         Assert.Throws<ArgumentException>(() => new AuditRule(AuditArch.X86_64, [0], "k", [new AuditRuleField(0, 0x50000000, 1)]).Encode());
     }
 
-    /// <summary>The rules tail and ids install: per host arch, own pid excluded, refused when unbounded.</summary>
+    /// <summary><c>--install-field</c>: auditctl's <c>-F NAME=VALUE</c> / <c>NAME!=VALUE</c> for process fields, after the pid exclusions.</summary>
     [Fact]
+    public void InstallFieldsParseAsAuditctlWritesThem()
+    {
+        Assert.True(AuditRuleField.TryParse("ppid=42", out var ppid, out _));
+        Assert.Equal(AuditRuleField.Equal(AuditRule.FieldPpid, 42), ppid);
+        Assert.True(AuditRuleField.TryParse("auid!=-1", out var auid, out _));
+        Assert.Equal(AuditRuleField.NotEqual(9, uint.MaxValue), auid);
+        Assert.True(AuditRuleField.TryParse("ses=7", out var ses, out _));
+        var rule = AuditRule.Excluding([5], AuditArch.X86_64, [59], "k", [ppid, auid, ses]);
+        Assert.Equal("-a always,exit -F arch=b64 -S 59 -F pid!=5 -F ppid=42 -F auid!=4294967295 -F ses=7 -F key=k", rule.ToAuditctl());
+        foreach (var (bad, message) in new[] { ("ppid", "is not NAME=VALUE"), ("exe=/bin/ls", "NAME one of pid, ppid, uid, auid, ses"), ("pid=x", "'x' in 'pid=x' is not a decimal number or -1"), ("uid=-2", "not a decimal"), ("=1", "is not NAME=VALUE") })
+        {
+            Assert.False(AuditRuleField.TryParse(bad, out _, out string? error), bad);
+            Assert.Contains(message, error);
+        }
+    }
+
+    /// <summary>The rules tail and ids install: per host arch, own pid excluded, refused when unbounded.</summary>
+    [SkippableFact]
     public void ExitRulesExcludeTheInstallerAndRefuseEverySyscall()
     {
-        if (!ExitRules.HostArches().Any()) return; // not x86_64 or arm64: no arch to install for
+        Skip.IfNot(ExitRules.HostArches().Any(), "not x86_64 or arm64: no arch to install rules for");
         var bound = Filter.Compiler.FilterCompiler.Compile("syscall in (read, recvfrom) && uid == 0").Bound!;
-        var rules = ExitRules.For(Filter.Compiler.Analysis.SyscallAnalysis.For(bound), "k", [99, 98, 99], out var error);
+        var rules = ExitRules.For(Filter.Compiler.Analysis.SyscallAnalysis.For(bound), "k", [99, 98, 99], [AuditRuleField.Equal(AuditRule.FieldPpid, 7)], out var error);
         Assert.Null(error);
         Assert.NotNull(rules);
         Assert.Equal(ExitRules.HostArches().Count(), rules.Count);
-        Assert.All(rules, r => Assert.Equal([AuditRuleField.NotEqual(AuditRule.FieldPid, 99), AuditRuleField.NotEqual(AuditRule.FieldPid, 98)], r.Fields));
+        Assert.All(rules, r => Assert.Equal([AuditRuleField.NotEqual(AuditRule.FieldPid, 99), AuditRuleField.NotEqual(AuditRule.FieldPid, 98), AuditRuleField.Equal(AuditRule.FieldPpid, 7)], r.Fields));
         if (rules.FirstOrDefault(r => r.Arch == AuditArch.X86_64) is { } x64) Assert.Equal([0u, 45u], x64.Syscalls);
-        Assert.Null(ExitRules.For(Filter.Compiler.Analysis.SyscallAnalysis.For(Filter.Compiler.FilterCompiler.Compile("uid == 0").Bound!), "k", [99], out error));
+        Assert.Null(ExitRules.For(Filter.Compiler.Analysis.SyscallAnalysis.For(Filter.Compiler.FilterCompiler.Compile("uid == 0").Bound!), "k", [99], [], out error));
         Assert.StartsWith("can match any syscall", error);
     }
 

@@ -1,5 +1,6 @@
 using Xunit;
 using Filter.Audit.Pipeline;
+using Filter.Tests.Engines;
 using Filter.VM;
 using static Filter.Tests.Pipeline.PipelineTestKit;
 
@@ -135,7 +136,7 @@ public class SubscriberTests
         Syscall(ctx, 2);
         p.Unsubscribe(s);
         Syscall(ctx, 3);                                      // after leaving: not produced for s
-        var got = await reading.WaitAsync(TimeSpan.FromSeconds(10));
+        var got = await reading.WaitAsync(HangGuard.Bound);
         Assert.Equal([0u, 1u, 2u], got);
         Assert.Equal(new SubscriberStats(3, 3, 0, 0, 3, 0), s.Stats);
         Assert.Null(s.Filter);
@@ -151,10 +152,10 @@ public class SubscriberTests
         await Task.Delay(20);
         Assert.False(wait.IsCompleted);
         Syscall(ctx, 0);
-        Assert.True(await wait.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await wait.WaitAsync(HangGuard.Bound));
         Assert.True(s.TryRead(out _));
         Assert.False(s.TryRead(out _));
         p.Complete();
-        Assert.False(await s.WaitToReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(await s.WaitToReadAsync().AsTask().WaitAsync(HangGuard.Bound));
     }
 }

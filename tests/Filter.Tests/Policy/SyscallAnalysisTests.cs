@@ -67,15 +67,16 @@ public class SyscallAnalysisTests
     }
 
     [Fact]
-    public void ManyRulesAnalyseQuickly()
+    public void ManyRulesAnalyse()
     {
-        // 200 rules sharing macros: the analysis runs on every compile of a policy, so it must stay cheap.
+        // 200 rules sharing macros: the analysis runs on every compile of a policy. How fast is a benchmark's
+        // question (bench/), not a test's: a time limit here would fail on a busy machine.
         var text = "macro root = uid == 0 || euid == 0\nlist calls = (execve, execveat, fork, vfork, clone, ptrace, kill)\n"
             + string.Concat(Enumerable.Range(0, 200).Select(i =>
                 i % 5 == 0 ? $"never: syscall == {400 + i} && root\n" : $"always \"r{i}\": syscall in calls && uid == {i} && !root\n"));
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         var c = TestPrograms.Compile(text);
         TestPrograms.Verify(c.Image!);
-        Assert.True(watch.ElapsedMilliseconds < 5000, $"compiling took {watch.ElapsedMilliseconds} ms");
+        Assert.Equal(200, c.Policy!.Rules.Count);
+        Assert.True(SyscallAnalysis.For(c.Policy).ForArch(AuditArch.X86_64).Contains(59), "execve is in the calls list");
     }
 }

@@ -3,6 +3,7 @@ using Filter.VM;
 using FsCheck.Fluent;
 using Xunit;
 using Xunit.Abstractions;
+using Filter.Verifier;
 using V = Filter.Verifier.Verifier;
 
 namespace Filter.Tests.Verifier;
@@ -57,20 +58,23 @@ public class VerifierFuzzTests(ITestOutputHelper output)
     /// <summary>
     /// Programs of 1 to 12 instructions over the whole instruction table. Operands usually fit their slot
     /// (so that a fair share passes and runs) and sometimes are anything at all (so every rule is hit):
-    /// registers, field offsets, constant indices, verdicts, jump offsets and unused slots alike.
+    /// registers, field offsets, constant indices, verdicts, jump offsets and unused slots alike; rarely the
+    /// program is empty, a set is not canonical, a string or key is too long.
     /// </summary>
     private static byte[] RandomProgram(Random rng)
     {
-        int n = rng.Next(1, 13);
+        bool wild() => rng.Next(20) == 0;
+        bool rare() => rng.Next(500) == 0;
+        int n = rare() ? 0 : rng.Next(1, 13);
         var sets = new List<ValueSet>();
         for (int s = rng.Next(3); s > 0; s--)
         {
             ulong lo = (ulong)rng.Next(500);
-            sets.Add(new ValueSet(rng.Next(2) == 0, [new ValueRange(lo, lo + (ulong)rng.Next(3)), new ValueRange(lo + 10, lo + 10)]));
+            ulong second = rare() ? lo : lo + 10;   // overlapping the first range: not a canonical set
+            sets.Add(new ValueSet(rng.Next(2) == 0, [new ValueRange(lo, lo + (ulong)rng.Next(3)), new ValueRange(second, second)]));
         }
-        var strings = Enumerable.Range(0, rng.Next(3)).Select(_ => "/tmp/"u8.ToArray()).ToList();
-        var keys = Enumerable.Range(0, rng.Next(4)).Select(i => $"k{i}").ToList();
-        bool wild() => rng.Next(20) == 0;
+        var strings = Enumerable.Range(0, rng.Next(3)).Select(_ => rare() ? new byte[ProgramLimits.MaxStringLength + 1] : "/tmp/"u8.ToArray()).ToList();
+        var keys = Enumerable.Range(0, rng.Next(4)).Select(i => rare() ? new string('k', ProgramLimits.MaxKeyLength + 1) : $"k{i}").ToList();
         ulong slot(Operand kind) => kind switch
         {
             _ when wild() => (ulong)rng.Next(256),
@@ -149,6 +153,18 @@ public class VerifierFuzzTests(ITestOutputHelper output)
         for (int i = 0; i < n; i++) Check(RandomProgram(rng), tally);
         Report("random", tally);
         Assert.True(tally.Accepted > n / 100, "too few random programs pass the verifier for the property to mean much");
+        // Every rule but the container's format (ProgramImage writes a well-formed container; the arbitrary bytes
+        // below break that one), so a rule that stopped rejecting, or a new one, cannot go untested.
+        AssertEveryRuleHit(tally, VerifierRules.Where(r => r != DiagnosticCode.Format));
+    }
+
+    /// <summary>The verifier's rules: the FLT2xxx codes.</summary>
+    private static IEnumerable<DiagnosticCode> VerifierRules => Enum.GetValues<DiagnosticCode>().Where(c => (int)c is >= 2000 and < 3000);
+
+    private static void AssertEveryRuleHit(Tally tally, IEnumerable<DiagnosticCode> rules)
+    {
+        var missed = rules.Where(r => tally.ByRule[(int)r] == 0).ToList();
+        Assert.True(missed.Count == 0, $"no program was rejected by {string.Join(", ", missed)}");
     }
 
     [Fact]
@@ -177,12 +193,12 @@ public class VerifierFuzzTests(ITestOutputHelper output)
             Check(bytes, tally);
         }
         Report("bytes", tally);
+        AssertEveryRuleHit(tally, [DiagnosticCode.Format]);
     }
 
     private void Report(string name, Tally tally)
     {
-        var rules = Enum.GetValues<DiagnosticCode>()
-            .Where(r => (int)r is >= 2000 and < 3000 && tally.ByRule[(int)r] > 0).Select(r => $"{r}={tally.ByRule[(int)r]}");
+        var rules = VerifierRules.Where(r => tally.ByRule[(int)r] > 0).Select(r => $"{r}={tally.ByRule[(int)r]}");
         output.WriteLine($"{name}: {tally.Accepted} accepted, {tally.Rejected} rejected ({string.Join(", ", rules)})");
     }
 }
