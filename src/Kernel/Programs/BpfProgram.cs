@@ -41,7 +41,6 @@ public sealed class BpfProgram : IDisposable
             return new BpfProgram(handle, info.Id, spec);
         }
         int errno = -fd;
-        if (errno is Libc.EPERM) return KernelError.FromErrno($"load the BPF program '{spec.Name}'", errno);
         var log = new byte[LogBufferSize];
         int again = LoadOnce(spec, log, 1);
         if (again >= 0)

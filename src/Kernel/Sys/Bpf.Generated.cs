@@ -434,6 +434,7 @@ public static class BpfConstants
     public const uint TAG_SIZE = 8;
     public const uint RB_NO_WAKEUP = 1;
     public const uint RB_FORCE_WAKEUP = 2;
+    public const uint RB_AVAIL_DATA = 0;
     public const uint RINGBUF_BUSY_BIT = 2147483648;
     public const uint RINGBUF_DISCARD_BIT = 1073741824;
     public const uint RINGBUF_HDR_SZ = 8;

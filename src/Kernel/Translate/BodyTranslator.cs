@@ -140,7 +140,8 @@ internal sealed partial class BodyTranslator
 
             case OpCode.Jin:
                 Load(A, insn.A);
-                SetTest(_program.Sets[(int)insn.Imm], _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
+                var set = _program.Sets[(int)insn.Imm];
+                CompareTree.Emit(_asm, set.Ranges, set.Signed, A, B, _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
                 break;
             case OpCode.JstrEq or OpCode.JstrPrefix:
                 StringTest(insn.A, _program.Strings[(int)insn.Imm], insn.Op == OpCode.JstrPrefix,
