@@ -82,6 +82,19 @@ public static unsafe class Bpf
         return ids;
     }
 
+    /// <summary>The name of the loaded program with this id, or null when there is none (any more).</summary>
+    public static string? ProgramName(uint id)
+    {
+        var attr = new GetIdAttr { ProgId = id };
+        int fd = Call(BpfCommand.ProgGetFdById, ref attr);
+        if (fd < 0) return null;
+        using var handle = new KernelFd(fd);
+        if (ProgramInfo(handle, out var info) < 0) return null;
+        var name = new ReadOnlySpan<byte>(info.Name, (int)BpfConstants.OBJ_NAME_LEN);
+        int nul = name.IndexOf((byte)0);
+        return System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]);
+    }
+
     public static int ProgramInfo(KernelFd program, out ProgInfo info)
     {
         info = default;

@@ -23,6 +23,7 @@ namespace Filter.Tests.Kernel;
 /// random filters and bytecode. They need root and BPF (<see cref="KernelBpf"/>): elsewhere they are
 /// reported as skipped, with the reason.
 /// </summary>
+[Collection(KernelCollection.Name)]
 public class KernelDifferentialTests(ITestOutputHelper output)
 {
     private static int Iterations(string name, int normal) =>
