@@ -101,6 +101,7 @@ public sealed class KernelTrace : IDisposable
             var prefilter = new SyscallPrefilter(filter.SyscallMatches);
             var code = new TracePrograms(k, maps, filter, prefilter);
             var exitCode = code.Exit();
+            if (KernelLimits.Check(exitCode, "the filter") is { } limit) return Fail(limit);
             // The exe maintenance first, then the processes already running, then the syscall hooks.
             var steps = new (string Name, Func<RawInstruction[]> Code, AttachType Attach, int BtfId, string Hook)[]
             {

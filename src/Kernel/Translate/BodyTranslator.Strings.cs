@@ -10,7 +10,9 @@ internal sealed partial class BodyTranslator
     /// <c>jstreq</c> / <c>jstrpfx</c> against a constant, unrolled (no loop): the descriptor is checked as
     /// spec/record.md says (a string not wholly inside the record, or longer than its field's maximum, reads
     /// as empty), then the length, then the bytes in 8-byte words (the last word overlapping the one before,
-    /// or 4-, 2- and 1-byte loads for a constant under 8 bytes), each against an immediate.
+    /// or 4-, 2- and 1-byte loads for a constant under 8 bytes), each XORed with the constant's and ORed into
+    /// one difference tested once: no branch per word, so a long constant adds no paths for the kernel's
+    /// verifier to explore (it refuses a path with more than 8,192 pending branches).
     /// </summary>
     private void StringTest(int descriptorOffset, byte[] constant, bool prefix, Label match, Label noMatch)
     {
@@ -46,20 +48,22 @@ internal sealed partial class BodyTranslator
         _asm.Jump(JumpOp.Jgt, A, KernelRecord.RecordCapacity - n, noMatch);
         _asm.Mov(T3, _layout.Record);
         _asm.Alu(AluOp.Add, T3, A);
+        _asm.MovImm(T2, 0);
         int at = 0;
-        for (; at + 8 <= n; at += 8) CompareWord(OpSize.Dw, at, constant, noMatch);
-        if (at < n && n >= 8) CompareWord(OpSize.Dw, n - 8, constant, noMatch);
+        for (; at + 8 <= n; at += 8) DifferWord(OpSize.Dw, at, constant);
+        if (at < n && n >= 8) DifferWord(OpSize.Dw, n - 8, constant);
         else
         {
-            if (at + 4 <= n) { CompareWord(OpSize.W, at, constant, noMatch); at += 4; }
-            if (at + 2 <= n) { CompareWord(OpSize.H, at, constant, noMatch); at += 2; }
-            if (at < n) CompareWord(OpSize.B, at, constant, noMatch);
+            if (at + 4 <= n) { DifferWord(OpSize.W, at, constant); at += 4; }
+            if (at + 2 <= n) { DifferWord(OpSize.H, at, constant); at += 2; }
+            if (at < n) DifferWord(OpSize.B, at, constant);
         }
+        _asm.Jump(JumpOp.Jne, T2, 0, noMatch);
         _asm.Goto(match);
     }
 
-    /// <summary>Compares the bytes at T3 + <paramref name="at"/> (little-endian, as loaded) with the constant's.</summary>
-    private void CompareWord(OpSize size, int at, byte[] constant, Label noMatch)
+    /// <summary>ORs into T2 how the bytes at T3 + <paramref name="at"/> (little-endian, as loaded) differ from the constant's.</summary>
+    private void DifferWord(OpSize size, int at, byte[] constant)
     {
         var bytes = constant.AsSpan(at);
         long expected = size switch
@@ -70,6 +74,12 @@ internal sealed partial class BodyTranslator
             _ => bytes[0],
         };
         _asm.Load(size, T1, T3, (short)at);
-        _asm.Jump(JumpOp.Jne, T1, expected, noMatch, T2);
+        if (expected is >= int.MinValue and <= int.MaxValue) _asm.Alu(AluOp.Xor, T1, (int)expected);
+        else
+        {
+            _asm.LoadImm64(B, expected);
+            _asm.Alu(AluOp.Xor, T1, B);
+        }
+        _asm.Alu(AluOp.Or, T2, T1);
     }
 }

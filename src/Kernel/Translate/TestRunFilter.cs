@@ -33,6 +33,11 @@ public sealed class TestRunFilter : IDisposable
         var buffer = BpfMap.Create(MapType.PercpuArray, 4, KernelRecord.BufferSize, 1, "filter_test_buf");
         if (!buffer.Ok) return buffer.Error!;
         var code = Assemble(program, buffer.Value);
+        if (KernelLimits.Check(code, "the filter") is { } limit)
+        {
+            buffer.Value.Dispose();
+            return limit;
+        }
         var loaded = BpfProgram.Load(new ProgramSpec(ProgramType.Syscall, code, "filter_test", Flags: BpfConstants.F_SLEEPABLE));
         if (!loaded.Ok)
         {

@@ -34,7 +34,7 @@ public class BpfAssemblerTests
         asm.Exit();
         var code = asm.Marshal();
         Assert.Equal(row.Op.Value, code[0].Opcode);
-        Assert.Equal(row.Format == InsnFormat.LoadImm64 ? 3 : 2, code.Length);
+        Assert.Equal(row.Format switch { InsnFormat.LoadImm64 => 3, InsnFormat.Exit => 1, _ => 2 }, code.Length); // after exit, nothing is reachable
         string text = BpfDisassembler.Format(code[0], row.Format == InsnFormat.LoadImm64 ? code[1].Imm : null);
         Assert.DoesNotContain("unknown", text);
         string expected = row.Format switch
@@ -95,26 +95,44 @@ public class BpfAssemblerTests
         var asm = new BpfAssembler();
         var far = asm.NewLabel("far");
         var near = asm.NewLabel("near");
+        var body = asm.NewLabel("body");
         asm.Jump(JumpOp.Jgt, Reg.R1, 5, far);
         asm.Jump(JumpOp.Jset, Reg.R1, 4, far);
-        asm.Goto(far);
         asm.Jump(JumpOp.Jeq, Reg.R1, 1, near);
         asm.Mark(near);
+        asm.Jump(JumpOp.Jne, Reg.R1, 2, body);
+        asm.Goto(far);
+        asm.Mark(body);
         for (int i = 0; i < 40_000; i++) asm.MovImm(Reg.R0, i);
         asm.Mark(far);
         asm.Exit();
         var code = asm.Marshal();
         Assert.Equal("if r1 <= 0x5 goto pc+1", BpfDisassembler.Format(code[0]));
-        Assert.Equal("gotol pc+40005", BpfDisassembler.Format(code[1]));
+        Assert.Equal("gotol pc+40006", BpfDisassembler.Format(code[1]));
         Assert.Equal("if r1 & 0x4 goto pc+1", BpfDisassembler.Format(code[2]));
         Assert.Equal("goto pc+1", BpfDisassembler.Format(code[3]));
-        Assert.Equal("gotol pc+40002", BpfDisassembler.Format(code[4]));
-        Assert.Equal("gotol pc+40001", BpfDisassembler.Format(code[5]));
-        Assert.Equal("if r1 == 0x1 goto pc+0", BpfDisassembler.Format(code[6]));
-        Assert.Equal(6 + 1 + 40_000 + 1, code.Length);
-        Assert.Equal("exit", BpfDisassembler.Format(code[^1]));
+        Assert.Equal("gotol pc+40003", BpfDisassembler.Format(code[4]));
+        Assert.Equal("if r1 == 0x1 goto pc+0", BpfDisassembler.Format(code[5]));
+        Assert.Equal("if r1 != 0x2 goto pc+1", BpfDisassembler.Format(code[6]));
+        Assert.Equal("gotol pc+40000", BpfDisassembler.Format(code[7]));
+        Assert.Equal(8 + 40_000 + 1, code.Length);
         // Each gotol lands on the exit.
-        foreach (int at in new[] { 1, 4, 5 }) Assert.Equal(code.Length - 1, at + 1 + code[at].Imm);
+        foreach (int at in new[] { 1, 4, 7 }) Assert.Equal(code.Length - 1, at + 1 + code[at].Imm);
+    }
+
+    /// <summary>The kernel refuses unreachable instructions: they are dropped, and labels after them move.</summary>
+    [Fact]
+    public void UnreachableInstructionsAreDropped()
+    {
+        var asm = new BpfAssembler();
+        var end = asm.NewLabel("end");
+        asm.Jump(JumpOp.Jeq, Reg.R1, 0, end);
+        asm.Goto(end);
+        asm.MovImm(Reg.R0, 1); // no path
+        asm.MovImm(Reg.R0, 2); // no path
+        asm.Mark(end);
+        asm.Exit();
+        Assert.Equal("0: (15) if r1 == 0x0 goto pc+1\n1: (05) goto pc+0\n2: (95) exit\n", BpfDisassembler.Disassemble(asm.Marshal()));
     }
 
     [Fact]

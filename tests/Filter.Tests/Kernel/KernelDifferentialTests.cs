@@ -231,3 +231,54 @@ public class KernelDifferentialTests(ITestOutputHelper output)
         Assert.True(accepted > 200);
     }
 }
+
+/// <summary>The largest programs the limits allow load in the kernel, and time how long that takes.</summary>
+[Collection(KernelCollection.Name)]
+public class KernelScaleTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Policies() => new(["uid", "mixed"]);
+
+    /// <summary>A 1,000-rule policy (rules of the shapes policies use), within our 4,096-instruction limit.</summary>
+    internal static string ThousandRules(string kind)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < 1000; i++)
+            sb.AppendLine(kind == "uid" ? $"always \"r{i}\": uid == {1000 + i}" : (i % 3) switch
+            {
+                0 => $"always \"r{i}\": uid == {1000 + i} && exit < 0",
+                1 => $"always \"r{i}\": exe startswith \"/opt/app{i}/\"",
+                _ => $"always \"r{i}\": auid in ({i}, {i + 5000}..{i + 5100})",
+            });
+        return sb.ToString();
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Policies))]
+    public void AThousandRulePolicyLoadsAndDecides(string kind)
+    {
+        KernelBpf.Require();
+        var program = TestPrograms.CompileAndVerify(ThousandRules(kind));
+        var watch = Stopwatch.StartNew();
+        using var kernel = KernelDifferentialTests.Load(program);
+        output.WriteLine($"{kind}: {program.InstructionCount} instructions, {kernel.Code.Length} eBPF instructions, loaded in {watch.ElapsedMilliseconds} ms");
+        foreach (var record in FilterGen.Record.Sample(200))
+            Assert.Equal(Interpreter.Run(program, new Record(record)), kernel.Run(record).Value);
+    }
+
+    /// <summary>A set of the most ranges our verifier allows (65,536) loads.</summary>
+    [SkippableFact]
+    public void TheLargestSetLoads()
+    {
+        KernelBpf.Require();
+        var set = new ValueSet(false, Enumerable.Range(0, ProgramLimits.MaxRangesPerSet).Select(i => new ValueRange((ulong)i * 2, (ulong)i * 2)));
+        var image = new ProgramImage([new(OpCode.Ldw, 0, 0, 0, 0, RecordLayout.Uid), new(OpCode.Jin, 0, 0, 0, 1, 0), new(OpCode.Ret, 0, 0, 0, 0, 1), new(OpCode.Ret, 0, 0, 0, 0, 0)], [set], [], [""]);
+        var program = V.Verify(image).Program!;
+        using var kernel = KernelDifferentialTests.Load(program);
+        foreach (uint uid in new uint[] { 0, 1, 2, 131070, 131071, 131072, uint.MaxValue })
+        {
+            var r = new RecordBuilder();
+            r.SetU32(RecordLayout.Uid, uid);
+            Assert.Equal(Interpreter.Run(program, new Record(r.Build())), kernel.Run(r.Build()).Value);
+        }
+    }
+}

@@ -106,3 +106,54 @@ public class TranslatorTests
             """, BpfDisassembler.Disassemble(asm.Marshal()));
     }
 }
+
+/// <summary>
+/// Programs our verifier accepts but the kernel's cannot: the translation says which limit they pass
+/// (spec/limits.md) before anything is loaded.
+/// </summary>
+public class KernelLimitTests
+{
+    private static Filter.Kernel.Sys.KernelError? Check(ProgramImage image)
+    {
+        var result = V.Verify(image);
+        Assert.True(result.Ok, result.Error?.ToString());
+        var asm = new BpfAssembler();
+        FilterTranslator.EmitBody(asm, result.Program!, new BodyLayout(Reg.R6));
+        asm.Exit();
+        return KernelLimits.Check(asm.Marshal(), "the filter");
+    }
+
+    /// <summary>A chain of tests, each jumping to the last instruction (ret #1) when it holds, else on to the next.</summary>
+    private static List<Filter.VM.Instruction> Chain(int tests, Func<int, Filter.VM.Instruction> test, params Filter.VM.Instruction[] prologue)
+    {
+        var code = new List<Filter.VM.Instruction>(prologue);
+        for (int i = 0; i < tests; i++) code.Add(test(i) with { Jt = (ushort)(tests - i), Jf = 0 });
+        code.Add(new(OpCode.Ret, 0, 0, 0, 0, 0));
+        code.Add(new(OpCode.Ret, 0, 0, 0, 0, 1));
+        return code;
+    }
+
+    [Fact]
+    public void TooManyInstructionsIsALimitError()
+    {
+        var strings = Enumerable.Range(0, 400).Select(i => Enumerable.Repeat((byte)('a' + i % 26), 4096).ToArray()).ToList();
+        var code = Chain(400, i => new(OpCode.JstrEq, (byte)RecordLayout.ExeDescriptor, 0, 0, 0, (ulong)i));
+        var error = Check(new ProgramImage(code, [], strings, [""]));
+        Assert.Equal(Filter.Kernel.Sys.KernelErrorKind.Limit, error?.Kind);
+        Assert.Contains("the kernel loads at most 1,000,000", error!.Message);
+        // 300 of them fit.
+        Assert.Null(Check(new ProgramImage(Chain(300, i => code[i]), [], strings.Take(300).ToList(), [""])));
+    }
+
+    [Fact]
+    public void TooManyBranchesOnAPathIsALimitError()
+    {
+        // 64 values: 4 levels of the compare tree and 4 compares in a leaf, 8 branches per test.
+        var sets = Enumerable.Range(0, 1100).Select(i => new ValueSet(false, Enumerable.Range(0, 64).Select(j => new ValueRange((ulong)(j * 3 + i % 3), (ulong)(j * 3 + i % 3))))).ToList();
+        var load = new Filter.VM.Instruction(OpCode.Lddw, 0, 0, 0, 0, RecordLayout.A0);
+        var error = Check(new ProgramImage(Chain(1100, i => new(OpCode.Jin, 0, 0, 0, 0, (ulong)i), load), sets, [], [""]));
+        Assert.Equal(Filter.Kernel.Sys.KernelErrorKind.Limit, error?.Kind);
+        Assert.Contains("the kernel's verifier refuses more than 8,192", error!.Message);
+        Assert.Null(Check(new ProgramImage(Chain(300, i => new(OpCode.Jin, 0, 0, 0, 0, (ulong)i), load), sets.Take(300).ToList(), [], [""])));
+    }
+}
