@@ -147,6 +147,10 @@ public sealed class KernelTrace : IDisposable
         }
     }
 
+    /// <summary>Each program's name, runs and total run time, counted while run-time statistics are on (<see cref="Bpf.EnableRunTimeStats"/>).</summary>
+    public IReadOnlyList<(string Name, ulong Runs, ulong RunTimeNs)> ProgramStats() =>
+        [.. _programs.Select(p => (p.Spec.Name, p.Stats().RunCount, p.Stats().RunTimeNs))];
+
     public KernelTraceStats Stats => new(_maps.Sum(TraceMaps.Counter.Seen), _maps.Sum(TraceMaps.Counter.Gathered),
         _maps.Sum(TraceMaps.Counter.Matched), _maps.Sum(TraceMaps.Counter.Lost));
 

@@ -22,17 +22,17 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
 
     private readonly bool _filterReadsExe = filter.FieldsRead.Contains("exe");
 
+    /// <summary>Adds 1 to a counter in this CPU's line of the counters' array value (its address is a constant: no lookup).</summary>
     private void Count(BpfAssembler asm, TraceMaps.Counter counter)
     {
         var skip = asm.NewLabel();
-        asm.StoreImm(OpSize.W, Reg.R10, ZeroKeySlot, 0);
-        asm.LoadMap(Reg.R1, maps.Counters.Fd);
-        asm.Mov(Reg.R2, Reg.R10);
-        asm.Alu(AluOp.Add, Reg.R2, ZeroKeySlot);
-        asm.Call(HelperId.MapLookupElem);
-        asm.Jump(JumpOp.Jeq, Reg.R0, 0, skip);
-        asm.MovImm(Reg.R1, 1);
-        asm.AtomicAdd(OpSize.Dw, Reg.R0, (short)((int)counter * 8), Reg.R1);
+        asm.Call(HelperId.GetSmpProcessorId);
+        asm.Jump(JumpOp.Jge, Reg.R0, Cpus.Possible, skip);
+        asm.Alu(AluOp.Mul, Reg.R0, TraceMaps.CounterLine);
+        asm.LoadMapValue(Reg.R1, maps.Counters.Fd, (int)counter * 8);
+        asm.Alu(AluOp.Add, Reg.R1, Reg.R0);
+        asm.MovImm(Reg.R2, 1);
+        asm.AtomicAdd(OpSize.Dw, Reg.R1, 0, Reg.R2);
         asm.Mark(skip);
     }
 
@@ -44,7 +44,11 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Call(HelperId.MapLookupElem);
     }
 
-    /// <summary>tp_btf/sys_enter (regs, id): for a syscall the filter may match in the task's arch, the number, arguments and arch, keyed by thread.</summary>
+    /// <summary>
+    /// tp_btf/sys_enter (regs, id): for a syscall the filter may match in the task's arch, the number,
+    /// arguments and arch, keyed by thread. A thread's entry is written in place once it exists (a lookup,
+    /// no update: an update of the LRU map takes its locks).
+    /// </summary>
     public RawInstruction[] Enter()
     {
         var asm = new BpfAssembler();
@@ -54,27 +58,31 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Load(OpSize.Dw, Reg.R7, Reg.R6, 8);
         SyscallPrefilter.Emit(asm, prefilter.Ranges, Reg.R7, Reg.R1, candidate, done);
         asm.Mark(candidate);
-        asm.Call(HelperId.GetCurrentPidTgid);
-        asm.Store(OpSize.W, Reg.R10, KeySlot, Reg.R0);
         asm.Load(OpSize.Dw, Reg.R8, Reg.R6, 0);
-        asm.Store(OpSize.Dw, Reg.R10, EntrySlot + TraceMaps.EntryNr, Reg.R7);
         asm.Call(HelperId.GetCurrentTaskBtf);
         asm.Load(OpSize.W, Reg.R1, Reg.R0, k.ThreadStatus);
         asm.Alu(AluOp.And, Reg.R1, KernelOffsets.TsCompat);
         var compat = asm.NewLabel("compat");
-        var store = asm.NewLabel("store");
-        asm.Jump(JumpOp.Jne, Reg.R1, 0, compat);
         var native = asm.NewLabel("native");
+        var compatCandidate = asm.NewLabel("compat_candidate");
+        var write = asm.NewLabel("write");
+        asm.Jump(JumpOp.Jne, Reg.R1, 0, compat);
         SyscallPrefilter.Emit(asm, prefilter.Native, Reg.R7, Reg.R1, native, done);
         asm.Mark(native);
-        Arguments(k.Args64, AuditArch.X86_64);
-        asm.Goto(store);
+        asm.MovImm(Reg.R9, AuditArch.X86_64);
+        asm.Goto(write);
         asm.Mark(compat);
-        var compatCandidate = asm.NewLabel("compat_candidate");
         SyscallPrefilter.Emit(asm, prefilter.Compat, Reg.R7, Reg.R1, compatCandidate, done);
         asm.Mark(compatCandidate);
-        Arguments(k.Args32, AuditArch.I386);
-        asm.Mark(store);
+        asm.MovImm(Reg.R9, AuditArch.I386);
+        asm.Mark(write);
+        // r9 = arch. The thread's entry, made (zeroed) on its first candidate call.
+        asm.Call(HelperId.GetCurrentPidTgid);
+        asm.Store(OpSize.W, Reg.R10, KeySlot, Reg.R0);
+        Lookup(asm, maps.InFlight, KeySlot);
+        var found = asm.NewLabel("found");
+        asm.Jump(JumpOp.Jne, Reg.R0, 0, found);
+        for (short at = 0; at < TraceMaps.EntrySize; at += 8) asm.StoreImm(OpSize.Dw, Reg.R10, (short)(EntrySlot + at), 0);
         asm.LoadMap(Reg.R1, maps.InFlight.Fd);
         asm.Mov(Reg.R2, Reg.R10);
         asm.Alu(AluOp.Add, Reg.R2, KeySlot);
@@ -82,20 +90,32 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Alu(AluOp.Add, Reg.R3, EntrySlot);
         asm.MovImm(Reg.R4, BpfConstants.ANY);
         asm.Call(HelperId.MapUpdateElem);
+        Lookup(asm, maps.InFlight, KeySlot);
+        asm.Jump(JumpOp.Jeq, Reg.R0, 0, done);
+        asm.Mark(found);
+        var args32 = asm.NewLabel("args32");
+        var stored = asm.NewLabel("stored");
+        asm.Store(OpSize.W, Reg.R0, TraceMaps.EntryArch, Reg.R9);
+        asm.Jump(JumpOp.Jne, Reg.R9, (long)AuditArch.X86_64, args32, Reg.R1);
+        Arguments(k.Args64);
+        asm.Goto(stored);
+        asm.Mark(args32);
+        Arguments(k.Args32);
+        asm.Mark(stored);
+        // The number last: the exit program takes an entry whose number is its call's.
+        asm.Store(OpSize.Dw, Reg.R0, TraceMaps.EntryNr, Reg.R7);
         asm.Mark(done);
         asm.MovImm(Reg.R0, 0);
         asm.Exit();
         return asm.Marshal();
 
-        void Arguments(short[] registers, uint arch)
+        void Arguments(short[] registers)
         {
             for (int i = 0; i < 6; i++)
             {
                 asm.Load(OpSize.Dw, Reg.R1, Reg.R8, registers[i]);
-                asm.Store(OpSize.Dw, Reg.R10, (short)(EntrySlot + TraceMaps.EntryArgs + 8 * i), Reg.R1);
+                asm.Store(OpSize.Dw, Reg.R0, (short)(TraceMaps.EntryArgs + 8 * i), Reg.R1);
             }
-            asm.StoreImm(OpSize.W, Reg.R10, EntrySlot + TraceMaps.EntryArch, unchecked((int)arch));
-            asm.StoreImm(OpSize.W, Reg.R10, EntrySlot + TraceMaps.EntryArch + 4, 0);
         }
     }
 

@@ -51,19 +51,6 @@ public sealed class BpfMap : IDisposable
         fixed (byte* k = key) return Bpf.MapDelete(Fd, k);
     }
 
-    /// <summary>For a per-CPU array of u64 counters: the sum over CPUs of counter <paramref name="slot"/> of entry <paramref name="index"/>.</summary>
-    public ulong SumPerCpu(uint index, int slot)
-    {
-        Span<byte> key = stackalloc byte[4];
-        BitConverter.TryWriteBytes(key, index);
-        var values = new byte[LookupSize];
-        if (Lookup(key, values) != 0) return 0;
-        int stride = (ValueSize + 7) & ~7;
-        ulong sum = 0;
-        for (int cpu = 0; cpu < Cpus.Possible; cpu++) sum += BitConverter.ToUInt64(values, cpu * stride + slot * 8);
-        return sum;
-    }
-
     public void Dispose() => Fd.Dispose();
 }
 
