@@ -50,8 +50,8 @@ public readonly ref struct KernelEvent
 public delegate void KernelEventHandler(in KernelEvent e);
 
 /// <summary>
-/// A verified filter running in the kernel at every system call's exit (spec/kernel.md): the maps, the five
-/// programs and their links, and a reader of the ring buffer. Everything is held by descriptors: disposing
+/// A verified filter running in the kernel at every system call's exit (spec/kernel.md): the maps, the
+/// programs (four, and a fifth at sys_enter when the filter may match a call whose arguments exit cannot see) and their links, and a reader of the ring buffer. Everything is held by descriptors: disposing
 /// detaches it all, and so does the end of the process, however it ends.
 /// </summary>
 public sealed class KernelTrace : IDisposable
@@ -113,6 +113,7 @@ public sealed class KernelTrace : IDisposable
             };
             foreach (var step in steps)
             {
+                if (step.Name == "filter_enter" && !prefilter.NeedsEntry) continue;
                 var loaded = BpfProgram.Load(new ProgramSpec(ProgramType.Tracing, step.Code(), step.Name, step.Attach, step.BtfId));
                 if (!loaded.Ok) return Fail(loaded.Error!);
                 programs.Add(loaded.Value);

@@ -1,3 +1,4 @@
+using Filter.Compiler.Tables;
 using Filter.Kernel.Asm;
 using Filter.Kernel.Translate;
 using Filter.VM;
@@ -17,12 +18,33 @@ internal sealed class SyscallPrefilter
     public IReadOnlyList<ValueRange> Native { get; }
     public IReadOnlyList<ValueRange> Compat { get; }
 
+    /// <summary>
+    /// Calls whose arguments the exit cannot see, so that sys_enter keeps them: a successful exec resets the
+    /// registers, a signal return restores others; and a new task's first return from fork reaches sys_exit
+    /// without having entered (audit records nothing for it): the entry tells them apart.
+    /// </summary>
+    public static readonly string[] EntryCalls = ["execve", "execveat", "fork", "vfork", "clone", "clone3", "rt_sigreturn", "sigreturn"];
+
+    /// <summary>Of those, the ones the filter may match, per arch (empty: no sys_enter program at all).</summary>
+    public IReadOnlyList<ValueRange> EntryNative { get; }
+    public IReadOnlyList<ValueRange> EntryCompat { get; }
+    public IReadOnlyList<ValueRange> EntryAny { get; }
+    public bool NeedsEntry => EntryAny.Count > 0;
+
     public SyscallPrefilter(SyscallMatchTable matches)
     {
         Native = RangesOf(n => matches.MayMatch(AuditArch.X86_64, n));
         Compat = RangesOf(n => matches.MayMatch(AuditArch.I386, n));
         Ranges = RangesOf(n => matches.MayMatch(AuditArch.X86_64, n) || matches.MayMatch(AuditArch.I386, n));
+        var native = EntryNumbers(AuditArch.X86_64);
+        var compat = EntryNumbers(AuditArch.I386);
+        EntryNative = RangesOf(n => native.Contains(n) && matches.MayMatch(AuditArch.X86_64, n));
+        EntryCompat = RangesOf(n => compat.Contains(n) && matches.MayMatch(AuditArch.I386, n));
+        EntryAny = RangesOf(n => (native.Contains(n) && matches.MayMatch(AuditArch.X86_64, n)) || (compat.Contains(n) && matches.MayMatch(AuditArch.I386, n)));
     }
+
+    private static HashSet<uint> EntryNumbers(uint arch) =>
+        [.. EntryCalls.Select(name => Syscalls.TryGetNumber(arch, name, out int n) ? n : -1).Where(n => n >= 0).Select(n => (uint)n)];
 
     private static List<ValueRange> RangesOf(Func<uint, bool> may)
     {

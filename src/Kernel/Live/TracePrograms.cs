@@ -15,7 +15,7 @@ namespace Filter.Kernel.Live;
 internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedProgram filter, SyscallPrefilter prefilter)
 {
     // Frame layout below the filter's register slots (r10-128 .. r10-8).
-    private const short KeySlot = -136, ZeroKeySlot = -132, PidTgidSlot = -144, FlagsSlot = -152, EntrySlot = -216;
+    private const short KeySlot = -136, ZeroKeySlot = -132, PidTgidSlot = -144, FlagsSlot = -152, ArchSlot = -160, EntrySlot = -224;
 
     /// <summary>Ring-buffer fill above which a send wakes the reader (below it, the reader polls): batches wake-ups under load.</summary>
     private int WakeAbove => maps.Events.MaxEntries / 4;
@@ -45,8 +45,8 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
     }
 
     /// <summary>
-    /// tp_btf/sys_enter (regs, id): for a syscall the filter may match in the task's arch, the number,
-    /// arguments and arch, keyed by thread. A thread's entry is written in place once it exists (a lookup,
+    /// tp_btf/sys_enter (regs, id), attached only when the filter may match a call of
+    /// <see cref="SyscallPrefilter.EntryCalls"/>: for such a call, the number, arguments and arch, keyed by thread. A thread's entry is written in place once it exists (a lookup,
     /// no update: an update of the LRU map takes its locks).
     /// </summary>
     public RawInstruction[] Enter()
@@ -56,7 +56,7 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         var candidate = asm.NewLabel("candidate");
         asm.Mov(Reg.R6, Reg.R1);
         asm.Load(OpSize.Dw, Reg.R7, Reg.R6, 8);
-        SyscallPrefilter.Emit(asm, prefilter.Ranges, Reg.R7, Reg.R1, candidate, done);
+        SyscallPrefilter.Emit(asm, prefilter.EntryAny, Reg.R7, Reg.R1, candidate, done);
         asm.Mark(candidate);
         asm.Load(OpSize.Dw, Reg.R8, Reg.R6, 0);
         asm.Call(HelperId.GetCurrentTaskBtf);
@@ -67,12 +67,12 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         var compatCandidate = asm.NewLabel("compat_candidate");
         var write = asm.NewLabel("write");
         asm.Jump(JumpOp.Jne, Reg.R1, 0, compat);
-        SyscallPrefilter.Emit(asm, prefilter.Native, Reg.R7, Reg.R1, native, done);
+        SyscallPrefilter.Emit(asm, prefilter.EntryNative, Reg.R7, Reg.R1, native, done);
         asm.Mark(native);
         asm.MovImm(Reg.R9, AuditArch.X86_64);
         asm.Goto(write);
         asm.Mark(compat);
-        SyscallPrefilter.Emit(asm, prefilter.Compat, Reg.R7, Reg.R1, compatCandidate, done);
+        SyscallPrefilter.Emit(asm, prefilter.EntryCompat, Reg.R7, Reg.R1, compatCandidate, done);
         asm.Mark(compatCandidate);
         asm.MovImm(Reg.R9, AuditArch.I386);
         asm.Mark(write);
@@ -136,34 +136,76 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         SyscallPrefilter.Emit(asm, prefilter.Ranges, Reg.R7, Reg.R1, candidate, done);
         asm.Mark(candidate);
 
-        // The entry this thread's sys_enter kept: none for a call that entered before we attached, or for a
-        // new task's first return from fork (audit records neither).
+        // The arch: a 32-bit call sets TS_COMPAT for its duration.
+        asm.Call(HelperId.GetCurrentTaskBtf);
+        asm.Mov(Reg.R8, Reg.R0);
+        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.ThreadStatus);
+        asm.Alu(AluOp.And, Reg.R1, KernelOffsets.TsCompat);
+        var compat = asm.NewLabel("compat");
+        var native = asm.NewLabel("native");
+        var compatCandidate = asm.NewLabel("compat_candidate");
+        var archKnown = asm.NewLabel("arch_known");
+        asm.Jump(JumpOp.Jne, Reg.R1, 0, compat);
+        SyscallPrefilter.Emit(asm, prefilter.Native, Reg.R7, Reg.R1, native, done);
+        asm.Mark(native);
+        asm.StoreImm(OpSize.Dw, Reg.R10, ArchSlot, unchecked((int)AuditArch.X86_64));
+        asm.Goto(archKnown);
+        asm.Mark(compat);
+        SyscallPrefilter.Emit(asm, prefilter.Compat, Reg.R7, Reg.R1, compatCandidate, done);
+        asm.Mark(compatCandidate);
+        asm.StoreImm(OpSize.Dw, Reg.R10, ArchSlot, unchecked((int)AuditArch.I386));
+        asm.Mark(archKnown);
+
         asm.Call(HelperId.GetCurrentPidTgid);
         asm.Store(OpSize.Dw, Reg.R10, PidTgidSlot, Reg.R0);
         asm.Store(OpSize.W, Reg.R10, KeySlot, Reg.R0);
-        Lookup(asm, maps.InFlight, KeySlot);
-        asm.Jump(JumpOp.Jeq, Reg.R0, 0, done);
-        asm.Mov(Reg.R8, Reg.R0);
-        asm.Load(OpSize.Dw, Reg.R1, Reg.R8, TraceMaps.EntryNr);
-        asm.Jump(JumpOp.Jne, Reg.R1, Reg.R7, done);
-        asm.StoreImm(OpSize.Dw, Reg.R8, TraceMaps.EntryNr, -1); // consumed
-
         asm.StoreImm(OpSize.W, Reg.R10, ZeroKeySlot, 0);
         Lookup(asm, maps.Buffer, ZeroKeySlot);
         asm.Jump(JumpOp.Jeq, Reg.R0, 0, done);
         asm.Mov(Reg.R6, Reg.R0);
         asm.Alu(AluOp.Add, Reg.R6, KernelRecord.RecordOffset);
-        Count(asm, TraceMaps.Counter.Gathered);
-
-        // arch, syscall, arguments: as at entry.
-        asm.Load(OpSize.W, Reg.R1, Reg.R8, TraceMaps.EntryArch);
+        asm.Load(OpSize.W, Reg.R1, Reg.R10, ArchSlot);
         asm.Store(OpSize.W, Reg.R6, RecordLayout.Arch, Reg.R1);
         asm.Store(OpSize.W, Reg.R6, RecordLayout.Syscall, Reg.R7);
-        for (int i = 0; i < 6; i++)
+
+        // The arguments: from the registers at exit, or for the calls whose registers exit cannot trust, from
+        // the entry sys_enter kept (none: the call entered before we attached, or it is a new task's first
+        // return from fork, which audit does not record either).
+        var argsDone = asm.NewLabel("args_done");
+        var fromEntry = asm.NewLabel("from_entry");
+        var fromRegs = asm.NewLabel("from_regs");
+        var compatRegs = asm.NewLabel("compat_regs");
+        if (prefilter.NeedsEntry)
         {
-            asm.Load(OpSize.Dw, Reg.R1, Reg.R8, (short)(TraceMaps.EntryArgs + 8 * i));
-            asm.Store(OpSize.Dw, Reg.R6, (short)(RecordLayout.A0 + 8 * i), Reg.R1);
+            var entryCompat = asm.NewLabel("entry_compat");
+            asm.Load(OpSize.W, Reg.R1, Reg.R10, ArchSlot);
+            asm.Jump(JumpOp.Jne, Reg.R1, (long)AuditArch.X86_64, entryCompat, Reg.R2);
+            SyscallPrefilter.Emit(asm, prefilter.EntryNative, Reg.R7, Reg.R1, fromEntry, fromRegs);
+            asm.Mark(entryCompat);
+            SyscallPrefilter.Emit(asm, prefilter.EntryCompat, Reg.R7, Reg.R1, fromEntry, fromRegs);
+            asm.Mark(fromEntry);
+            Lookup(asm, maps.InFlight, KeySlot);
+            asm.Jump(JumpOp.Jeq, Reg.R0, 0, done);
+            asm.Load(OpSize.Dw, Reg.R1, Reg.R0, TraceMaps.EntryNr);
+            asm.Jump(JumpOp.Jne, Reg.R1, Reg.R7, done);
+            asm.StoreImm(OpSize.Dw, Reg.R0, TraceMaps.EntryNr, -1); // consumed
+            for (int i = 0; i < 6; i++)
+            {
+                asm.Load(OpSize.Dw, Reg.R1, Reg.R0, (short)(TraceMaps.EntryArgs + 8 * i));
+                asm.Store(OpSize.Dw, Reg.R6, (short)(RecordLayout.A0 + 8 * i), Reg.R1);
+            }
+            asm.Goto(argsDone);
         }
+        asm.Mark(fromRegs);
+        asm.Load(OpSize.Dw, Reg.R2, Reg.R9, 0);
+        asm.Load(OpSize.W, Reg.R1, Reg.R10, ArchSlot);
+        asm.Jump(JumpOp.Jne, Reg.R1, (long)AuditArch.X86_64, compatRegs, Reg.R3);
+        ArgumentsFrom(asm, k.Args64);
+        asm.Goto(argsDone);
+        asm.Mark(compatRegs);
+        ArgumentsFrom(asm, k.Args32);
+        asm.Mark(argsDone);
+        Count(asm, TraceMaps.Counter.Gathered);
 
         // exit and success: as audit reports them, a restarted call's -ERESTART* as -EINTR.
         asm.Load(OpSize.Dw, Reg.R1, Reg.R9, 8);
@@ -187,8 +229,6 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Load(OpSize.Dw, Reg.R1, Reg.R10, PidTgidSlot);
         asm.Alu(AluOp.Rsh, Reg.R1, 32);
         asm.Store(OpSize.W, Reg.R6, RecordLayout.Pid, Reg.R1);
-        asm.Call(HelperId.GetCurrentTaskBtf);
-        asm.Mov(Reg.R8, Reg.R0);
         asm.Load(OpSize.Dw, Reg.R1, Reg.R8, k.RealParent);
         asm.Load(OpSize.W, Reg.R1, Reg.R1, k.Tgid);
         asm.Store(OpSize.W, Reg.R6, RecordLayout.Ppid, Reg.R1);
@@ -252,6 +292,16 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.MovImm(Reg.R0, 0);
         asm.Exit();
         return asm.Marshal();
+    }
+
+    /// <summary>a0..a5 from the registers at r2 (the exit's pt_regs).</summary>
+    private static void ArgumentsFrom(BpfAssembler asm, short[] registers)
+    {
+        for (int i = 0; i < 6; i++)
+        {
+            asm.Load(OpSize.Dw, Reg.R1, Reg.R2, registers[i]);
+            asm.Store(OpSize.Dw, Reg.R6, (short)(RecordLayout.A0 + 8 * i), Reg.R1);
+        }
     }
 
     private const short CommAt = RecordLayout.HeaderSize, ExeAt = RecordLayout.HeaderSize + RecordLayout.CommMaxLength;

@@ -21,6 +21,8 @@ int calls = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) :
 int pid = Environment.ProcessId;
 Console.WriteLine($"kernel-trace-bench: {calls:N0} getppid calls per loop, median of 5; kernel {Environment.OSVersion.Version}, {Environment.ProcessorCount} CPUs; load average {File.ReadAllText("/proc/loadavg").Trim()}");
 
+// Each mode is timed against nothing attached in alternation (5 rounds of both), so that a change of the
+// machine's load between modes does not show as a cost: printed are the medians and the median difference.
 double nothing = Median(() => Loop(calls));
 Console.WriteLine($"{"nothing attached",-58} {nothing,8:F1} ns/call");
 
@@ -78,25 +80,43 @@ else Console.WriteLine("kernel audit: a rule logging every call: skipped (auditd
 
 void Mode(string name, string filter, bool drain)
 {
-    using var trace = KernelTrace.Start(Compile(filter)).Value;
-    using var cts = new CancellationTokenSource();
+    var program = Compile(filter);
+    var with = new List<double>();
+    var without = new List<double>();
+    var diffs = new List<double>();
+    string programs = "";
+    KernelTraceStats st = default;
     long received = 0;
-    var consumer = drain
-        ? Task.Run(() => { KernelEventHandler count = (in KernelEvent _) => received++; while (!cts.IsCancellationRequested) trace.Read(count, 10); while (trace.Read(count, 0) > 0) { } })
-        : Task.CompletedTask;
-    double ns = Median(() => Loop(calls));
-    // Program time, measured apart: the kernel's run-time statistics read the clock twice per run, which
-    // costs more than a rejecting program itself.
-    var before = trace.ProgramStats();
-    using (Bpf.EnableRunTimeStats().Value) Loop(calls);
-    var after = trace.ProgramStats();
-    Thread.Sleep(100);
-    cts.Cancel();
-    consumer.Wait();
-    var st = trace.Stats;
-    string programs = string.Join(", ", after.Zip(before).Where(p => p.First.Name is "filter_enter" or "filter_exit")
-        .Select(p => $"{p.First.Name[7..]} {(double)(p.First.RunTimeNs - p.Second.RunTimeNs) / Math.Max(1, p.First.Runs - p.Second.Runs):F0} ns"));
-    Console.WriteLine($"{name,-58} {ns,8:F1} ns/call  (+{ns - nothing:F1}; program time per run: {programs}; matched {st.Matched:N0}, lost {st.Lost}{(drain ? $", received {received:N0}" : "")})");
+    for (int round = 0; round < 5; round++)
+    {
+        double bare = Loop(calls);
+        using var trace = KernelTrace.Start(program).Value;
+        using var cts = new CancellationTokenSource();
+        var consumer = drain
+            ? Task.Run(() => { KernelEventHandler count = (in KernelEvent _) => Interlocked.Increment(ref received); while (!cts.IsCancellationRequested) trace.Read(count, 10); while (trace.Read(count, 0) > 0) { } })
+            : Task.CompletedTask;
+        double ns = Loop(calls);
+        if (round == 0)
+        {
+            // Program time, measured apart: the kernel's run-time statistics read the clock twice per run,
+            // which costs more than a rejecting program itself.
+            var before = trace.ProgramStats();
+            using (Bpf.EnableRunTimeStats().Value) Loop(calls);
+            var after = trace.ProgramStats();
+            programs = string.Join(", ", after.Zip(before).Where(p => p.First.Name is "filter_enter" or "filter_exit")
+                .Select(p => $"{p.First.Name[7..]} {(double)(p.First.RunTimeNs - p.Second.RunTimeNs) / Math.Max(1, p.First.Runs - p.Second.Runs):F0} ns"));
+        }
+        Thread.Sleep(50);
+        cts.Cancel();
+        consumer.Wait();
+        var s = trace.Stats;
+        st = new(st.Seen + s.Seen, st.Gathered + s.Gathered, st.Matched + s.Matched, st.Lost + s.Lost);
+        with.Add(ns);
+        without.Add(bare);
+        diffs.Add(ns - bare);
+    }
+    Console.WriteLine($"{name,-58} {with.Order().ElementAt(2),8:F1} ns/call  (+{diffs.Order().ElementAt(2):F1} over {without.Order().ElementAt(2):F1} alongside; " +
+        $"program time per run: {programs}; matched {st.Matched:N0}, lost {st.Lost}{(drain ? $", received {received:N0}" : "")})");
 }
 
 void AuditMode(string name, AuditRuleField[] fields, int n)
@@ -104,13 +124,17 @@ void AuditMode(string name, AuditRuleField[] fields, int n)
     string key = $"filter-kernel-bench-{pid}";
     var rule = new AuditRule(AuditArch.X86_64, [110], key, fields); // 110: getppid on x86_64
     using var control = AuditControl.Open();
-    control.AddRule(rule);
-    try
+    var with = new List<double>();
+    var diffs = new List<double>();
+    for (int round = 0; round < 5; round++)
     {
-        double ns = Median(() => Loop(n));
-        Console.WriteLine($"{name,-58} {ns,8:F1} ns/call  (+{ns - nothing:F1}; {n:N0} calls per loop)");
+        double bare = Loop(n);
+        control.AddRule(rule);
+        try { with.Add(Loop(n)); }
+        finally { control.DeleteRule(rule); }
+        diffs.Add(with[^1] - bare);
     }
-    finally { control.DeleteRule(rule); }
+    Console.WriteLine($"{name,-58} {with.Order().ElementAt(2),8:F1} ns/call  (+{diffs.Order().ElementAt(2):F1}; {n:N0} calls per loop)");
 }
 
 static VerifiedProgram Compile(string text) => V.Verifier.Verify(FilterCompiler.Compile(text).Image!).Program!;
