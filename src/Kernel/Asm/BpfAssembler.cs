@@ -47,8 +47,6 @@ public sealed class BpfAssembler
 
     public void Alu(AluOp op, Reg dst, int imm) => Emit(new(Opcode.Alu(OpClass.Alu64, op, OpSource.K), dst, 0, 0, imm));
     public void Alu(AluOp op, Reg dst, Reg src) => Emit(new(Opcode.Alu(OpClass.Alu64, op, OpSource.X), dst, src, 0, 0));
-    public void Alu32(AluOp op, Reg dst, int imm) => Emit(new(Opcode.Alu(OpClass.Alu, op, OpSource.K), dst, 0, 0, imm));
-    public void Alu32(AluOp op, Reg dst, Reg src) => Emit(new(Opcode.Alu(OpClass.Alu, op, OpSource.X), dst, src, 0, 0));
     public void Neg(Reg dst) => Emit(new(Opcode.Alu(OpClass.Alu64, AluOp.Neg, OpSource.K), dst, 0, 0, 0));
     public void Mov(Reg dst, Reg src) => Alu(AluOp.Mov, dst, src);
 
@@ -80,7 +78,6 @@ public sealed class BpfAssembler
 
     public void Jump(JumpOp op, Reg dst, int imm, Label target) => Emit(new(Opcode.Jump(OpClass.Jmp, op, OpSource.K), dst, 0, 0, imm, target));
     public void Jump(JumpOp op, Reg dst, Reg src, Label target) => Emit(new(Opcode.Jump(OpClass.Jmp, op, OpSource.X), dst, src, 0, 0, target));
-    public void Jump32(JumpOp op, Reg dst, int imm, Label target) => Emit(new(Opcode.Jump(OpClass.Jmp32, op, OpSource.K), dst, 0, 0, imm, target));
     public void Goto(Label target) => Emit(new(Opcode.Jump(OpClass.Jmp, JumpOp.Ja, OpSource.K), 0, 0, 0, 0, target));
     public void Call(HelperId helper) => Emit(new(Opcode.Jump(OpClass.Jmp, JumpOp.Call, OpSource.K), 0, 0, 0, (int)helper));
     public void Exit() => Emit(new(Opcode.Jump(OpClass.Jmp, JumpOp.Exit, OpSource.K), 0, 0, 0, 0));

@@ -114,10 +114,4 @@ public static class InstructionTable
         foreach (var (o, _, inverse) in JumpOps) if (o == op) return inverse;
         throw new ArgumentException($"{op} is not a conditional jump", nameof(op));
     }
-
-    public static string SizeName(OpSize size)
-    {
-        foreach (var (s, name) in Sizes) if (s == size) return name;
-        throw new ArgumentOutOfRangeException(nameof(size));
-    }
 }

@@ -15,9 +15,6 @@ public readonly record struct Opcode(byte Value)
     public AluOp AluOp => (AluOp)(Value & 0xf0);
     public JumpOp JumpOp => (JumpOp)(Value & 0xf0);
 
-    public bool IsLoadStore => Class is OpClass.Ld or OpClass.Ldx or OpClass.St or OpClass.Stx;
-    public bool IsJump => Class is OpClass.Jmp or OpClass.Jmp32;
-
     /// <summary>The wide (two-slot) 64-bit immediate load.</summary>
     public bool IsLoadImm64 => Value == LoadImm64.Value;
 

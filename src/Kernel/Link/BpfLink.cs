@@ -1,4 +1,3 @@
-using System.Text;
 using Filter.Kernel.Programs;
 using Filter.Kernel.Sys;
 
@@ -32,18 +31,6 @@ public sealed class BpfLink : IDisposable
         var open = new RawTracepointAttr { ProgFd = (uint)program.Fd.Value };
         fd = Bpf.Call(BpfCommand.RawTracepointOpen, ref open);
         return fd >= 0 ? new BpfLink(new KernelFd(fd), hook) : KernelError.FromErrno($"attach the BPF program '{program.Spec.Name}' to {hook}", -fd);
-    }
-
-    /// <summary>Attaches a raw tracepoint program (<c>raw_tracepoint</c>) to the tracepoint <paramref name="name"/>.</summary>
-    public static unsafe KernelResult<BpfLink> AttachRawTracepoint(BpfProgram program, string name)
-    {
-        var bytes = Encoding.ASCII.GetBytes(name + "\0");
-        fixed (byte* p = bytes)
-        {
-            var attr = new RawTracepointAttr { Name = (ulong)p, ProgFd = (uint)program.Fd.Value };
-            int fd = Bpf.Call(BpfCommand.RawTracepointOpen, ref attr);
-            return fd >= 0 ? new BpfLink(new KernelFd(fd), name) : KernelError.FromErrno($"attach the BPF program '{program.Spec.Name}' to raw tracepoint {name}", -fd);
-        }
     }
 
     public void Dispose() => Fd.Dispose();

@@ -64,8 +64,6 @@ internal sealed class SyscallPrefilter
         return ranges;
     }
 
-    public bool MatchesNothing => Ranges.Count == 0;
-
     /// <summary>Jumps to <paramref name="candidate"/> when the number in <paramref name="nr"/> is in <paramref name="ranges"/>, else to <paramref name="other"/>.</summary>
     public static void Emit(BpfAssembler asm, IReadOnlyList<ValueRange> ranges, Reg nr, Reg scratch, Label candidate, Label other)
     {

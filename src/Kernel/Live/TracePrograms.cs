@@ -36,6 +36,31 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Mark(skip);
     }
 
+    /// <summary>
+    /// The task's arch into <see cref="ArchSlot"/> (a 32-bit call sets TS_COMPAT in thread_info.status for its
+    /// duration: i386; else x86_64), when the number in r7 is in that arch's <paramref name="native"/> or
+    /// <paramref name="compat"/> ranges; else to <paramref name="other"/>.
+    /// </summary>
+    private void ArchTest(BpfAssembler asm, Reg task, IReadOnlyList<ValueRange> native, IReadOnlyList<ValueRange> compat, Label other)
+    {
+        var isCompat = asm.NewLabel("compat");
+        var nativeCandidate = asm.NewLabel("native_candidate");
+        var compatCandidate = asm.NewLabel("compat_candidate");
+        var known = asm.NewLabel("arch_known");
+        asm.Load(OpSize.W, Reg.R1, task, k.ThreadStatus);
+        asm.Alu(AluOp.And, Reg.R1, KernelOffsets.TsCompat);
+        asm.Jump(JumpOp.Jne, Reg.R1, 0, isCompat);
+        SyscallPrefilter.Emit(asm, native, Reg.R7, Reg.R1, nativeCandidate, other);
+        asm.Mark(nativeCandidate);
+        asm.StoreImm(OpSize.Dw, Reg.R10, ArchSlot, unchecked((int)AuditArch.X86_64));
+        asm.Goto(known);
+        asm.Mark(isCompat);
+        SyscallPrefilter.Emit(asm, compat, Reg.R7, Reg.R1, compatCandidate, other);
+        asm.Mark(compatCandidate);
+        asm.StoreImm(OpSize.Dw, Reg.R10, ArchSlot, unchecked((int)AuditArch.I386));
+        asm.Mark(known);
+    }
+
     private static void Lookup(BpfAssembler asm, BpfMap map, short keySlot)
     {
         asm.LoadMap(Reg.R1, map.Fd);
@@ -60,22 +85,8 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Mark(candidate);
         asm.Load(OpSize.Dw, Reg.R8, Reg.R6, 0);
         asm.Call(HelperId.GetCurrentTaskBtf);
-        asm.Load(OpSize.W, Reg.R1, Reg.R0, k.ThreadStatus);
-        asm.Alu(AluOp.And, Reg.R1, KernelOffsets.TsCompat);
-        var compat = asm.NewLabel("compat");
-        var native = asm.NewLabel("native");
-        var compatCandidate = asm.NewLabel("compat_candidate");
-        var write = asm.NewLabel("write");
-        asm.Jump(JumpOp.Jne, Reg.R1, 0, compat);
-        SyscallPrefilter.Emit(asm, prefilter.EntryNative, Reg.R7, Reg.R1, native, done);
-        asm.Mark(native);
-        asm.MovImm(Reg.R9, AuditArch.X86_64);
-        asm.Goto(write);
-        asm.Mark(compat);
-        SyscallPrefilter.Emit(asm, prefilter.EntryCompat, Reg.R7, Reg.R1, compatCandidate, done);
-        asm.Mark(compatCandidate);
-        asm.MovImm(Reg.R9, AuditArch.I386);
-        asm.Mark(write);
+        ArchTest(asm, Reg.R0, prefilter.EntryNative, prefilter.EntryCompat, done);
+        asm.Load(OpSize.W, Reg.R9, Reg.R10, ArchSlot);
         // r9 = arch. The thread's entry, made (zeroed) on its first candidate call.
         asm.Call(HelperId.GetCurrentPidTgid);
         asm.Store(OpSize.W, Reg.R10, KeySlot, Reg.R0);
@@ -136,25 +147,9 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         SyscallPrefilter.Emit(asm, prefilter.Ranges, Reg.R7, Reg.R1, candidate, done);
         asm.Mark(candidate);
 
-        // The arch: a 32-bit call sets TS_COMPAT for its duration.
         asm.Call(HelperId.GetCurrentTaskBtf);
         asm.Mov(Reg.R8, Reg.R0);
-        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.ThreadStatus);
-        asm.Alu(AluOp.And, Reg.R1, KernelOffsets.TsCompat);
-        var compat = asm.NewLabel("compat");
-        var native = asm.NewLabel("native");
-        var compatCandidate = asm.NewLabel("compat_candidate");
-        var archKnown = asm.NewLabel("arch_known");
-        asm.Jump(JumpOp.Jne, Reg.R1, 0, compat);
-        SyscallPrefilter.Emit(asm, prefilter.Native, Reg.R7, Reg.R1, native, done);
-        asm.Mark(native);
-        asm.StoreImm(OpSize.Dw, Reg.R10, ArchSlot, unchecked((int)AuditArch.X86_64));
-        asm.Goto(archKnown);
-        asm.Mark(compat);
-        SyscallPrefilter.Emit(asm, prefilter.Compat, Reg.R7, Reg.R1, compatCandidate, done);
-        asm.Mark(compatCandidate);
-        asm.StoreImm(OpSize.Dw, Reg.R10, ArchSlot, unchecked((int)AuditArch.I386));
-        asm.Mark(archKnown);
+        ArchTest(asm, Reg.R8, prefilter.Native, prefilter.Compat, done);
 
         asm.Call(HelperId.GetCurrentPidTgid);
         asm.Store(OpSize.Dw, Reg.R10, PidTgidSlot, Reg.R0);

@@ -46,11 +46,6 @@ public sealed class BpfMap : IDisposable
         fixed (byte* k = key) fixed (byte* v = value) return Bpf.MapUpdate(Fd, k, v, flags);
     }
 
-    public unsafe int Delete(ReadOnlySpan<byte> key)
-    {
-        fixed (byte* k = key) return Bpf.MapDelete(Fd, k);
-    }
-
     public void Dispose() => Fd.Dispose();
 }
 

@@ -61,12 +61,6 @@ public static unsafe class Bpf
         return Call(BpfCommand.MapUpdateElem, ref attr);
     }
 
-    public static int MapDelete(KernelFd map, void* key)
-    {
-        var attr = new MapElemAttr { MapFd = (uint)map.Value, Key = (ulong)key };
-        return Call(BpfCommand.MapDeleteElem, ref attr);
-    }
-
     /// <summary>The id after <paramref name="startId"/> of a loaded program (0 when there is none).</summary>
     public static uint NextProgramId(uint startId)
     {

@@ -81,6 +81,36 @@ public class KernelTraceTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// execve, whose registers a successful exec resets: its arguments come from sys_enter (a0 the filename's
+    /// address, not 0), comm and exe are the new image's (as audit logs them), the path with its symlinks resolved.
+    /// </summary>
+    [SkippableFact]
+    public void ExecveKeepsItsArgumentsAndTheNewExe()
+    {
+        KernelBpf.RequireTracing();
+        uint loginuid = UniqueLoginUid();
+        var started = KernelTrace.Start(TestPrograms.CompileAndVerify($"syscall == execve && auid == {loginuid}"));
+        Assert.True(started.Ok, started.Error?.Message);
+        var records = new List<byte[]>();
+        using (var trace = started.Value)
+        {
+            Assert.Equal(5, trace.ProgramIds.Count); // with sys_enter
+            var start = new ProcessStartInfo("perl");
+            start.ArgumentList.Add("-e");
+            start.ArgumentList.Add($"open(F, '>', '/proc/self/loginuid') or die $!; print F '{loginuid}'; close F or die $!; exec '/bin/true' or die $!;");
+            using (var workload = Process.Start(start)!) Assert.True(workload.WaitForExit(20_000));
+            for (int i = 0; i < 10 && records.Count < 1; i++) trace.Read((in KernelEvent e) => records.Add(e.Bytes.ToArray()), 100);
+        }
+        var r = new Record(Assert.Single(records));
+        Assert.Equal(59u, r.Syscall);
+        Assert.Equal(0, r.Exit);
+        Assert.NotEqual(0ul, r.U64(RecordLayout.A0));
+        Assert.NotEqual(0ul, r.U64(RecordLayout.A1));
+        Assert.Equal("true", Encoding.UTF8.GetString(r.Comm));
+        Assert.Equal(new FileInfo("/bin/true").ResolveLinkTarget(true)?.FullName ?? Path.GetFullPath("/usr/bin/true"), Encoding.UTF8.GetString(r.Exe));
+    }
+
     /// <summary>The same workload through the pipeline: a subscriber gets the 50 records, with the verdict and key.</summary>
     [SkippableFact]
     public void TheKernelSourceFeedsThePipeline()
