@@ -22,6 +22,7 @@ public static class Program
             Commands.Verify(io),
             RunCommand.Create(io),
             TailCommand.Create(io),
+            TraceCommand.Create(io),
             IdsCommand.Create(io),
             ImportCommand.Create(io),
             ExplainCommand.Create(io),

@@ -192,7 +192,7 @@ internal static class TailCommand
                     _matched++;
                     if (json is not null)
                     {
-                        WriteJson(json, item.Record);
+                        RecordJson.Write(json, item.Record);
                         json.Flush();
                         json.Reset();
                         _output.WriteByte((byte)'\n');
@@ -212,27 +212,6 @@ internal static class TailCommand
                 $"lost: {s.KernelLost} by the kernel, {s.Overruns} socket overruns, {_queueLost} in our queue" +
                 (_textGone > 0 ? $"; {_textGone} matched events no longer held to print" : ""));
             return code;
-        }
-
-        /// <summary>A record as a JSON line <see cref="Audit.Formats.JsonLinesReader"/> reads back (arch by name; omitted when 0).</summary>
-        private static void WriteJson(Utf8JsonWriter w, Record record)
-        {
-            w.WriteStartObject();
-            foreach (var f in RecordLayout.Scalars)
-            {
-                ulong value = record.Load(f);
-                if (f.Name == "arch")
-                {
-                    if (AuditArch.NameOf((uint)value) is { } archName) w.WriteString("arch", archName);
-                    else if (value != 0) w.WriteNumber("arch", value);
-                }
-                else if (f.IsBoolean) w.WriteBoolean(f.Name, value != 0);
-                else if (f.IsSigned) w.WriteNumber(f.Name, (long)value);
-                else w.WriteNumber(f.Name, value);
-            }
-            foreach (var s in RecordLayout.Strings)
-                w.WriteString(s.Name, System.Text.Encoding.UTF8.GetString(Semantics.StringField(record, s.DescriptorOffset)));
-            w.WriteEndObject();
         }
     }
 }

@@ -1,4 +1,9 @@
+using System.Runtime.InteropServices;
 using Filter.Audit.Live;
+using Filter.Kernel.Asm;
+using Filter.Kernel.Btf;
+using Filter.Kernel.Programs;
+using Filter.Kernel.Sys;
 using Xunit;
 
 namespace Filter.Tests.Live;
@@ -62,7 +67,37 @@ public static class KernelRequirements
         return null;
     }
 
+    /// <summary>
+    /// Null when this process can load BPF programs and test-run them: Linux on x86_64 or arm64, as root, with a
+    /// kernel that loads and test-runs a sleepable BPF_PROG_TYPE_SYSCALL program. Decided once.
+    /// </summary>
+    public static string? WhyNoBpf() => Bpf.Value;
+
+    /// <summary>Null when BPF programs can also be attached to tracepoints by BTF (the live programs): the kernel's BTF is there.</summary>
+    public static string? WhyNoBpfTracing() => WhyNoBpf() ?? (File.Exists(BtfSpec.KernelPath) ? null : $"no kernel BTF at {BtfSpec.KernelPath}");
+
+    private static readonly Lazy<string?> Bpf = new(ProbeBpf);
+
+    private static string? ProbeBpf()
+    {
+        if (!OperatingSystem.IsLinux()) return "not Linux";
+        if (RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64)) return $"no bpf(2) number for {RuntimeInformation.ProcessArchitecture}";
+        if (WhyNotRoot() is { } notRoot) return notRoot;
+        var asm = new BpfAssembler();
+        asm.MovImm(Reg.R0, 7);
+        asm.Exit();
+        var program = BpfProgram.Load(new ProgramSpec(ProgramType.Syscall, asm.Marshal(), "probe", Flags: BpfConstants.F_SLEEPABLE));
+        if (!program.Ok) return program.Error!.Message;
+        using var p = program.Value;
+        long r = TestRun.RunWithContext(p, new byte[8]);
+        return r == 7 ? null : $"BPF_PROG_TEST_RUN of a syscall program failed ({(r < 0 ? KernelError.Describe((int)-r) : $"returned {r}")})";
+    }
+
     public static void RequireRoot() => SkipIf(WhyNotRoot());
+
+    public static void RequireBpf() => SkipIf(WhyNoBpf());
+
+    public static void RequireBpfTracing() => SkipIf(WhyNoBpfTracing());
 
     public static void RequireAudit() => SkipIf(WhyNoAudit());
 
