@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Filter.Kernel.Live;
+using Filter.Kernel.Sys;
 using Filter.VM;
 
 namespace Filter.Cli;
@@ -50,12 +51,13 @@ internal static class TraceCommand
         public int Run()
         {
             if (!Environment.IsPrivilegedProcess)
-                return io.Fail(CliIO.UsageError, "filterc trace: needs root (loading BPF programs needs CAP_BPF and CAP_PERFMON, attaching them CAP_SYS_ADMIN)");
+                return CliDiagnostics.Fail(io, CliIO.UsageError, new KernelError(KernelErrorKind.Permission,
+                    "needs root (loading BPF programs needs CAP_BPF and CAP_PERFMON, attaching them CAP_SYS_ADMIN)").ToDiagnostic("filterc trace"));
             var started = KernelTrace.Start(program);
             if (!started.Ok)
             {
                 var e = started.Error!;
-                io.Stderr.WriteLine($"filterc trace: {e.Message}");
+                CliDiagnostics.Fail(io, CliIO.UsageError, e.ToDiagnostic("filterc trace"));
                 if (e.VerifierLog is { } log && Environment.GetEnvironmentVariable("FILTERC_VERIFIER_LOG") is { Length: > 0 } path)
                 {
                     File.WriteAllText(path, log);

@@ -114,7 +114,7 @@ internal static class InterpreterCode
     /// <summary>The steps, followed by the bitmaps of the sets that have one.</summary>
     public static Step[] Build(ExecInstruction[] exec, SetMatcher[] sets, byte[][] strings)
     {
-        var liveIn = LiveRegisters(exec);
+        var liveIn = RegisterLiveness.LiveIn(exec);
 
         // One step per instruction; a load followed by a test of the loaded register becomes one step.
         var steps = new Step[exec.Length];
@@ -243,37 +243,6 @@ internal static class InterpreterCode
     /// </summary>
     private static (ulong Mask, ulong Lo, ulong Span) Complement(ulong mask, ulong lo, ulong span) =>
         span == ~0UL ? (0, 1, 0) : (mask, lo + span + 1, ~span - 1);
-
-    /// <summary>
-    /// For each pc, the registers (bit n: rn) that some path from it reads before writing. Jumps go forward,
-    /// so one backward pass computes it.
-    /// </summary>
-    internal static ushort[] LiveRegisters(ExecInstruction[] exec)
-    {
-        var liveIn = new ushort[exec.Length];
-        for (int pc = exec.Length - 1; pc >= 0; pc--)
-        {
-            var i = exec[pc];
-            var info = InstructionSet.Get(i.Op);
-            int after = info.Jump switch
-            {
-                JumpKind.None => liveIn[pc + 1],
-                JumpKind.Always => liveIn[i.True],
-                JumpKind.Conditional => liveIn[i.True] | liveIn[i.False],
-                _ => 0,
-            };
-            int written = 0, read = 0;
-            void Note(Operand operand, byte register)
-            {
-                if (operand is Operand.RegWrite or Operand.RegReadWrite) written |= 1 << register;
-                if (operand is Operand.RegRead or Operand.RegReadWrite) read |= 1 << register;
-            }
-            Note(info.A, i.A);
-            Note(info.B, i.B);
-            liveIn[pc] = (ushort)(after & ~written | read);
-        }
-        return liveIn;
-    }
 
     private static ulong Pack(byte[] constant)
     {

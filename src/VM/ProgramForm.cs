@@ -25,17 +25,8 @@ internal sealed class ProgramForm
     private ProgramForm(VerifiedProgram program)
     {
         Program = program;
-        var code = program.Code;
-        Exec = new ExecInstruction[code.Count];
-        for (int pc = 0; pc < Exec.Length; pc++)
-        {
-            var i = code[pc];
-            Exec[pc] = new ExecInstruction(i.Op, i.A, i.B, i.TrueTarget(pc), i.FalseTarget(pc), i.Imm);
-        }
+        Exec = ExecInstruction.Resolve(program.Code);
         Sets = program.Image.Sets.Select(s => new SetMatcher(s)).ToArray();
         Strings = program.Image.Strings.Select(s => s.ToArray()).ToArray();
     }
 }
-
-/// <summary>An instruction as the engines execute it: jump targets resolved to absolute pcs.</summary>
-internal readonly record struct ExecInstruction(OpCode Op, byte A, byte B, int True, int False, ulong Imm);

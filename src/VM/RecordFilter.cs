@@ -7,6 +7,12 @@ public enum EngineKind
     Interpreter,
     /// <summary>IL compiled to machine code: a fraction of a millisecond to start, fastest per record.</summary>
     Jit,
+    /// <summary>
+    /// The program translated to eBPF and run by the Linux kernel, one system call per record
+    /// (<c>BPF_PROG_TEST_RUN</c>): the engine that filters live system calls in the kernel (spec/kernel.md),
+    /// run on records of the caller's choosing, to check it against the others. Needs root and BPF.
+    /// </summary>
+    Kernel,
 }
 
 /// <summary>A verified program ready to run on records, by whichever engine.</summary>
@@ -66,10 +72,14 @@ public static class RecordFilters
     /// that cannot run in this process: the interpreter runs instead (as Regex runs its interpreter where
     /// <c>RegexOptions.Compiled</c> cannot generate code), and <see cref="IRecordFilter.Engine"/> says so. The
     /// JIT cannot run where code cannot be generated at run time (NativeAOT: the AOT compiler then drops it
-    /// as unreachable) nor on a big-endian machine (its loads are little-endian).
+    /// as unreachable) nor on a big-endian machine (its loads are little-endian); the kernel engine where the
+    /// kernel will not load the program (no BPF, not root: <see cref="KernelFilter.TryCreate"/> says why).
     /// </summary>
-    public static IRecordFilter Create(VerifiedProgram program, EngineKind engine) =>
-        engine == EngineKind.Jit && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && BitConverter.IsLittleEndian
-            ? Jit.Compile(program)
-            : new InterpretedFilter(program);
+    public static IRecordFilter Create(VerifiedProgram program, EngineKind engine) => engine switch
+    {
+        EngineKind.Jit when System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && BitConverter.IsLittleEndian
+            => Jit.Compile(program),
+        EngineKind.Kernel when KernelFilter.TryCreate(program, out _) is { } kernel => kernel,
+        _ => new InterpretedFilter(program),
+    };
 }

@@ -17,7 +17,7 @@ KERNEL_DIR is a kernel source tree, or any directory holding these files at thei
   arch/arm64/include/uapi/asm/fcntl.h       arm64's overrides of some O_* flags
   include/uapi/linux/sched.h                CLONE_* flags
 
-and writes Syscalls.Generated.cs and Constants.Generated.cs into --out (default: the compiler's
+and writes Syscalls.Generated.cs into --syscalls-out (default: src/Bytecode/Syscalls) and Constants.Generated.cs into --out (default: the compiler's
 Tables directory). Each generated file's header says where its inputs came from: --tree TEXT for
 the whole tree (say, "torvalds/linux v6.12, commit ..."; a top-level Makefile in KERNEL_DIR adds its
 version by itself) and --source PATH=TEXT for one input file. Python 3 standard library only.
@@ -29,6 +29,8 @@ import sys
 
 REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "src", "Compiler", "Tables")
+# Syscall numbers are the record's ABI (the kernel back end needs them too): the bytecode's assembly.
+DEFAULT_SYSCALLS_OUT = os.path.join(REPO_ROOT, "src", "Bytecode", "Syscalls")
 
 X86_64_TBL = "arch/x86/entry/syscalls/syscall_64.tbl"
 I386_TBL = "arch/x86/entry/syscalls/syscall_32.tbl"
@@ -307,7 +309,7 @@ def syscalls_cs(kernel_dir, tree, sources):
     ]
     body = "\n\n".join(cs_array(c, "(string Name, int Number)", n, rows) for n, c, rows in tables)
     text = (header(kernel_dir, tree, sources, [X86_64_TBL, I386_TBL, GENERIC_TBL, ASM_HEADERS_MK, ARM64_SYSCALLS_MK])
-            + "\nnamespace Filter.Compiler.Tables;\n\n"
+            + "\nnamespace Filter.Bytecode;\n\n"
             + "/// <summary>Syscall names and numbers per architecture, sorted by number then name.</summary>\n"
             + "internal static partial class SyscallData\n{\n" + body + "\n}\n")
     return text, {n: len(rows) for n, _, rows in tables}
@@ -346,7 +348,8 @@ def constants_cs(kernel_dir, tree, sources):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("kernel_dir", help="kernel source tree (or a directory mirroring the files listed above)")
-    ap.add_argument("--out", default=DEFAULT_OUT, help="output directory (default: src/Compiler/Tables)")
+    ap.add_argument("--out", default=DEFAULT_OUT, help="output directory of the constants (default: src/Compiler/Tables)")
+    ap.add_argument("--syscalls-out", default=DEFAULT_SYSCALLS_OUT, help="output directory of the syscall tables (default: src/Bytecode/Syscalls)")
     ap.add_argument("--tree", help="where the kernel files came from, for the header")
     ap.add_argument("--source", action="append", default=[], metavar="PATH=TEXT",
                     help="where input PATH came from, for the header (repeatable)")
@@ -355,13 +358,13 @@ def main():
     if len(sources) != len(args.source):
         sys.exit("gen_tables: --source takes PATH=TEXT")
     try:
-        outputs = [("Syscalls.Generated.cs", *syscalls_cs(args.kernel_dir, args.tree, sources)),
-                   ("Constants.Generated.cs", *constants_cs(args.kernel_dir, args.tree, sources))]
+        outputs = [(args.syscalls_out, "Syscalls.Generated.cs", *syscalls_cs(args.kernel_dir, args.tree, sources)),
+                   (args.out, "Constants.Generated.cs", *constants_cs(args.kernel_dir, args.tree, sources))]
     except GenError as e:
         sys.exit(f"gen_tables: {e}")
-    os.makedirs(args.out, exist_ok=True)
-    for file, text, counts in outputs:
-        with open(os.path.join(args.out, file), "w", encoding="utf-8", newline="\n") as f:
+    for out, file, text, counts in outputs:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, file), "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
         print(f"{file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

@@ -99,4 +99,18 @@ public enum DiagnosticCode
     ImportNote = 4004,
     /// <summary>A line that sets no rule: nothing to import.</summary>
     ImportIgnored = 4005,
+
+    // ---- The kernel back end (src/Kernel, spec/kernel.md) ---------------------------------------------
+    /// <summary>Not Linux, not x86_64 or arm64, or a kernel without bpf(2).</summary>
+    KernelUnsupported = 5001,
+    /// <summary>A missing privilege: loading and attaching BPF programs needs root.</summary>
+    KernelPermission = 5002,
+    /// <summary>No kernel BTF, or a type or member the back end needs is not in it.</summary>
+    KernelBtf = 5003,
+    /// <summary>The kernel's verifier refused the translated program (the message ends with its log).</summary>
+    KernelRefused = 5004,
+    /// <summary>The program is beyond what the kernel back end can translate (spec/limits.md).</summary>
+    KernelLimit = 5005,
+    /// <summary>A system call of the kernel back end failed.</summary>
+    KernelSystem = 5006,
 }

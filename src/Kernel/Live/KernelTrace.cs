@@ -9,7 +9,6 @@ using Filter.Kernel.Programs;
 using Filter.Kernel.Ringbuf;
 using Filter.Kernel.Sys;
 using Filter.Kernel.Translate;
-using Filter.VM;
 
 namespace Filter.Kernel.Live;
 

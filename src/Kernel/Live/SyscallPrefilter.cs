@@ -1,7 +1,5 @@
-using Filter.Compiler.Tables;
 using Filter.Kernel.Asm;
 using Filter.Kernel.Translate;
-using Filter.VM;
 
 namespace Filter.Kernel.Live;
 

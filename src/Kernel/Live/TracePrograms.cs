@@ -2,7 +2,6 @@ using Filter.Kernel.Asm;
 using Filter.Kernel.Maps;
 using Filter.Kernel.Sys;
 using Filter.Kernel.Translate;
-using Filter.VM;
 
 namespace Filter.Kernel.Live;
 

@@ -22,6 +22,21 @@ public sealed record KernelError(KernelErrorKind Kind, string Message, string? V
 {
     public override string ToString() => Message;
 
+    /// <summary>The error as the one diagnostic type (FLT5001-5006, by kind), about <paramref name="file"/> when given.</summary>
+    public Diagnostic ToDiagnostic(string? file = null)
+    {
+        var d = new Diagnostic(Kind switch
+        {
+            KernelErrorKind.Unsupported => DiagnosticCode.KernelUnsupported,
+            KernelErrorKind.Permission => DiagnosticCode.KernelPermission,
+            KernelErrorKind.Btf => DiagnosticCode.KernelBtf,
+            KernelErrorKind.Refused => DiagnosticCode.KernelRefused,
+            KernelErrorKind.Limit => DiagnosticCode.KernelLimit,
+            KernelErrorKind.System => DiagnosticCode.KernelSystem,
+        }, default(DiagnosticLocation), Message);
+        return file is null ? d : d.In(file);
+    }
+
     /// <summary>An errno's text and number ("Operation not permitted (errno 1)").</summary>
     public static string Describe(int errno) => Libc.Describe(errno);
 

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Filter.Kernel.Asm;
-using Filter.VM;
 
 namespace Filter.Kernel.Translate;
 

@@ -1,5 +1,4 @@
 using Filter.Kernel.Asm;
-using Filter.VM;
 using FilterInsn = Filter.Bytecode.Instruction;
 
 namespace Filter.Kernel.Translate;

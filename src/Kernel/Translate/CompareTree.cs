@@ -1,5 +1,4 @@
 using Filter.Kernel.Asm;
-using Filter.VM;
 
 namespace Filter.Kernel.Translate;
 

@@ -1,4 +1,3 @@
-using Filter.VM;
 
 namespace Filter.Kernel.Translate;
 

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Filter.Compiler.Tables;
+namespace Filter.Bytecode;
 
 /// <summary>
 /// Syscall names and numbers per architecture, over the tables generated from the kernel's

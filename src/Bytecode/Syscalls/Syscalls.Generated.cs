@@ -15,7 +15,7 @@
 //       from torvalds/linux 7237cb3e1544718a972b732e66ebcf0f63b128a5 (v6.11-rc3)
 // </auto-generated>
 
-namespace Filter.Compiler.Tables;
+namespace Filter.Bytecode;
 
 /// <summary>Syscall names and numbers per architecture, sorted by number then name.</summary>
 internal static partial class SyscallData

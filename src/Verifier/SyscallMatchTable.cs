@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Filter.VM;
+namespace Filter.Verifier;
 
 /// <summary>
 /// Which syscall records a program can match, decided from their arch and syscall number alone, so that a
@@ -110,7 +110,7 @@ public sealed class SyscallMatchTable
     public static SyscallMatchTable For(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        var analysis = new Analysis(ProgramForm.Of(program));
+        var analysis = new Analysis(program);
         // The arch and the syscall unknown: if no record can match then, none can at all.
         if (!analysis.MayMatchAny(arch: null)) return None;
         var bits = new ulong[ArchBlocks * Words];
@@ -173,7 +173,7 @@ public sealed class SyscallMatchTable
         private const int MaxSplitJoins = 16;
 
         private readonly ExecInstruction[] _code;
-        private readonly SetMatcher[] _sets;
+        private readonly IReadOnlyList<ValueSet> _sets;
         /// <summary>Per pc, the registers some path from it reads before writing (bit r).</summary>
         private readonly ushort[] _liveIn;
         /// <summary>Per pc, the registers on entry (Regs slots).</summary>
@@ -194,14 +194,14 @@ public sealed class SyscallMatchTable
         private readonly ulong[] _scratchA = new ulong[SyscallLimit], _scratchB = new ulong[SyscallLimit];
         private long _work;
 
-        public Analysis(ProgramForm program)
+        public Analysis(VerifiedProgram program)
         {
-            _code = program.Exec;
-            _sets = program.Sets;
+            _code = ExecInstruction.Resolve(program.Code);
+            _sets = program.Image.Sets;
             _states = new Val[_code.Length * Regs];
             _reach = new ulong[_code.Length * SetWords];
             _reachedIn = new int[_code.Length];
-            _liveIn = InterpreterCode.LiveRegisters(_code);
+            _liveIn = RegisterLiveness.LiveIn(_code);
             var identity = new ulong[SyscallLimit];
             for (int n = 0; n < identity.Length; n++) identity[n] = (ulong)n;
             // Node 0 is the syscall number itself, as ldw loads it.
