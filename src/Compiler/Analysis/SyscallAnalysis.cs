@@ -94,11 +94,23 @@ public static class SyscallAnalysis
                 BoundBoolConst c => c.Value == positive ? SyscallSet.All : SyscallSet.Empty,
                 BoundNot n => Set(n.Operand, !positive, arch),
                 // A disjunction (|| holding, or && failing) can match a syscall when one of its operands can.
-                BoundLogical l when l.IsAnd != positive => l.Operands.Aggregate(SyscallSet.Empty, (set, o) => set.Union(Set(o, positive, arch))),
+                BoundLogical l when l.IsAnd != positive => Union(l.Operands, positive, arch),
                 _ => Partition(node, positive, arch),
             };
             _memo[key] = result;
             return result;
+        }
+
+        /// <summary>The union of the operands' sets; once it is every number the rest cannot add to it (a set of thousands of strings).</summary>
+        private SyscallSet Union(IReadOnlyList<BoundBool> operands, bool positive, int arch)
+        {
+            var union = SyscallSet.Empty;
+            foreach (var operand in operands)
+            {
+                union = union.Union(Set(operand, positive, arch));
+                if (union.IsAll) break;
+            }
+            return union;
         }
 
         /// <summary>Checks one syscall number per interval on which every syscall test of the node is constant.</summary>

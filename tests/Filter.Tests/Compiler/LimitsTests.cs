@@ -59,6 +59,63 @@ public class LimitsTests
     public void HugeContiguousSetCompilesToOneRange() =>
         TestPrograms.CompileAndVerify("a0 in (" + string.Join(", ", Enumerable.Range(0, 100_000)) + ")");
 
+    /// <summary><c>list l0 = (1..2)</c>, <c>list lN = (lN-1, lN-1)</c>: k lines describe 2^k elements.</summary>
+    private static string DoublingLists(int k, string use)
+    {
+        var text = new StringBuilder("list l0 = (1..2)\n");
+        for (int n = 1; n <= k; n++) text.Append($"list l{n} = (l{n - 1}, l{n - 1})\n");
+        return text.Append(use.Replace("LAST", $"l{k}")).ToString();
+    }
+
+    /// <summary>The first error's code, line and text.</summary>
+    private static (DiagnosticCode Code, int Line, string Text) RejectedAt(string filter)
+    {
+        var d = Rejected(filter);
+        return (d.Code, Diagnostic.LineColumn(filter, d.Span.Start).Line, filter[d.Span.Start..d.Span.End]);
+    }
+
+    [Fact]
+    public void ExponentialListsAreRejectedBeforeTheyExpand()
+    {
+        // 2^22 elements once spliced: the binder used to copy them all (seconds, and 600 MB) and succeed.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = RejectedAt(DoublingLists(22, "a0 in LAST"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // At the first list that would take the filter past the limit: l18, named in l19's definition.
+        Assert.Equal((DiagnosticCode.ExpansionTooLarge, 20, "l18"), error);
+        // Counted before copying: only the lists below the limit were copied (8 bytes per element).
+        Assert.True(allocated < 64 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void ListsWithinTheLimitStillCompile()
+    {
+        // 2^17 elements, copied and bound once each: 2^18 + 2^17 taken in all.
+        TestPrograms.CompileAndVerify(DoublingLists(17, "a0 in LAST"));
+    }
+
+    [Fact]
+    public void EveryUseOfAListCounts()
+    {
+        // A 1,000-element list is small, but 600 uses of it bind 600,000 elements: the 525th use (line 526)
+        // takes the filter past 524,288.
+        string list = "list odd = (" + string.Join(", ", Enumerable.Range(0, 1000).Select(i => 2 * i + 1)) + ")\n";
+        string rules = string.Concat(Enumerable.Range(0, 600).Select(i => $"always \"k{i}\": a0 in odd\n"));
+        Assert.Equal((DiagnosticCode.ExpansionTooLarge, 526, "odd"), RejectedAt(list + rules));
+        // ... and so does each splice into an inline set or another list.
+        string repeated = string.Join(", ", Enumerable.Repeat("odd", 600));
+        Assert.Equal((DiagnosticCode.ExpansionTooLarge, 2, "odd"), RejectedAt(list + $"a0 in ({repeated})"));
+        Assert.Equal((DiagnosticCode.ExpansionTooLarge, 2, "odd"), RejectedAt(list + $"list many = ({repeated})\na0 in many"));
+    }
+
+    [Fact]
+    public void AMacroUsingAListBindsItOnce()
+    {
+        // The macro's body is bound once and shared by its uses, so 600 uses cost one list.
+        string list = "list odd = (" + string.Join(", ", Enumerable.Range(0, 1000).Select(i => 2 * i + 1)) + ")\nmacro m = a0 in odd\n";
+        TestPrograms.CompileAndVerify(list + string.Concat(Enumerable.Range(0, 600).Select(i => $"always \"k{i}\": m\n")));
+    }
+
     [Fact]
     public void OverlongFilterIsRejectedUpFront()
     {
