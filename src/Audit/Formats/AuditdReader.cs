@@ -410,15 +410,19 @@ public sealed class AuditdReader : IDisposable
         {
             int idAt = p;
             if (!TryNumber(line, ref p, (byte)'.', out ulong seconds)
-                || !TryNumber(line, ref p, (byte)':', out ulong millis) || millis > uint.MaxValue
+                || !TryNumber(line, ref p, (byte)':', out ulong millis)
                 || !TryNumber(line, ref p, (byte)')', out ulong serial)
                 || p >= line.Length || line[p] != (byte)':')
             {
                 message = "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):";
                 return false;
             }
+            if (!AuditdEventId.TryCreate(seconds, millis, serial, out id))
+            {
+                message = $"event time {seconds}.{millis:D3} is out of range (seconds at most {AuditdEventId.MaxSeconds}, milliseconds 000 to 999)";
+                return false;
+            }
             p++;
-            id = new AuditdEventId(seconds, (uint)millis, serial);
             if (p - idAt <= _lastIdText.Length)
             {
                 line[idAt..p].CopyTo(_lastIdText);

@@ -57,12 +57,12 @@ public static class AuditRecordText
         var text = payload[..end];
         if (!text.StartsWith("audit("u8)) return false;
         int p = "audit(".Length;
-        if (!Number(text, ref p, (byte)'.', out ulong seconds) || !Number(text, ref p, (byte)':', out ulong millis) || millis > 999
-            || !Number(text, ref p, (byte)')', out ulong serial) || p >= text.Length || text[p] != (byte)':')
+        if (!Number(text, ref p, (byte)'.', out ulong seconds) || !Number(text, ref p, (byte)':', out ulong millis)
+            || !Number(text, ref p, (byte)')', out ulong serial) || p >= text.Length || text[p] != (byte)':'
+            || !AuditdEventId.TryCreate(seconds, millis, serial, out id))
             return false;
         p++;
         if (p < text.Length && text[p] == (byte)' ') p++;
-        id = new AuditdEventId(seconds, (uint)millis, serial);
         body = text[p..];
         return true;
     }

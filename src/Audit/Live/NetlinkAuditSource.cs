@@ -205,7 +205,7 @@ public sealed class NetlinkAuditSource : IDisposable
                     MalformedEvent?.Invoke(_decoder.Error!);
                     continue;
             }
-            long timestamp = checked((long)ev.Id.Seconds * 1000 + ev.Id.Millis);
+            long timestamp = ev.Id.UnixMilliseconds;
             // The event is kept under the serial its record will get if a subscriber wants it, before the commit:
             // a consumer may read the record before the commit even returns. If the commit issued no serial, or
             // another producer took that one meanwhile, the entry is withdrawn.

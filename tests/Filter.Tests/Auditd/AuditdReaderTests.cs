@@ -366,7 +366,21 @@ public class AuditdReaderTests
         { "type=PATH msg=audit(1.2:x): item=0", "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):" },
         { "type=PATH msg=audit(1.2:99999999999999999999): item=0", "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):" },
         { "ARCH=x86_64 SYSCALL=openat", "expected a record 'type=TYPE msg=audit(...)', got 'ARCH=x86_64 SYSCALL=openat'" },
+        // A time whose milliseconds do not fit in 63 bits (the record's timestamp) once made replays throw.
+        { "type=SYSCALL msg=audit(9300000000000000.000:1): arch=c000003e syscall=59",
+            "event time 9300000000000000.000 is out of range (seconds at most 9223372036854774, milliseconds 000 to 999)" },
+        { "type=PATH msg=audit(9223372036854775.000:1): item=0",
+            "event time 9223372036854775.000 is out of range (seconds at most 9223372036854774, milliseconds 000 to 999)" },
+        { "type=PATH msg=audit(1.1000:1): item=0", "event time 1.1000 is out of range (seconds at most 9223372036854774, milliseconds 000 to 999)" },
     };
+
+    [Fact]
+    public void TheLatestTimeReadsAndConvertsExactly()
+    {
+        var (reader, builder) = Open(Syscall("9223372036854774.999:1", "arch=c000003e syscall=2 success=yes exit=0") + "\n");
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.Equal(9223372036854774999L, reader.EventId.UnixMilliseconds);
+    }
 
     [Theory]
     [MemberData(nameof(BadLines))]

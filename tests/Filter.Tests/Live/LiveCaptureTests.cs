@@ -180,9 +180,12 @@ public class LiveCaptureTests
     {
         var assembler = new EventAssembler(TimeSpan.FromSeconds(1));
         var done = new List<LiveEvent>();
-        foreach (var text in new[] { "audit(1.2:3) no colon", "audit(1.2): no serial", "hello", "audit(1.2000:3): ms", "" })
+        // A time past 9223372036854774.999 s has no timestamp in milliseconds: it used to end the live loop
+        // with an OverflowException when its event was committed.
+        foreach (var text in new[] { "audit(1.2:3) no colon", "audit(1.2): no serial", "hello", "audit(1.2000:3): ms", "",
+                     "audit(9300000000000000.000:3): arch=c000003e syscall=59" })
             assembler.Add(RecordTypes.Syscall, Encoding.ASCII.GetBytes(text), 0, done);
-        Assert.Equal(5, assembler.Malformed);
+        Assert.Equal(6, assembler.Malformed);
         Assert.Equal(0, assembler.OpenCount);
         assembler.Add(RecordTypes.Path, "audit(1.002:3): item=0\0\0"u8, 0, done);
         assembler.Flush(done);
