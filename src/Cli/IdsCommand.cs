@@ -93,7 +93,8 @@ internal static class IdsCommand
             {
                 result = IdsReplay.Run(reader, pipeline.CreateContext(), ids, e =>
                 {
-                    if (lenient)
+                    // --lenient skips bad lines, never an input it cannot read (spec/auditd.md, "Malformed input").
+                    if (lenient && e.Kind == InputErrorKind.Malformed)
                     {
                         skipped++;
                         io.Stderr.WriteLine($"{e.Source}:{e.Line}: warning: {e.Message} (skipped)");

@@ -132,9 +132,10 @@ internal static class RunCommand
             return Finish(CliIO.Ok, null);
         }
 
+        /// <summary>Whether to go on after <paramref name="error"/>: --lenient skips bad lines, never an input it cannot read.</summary>
         private bool Skip(InputError error)
         {
-            if (!lenient) return false;
+            if (!lenient || error.Kind == InputErrorKind.Unreadable) return false;
             _skipped++;
             io.Stderr.WriteLine($"{error.Source}:{error.Line}: warning: {error.Message} (skipped)");
             return true;

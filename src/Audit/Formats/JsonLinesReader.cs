@@ -27,7 +27,7 @@ public sealed class JsonLinesReader : IDisposable
     private readonly int _maxLineBytes;
     private readonly byte[] _unescaped = new byte[MaxUnescapedLength];
     private InputError _error;
-    private bool _disposed;
+    private bool _disposed, _unreadable;
 
     /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>.</param>
     /// <param name="sourceName">The name errors give for the input (a path, or "-" for stdin).</param>
@@ -69,7 +69,21 @@ public sealed class JsonLinesReader : IDisposable
         _error = default;
         while (true)
         {
-            if (!_lines.ReadLine(out long overLongBytes)) return ReadResult.End;
+            if (_unreadable) return ReadResult.End;
+            bool more;
+            long overLongBytes;
+            try
+            {
+                more = _lines.ReadLine(out overLongBytes);
+            }
+            catch (IOException e)
+            {
+                // The rest of the input is lost: said once, as such, and the reader is at its end.
+                _unreadable = true;
+                _error = new InputError(_sourceName, _lines.LineNumber + 1, $"cannot read past here: {e.Message}", InputErrorKind.Unreadable);
+                return ReadResult.Error;
+            }
+            if (!more) return ReadResult.End;
             if (overLongBytes > 0)
                 return Fail($"line is {overLongBytes} bytes, longer than the limit of {_maxLineBytes} bytes");
 

@@ -537,6 +537,25 @@ public class AuditdReaderTests
     }
 
     [Fact]
+    public void ATruncatedGzipIsAnUnreadableInputNotAShorterLog()
+    {
+        // GZipStream ended such an input without an error: the rest of the log was lost silently.
+        string line = Other("CWD", "1.0:1");
+        byte[] compressed = Gzip(string.Concat(Enumerable.Repeat(line + "\n", 1000)));
+        using var input = AuditdInput.Decompressing(new MemoryStream(compressed[..(compressed.Length - 5)]));
+        using var reader = new AuditdReader(input, Source);
+        ReadResult result;
+        while ((result = reader.Read()) == ReadResult.Record) { }
+        Assert.Equal(ReadResult.Error, result);
+        Assert.Equal(InputErrorKind.Unreadable, reader.Error.Kind);
+        Assert.Equal(1001, reader.Error.Line);
+        Assert.StartsWith("cannot read past here: the gzip data is truncated: it ends inside the trailer", reader.Error.Message);
+        // The events held when it failed still come out, then the end.
+        while ((result = reader.Read()) == ReadResult.Record) { }
+        Assert.Equal(ReadResult.End, result);
+    }
+
+    [Fact]
     public void CountingWithoutKeepingLinesGroupsEventsAsPrintingDoes()
     {
         // Past the 64 MB buffered-bytes limit: once, not keeping lines still counted them as buffered, so

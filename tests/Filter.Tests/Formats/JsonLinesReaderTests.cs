@@ -16,6 +16,17 @@ public class JsonLinesReaderTests
     /// <summary>Read sizes for the stream under the reader: whole, awkward, and one byte at a time.</summary>
     public static TheoryData<int> ChunkSizes => new() { int.MaxValue, 7, 1 };
 
+    [Fact]
+    public void AnInputThatFailsMidReadIsUnreadableNotACrash()
+    {
+        using var reader = new JsonLinesReader(new FailingStream(Encoding.UTF8.GetBytes("{\"uid\": 1}\n{\"ui")), Source);
+        var builder = new Filter.VM.RecordBuilder();
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.Equal(ReadResult.Error, reader.Read(builder));
+        Assert.Equal(new InputError(Source, 2, "cannot read past here: Input/output error", InputErrorKind.Unreadable), reader.Error);
+        Assert.Equal(ReadResult.End, reader.Read(builder));
+    }
+
     // ---- Valid records ------------------------------------------------------------------------------
 
     [Theory]
