@@ -60,8 +60,8 @@ public class ReplayTests
     public void AnOutOfRangeTimeIsABadLineNotACrash()
     {
         // The replay converted the time to milliseconds with checked arithmetic: this line threw OverflowException.
-        const string log = "type=SYSCALL msg=audit(9300000000000000.000:1): arch=c000003e syscall=59 success=yes exit=0\n"
-            + "type=SYSCALL msg=audit(1795731042.524:2): arch=c000003e syscall=59 success=yes exit=0\n";
+        string fields = Filter.Tests.Auditd.KernelText.Syscall("arch=c000003e syscall=59 success=yes exit=0");
+        string log = $"type=SYSCALL msg=audit(9300000000000000.000:1): {fields}\ntype=SYSCALL msg=audit(1795731042.524:2): {fields}\n";
         var p = new AuditPipeline();
         var errors = new List<InputError>();
         ReplayResult result;
