@@ -80,7 +80,7 @@ internal static class RunCommand
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 { return Finish(CliIO.InputError, $"error: cannot open {path}: {e.Message}"); }
                 using (stream)
-                using (var reader = new JsonLinesReader(stream, path == "-" ? "<stdin>" : path))
+                using (var reader = new JsonLinesReader(stream, path == "-" ? "<stdin>" : path) { Fields = filter.Program.FieldsRead })
                 {
                     while (true)
                     {

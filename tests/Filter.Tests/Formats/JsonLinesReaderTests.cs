@@ -59,6 +59,33 @@ public class JsonLinesReaderTests
         Assert.Equal(ReadResult.End, reader.Read(builder));
     }
 
+    /// <summary>
+    /// A record without a key the filter reads is an error, not a record where it is 0: a record with no
+    /// syscall key was syscall 0 (read), and one with no uid was root.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"arch": "x86_64"}""", "syscall", "key 'syscall' is missing: the filter reads it, and a syscall record must give every field the filter reads")]
+    [InlineData("""{"arch": "x86_64", "syscall": 59, "euid": 0}""", "uid,euid", "key 'uid' is missing: the filter reads it, and a syscall record must give every field the filter reads")]
+    [InlineData("""{"type": 1, "sig": 11, "pid": 5}""", "arch,syscall,sig,uid", "key 'uid' is missing: the filter reads it, and a signal record must give every field the filter reads")]
+    [InlineData("""{"comm": "x"}""", "exe", "key 'exe' is missing: the filter reads it, and a syscall record must give every field the filter reads")]
+    public void AKeyTheFilterReadsMustBeThere(string line, string fields, string message)
+    {
+        using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(line + "\n")), Source) { Fields = fields.Split(',') };
+        Assert.Equal(ReadResult.Error, reader.Read(new RecordBuilder()));
+        Assert.Equal(new InputError(Source, 1, message), reader.Error);
+    }
+
+    [Theory]
+    // A call that never returns has no success or exit (as in auditd's log); a syscall record no sig.
+    [InlineData("""{"arch": "x86_64", "syscall": 231, "uid": 0}""", "arch,syscall,success,exit,sig,uid,type")]
+    // A signal record has no arch, syscall, exit, arguments, ... : they are 0 by definition.
+    [InlineData("""{"type": 1, "sig": 11, "pid": 5, "auid": 1, "uid": 0, "gid": 0, "ses": 1, "comm": "x", "exe": "/x"}""", "arch,syscall,exit,a0,ppid,euid,sig,uid,type")]
+    public void KeysARecordOfItsTypeDoesNotHaveMayBeLeftOut(string line, string fields)
+    {
+        using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(line + "\n")), Source) { Fields = fields.Split(',') };
+        Assert.Equal(ReadResult.Record, reader.Read(new RecordBuilder()));
+    }
+
     [Fact]
     public void MissingFieldsAreZeroFalseAndEmpty()
     {
