@@ -147,11 +147,11 @@ internal static class RunCommand
             _output.WriteByte((byte)'\n');
         }
 
-        /// <summary>SERIAL, a tab, the key of the verdict (spec/auditd.md, "Keys").</summary>
+        /// <summary>SERIAL, a tab, the key of the verdict, escaped so that it stays on its line (spec/auditd.md, "Keys").</summary>
         private void WriteKey(ulong serial, uint verdict)
         {
             var keys = filter.Program.Keys;
-            string key = verdict <= keys.Count ? keys[(int)verdict - 1] : "";
+            string key = verdict <= keys.Count ? Filter.Compiler.Tools.PrintableText.Escape(keys[(int)verdict - 1]) : "";
             _output.Write(System.Text.Encoding.UTF8.GetBytes($"{serial}\t{key}\n"));
         }
 

@@ -36,6 +36,8 @@ public enum VerifierRule
     SetConstant = 2014,
     /// <summary>String constants and keys are within their size limits.</summary>
     StringConstant = 2015,
+    /// <summary>Keys hold no control character but \x01 (<see cref="Filter.VM.ProgramKeys"/>): they are printed one per line.</summary>
+    KeyText = 2016,
 }
 
 /// <summary>Why a program was rejected: the rule, the instruction (-1 for the container) and what was wrong.</summary>
@@ -63,6 +65,7 @@ public sealed record VerifierError(VerifierRule Rule, int Pc, string Message)
         VerifierRule.VerdictRange => "verdict-range",
         VerifierRule.SetConstant => "set-constant",
         VerifierRule.StringConstant => "string-constant",
+        VerifierRule.KeyText => "key-text",
         _ => Rule.ToString(),
     };
 }

@@ -175,7 +175,7 @@ public sealed partial class Binder
         }
         // \x01 is allowed: the kernel joins the keys of one audit rule with it (AUDIT_KEY_SEPARATOR), and
         // imported auditctl rules must compute the kernel's key (spec/auditctl.md, "Importing")
-        if (text.Any(c => char.IsControl(c) && c != '\x01'))
+        if (ProgramKeys.FirstForbidden(text) >= 0)
             Error(DiagnosticCode.BadKey, key.Span, "a rule key may not contain control characters other than \\x01 (keys are printed one per line)");
         else if (key.Value.Length > ProgramLimits.MaxKeyLength)
             Error(DiagnosticCode.BadKey, key.Span, $"rule key is {key.Value.Length} bytes long; the limit is {ProgramLimits.MaxKeyLength}");
