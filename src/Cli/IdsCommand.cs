@@ -197,7 +197,7 @@ internal static class IdsCommand
                 _out.Flush();
                 var st = source.Stats;
                 io.Stderr.WriteLine($"filterc ids: {st.Events} events ({st.Committed} records); {Summary(ids)} " +
-                    $"(kernel lost {st.KernelLost}, socket overruns {st.Overruns})");
+                    $"(kernel lost {st.KernelLost}, socket dropped {st.SocketDropped} in {st.Overruns} overruns, assembly lost {st.AssemblyLost})");
                 return CliIO.Ok;
             }
         }

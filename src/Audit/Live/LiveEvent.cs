@@ -19,6 +19,9 @@ public sealed class LiveEvent(AuditdEventId id)
     /// <summary>When its last record arrived (<see cref="System.Diagnostics.Stopwatch"/> ticks): drives the timeout.</summary>
     internal long LastSeen;
 
+    /// <summary>Bytes of record text it holds (the assembler's bound).</summary>
+    internal long HeldBytes;
+
     /// <summary>The event as auditd's RAW log format writes it: <c>type=NAME msg=audit(ID): BODY</c> per record, each ending in '\n'.</summary>
     public void WriteAuditd(Stream output)
     {
