@@ -22,7 +22,7 @@ internal static class AnalyzeCommand
         var cmd = new Command("analyze", "what a policy can match, rule by rule, and what it costs per record") { policyFile, filter, json, diagnostics };
         cmd.SetAction(r =>
         {
-            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(policyFile), io, out var name);
+            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(policyFile), io, out var name, CliDiagnostics.Get(r, diagnostics));
             if (text is null) return CliIO.UsageError;
             var format = CliDiagnostics.Get(r, diagnostics);
             var compilation = FilterCompiler.Compile(text);

@@ -20,7 +20,7 @@ internal static class Commands
         var cmd = new Command("compile", "compile a filter to verified bytecode") { expression, file, output, disasm, diagnostics };
         cmd.SetAction(r =>
         {
-            var text = FilterLoading.ReadFilterText(r.GetValue(expression), r.GetValue(file), io, out var name);
+            var text = FilterLoading.ReadFilterText(r.GetValue(expression), r.GetValue(file), io, out var name, CliDiagnostics.Get(r, diagnostics));
             if (text is null) return CliIO.UsageError;
             var (_, program) = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics));
             if (program is null) return CliIO.UsageError;

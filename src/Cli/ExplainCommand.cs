@@ -31,7 +31,7 @@ internal static class ExplainCommand
             { policyFile, filter, record, @event, asJson, diagnostics };
         cmd.SetAction(r =>
         {
-            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(policyFile), io, out var name);
+            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(policyFile), io, out var name, CliDiagnostics.Get(r, diagnostics));
             if (text is null) return CliIO.UsageError;
             var events = r.GetValue(@event);
             if ((r.GetValue(record) is null) == (events is null or { Length: 0 }))

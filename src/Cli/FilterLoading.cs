@@ -7,16 +7,28 @@ namespace Filter.Cli;
 /// <summary>Gets a verified program from an expression, a filter file or a bytecode file, with errors users can act on.</summary>
 internal static class FilterLoading
 {
-    public static string? ReadFilterText(string? expression, FileInfo? file, CliIO io, out string sourceName)
+    /// <summary>
+    /// The filter text of an expression or a file; null after printing why not (a file that is not UTF-8 is a
+    /// positioned error, in <paramref name="diagnostics"/>' format: its bytes are never replaced by U+FFFD).
+    /// </summary>
+    public static string? ReadFilterText(string? expression, FileInfo? file, CliIO io, out string sourceName,
+        Filter.Compiler.Tools.DiagnosticsFormat diagnostics = Filter.Compiler.Tools.DiagnosticsFormat.Text)
     {
         sourceName = "filter";
         if (expression is not null && file is not null) { io.Fail(CliIO.UsageError, "error: give a filter expression or -f FILE, not both"); return null; }
         if (file is not null)
         {
             sourceName = file.ToString();
-            try { return File.ReadAllText(file.FullName); }
+            byte[] bytes;
+            try { bytes = File.ReadAllBytes(file.FullName); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             { io.Fail(CliIO.UsageError, $"error: cannot read {file}: {e.Message}"); return null; }
+            var (text, error) = FilterText.FromUtf8(bytes);
+            if (error is null) return text;
+            var failed = new Compilation(text, null, null, [error]);
+            if (diagnostics == Filter.Compiler.Tools.DiagnosticsFormat.Text) io.Stderr.WriteLine(failed.RenderDiagnostics(sourceName));
+            else CliDiagnostics.Write(io, diagnostics, failed, sourceName);
+            return null;
         }
         if (expression is null) { io.Fail(CliIO.UsageError, "error: no filter: give an expression or -f FILE"); return null; }
         return expression;

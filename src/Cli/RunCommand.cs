@@ -36,7 +36,7 @@ internal static class RunCommand
             if (r.GetValue(program) is { } p) verified = FilterLoading.LoadProgram(p, io);
             else
             {
-                var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name);
+                var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name, CliDiagnostics.Get(r, diagnostics));
                 if (text is null) return CliIO.UsageError;
                 verified = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics)).Program;
             }

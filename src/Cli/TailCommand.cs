@@ -35,7 +35,7 @@ internal static class TailCommand
         {
             if ((r.GetValue(filter) is null) == (r.GetValue(file) is null))
                 return io.Fail(CliIO.UsageError, "error: give exactly one of --filter EXPR or -f FILE");
-            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name);
+            var text = FilterLoading.ReadFilterText(r.GetValue(filter), r.GetValue(file), io, out var name, CliDiagnostics.Get(r, diagnostics));
             if (text is null) return CliIO.UsageError;
             var (compilation, program) = FilterLoading.CompileText(text, name, io, CliDiagnostics.Get(r, diagnostics));
             if (program is null) return CliIO.UsageError;

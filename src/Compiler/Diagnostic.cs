@@ -21,6 +21,8 @@ public enum DiagnosticCode
     InputTooLong = 4,
     NoRules = 5,
     MixedExpressionAndRules = 6,
+    /// <summary>Text that is not Unicode: a byte of a file that is not UTF-8, an unpaired surrogate.</summary>
+    InvalidText = 7,
     NumberTooLarge = 101,
     UnknownField = 102,
     UnknownSyscall = 103,

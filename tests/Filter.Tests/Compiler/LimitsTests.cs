@@ -127,7 +127,6 @@ public class LimitsTests
     [InlineData("uid == 0\0", "unexpected NUL character")]
     [InlineData("uid == 0 \u2028", "unexpected")]
     [InlineData("ü == 0", "unexpected 'ü'")]
-    [InlineData("comm == \"\uD800\"", "")]
     public void OddCharactersGetAPositionedErrorOrCompile(string filter, string message)
     {
         var c = FilterCompiler.Compile(filter);
@@ -136,6 +135,40 @@ public class LimitsTests
             Assert.Contains(message, c.Diagnostics[0].Message);
             Assert.Contains("^", c.RenderDiagnostics());
         }
+    }
+
+    [Fact]
+    public void AnUnpairedSurrogateIsAnErrorNotReplaced()
+    {
+        // Encoded as UTF-8 it became U+FFFD's bytes, and the filter matched those. (Built in code: an
+        // attribute's string cannot hold an unpaired surrogate.)
+        var d = Rejected("comm == \"a" + '\uD800' + "\"");
+        Assert.Equal((DiagnosticCode.InvalidText, 10, "unpaired surrogate U+D800: the filter is not Unicode text"), (d.Code, d.Span.Start, d.Message));
+    }
+
+    [Theory]
+    [InlineData("uid == \uFF10", 7, "unexpected '\uFF10' (U+FF10); expected expression")]        // a fullwidth digit is not a number
+    [InlineData("uid == 1\uFF10", 8, "unexpected '\uFF10' (U+FF10); expected end of filter")]
+    [InlineData("uid == \u0661", 7, "unexpected '\u0661' (U+0661); expected expression")]        // nor an Arabic-Indic one
+    public void OnlyAsciiDigitsMakeNumbers(string filter, int at, string message)
+    {
+        // Pidgin's Digit took any Unicode digit, and the number was then "too large for 64 bits".
+        var d = Rejected(filter);
+        Assert.Equal((DiagnosticCode.SyntaxError, at, message), (d.Code, d.Span.Start, d.Message));
+    }
+
+    [Fact]
+    public void AFilterFileThatIsNotUtf8IsAPositionedError()
+    {
+        // comm == "<ff><fe>" || uid == 0: the two bytes were read as U+FFFD U+FFFD, and the test compared with EF BF BD EF BF BD.
+        byte[] file = [.. "comm == \""u8, 0xff, 0xfe, .. "\" || uid == 0"u8];
+        var (text, error) = FilterText.FromUtf8(file);
+        Assert.Equal((DiagnosticCode.InvalidText, 9), (error!.Code, error.Span.Start));
+        Assert.Equal("byte 0xff is not UTF-8: a filter is UTF-8 text (write other bytes in a string as \\xHH)", error.Message);
+        Assert.StartsWith("filter:1:10: error FLT0007", error.Render(text));
+        Assert.Equal(("uid == 0", null), FilterText.FromUtf8([0xef, 0xbb, 0xbf, .. "uid == 0"u8]));
+        Assert.Equal(("é", null), FilterText.FromUtf8("é"u8));
+        Assert.Equal(2, FilterText.FromUtf8([.. "é\n"u8, 0xc3]).Error!.Span.Start); // a sequence cut short at the end (é is one character)
     }
 
     [Fact]
