@@ -16,8 +16,9 @@ public readonly record struct AuditdEventId(ulong Seconds, uint Millis, ulong Se
     /// <summary>An id read from text; false when its time is out of range (milliseconds past 999, seconds past <see cref="MaxSeconds"/>).</summary>
     public static bool TryCreate(ulong seconds, ulong millis, ulong serial, out AuditdEventId id)
     {
-        id = seconds <= MaxSeconds && millis <= 999 ? new AuditdEventId(seconds, (uint)millis, serial) : default;
-        return seconds <= MaxSeconds && millis <= 999;
+        bool inRange = seconds <= MaxSeconds && millis <= 999;
+        id = inRange ? new AuditdEventId(seconds, (uint)millis, serial) : default;
+        return inRange;
     }
 
     /// <summary>

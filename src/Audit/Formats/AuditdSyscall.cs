@@ -14,9 +14,9 @@ namespace Filter.Audit.Formats;
 /// <remarks>
 /// Numbers are parsed in place from the bytes; only an error allocates (its message). Unknown keys are
 /// skipped; a known key twice, a value that does not parse, a word that is not <c>KEY=VALUE</c>, or a
-/// record without a field the kernel always writes (of those decoded) is an error. Only the requested fields are decoded (and so checked), and the scan
-/// stops once all of them are seen: a filter pays only for the fields it reads. <c>a4</c>/<c>a5</c> are never written by the kernel and read as 0 unless
-/// present.
+/// record without a field the kernel always writes (of those decoded) is an error. Only the requested
+/// fields are decoded (and so checked), and the scan stops once all of them are seen: a filter pays only
+/// for the fields it reads. <c>a4</c>/<c>a5</c> are never written by the kernel and read as 0 unless present.
 /// </remarks>
 internal static class AuditdSyscall
 {

@@ -20,7 +20,7 @@ namespace Filter.Audit.Formats;
 /// deflate data has a probability under 2^-50 per member, and then the next header is wrong: an error,
 /// never a silent loss. A DeflateStream that asked for more input and got none was cut short.</para>
 /// </summary>
-internal sealed class GzipInput : Stream
+internal sealed class GzipInput : ReadOnlyStream
 {
     /// <summary>Most compressed bytes handed to the inflater per read: bounds the search for a trailer.</summary>
     private const int MaxChunk = 1 << 14;
@@ -44,8 +44,6 @@ internal sealed class GzipInput : Stream
 
     /// <param name="input">The compressed data from its first byte (the gzip magic); owned, disposed with this.</param>
     public GzipInput(Stream input) => _input = input;
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -187,10 +185,8 @@ internal sealed class GzipInput : Stream
         new($"the gzip data is truncated: it ends {where}, after {_bufferOffset + _end} compressed bytes");
 
     /// <summary>The compressed data as the inflater reads it: the owner's buffer, a chunk at a time.</summary>
-    private sealed class Chunks(GzipInput owner) : Stream
+    private sealed class Chunks(GzipInput owner) : ReadOnlyStream
     {
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             if (!owner.Ensure(owner._pos, 1))
@@ -205,27 +201,7 @@ internal sealed class GzipInput : Stream
             owner._chunkEnd = owner._pos;
             return n;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

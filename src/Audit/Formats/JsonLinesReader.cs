@@ -357,17 +357,17 @@ public sealed class JsonLinesReader : IDisposable
 
     private static readonly Key[] Keys = BuildKeys();
 
-    // After Keys, which they are computed from.
     /// <summary>
     /// The keys a syscall record may leave out — <c>sig</c> (0 but for a signal) and, as in auditd's log,
     /// <c>success</c> and <c>exit</c> (a call that never returns: false and 0) — and those a signal record may
-    /// (all but its own).
+    /// (all but its own). Declared after <see cref="Keys"/>, from which they are computed.
     /// </summary>
     private static readonly ulong SyscallRecordOptional = KeyBits(["sig", "success", "exit"]),
         SignalRecordOptional = ~KeyBits([.. AuditdSyscall.SignalRecordFields, "type"]);
 
     private static ulong KeyBits(IEnumerable<string> names) =>
         names.Aggregate(0UL, (bits, name) => bits | 1UL << Array.FindIndex(Keys, k => k.Name == name));
+
     private static readonly int MaxKeyLength = Keys.Max(k => k.Utf8.Length);
     // Every byte of a key may be written as a 6-byte \uXXXX escape.
     private static readonly int MaxEscapedKeyLength = 6 * MaxKeyLength;
