@@ -38,7 +38,7 @@ internal static class ExplainCommand
             var loaded = FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics));
             if (!loaded.Success) return CliIO.UsageError;
             var (compilation, name) = (loaded.Compilation, source.Name);
-            var bytes = r.GetValue(record) is { } json ? FromJson(json, io) : FromLog(events![0], events[1], io);
+            var bytes = r.GetValue(record) is { } json ? FromJson(json, loaded.Program!.FieldsRead, io) : FromLog(events![0], events[1], io);
             if (bytes is null) return CliIO.InputError;
             var explanation = PolicyExplainer.Explain(compilation!, new Record(bytes));
             io.WriteText(r.GetValue(asJson) ? explanation.Json(name) : explanation.Render());
@@ -47,9 +47,9 @@ internal static class ExplainCommand
         return cmd;
     }
 
-    private static byte[]? FromJson(string json, CliIO io)
+    private static byte[]? FromJson(string json, IEnumerable<string> fieldsRead, CliIO io)
     {
-        using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(json)), "--record");
+        using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(json)), "--record") { Fields = fieldsRead };
         var builder = new RecordBuilder();
         var result = reader.Read(builder);
         if (result == ReadResult.Error) { io.Fail(CliIO.InputError, reader.Error.ToString()); return null; }

@@ -96,7 +96,8 @@ internal static class IdsCommand
             {
                 result = IdsReplay.Run(reader, pipeline.CreateContext(), ids, e =>
                 {
-                    if (lenient)
+                    // --lenient skips bad lines, never an input it cannot read (spec/auditd.md, "Malformed input").
+                    if (lenient && e.Kind == InputErrorKind.Malformed)
                     {
                         skipped++;
                         io.Stderr.WriteLine($"{e.Source}:{e.Line}: warning: {e.Message} (skipped)");
@@ -199,7 +200,7 @@ internal static class IdsCommand
                 _out.Flush();
                 var st = source.Stats;
                 io.Stderr.WriteLine($"filterc ids: {st.Events} events ({st.Committed} records); {Summary(ids)} " +
-                    $"(kernel lost {st.KernelLost}, socket overruns {st.Overruns})");
+                    $"(kernel lost {st.KernelLost}, socket dropped {st.SocketDropped} in {st.Overruns} overruns, assembly lost {st.AssemblyLost})");
                 return CliIO.Ok;
             }
         }

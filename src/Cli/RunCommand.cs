@@ -72,7 +72,7 @@ internal static class RunCommand
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 { return Finish(CliIO.InputError, $"error: cannot open {path}: {e.Message}"); }
                 using (stream)
-                using (var reader = new JsonLinesReader(stream, path == "-" ? "<stdin>" : path))
+                using (var reader = new JsonLinesReader(stream, path == "-" ? "<stdin>" : path) { Fields = filter.Program.FieldsRead })
                 {
                     while (true)
                     {
@@ -124,9 +124,10 @@ internal static class RunCommand
             return Finish(CliIO.Ok, null);
         }
 
+        /// <summary>Whether to go on after <paramref name="error"/>: --lenient skips bad lines, never an input it cannot read.</summary>
         private bool Skip(InputError error)
         {
-            if (!lenient) return false;
+            if (!lenient || error.Kind == InputErrorKind.Unreadable) return false;
             _skipped++;
             io.Stderr.WriteLine($"{error.Source}:{error.Line}: warning: {error.Message} (skipped)");
             return true;
@@ -138,11 +139,11 @@ internal static class RunCommand
             _output.WriteByte((byte)'\n');
         }
 
-        /// <summary>SERIAL, a tab, the key of the verdict (spec/auditd.md, "Keys").</summary>
+        /// <summary>SERIAL, a tab, the key of the verdict, escaped so that it stays on its line (spec/auditd.md, "Keys").</summary>
         private void WriteKey(ulong serial, uint verdict)
         {
             var keys = filter.Program.Keys;
-            string key = verdict <= keys.Count ? keys[(int)verdict - 1] : "";
+            string key = verdict <= keys.Count ? Filter.Compiler.Tools.PrintableText.Escape(keys[(int)verdict - 1]) : "";
             _output.Write(System.Text.Encoding.UTF8.GetBytes($"{serial}\t{key}\n"));
         }
 

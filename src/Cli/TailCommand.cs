@@ -209,7 +209,7 @@ internal static class TailCommand
             _output.Flush();
             var s = source.Stats;
             io.Stderr.WriteLine($"filterc tail: {s.Events} events seen ({s.Committed} with a record to filter), {_matched} matched; " +
-                $"lost: {s.KernelLost} by the kernel, {s.Overruns} socket overruns, {_queueLost} in our queue" +
+                $"lost: {s.KernelLost} by the kernel, {s.SocketDropped} by the socket ({s.Overruns} overruns), {s.AssemblyLost} in assembly, {_queueLost} in our queue" +
                 (_textGone > 0 ? $"; {_textGone} matched events no longer held to print" : ""));
             return code;
         }

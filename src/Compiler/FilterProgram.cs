@@ -74,15 +74,15 @@ public static class FilterProgram
             { return Failed(source, null, Diagnostic.CannotRead(source.Name, e)); }
             return FromBytes(source, file);
         }
-        string text;
-        if (source.Text is { } given) text = given;
-        else
-        {
-            try { text = File.ReadAllText(source.Path!); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            { return Failed(source, null, Diagnostic.CannotRead(source.Name, e)); }
-        }
-        return FromText(source, text, options);
+        if (source.Text is { } given) return FromText(source, given, options);
+        byte[] bytesOfText;
+        try { bytesOfText = File.ReadAllBytes(source.Path!); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { return Failed(source, null, Diagnostic.CannotRead(source.Name, e)); }
+        // Strict UTF-8: a byte that is not is a positioned error, never read as U+FFFD.
+        var (text, notUtf8) = FilterText.FromUtf8(bytesOfText);
+        return notUtf8 is null ? FromText(source, text, options)
+            : new LoadResult(source, null, new Compilation(text, null, null, [notUtf8]), [notUtf8.In(source.Name, text)]);
     }
 
     /// <summary>Shorthand for <see cref="Load"/> of <see cref="FilterSource.FromText"/>.</summary>

@@ -18,7 +18,7 @@ public static class Verifier
         if (!ProgramImage.TryDecode(bytes, out var image, out string formatError))
             return Fail(DiagnosticCode.Format, -1, formatError);
         int maxPath = 0;
-        var error = CheckConstants(image) ?? CheckCode(image, out maxPath);
+        var error = CheckConstants(image) ?? CheckKeys(image) ?? CheckCode(image, out maxPath);
         if (error is not null) return new VerifyResult(null, error);
         return new VerifyResult(new VerifiedProgram(image, bytes.ToArray(), maxPath), null);
     }
@@ -54,6 +54,15 @@ public static class Verifier
         for (int k = 0; k < image.Keys.Count; k++)
             if (System.Text.Encoding.UTF8.GetByteCount(image.Keys[k]) > ProgramLimits.MaxKeyLength)
                 return Error(DiagnosticCode.StringConstant, -1, $"key of verdict {k + 1} is longer than {ProgramLimits.MaxKeyLength} bytes");
+        return null;
+    }
+
+    /// <summary>Keys are what the compiler lets a rule key be (FLT0304): a hand-made program must not print a forged line.</summary>
+    private static Diagnostic? CheckKeys(ProgramImage image)
+    {
+        for (int k = 0; k < image.Keys.Count; k++)
+            if (ProgramKeys.FirstForbidden(image.Keys[k]) is var at and >= 0)
+                return Error(DiagnosticCode.KeyText, -1, $"key of verdict {k + 1} holds U+{(int)image.Keys[k][at]:X4} at character {at}; keys hold no control character but \\x01");
         return null;
     }
 

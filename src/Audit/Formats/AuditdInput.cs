@@ -1,11 +1,11 @@
-using System.IO.Compression;
-
 namespace Filter.Audit.Formats;
 
 /// <summary>
 /// Opens log inputs, decompressing gzip transparently. Compression is recognised by the gzip magic bytes
 /// (1f 8b), never by the file name: logrotate's <c>audit.log.1.gz</c>, a renamed file and a compressed
-/// stdin all work. Concatenated gzip members (<c>cat a.gz b.gz</c>) decompress as one stream.
+/// stdin all work. Concatenated gzip members (<c>cat a.gz b.gz</c>) decompress as one stream. Gzip data
+/// that is truncated or damaged anywhere (<see cref="GzipInput"/>) makes reading fail with an
+/// <see cref="InvalidDataException"/> that says what is wrong.
 /// </summary>
 public static class AuditdInput
 {
@@ -42,21 +42,19 @@ public static class AuditdInput
             long at = input.Position;
             while (got < 2 && input.Read(magic[got..]) is var n and > 0) got += n;
             input.Position = at;
-            return IsGzip(magic[..got]) ? new GZipStream(input, CompressionMode.Decompress) : input;
+            return IsGzip(magic[..got]) ? new GzipInput(input) : input;
         }
         while (got < 2 && input.Read(magic[got..]) is var n and > 0) got += n;
         Stream replayed = new PrefixedStream(magic[..got].ToArray(), input);
-        return IsGzip(magic[..got]) ? new GZipStream(replayed, CompressionMode.Decompress) : replayed;
+        return IsGzip(magic[..got]) ? new GzipInput(replayed) : replayed;
     }
 
     private static bool IsGzip(ReadOnlySpan<byte> magic) => magic.Length == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 
     /// <summary>A read-only stream that yields a few already-read bytes, then the rest of an inner stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+    private sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyStream
     {
         private int _prefixAt;
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -69,16 +67,6 @@ public static class AuditdInput
             }
             return inner.Read(buffer);
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

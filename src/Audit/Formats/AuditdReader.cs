@@ -348,10 +348,10 @@ public sealed class AuditdReader : IDisposable
         return false;
     }
 
-    private ReadResult Fail(string message)
+    private ReadResult Fail(string message, InputErrorKind kind = InputErrorKind.Malformed)
     {
         string source = _sourceIndex < _sources.Length ? _sources[_sourceIndex].Name : _sources[^1].Name;
-        _error = new InputError(source, _lineNumber, message);
+        _error = new InputError(source, _lineNumber, message, kind);
         return ReadResult.Error;
     }
 
@@ -410,15 +410,19 @@ public sealed class AuditdReader : IDisposable
         {
             int idAt = p;
             if (!TryNumber(line, ref p, (byte)'.', out ulong seconds)
-                || !TryNumber(line, ref p, (byte)':', out ulong millis) || millis > uint.MaxValue
+                || !TryNumber(line, ref p, (byte)':', out ulong millis)
                 || !TryNumber(line, ref p, (byte)')', out ulong serial)
                 || p >= line.Length || line[p] != (byte)':')
             {
                 message = "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):";
                 return false;
             }
+            if (!AuditdEventId.TryCreate(seconds, millis, serial, out id))
+            {
+                message = $"event time {seconds}.{millis:D3} is out of range (seconds at most {AuditdEventId.MaxSeconds}, milliseconds 000 to 999)";
+                return false;
+            }
             p++;
-            id = new AuditdEventId(seconds, (uint)millis, serial);
             if (p - idAt <= _lastIdText.Length)
             {
                 line[idAt..p].CopyTo(_lastIdText);
@@ -475,7 +479,7 @@ public sealed class AuditdReader : IDisposable
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
                 {
                     _stream = null;
-                    Fail($"cannot open: {e.Message}");
+                    Fail($"cannot open: {e.Message}", InputErrorKind.Unreadable);
                     _sourceIndex++;
                     return LineStatus.Failed;
                 }
@@ -490,7 +494,7 @@ public sealed class AuditdReader : IDisposable
             {
                 // Corrupt or truncated compressed data: the rest of this input is lost, the others are not.
                 _lineNumber = _lines.LineNumber + 1;
-                Fail($"cannot read past here: {e.Message}");
+                Fail($"cannot read past here: {e.Message}", InputErrorKind.Unreadable);
                 CloseSource();
                 return LineStatus.Failed;
             }

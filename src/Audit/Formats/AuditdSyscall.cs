@@ -13,10 +13,10 @@ namespace Filter.Audit.Formats;
 /// </summary>
 /// <remarks>
 /// Numbers are parsed in place from the bytes; only an error allocates (its message). Unknown keys are
-/// skipped; a known key twice, a value that does not parse, or a record without <c>arch</c> or
-/// <c>syscall</c> is an error. Only the requested fields are decoded (and so checked), and the scan
-/// stops once all of them are seen: a filter pays only for the fields it reads. <c>a4</c>/<c>a5</c> are never written by the kernel and read as 0 unless
-/// present.
+/// skipped; a known key twice, a value that does not parse, a word that is not <c>KEY=VALUE</c>, or a
+/// record without a field the kernel always writes (of those decoded) is an error. Only the requested
+/// fields are decoded (and so checked), and the scan stops once all of them are seen: a filter pays only
+/// for the fields it reads. <c>a4</c>/<c>a5</c> are never written by the kernel and read as 0 unless present.
 /// </remarks>
 internal static class AuditdSyscall
 {
@@ -29,6 +29,24 @@ internal static class AuditdSyscall
     private static readonly ulong[] PackedKeys = Keys.Select(k => Pack(k.Utf8)).ToArray();
     private static readonly int RequiredBits = Bit("arch") | Bit("syscall");
     private static readonly int ExitBit = Bit("exit");
+
+    /// <summary>
+    /// The fields of the record a crash is (<c>type == signal</c>): those the kernel writes in every
+    /// ANOM_ABEND record (kernel/audit.c <c>audit_log_abend</c>: <c>auid uid gid ses [subj] pid comm exe sig
+    /// res</c>). Every other field of a signal record is 0 by definition (spec/record.md).
+    /// </summary>
+    internal static readonly IReadOnlyList<string> SignalRecordFields = ["auid", "uid", "gid", "ses", "pid", "comm", "exe", "sig"];
+
+    /// <summary>
+    /// What the kernel writes in every SYSCALL record (kernel/auditsc.c <c>audit_log_exit</c>, kernel/audit.c
+    /// <c>audit_log_task_info</c>): every field but <c>success</c> and <c>exit</c> (absent for a call that
+    /// never returns), <c>a4</c> and <c>a5</c> (never logged) and <c>sig</c> (not a syscall's). A record
+    /// without one of them was cut short or damaged: reading it as 0 could make it root.
+    /// </summary>
+    private static readonly int SyscallAlwaysWritten =
+        Keys.Aggregate(0, (bits, k) => bits | k.Bit) & ~(Bit("success") | ExitBit | Bit("a4") | Bit("a5") | Bit("sig"));
+
+    private static readonly int AnomAbendAlwaysWritten = SignalRecordFields.Aggregate(0, (bits, name) => bits | Bit(name));
 
     /// <summary>Decode every field.</summary>
     public static readonly int AllFields = Keys.Aggregate(0, (bits, k) => bits | k.Bit);
@@ -80,12 +98,8 @@ internal static class AuditdSyscall
     public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out bool hasExit, out string? message)
     {
         hasExit = false;
-        if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", out int seen, out message)) return false;
-        if ((seen & RequiredBits) != RequiredBits)
-        {
-            message = $"SYSCALL record has no '{((seen & Bit("arch")) == 0 ? "arch" : "syscall")}' field";
-            return false;
-        }
+        if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", out int seen, out message)
+            || !AllWritten(seen, (fields | RequiredBits) & SyscallAlwaysWritten, "SYSCALL", out message)) return false;
         hasExit = (seen & ExitBit) != 0;
         return true;
     }
@@ -100,10 +114,26 @@ internal static class AuditdSyscall
     /// </summary>
     public static bool TryParseAnomAbend(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out string? message)
     {
-        if (!TryParseFields(text, builder, scratch, fields, "ANOM_ABEND", out _, out message)) return false;
+        if (!TryParseFields(text, builder, scratch, fields, "ANOM_ABEND", out int seen, out message)
+            || !AllWritten(seen, fields & AnomAbendAlwaysWritten, "ANOM_ABEND", out message)) return false;
         builder.SetScalar(TypeField, RecordLayout.EventTypeSignal);
         return true;
     }
+
+    /// <summary>
+    /// Whether every field in <paramref name="wanted"/> (those the caller decodes that the kernel always
+    /// writes) was there: one missing is not 0, it is a record cut short.
+    /// </summary>
+    private static bool AllWritten(int seen, int wanted, string recordName, out string? message)
+    {
+        int missing = wanted & ~seen;
+        message = missing == 0 ? null : Missing(missing, recordName);
+        return missing == 0;
+    }
+
+    // Apart from AllWritten, whose every call would otherwise allocate the lambda's closure.
+    private static string Missing(int missing, string recordName) =>
+        $"{recordName} record has no '{Keys.First(k => (k.Bit & missing) != 0).Name}' field (the kernel always writes it: the line is cut short or damaged)";
 
     private static readonly ScalarField TypeField = RecordLayout.Scalars.Single(f => f.Name == "type");
 
@@ -135,8 +165,13 @@ internal static class AuditdSyscall
                 if (i - keyStart < 8) packed |= (ulong)c << (8 * (i - keyStart));
                 i++;
             }
-            if (i == n || c != (byte)'=') continue; // a word without '=': not a field the kernel writes
             var keyBytes = text[keyStart..i];
+            if (i == n || c != (byte)'=')
+            {
+                // The kernel writes only KEY=VALUE fields: a bare word is a line cut short (`... a2=3 a3`) or damaged.
+                message = $"{recordName} record: '{Show(keyBytes)}' is not a KEY=VALUE field (the line is cut short or damaged)";
+                return false;
+            }
             i++;
 
             ReadOnlySpan<byte> value;

@@ -9,9 +9,10 @@ namespace Filter.Audit.Formats;
 /// <summary>
 /// Reads records in the JSON-lines format: one object per line whose keys are the record's field names
 /// (<see cref="RecordLayout"/>), <c>arch</c> as a name, <c>success</c> as a boolean, integers as JSON
-/// integers, <c>comm</c>/<c>exe</c> as strings. Missing fields are 0, false or "", unknown keys are skipped,
-/// lines of only whitespace are skipped (but counted). Every other problem is an <see cref="InputError"/>
-/// naming the line and key: nothing is dropped silently.
+/// integers, <c>comm</c>/<c>exe</c> as strings. A record must give every field in <see cref="Fields"/> (the
+/// filter's) that a record of its type has; other missing fields are 0, false or "". Unknown keys are
+/// skipped, lines of only whitespace are skipped (but counted). Every other problem is an
+/// <see cref="InputError"/> naming the line and key: nothing is dropped silently.
 /// </summary>
 /// <remarks>
 /// The per-line path allocates nothing: lines are found by a <see cref="LineReader"/> (one pooled buffer,
@@ -27,7 +28,7 @@ public sealed class JsonLinesReader : IDisposable
     private readonly int _maxLineBytes;
     private readonly byte[] _unescaped = new byte[MaxUnescapedLength];
     private InputError _error;
-    private bool _disposed;
+    private bool _disposed, _unreadable;
 
     /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>.</param>
     /// <param name="sourceName">The name errors give for the input (a path, or "-" for stdin).</param>
@@ -42,6 +43,20 @@ public sealed class JsonLinesReader : IDisposable
         _sourceName = sourceName;
         _maxLineBytes = maxLineBytes;
     }
+
+    /// <summary>
+    /// Names of the fields a record must give (a filter's <c>VerifiedProgram.FieldsRead</c>; null or empty:
+    /// none), so that no filter sees an absent field as 0 (spec/record.md, "Records as input"). Exempt are
+    /// <c>type</c> (absent: a syscall record), a syscall record's <c>sig</c>, <c>success</c> and <c>exit</c>,
+    /// and the fields a signal record does not have (0 by definition: arch, syscall, exit, the arguments, ...).
+    /// </summary>
+    public IEnumerable<string>? Fields
+    {
+        init => _required = value is null ? 0 : value.Select(name => Array.FindIndex(Keys, k => k.Name == name))
+            .Where(i => i >= 0 && Keys[i].Name != "type").Aggregate(0UL, (bits, i) => bits | 1UL << i);
+    }
+
+    private readonly ulong _required;
 
     /// <summary>
     /// The raw bytes of the line just read, without its '\n' but with any '\r' (so it can be written back
@@ -69,7 +84,21 @@ public sealed class JsonLinesReader : IDisposable
         _error = default;
         while (true)
         {
-            if (!_lines.ReadLine(out long overLongBytes)) return ReadResult.End;
+            if (_unreadable) return ReadResult.End;
+            bool more;
+            long overLongBytes;
+            try
+            {
+                more = _lines.ReadLine(out overLongBytes);
+            }
+            catch (IOException e)
+            {
+                // The rest of the input is lost: said once, as such, and the reader is at its end.
+                _unreadable = true;
+                _error = new InputError(_sourceName, _lines.LineNumber + 1, $"cannot read past here: {e.Message}", InputErrorKind.Unreadable);
+                return ReadResult.Error;
+            }
+            if (!more) return ReadResult.End;
             if (overLongBytes > 0)
                 return Fail($"line is {overLongBytes} bytes, longer than the limit of {_maxLineBytes} bytes");
 
@@ -147,7 +176,7 @@ public sealed class JsonLinesReader : IDisposable
             // The closing brace; with one value per line allowed, anything after it throws here.
             reader.Read();
             message = null;
-            return true;
+            return (_required & ~seen) == 0 || Complete(builder, seen, out message);
         }
         catch (JsonException e)
         {
@@ -158,6 +187,16 @@ public sealed class JsonLinesReader : IDisposable
             message = $"invalid JSON at column {at + 1}: {why}";
             return false;
         }
+    }
+
+    /// <summary>Whether the keys of <see cref="Fields"/> that the record lacks are ones a record of its type does not have.</summary>
+    private bool Complete(RecordBuilder builder, ulong seen, out string? message)
+    {
+        bool signal = builder.Build()[RecordLayout.Type] == RecordLayout.EventTypeSignal;
+        ulong missing = _required & ~seen & ~(signal ? SignalRecordOptional : SyscallRecordOptional);
+        message = missing == 0 ? null
+            : $"key '{Keys[System.Numerics.BitOperations.TrailingZeroCount(missing)].Name}' is missing: the filter reads it, and a {(signal ? "signal" : "syscall")} record must give every field the filter reads";
+        return missing == 0;
     }
 
     private bool SetField(ref Utf8JsonReader reader, Key key, RecordBuilder builder, out string? message)
@@ -317,6 +356,18 @@ public sealed class JsonLinesReader : IDisposable
     private sealed record Key(string Name, byte[] Utf8, ValueKind Kind, ulong Max, ScalarField? Scalar, StringField? String);
 
     private static readonly Key[] Keys = BuildKeys();
+
+    /// <summary>
+    /// The keys a syscall record may leave out — <c>sig</c> (0 but for a signal) and, as in auditd's log,
+    /// <c>success</c> and <c>exit</c> (a call that never returns: false and 0) — and those a signal record may
+    /// (all but its own). Declared after <see cref="Keys"/>, from which they are computed.
+    /// </summary>
+    private static readonly ulong SyscallRecordOptional = KeyBits(["sig", "success", "exit"]),
+        SignalRecordOptional = ~KeyBits([.. AuditdSyscall.SignalRecordFields, "type"]);
+
+    private static ulong KeyBits(IEnumerable<string> names) =>
+        names.Aggregate(0UL, (bits, name) => bits | 1UL << Array.FindIndex(Keys, k => k.Name == name));
+
     private static readonly int MaxKeyLength = Keys.Max(k => k.Utf8.Length);
     // Every byte of a key may be written as a 6-byte \uXXXX escape.
     private static readonly int MaxEscapedKeyLength = 6 * MaxKeyLength;

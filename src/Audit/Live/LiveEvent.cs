@@ -19,6 +19,9 @@ public sealed class LiveEvent(AuditdEventId id)
     /// <summary>When its last record arrived (<see cref="System.Diagnostics.Stopwatch"/> ticks): drives the timeout.</summary>
     internal long LastSeen;
 
+    /// <summary>Bytes of record text it holds (the assembler's bound).</summary>
+    internal long HeldBytes;
+
     /// <summary>The event as auditd's RAW log format writes it: <c>type=NAME msg=audit(ID): BODY</c> per record, each ending in '\n'.</summary>
     public void WriteAuditd(Stream output)
     {
@@ -57,12 +60,12 @@ public static class AuditRecordText
         var text = payload[..end];
         if (!text.StartsWith("audit("u8)) return false;
         int p = "audit(".Length;
-        if (!Number(text, ref p, (byte)'.', out ulong seconds) || !Number(text, ref p, (byte)':', out ulong millis) || millis > 999
-            || !Number(text, ref p, (byte)')', out ulong serial) || p >= text.Length || text[p] != (byte)':')
+        if (!Number(text, ref p, (byte)'.', out ulong seconds) || !Number(text, ref p, (byte)':', out ulong millis)
+            || !Number(text, ref p, (byte)')', out ulong serial) || p >= text.Length || text[p] != (byte)':'
+            || !AuditdEventId.TryCreate(seconds, millis, serial, out id))
             return false;
         p++;
         if (p < text.Length && text[p] == (byte)' ') p++;
-        id = new AuditdEventId(seconds, (uint)millis, serial);
         body = text[p..];
         return true;
     }

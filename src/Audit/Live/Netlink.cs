@@ -61,7 +61,9 @@ public static class Netlink
 internal sealed partial class NetlinkSocket : IDisposable
 {
     private const int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, NETLINK_AUDIT = 9;
-    private const int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_RCVTIMEO = 20, SO_RCVBUFFORCE = 33;
+    private const int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_RCVTIMEO = 20, SO_RCVBUFFORCE = 33, SO_MEMINFO = 55;
+    // include/uapi/linux/sock_diag.h: the u32s SO_MEMINFO fills; SK_MEMINFO_DROPS is sk->sk_drops.
+    private const int SK_MEMINFO_DROPS = 8, SK_MEMINFO_VARS = 9;
     private const int SOL_NETLINK = 270, NETLINK_ADD_MEMBERSHIP = 1;
     public const int EINTR = 4, EAGAIN = 11, ENOBUFS = 105, EPERM = 1, EACCES = 13, EPROTONOSUPPORT = 93, ECONNREFUSED = 111;
 
@@ -117,6 +119,20 @@ internal sealed partial class NetlinkSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// How many messages the kernel dropped for this socket since it was opened (<c>sk_drops</c>, read with
+    /// SO_MEMINFO): netlink counts one for each message it could not queue because the receive buffer
+    /// was full (net/netlink/af_netlink.c <c>netlink_overrun</c>), which is what an ENOBUFS reports. Null if
+    /// the kernel cannot tell (before Linux 4.12).
+    /// </summary>
+    public unsafe uint? Drops()
+    {
+        uint* meminfo = stackalloc uint[SK_MEMINFO_VARS];
+        int length = SK_MEMINFO_VARS * sizeof(uint);
+        if (getsockopt(_fd, SOL_SOCKET, SO_MEMINFO, meminfo, &length) != 0 || length <= SK_MEMINFO_DROPS * sizeof(uint)) return null;
+        return meminfo[SK_MEMINFO_DROPS];
+    }
+
     /// <summary>Sends a message to the kernel (port 0).</summary>
     public unsafe void Send(ReadOnlySpan<byte> message, string what)
     {
@@ -161,6 +177,9 @@ internal sealed partial class NetlinkSocket : IDisposable
 
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     private static unsafe partial int setsockopt(int fd, int level, int name, void* value, int length);
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    private static unsafe partial int getsockopt(int fd, int level, int name, void* value, int* length);
 
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     private static unsafe partial nint recv(int fd, byte* buffer, nint length, int flags);

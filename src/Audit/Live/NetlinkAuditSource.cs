@@ -23,12 +23,20 @@ public sealed record NetlinkAuditSourceOptions
 
     /// <summary>The record fields to decode (a filter's <c>VerifiedProgram.FieldsRead</c>), or null for all.</summary>
     public IEnumerable<string>? Fields { get; init; }
+
+    /// <summary>The most record text held in events being assembled (<see cref="EventAssembler.MaxHeldBytes"/>).</summary>
+    public long MaxHeldBytes { get; init; } = EventAssembler.DefaultMaxHeldBytes;
 }
 
-/// <summary>What a source has done so far. Counters are exact once <see cref="NetlinkAuditSource.Run"/> has returned.</summary>
+/// <summary>
+/// What a source has done so far. Counters are exact once <see cref="NetlinkAuditSource.Run"/> has returned.
+/// <paramref name="Overruns"/> counts the ENOBUFS errors of the listening socket, <paramref name="SocketDropped"/>
+/// the records the kernel dropped for it (its <c>sk_drops</c>; at least one per overrun when the kernel
+/// cannot tell), <paramref name="AssemblyLost"/> the records the assembler lost (<see cref="EventAssembler.Lost"/>).
+/// </summary>
 public readonly record struct LiveSourceStats(
     long Records, long Events, long Committed, long WithoutRecord, long Malformed, long SkippedByProcess,
-    long Overruns, long KernelLost, long KernelLostAtStart);
+    long Overruns, long KernelLost, long KernelLostAtStart, long SocketDropped = 0, long AssemblyLost = 0);
 
 /// <summary>
 /// The live source (spec/live.md): reads the kernel's audit records as a read-only listener of the
@@ -37,8 +45,9 @@ public readonly record struct LiveSourceStats(
 /// SYSCALL (or ANOM_ABEND) record (<see cref="LiveEventDecoder"/>) and commits it to an
 /// <see cref="AuditPipeline"/> through one <see cref="AuditContext"/>, with the event's time in Unix
 /// milliseconds as timestamp (as <see cref="AuditdReplay"/> does). Losses: a rise of the kernel's
-/// <c>lost</c> counter (polled with AUDIT_GET) and overruns of the socket's buffer are announced to every
-/// subscriber as upstream losses in the record-failed marker.
+/// <c>lost</c> counter (polled with AUDIT_GET), the records the kernel dropped for the socket when its
+/// buffer overran (its drop count) and the records the assembler lost are announced to every subscriber,
+/// by number, as upstream losses in the record-failed marker.
 /// </summary>
 /// <example><code>
 /// var pipeline = new AuditPipeline();
@@ -62,7 +71,9 @@ public sealed class NetlinkAuditSource : IDisposable
     private readonly (ulong Serial, LiveEvent? Event)[] _kept;
     private readonly Lock _keptLock = new();
 
-    private long _events, _committed, _withoutRecord, _malformed, _overruns, _kernelLost;
+    private long _events, _committed, _withoutRecord, _malformed, _overruns, _kernelLost, _socketDropped, _assemblyLost;
+    // The socket's drop count when last reported (null: the kernel does not give it, count overruns instead).
+    private uint? _dropsBaseline;
     private long _skippedAtStart;
     private uint? _lostBaseline;
     private uint? _lostAtStart;
@@ -75,7 +86,7 @@ public sealed class NetlinkAuditSource : IDisposable
         ArgumentNullException.ThrowIfNull(pipeline);
         _pipeline = pipeline;
         _options = options ?? new NetlinkAuditSourceOptions();
-        _assembler = new EventAssembler(_options.EventTimeout);
+        _assembler = new EventAssembler(_options.EventTimeout, maxHeldBytes: _options.MaxHeldBytes);
         _decoder = new LiveEventDecoder(_options.Fields);
         _kept = new (ulong, LiveEvent?)[Math.Max(0, _options.KeepEvents)];
         _socket = NetlinkSocket.Open();
@@ -84,6 +95,7 @@ public sealed class NetlinkAuditSource : IDisposable
             _socket.SetReceiveBuffer(_options.ReceiveBufferBytes);
             _socket.Join(AUDIT_NLGRP_READLOG, "listen to the kernel audit stream (NETLINK_AUDIT group AUDIT_NLGRP_READLOG)");
             _socket.SetReceiveTimeout(Tick);
+            _dropsBaseline = _socket.Drops();
             if (_options.StatusInterval > TimeSpan.Zero)
             {
                 _control = AuditControl.Open();
@@ -111,7 +123,8 @@ public sealed class NetlinkAuditSource : IDisposable
 
     public LiveSourceStats Stats => new(_assembler.Records, Volatile.Read(ref _events), Volatile.Read(ref _committed),
         Volatile.Read(ref _withoutRecord), Volatile.Read(ref _malformed) + _assembler.Malformed, _context.SkippedByProcess - _skippedAtStart,
-        Volatile.Read(ref _overruns), Volatile.Read(ref _kernelLost), _lostAtStart ?? 0);
+        Volatile.Read(ref _overruns), Volatile.Read(ref _kernelLost), _lostAtStart ?? 0,
+        Volatile.Read(ref _socketDropped), Volatile.Read(ref _assemblyLost));
 
     /// <summary>
     /// The assembled event of the committed record with this pipeline serial, while it is among the last
@@ -148,16 +161,14 @@ public sealed class NetlinkAuditSource : IDisposable
                 long now = Stopwatch.GetTimestamp();
                 if (n > 0)
                 {
-                    int offset = 0;
-                    while (Netlink.TryRead(buffer.AsSpan(0, n), ref offset, out var m))
-                        if (m.Type >= RecordTypes.FirstRecordType)
-                            _assembler.Add(m.Type, buffer.AsSpan(m.PayloadOffset, m.PayloadLength), now, completed);
+                    _assembler.AddDatagram(buffer.AsSpan(0, n), now, completed);
+                    ReportAssemblyLoss();
                 }
                 else if (n == -NetlinkSocket.ENOBUFS)
                 {
-                    // The socket's buffer overflowed: the kernel dropped records for this listener only; how many is unknown.
+                    // The socket's buffer overflowed: the kernel dropped records for this listener only.
                     Interlocked.Increment(ref _overruns);
-                    _context.ReportUpstreamLoss(1);
+                    ReportSocketDrops(overrun: true);
                 }
                 else if (n < 0 && n != -NetlinkSocket.EAGAIN && n != -NetlinkSocket.EINTR)
                 {
@@ -166,6 +177,8 @@ public sealed class NetlinkAuditSource : IDisposable
                 if (now >= nextExpiry)
                 {
                     _assembler.Expire(now, completed);
+                    // Drops go on after an overrun's ENOBUFS until the reader catches up, with no further error.
+                    ReportSocketDrops(overrun: false);
                     nextExpiry = now + expiryTicks;
                 }
                 Commit(completed);
@@ -180,6 +193,7 @@ public sealed class NetlinkAuditSource : IDisposable
         {
             _assembler.Flush(completed);
             Commit(completed);
+            ReportSocketDrops(overrun: false);
             if (_control is not null) PollStatus();
             Volatile.Write(ref _running, 0);
         }
@@ -205,7 +219,7 @@ public sealed class NetlinkAuditSource : IDisposable
                     MalformedEvent?.Invoke(_decoder.Error!);
                     continue;
             }
-            long timestamp = checked((long)ev.Id.Seconds * 1000 + ev.Id.Millis);
+            long timestamp = ev.Id.UnixMilliseconds;
             // The event is kept under the serial its record will get if a subscriber wants it, before the commit:
             // a consumer may read the record before the commit even returns. If the commit issued no serial, or
             // another producer took that one meanwhile, the entry is withdrawn.
@@ -218,6 +232,33 @@ public sealed class NetlinkAuditSource : IDisposable
             Interlocked.Increment(ref _committed);
         }
         completed.Clear();
+    }
+
+    /// <summary>
+    /// Announces the records the kernel dropped for this socket since the last report (the rise of its drop
+    /// count, modulo 2^32); at an overrun when the kernel cannot count them, one ("at least one").
+    /// </summary>
+    private void ReportSocketDrops(bool overrun)
+    {
+        long lost;
+        if (_dropsBaseline is { } baseline && _socket.Drops() is { } drops)
+        {
+            lost = unchecked(drops - baseline);
+            _dropsBaseline = drops;
+        }
+        else lost = overrun ? 1 : 0;
+        if (lost == 0) return;
+        Interlocked.Add(ref _socketDropped, lost);
+        _context.ReportUpstreamLoss(lost);
+    }
+
+    /// <summary>Announces the records the assembler lost since the last report (<see cref="EventAssembler.Lost"/>).</summary>
+    private void ReportAssemblyLoss()
+    {
+        long lost = _assembler.Lost - Volatile.Read(ref _assemblyLost);
+        if (lost == 0) return;
+        Interlocked.Add(ref _assemblyLost, lost);
+        _context.ReportUpstreamLoss(lost);
     }
 
     private void PollStatus()

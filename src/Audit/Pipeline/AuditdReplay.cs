@@ -42,7 +42,7 @@ public static class AuditdReplay
             var id = reader.EventId;
             if (reader.HasRecord)
             {
-                long timestamp = checked((long)id.Seconds * 1000 + id.Millis);
+                long timestamp = id.UnixMilliseconds;
                 long before = context.SkippedByProcess;
                 context.CommitRecord(reader.Record, timestamp);
                 if (context.SkippedByProcess == before) committed++;

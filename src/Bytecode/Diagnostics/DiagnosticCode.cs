@@ -14,6 +14,8 @@ public enum DiagnosticCode
     InputTooLong = 4,
     NoRules = 5,
     MixedExpressionAndRules = 6,
+    /// <summary>Text that is not Unicode: a byte of a file that is not UTF-8, an unpaired surrogate.</summary>
+    InvalidText = 7,
     NumberTooLarge = 101,
     UnknownField = 102,
     UnknownSyscall = 103,
@@ -83,6 +85,8 @@ public enum DiagnosticCode
     SetConstant = 2014,
     /// <summary>String constants and keys are within their size limits.</summary>
     StringConstant = 2015,
+    /// <summary>Keys hold no control character but \x01 (<see cref="Filter.Bytecode.ProgramKeys"/>): they are printed one per line.</summary>
+    KeyText = 2016,
 
     // ---- Inputs: record files and streams, program and filter files ---------------------------------
     /// <summary>A file that cannot be opened or read.</summary>

@@ -5,7 +5,7 @@ namespace Filter.Compiler.Analysis;
 /// <summary>
 /// Decides whether a condition can hold for some record with a given arch and syscall number, by simple
 /// means: atoms that test only <c>syscall</c> or a known <c>arch</c> are constants; the rest becomes a
-/// disjunction of conjunctions (at most <see cref="MaxCubes"/>) of per-field constraints, each field
+/// disjunction of conjunctions (at most <see cref="MaxCubes"/>, of at most <see cref="MaxLiterals"/>) of per-field constraints, each field
 /// solved alone (ranges of values, required and forbidden bits, string equalities and prefixes).
 /// <para>"Unsatisfiable" is claimed only when proven (empty range, contradicting strings, ...), so the
 /// analysis is sound. Anything it cannot reason about (comparisons between fields, arithmetic, a
@@ -16,6 +16,13 @@ namespace Filter.Compiler.Analysis;
 internal sealed class Satisfiability
 {
     public const int MaxCubes = 256;
+
+    /// <summary>
+    /// Most literals in one conjunction. Each operand of a long <c>&amp;&amp;</c> (30,000 <c>never</c> rules
+    /// before an <c>always</c> one) copies the conjunction so far: without a bound the cost is quadratic in the
+    /// text. Past it the condition is beyond the analysis (satisfiable, as any it cannot decide).
+    /// </summary>
+    public const int MaxLiterals = 1024;
 
     /// <summary>The record's arch: index into <see cref="AuditArch.All"/>, or -1 for any other arch value.</summary>
     public readonly record struct Env(int ArchIndex, ulong Syscall)
@@ -174,7 +181,10 @@ internal sealed class Satisfiability
         var result = new List<List<Literal>>(a.Count * b.Count);
         foreach (var x in a)
             foreach (var y in b)
+            {
+                if (x.Count + y.Count > MaxLiterals) return null;
                 result.Add([.. x, .. y]);
+            }
         return result;
     }
 

@@ -28,9 +28,18 @@ public static class SyscallAnalysis
     public static SyscallSets For(BoundBool condition) => new Analyzer().For(condition);
 
     /// <summary>
+    /// How many of the <c>never</c> rules before an <c>always</c> rule <see cref="For(BoundPolicy)"/> takes
+    /// into account, the nearest first. Leaving one out can only keep a syscall in (a superset, which the
+    /// dispatch allows); taking all made compiling 24,000 <c>never</c> rules and as many <c>always</c> ones
+    /// (1 MB) quadratic in time and memory.
+    /// </summary>
+    public const int MaxNeverRules = 16;
+
+    /// <summary>
     /// Per arch, the syscall numbers for which some record gets a non-zero verdict: some <c>always</c> rule
     /// can hold while no earlier <c>never</c> rule does. (An earlier <c>always</c> rule that holds gives a
-    /// non-zero verdict too, so only the <c>never</c> rules before it can take a syscall away.)
+    /// non-zero verdict too, so only the <c>never</c> rules before it can take a syscall away.) Of those
+    /// <c>never</c> rules, the nearest <see cref="MaxNeverRules"/> are taken into account.
     /// </summary>
     public static SyscallSets For(BoundPolicy policy)
     {
@@ -40,7 +49,8 @@ public static class SyscallAnalysis
         foreach (var rule in policy.Rules)
         {
             if (rule.Kind == RuleAction.Never) nevers.Add(new BoundNot(rule.Condition, rule.Span));
-            else result = result.Union(analyzer.For(nevers.Count == 0 ? rule.Condition : And(rule.Condition, nevers, rule.Span)));
+            else result = result.Union(analyzer.For(nevers.Count == 0 ? rule.Condition
+                : And(rule.Condition, nevers.Count <= MaxNeverRules ? nevers : nevers.GetRange(nevers.Count - MaxNeverRules, MaxNeverRules), rule.Span)));
             if (result.IsUnconstrained) break;
         }
         return result;
@@ -92,11 +102,23 @@ public static class SyscallAnalysis
                 BoundBoolConst c => c.Value == positive ? SyscallSet.All : SyscallSet.Empty,
                 BoundNot n => Set(n.Operand, !positive, arch),
                 // A disjunction (|| holding, or && failing) can match a syscall when one of its operands can.
-                BoundLogical l when l.IsAnd != positive => l.Operands.Aggregate(SyscallSet.Empty, (set, o) => set.Union(Set(o, positive, arch))),
+                BoundLogical l when l.IsAnd != positive => Union(l.Operands, positive, arch),
                 _ => Partition(node, positive, arch),
             };
             _memo[key] = result;
             return result;
+        }
+
+        /// <summary>The union of the operands' sets; once it is every number the rest cannot add to it (a set of thousands of strings).</summary>
+        private SyscallSet Union(IReadOnlyList<BoundBool> operands, bool positive, int arch)
+        {
+            var union = SyscallSet.Empty;
+            foreach (var operand in operands)
+            {
+                union = union.Union(Set(operand, positive, arch));
+                if (union.IsAll) break;
+            }
+            return union;
         }
 
         /// <summary>Checks one syscall number per interval on which every syscall test of the node is constant.</summary>

@@ -15,6 +15,14 @@ public sealed partial class Binder
     /// subtrees, so a few lines could otherwise describe an exponentially large expression.</summary>
     public const int MaxExpandedNodes = 1 << 16;
 
+    /// <summary>
+    /// Most set elements one filter may take from lists, each use of a list counting all its elements
+    /// (in a list definition, an inline set or after <c>in</c>), counted before any is copied. A list may
+    /// name earlier lists, so a few lines could otherwise describe an exponentially large set; this way
+    /// lists never describe more elements than the longest filter (1 MiB) could write out (524,288).
+    /// </summary>
+    public const int MaxSplicedElements = 1 << 19;
+
     private abstract record Definition(NameSyntax Name);
 
     /// <summary>A list: its elements as written, earlier lists already spliced in; bound where it is used.</summary>
@@ -31,6 +39,8 @@ public sealed partial class Binder
     /// <summary>The name being defined, so a self-reference is reported as one.</summary>
     private string? _defining;
     private bool _usedMacro;
+    /// <summary>Elements taken from lists so far (<see cref="MaxSplicedElements"/>); past the limit, every later splice gives up quietly.</summary>
+    private long _spliced;
 
     private Binder(string source) => _source = source;
 
@@ -164,7 +174,7 @@ public sealed partial class Binder
         }
         // \x01 is allowed: the kernel joins the keys of one audit rule with it (AUDIT_KEY_SEPARATOR), and
         // imported auditctl rules must compute the kernel's key (spec/auditctl.md, "Importing")
-        if (text.Any(c => char.IsControl(c) && c != '\x01'))
+        if (ProgramKeys.FirstForbidden(text) >= 0)
             Error(DiagnosticCode.BadKey, key.Span, "a rule key may not contain control characters other than \\x01 (keys are printed one per line)");
         else if (key.Value.Length > ProgramLimits.MaxKeyLength)
             Error(DiagnosticCode.BadKey, key.Span, $"rule key is {key.Value.Length} bytes long; the limit is {ProgramLimits.MaxKeyLength}");
@@ -278,7 +288,9 @@ public sealed partial class Binder
         if (_visible.TryGetValue(name.Name, out var definition))
         {
             if (definition is ListDefinition list)
-                return BindIn(new InSyntax(node.Value, node.Negated, list.Elements, node.OpSpan, node.Span));
+                return TakeFromLists(list.Elements.Count, name)
+                    ? BindIn(new InSyntax(node.Value, node.Negated, list.Elements, node.OpSpan, node.Span))
+                    : null;
             Error(DiagnosticCode.WrongKindOfName, name.Span, $"'{name.Name}' is a macro, not a list: only a list can follow 'in'");
         }
         else if (_declared.ContainsKey(name.Name))
@@ -294,32 +306,51 @@ public sealed partial class Binder
 
     /// <summary>
     /// Replaces each element that names a list by that list's elements; null (after reporting) if an
-    /// element names a macro or a definition that is not visible here.
+    /// element names a macro or a definition that is not visible here, or if the lists named would take
+    /// the filter past <see cref="MaxSplicedElements"/> (checked before anything is copied).
     /// </summary>
     private IReadOnlyList<SetElementSyntax>? SpliceLists(IReadOnlyList<SetElementSyntax> elements)
     {
         if (_declared.Count == 0) return elements;
-        var result = new List<SetElementSyntax>(elements.Count);
-        bool failed = false;
+        bool failed = false, anyList = false;
         foreach (var e in elements)
         {
-            if (e.Hi is not null || e.Lo is not NameSyntax n || !_declared.ContainsKey(n.Name))
-            {
-                result.Add(e);
-                continue;
-            }
+            if (e.Hi is not null || e.Lo is not NameSyntax n || !_declared.ContainsKey(n.Name)) continue;
             if (!_visible.TryGetValue(n.Name, out var definition))
             {
                 NotYetDefined(n);
                 failed = true;
             }
-            else if (definition is ListDefinition list) result.AddRange(list.Elements);
+            else if (definition is ListDefinition list)
+            {
+                anyList = true;
+                if (!TakeFromLists(list.Elements.Count, n)) return null;
+            }
             else
             {
                 Error(DiagnosticCode.WrongKindOfName, n.Span, $"'{n.Name}' is a macro, not a list: a set holds values, not conditions");
                 failed = true;
             }
         }
-        return failed ? null : result;
+        if (failed) return null;
+        if (!anyList) return elements;
+        var result = new List<SetElementSyntax>();
+        foreach (var e in elements)
+        {
+            if (e.Hi is null && e.Lo is NameSyntax n && _visible.GetValueOrDefault(n.Name) is ListDefinition list) result.AddRange(list.Elements);
+            else result.Add(e);
+        }
+        return result;
+    }
+
+    /// <summary>Counts <paramref name="count"/> elements taken from the list <paramref name="use"/> names; false (reported once) past the limit.</summary>
+    private bool TakeFromLists(int count, NameSyntax use)
+    {
+        if (_spliced > MaxSplicedElements) return false;
+        _spliced += count;
+        if (_spliced <= MaxSplicedElements) return true;
+        Error(DiagnosticCode.ExpansionTooLarge, use.Span,
+            $"list '{use.Name}' brings the set elements taken from lists to {_spliced}; a filter may take at most {MaxSplicedElements} (each use of a list counts all its elements)");
+        return false;
     }
 }

@@ -43,7 +43,7 @@ public static class FilterParser
     private static readonly Parser<char, SyntaxNode> Number =
         Spanned(
             Try(Char('0').Then(OneOf('x', 'X'))).Then(Token(char.IsAsciiHexDigit).AtLeastOnceString(), (_, hex) => "0x" + hex)
-                .Or(Digit.AtLeastOnceString())
+                .Or(Token(char.IsAsciiDigit).AtLeastOnceString()) // Pidgin's Digit takes any Unicode digit: '０' is not a number here
                 .Before(Not(IdentChar).Labelled("end of number")))
         .Select(t => (SyntaxNode)new IntLiteralSyntax(t.Value, t.Span))
         .Labelled("number");
@@ -224,10 +224,24 @@ public static class FilterParser
             return (null, new Diagnostic(DiagnosticCode.InputTooLong, new TextSpan(MaxLength, MaxLength),
                 $"filter is {text.Length} characters long; the limit is {MaxLength}"));
         if (CheckParenDepth(text) is { } depthError) return (null, depthError);
+        if (CheckSurrogates(text) is { } textError) return (null, textError);
 
         var result = Policy.Parse(text);
         if (!result.Success) return (null, ToDiagnostic(text, result.Error!));
         return (result.Value, null);
+    }
+
+    /// <summary>An unpaired surrogate has no UTF-8 form: in a string literal it would become U+FFFD's bytes.</summary>
+    private static Diagnostic? CheckSurrogates(string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i]))
+                return new Diagnostic(DiagnosticCode.InvalidText, new TextSpan(i, i + 1),
+                    $"unpaired surrogate U+{(int)text[i]:X4}: the filter is not Unicode text");
+        }
+        return null;
     }
 
     private static Diagnostic? CheckParenDepth(string text)
@@ -292,6 +306,8 @@ public static class FilterParser
         '\0' => "NUL character",
         '\n' => "end of line",
         _ when char.IsControl(c) => $"control character U+{(int)c:X4}",
+        // Outside ASCII the character may look like one that is allowed ('０', 'ｕ'): say which it is.
+        _ when c > 0x7e => $"'{c}' (U+{(int)c:X4})",
         _ => $"'{c}'",
     };
 }

@@ -26,7 +26,7 @@ public static class AnalysisOutput
         AppendSets(sb, report.Policy, "  ");
         foreach (var rule in report.Rules)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"rule {rule.Index + 1} (line {rule.Line}) {rule.Text}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"rule {rule.Index + 1} (line {rule.Line}) {PrintableText.Escape(rule.Text)}\n");
             sb.Append("  ").Append(rule.Status switch
             {
                 RuleStatus.NeverMatches => "never matches",

@@ -85,7 +85,7 @@ public static class PolicyAnalyzer
                 : decides.All(a => a.Set.IsEmpty) ? RuleStatus.Shadowed
                 : !decides.Any(a => a.HasWitness) ? RuleStatus.MayNeverDecide
                 : RuleStatus.Decides;
-            string header = rule.Kind == RuleAction.Never ? "never" : rule.Key is "" ? "always" : $"always \"{rule.Key}\"";
+            string header = rule.Kind == RuleAction.Never ? "never" : rule.Key is "" ? "always" : $"always \"{PrintableText.Escape(rule.Key!)}\"";
             string name = $"rule {i + 1} ({header})";
             switch (status)
             {

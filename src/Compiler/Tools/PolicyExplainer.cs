@@ -39,7 +39,7 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
         sb.Append("record: ").Append(RecordSummary).Append('\n');
         foreach (var rule in Rules)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"rule {rule.Index + 1} (line {rule.Line}) {rule.Text}");
+            sb.Append(CultureInfo.InvariantCulture, $"rule {rule.Index + 1} (line {rule.Line}) {PrintableText.Escape(rule.Text)}");
             if (rule.Condition is null)
             {
                 sb.Append("\n  not evaluated: an earlier rule decided\n");
@@ -52,7 +52,7 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
             ? "verdict 0 (drop): no rule holds\n"
             : Rules[DecidingRule].Kind == RuleAction.Never
                 ? $"verdict 0 (drop): decided by rule {DecidingRule + 1}, a never rule\n"
-                : $"verdict {Verdict}: decided by rule {DecidingRule + 1}, key \"{Key}\"\n");
+                : $"verdict {Verdict}: decided by rule {DecidingRule + 1}, key \"{PrintableText.Escape(Key ?? "")}\"\n");
         return sb.ToString();
     }
 
@@ -116,7 +116,7 @@ public sealed record Explanation(IReadOnlyList<RuleExplanation> Rules, int Decid
     private static void Append(StringBuilder sb, ExplainStep step, int depth)
     {
         sb.Append(' ', depth * 2);
-        sb.Append(step.Macro is null ? step.Text : $"{step.Macro} (macro: {step.Text})");
+        sb.Append(PrintableText.Escape(step.Macro is null ? step.Text : $"{step.Macro} (macro: {step.Text})"));
         if (!step.Evaluated)
         {
             sb.Append("  -> not evaluated\n");

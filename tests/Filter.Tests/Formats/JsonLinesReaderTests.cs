@@ -16,6 +16,17 @@ public class JsonLinesReaderTests
     /// <summary>Read sizes for the stream under the reader: whole, awkward, and one byte at a time.</summary>
     public static TheoryData<int> ChunkSizes => new() { int.MaxValue, 7, 1 };
 
+    [Fact]
+    public void AnInputThatFailsMidReadIsUnreadableNotACrash()
+    {
+        using var reader = new JsonLinesReader(new FailingStream(Encoding.UTF8.GetBytes("{\"uid\": 1}\n{\"ui")), Source);
+        var builder = new RecordBuilder();
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.Equal(ReadResult.Error, reader.Read(builder));
+        Assert.Equal(new InputError(Source, 2, "cannot read past here: Input/output error", InputErrorKind.Unreadable), reader.Error);
+        Assert.Equal(ReadResult.End, reader.Read(builder));
+    }
+
     // ---- Valid records ------------------------------------------------------------------------------
 
     [Theory]
@@ -46,6 +57,33 @@ public class JsonLinesReaderTests
         Assert.Equal("fifteen-bytes!!", Encoding.UTF8.GetString(record.Comm));
         Assert.Equal("/usr/bin/x", Encoding.UTF8.GetString(record.Exe));
         Assert.Equal(ReadResult.End, reader.Read(builder));
+    }
+
+    /// <summary>
+    /// A record without a key the filter reads is an error, not a record where it is 0: a record with no
+    /// syscall key was syscall 0 (read), and one with no uid was root.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"arch": "x86_64"}""", "syscall", "key 'syscall' is missing: the filter reads it, and a syscall record must give every field the filter reads")]
+    [InlineData("""{"arch": "x86_64", "syscall": 59, "euid": 0}""", "uid,euid", "key 'uid' is missing: the filter reads it, and a syscall record must give every field the filter reads")]
+    [InlineData("""{"type": 1, "sig": 11, "pid": 5}""", "arch,syscall,sig,uid", "key 'uid' is missing: the filter reads it, and a signal record must give every field the filter reads")]
+    [InlineData("""{"comm": "x"}""", "exe", "key 'exe' is missing: the filter reads it, and a syscall record must give every field the filter reads")]
+    public void AKeyTheFilterReadsMustBeThere(string line, string fields, string message)
+    {
+        using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(line + "\n")), Source) { Fields = fields.Split(',') };
+        Assert.Equal(ReadResult.Error, reader.Read(new RecordBuilder()));
+        Assert.Equal(new InputError(Source, 1, message), reader.Error);
+    }
+
+    [Theory]
+    // A call that never returns has no success or exit (as in auditd's log); a syscall record no sig.
+    [InlineData("""{"arch": "x86_64", "syscall": 231, "uid": 0}""", "arch,syscall,success,exit,sig,uid,type")]
+    // A signal record has no arch, syscall, exit, arguments, ... : they are 0 by definition.
+    [InlineData("""{"type": 1, "sig": 11, "pid": 5, "auid": 1, "uid": 0, "gid": 0, "ses": 1, "comm": "x", "exe": "/x"}""", "arch,syscall,exit,a0,ppid,euid,sig,uid,type")]
+    public void KeysARecordOfItsTypeDoesNotHaveMayBeLeftOut(string line, string fields)
+    {
+        using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(line + "\n")), Source) { Fields = fields.Split(',') };
+        Assert.Equal(ReadResult.Record, reader.Read(new RecordBuilder()));
     }
 
     [Fact]

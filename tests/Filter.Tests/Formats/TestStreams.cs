@@ -30,6 +30,21 @@ internal sealed class RepeatStream(byte value, long length) : ReadOnlyStream
     }
 }
 
+/// <summary>The given bytes, then an I/O error (a disk or a network file failing mid-read).</summary>
+internal sealed class FailingStream(byte[] bytes) : ReadOnlyStream
+{
+    private int _at;
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (_at == bytes.Length) throw new IOException("Input/output error");
+        int n = Math.Min(buffer.Length, bytes.Length - _at);
+        bytes.AsSpan(_at, n).CopyTo(buffer);
+        _at += n;
+        return n;
+    }
+}
+
 internal sealed class ConcatStream(params Stream[] parts) : ReadOnlyStream
 {
     private int _part;

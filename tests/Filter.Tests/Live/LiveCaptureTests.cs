@@ -180,9 +180,12 @@ public class LiveCaptureTests
     {
         var assembler = new EventAssembler(TimeSpan.FromSeconds(1));
         var done = new List<LiveEvent>();
-        foreach (var text in new[] { "audit(1.2:3) no colon", "audit(1.2): no serial", "hello", "audit(1.2000:3): ms", "" })
+        // A time past 9223372036854774.999 s has no timestamp in milliseconds: it used to end the live loop
+        // with an OverflowException when its event was committed.
+        foreach (var text in new[] { "audit(1.2:3) no colon", "audit(1.2): no serial", "hello", "audit(1.2000:3): ms", "",
+                     "audit(9300000000000000.000:3): arch=c000003e syscall=59" })
             assembler.Add(RecordTypes.Syscall, Encoding.ASCII.GetBytes(text), 0, done);
-        Assert.Equal(5, assembler.Malformed);
+        Assert.Equal(6, assembler.Malformed);
         Assert.Equal(0, assembler.OpenCount);
         assembler.Add(RecordTypes.Path, "audit(1.002:3): item=0\0\0"u8, 0, done);
         assembler.Flush(done);
@@ -199,6 +202,46 @@ public class LiveCaptureTests
         for (int i = 1; i <= 5; i++) assembler.Add(RecordTypes.AnomAbend, Encoding.ASCII.GetBytes($"audit(1.000:{i}): sig=11"), i, done);
         Assert.Equal(3, assembler.OpenCount);
         Assert.Equal([1UL, 2UL], done.Select(e => e.Id.Serial));
+    }
+
+    [Fact]
+    public void HeldRecordTextIsBoundedAndWhatDoesNotFitIsCountedAsLost()
+    {
+        // The assembler held up to 4,096 events of any size: now at most MaxHeldBytes of record text.
+        var assembler = new EventAssembler(TimeSpan.FromSeconds(1), maxHeldBytes: 100);
+        var done = new List<LiveEvent>();
+        byte[] Record(int serial, int size) => Encoding.ASCII.GetBytes($"audit(1.000:{serial}): {new string('x', size)}");
+        assembler.Add(RecordTypes.Path, Record(1, 40), 1, done);
+        assembler.Add(RecordTypes.Path, Record(2, 40), 2, done);
+        Assert.Equal((2, 80L), (assembler.OpenCount, assembler.HeldBytes));
+        // A third event does not fit beside them: the least recently fed one is complete, whole.
+        assembler.Add(RecordTypes.Path, Record(3, 40), 3, done);
+        Assert.Equal([1UL], done.Select(e => e.Id.Serial));
+        Assert.Equal((2, 80L, 0L), (assembler.OpenCount, assembler.HeldBytes, assembler.Lost));
+        // An event that alone would hold more than the bound keeps what it has; the record is lost, and counted.
+        assembler.Add(RecordTypes.Path, Record(3, 70), 4, done);
+        Assert.Equal([1UL, 2UL], done.Select(e => e.Id.Serial));
+        Assert.Equal((1, 40L, 1L), (assembler.OpenCount, assembler.HeldBytes, assembler.Lost));
+        assembler.Add(RecordTypes.Path, Record(4, 101), 5, done);
+        Assert.Equal((0, 0L, 2L), (assembler.OpenCount, assembler.HeldBytes, assembler.Lost));
+        assembler.Flush(done);
+        Assert.Equal([1UL, 2UL, 3UL], done.Select(e => e.Id.Serial));
+        Assert.Single(done[2].Records);
+    }
+
+    [Fact]
+    public void TheRestOfADatagramAfterABadHeaderIsCountedAsLost()
+    {
+        // A datagram of two records whose second header claims more bytes than there are: the first record
+        // is taken, the rest was dropped without a trace.
+        byte[] first = Netlink.Build(RecordTypes.Path, 0, 0, "audit(1.000:1): item=0"u8);
+        byte[] second = Netlink.Build(RecordTypes.Path, 0, 0, "audit(1.000:2): item=0"u8);
+        MemoryMarshal.Write(second, (uint)4000);
+        var assembler = new EventAssembler(TimeSpan.FromSeconds(1));
+        var done = new List<LiveEvent>();
+        assembler.AddDatagram([.. first, .. second], 0, done);
+        assembler.AddDatagram(first, 0, done);
+        Assert.Equal((1L, 1L, 2L), (assembler.BadDatagrams, assembler.Lost, assembler.Records));
     }
 
     [Fact]

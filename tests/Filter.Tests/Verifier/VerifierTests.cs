@@ -94,6 +94,27 @@ public class VerifierTests
         Assert.Contains(detail, result.Error.Message);
     }
 
+    /// <summary>
+    /// A key the compiler refuses (FLT0304) was accepted in a program assembled by hand, and then printed by
+    /// <c>run --keys</c> as a raw terminal escape and a forged second line.
+    /// </summary>
+    [Theory]
+    [InlineData("\\x1b[31mRED\\n565488\\tforged-key\\x1b[0m", 0x1b, 0)]
+    [InlineData("a\\nb", 0x0a, 1)]
+    [InlineData("tab\\t", 0x09, 3)]
+    [InlineData("del\\x7f", 0x7f, 3)]
+    [InlineData("c1\\xc2\\x85", 0x85, 2)]
+    public void RejectsKeysWithControlCharacters(string key, int character, int at)
+    {
+        var result = VerifyAsm($".verdict 1 \"{key}\"\nret #1\n");
+        Assert.Equal((DiagnosticCode.KeyText, -1), (result.Error?.Code, result.Error?.Location.Pc));
+        Assert.Equal($"key of verdict 1 holds U+{character:X4} at character {at}; keys hold no control character but \\x01", result.Error!.Message);
+    }
+
+    [Fact]
+    public void AcceptsTheKernelsKeySeparator() =>
+        Assert.True(VerifyAsm(".verdict 1 \"a\\x01b\"\nret #1\n").Ok);
+
     [Fact]
     public void RejectsOverlongString()
     {
