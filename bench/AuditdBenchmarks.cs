@@ -96,7 +96,7 @@ public class AuditdBenchmarks
         using var reader = AuditdReader.OpenFiles([_path]);
         while (reader.Read(_builder) is var result && result != ReadResult.End)
         {
-            if (result == ReadResult.Error) throw new InvalidOperationException(reader.Error.ToString());
+            if (result == ReadResult.Error) throw new InvalidOperationException(reader.Error!.Render());
             events++;
         }
         return events;
@@ -119,7 +119,7 @@ public class AuditdBenchmarks
         {
             var result = reader.Read(_builder);
             if (result == ReadResult.End) break;
-            if (result == ReadResult.Error) throw new InvalidOperationException(reader.Error.ToString());
+            if (result == ReadResult.Error) throw new InvalidOperationException(reader.Error!.Render());
             bool match = reader.HasSyscall
                 ? filter.Run(new Record(_builder.Build())) != 0
                 : constant && filter.Run(new Record(_builder.Build())) != 0;

@@ -52,8 +52,8 @@ internal static class ExplainCommand
         using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(json)), "--record") { Fields = fieldsRead };
         var builder = new RecordBuilder();
         var result = reader.Read(builder);
-        if (result == ReadResult.Error) { io.Fail(CliIO.InputError, reader.Error.ToString()); return null; }
-        if (result == ReadResult.End) { io.Fail(CliIO.InputError, "error: --record: no record (give one JSON object)"); return null; }
+        if (result == ReadResult.Error) { CliDiagnostics.Fail(io, CliIO.InputError, reader.Error!); return null; }
+        if (result == ReadResult.End) { CliDiagnostics.Fail(io, CliIO.InputError, NotFound("--record", "no record (give one JSON object)")); return null; }
         return builder.ToArray();
     }
 
@@ -72,19 +72,22 @@ internal static class ExplainCommand
             {
                 var result = reader.Read(builder);
                 if (result == ReadResult.End) break;
-                if (result == ReadResult.Error) { io.Fail(CliIO.InputError, reader.Error.ToString()); return null; }
+                if (result == ReadResult.Error) { CliDiagnostics.Fail(io, CliIO.InputError, reader.Error!); return null; }
                 if (reader.EventId.Serial != serial) continue;
                 if (reader.HasRecord) return builder.ToArray();
-                io.Fail(CliIO.InputError, $"{path}: event {serial} has no SYSCALL or signal record to filter");
+                CliDiagnostics.Fail(io, CliIO.InputError, NotFound(path, $"event {serial} has no SYSCALL or signal record to filter"));
                 return null;
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            io.Fail(CliIO.InputError, $"error: cannot read {path}: {e.Message}");
+            CliDiagnostics.Fail(io, CliIO.InputError, Diagnostic.CannotRead(path, e));
             return null;
         }
-        io.Fail(CliIO.InputError, $"{path}: no event with serial {serial}");
+        CliDiagnostics.Fail(io, CliIO.InputError, NotFound(path, $"no event with serial {serial}"));
         return null;
     }
+
+    private static Diagnostic NotFound(string file, string message) =>
+        new Diagnostic(DiagnosticCode.NotFound, default(DiagnosticLocation), message).In(file);
 }

@@ -89,7 +89,7 @@ internal static class IdsCommand
             var ids = IdsSubscriber.Subscribe(pipeline, options, Alert);
             using var reader = new AuditdReader(sources);
             using var stop = new CancellationTokenSource();
-            InputError? fatal = null;
+            Diagnostic? fatal = null;
             long skipped = 0;
             IdsReplayResult result = default;
             try
@@ -97,10 +97,10 @@ internal static class IdsCommand
                 result = IdsReplay.Run(reader, pipeline.CreateContext(), ids, e =>
                 {
                     // --lenient skips bad lines, never an input it cannot read (spec/auditd.md, "Malformed input").
-                    if (lenient && e.Kind == InputErrorKind.Malformed)
+                    if (lenient && InputErrors.IsSkippable(e))
                     {
                         skipped++;
-                        io.Stderr.WriteLine($"{e.Source}:{e.Line}: warning: {e.Message} (skipped)");
+                        CliDiagnostics.Write(io, DiagnosticsFormat.Text, [InputErrors.Skipped(e)]);
                         return;
                     }
                     fatal = e;
@@ -115,8 +115,7 @@ internal static class IdsCommand
             _out.Flush();
             if (fatal is { } f)
             {
-                io.Stderr.WriteLine(f.ToString());
-                return CliIO.InputError;
+                return CliDiagnostics.Fail(io, CliIO.InputError, f);
             }
             if (skipped > 0) io.Stderr.WriteLine($"warning: skipped {skipped} malformed line{(skipped == 1 ? "" : "s")}");
             io.Stderr.WriteLine($"filterc ids: {result.Events} events ({result.SyscallRecords} syscall records, {result.SignalRecords} ANOM_ABEND); " +

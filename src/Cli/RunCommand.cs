@@ -70,7 +70,7 @@ internal static class RunCommand
                 Stream stream;
                 try { stream = path == "-" ? io.Stdin() : File.OpenRead(path); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                { return Finish(CliIO.InputError, $"error: cannot open {path}: {e.Message}"); }
+                { return Finish(CliIO.InputError, Diagnostic.CannotRead(path, e)); }
                 using (stream)
                 using (var reader = new JsonLinesReader(stream, path == "-" ? "<stdin>" : path) { Fields = filter.Program.FieldsRead })
                 {
@@ -80,7 +80,7 @@ internal static class RunCommand
                         if (result == ReadResult.End) break;
                         if (result == ReadResult.Error)
                         {
-                            if (!Skip(reader.Error)) return Finish(CliIO.InputError, reader.Error.ToString());
+                            if (!Skip(reader.Error!)) return Finish(CliIO.InputError, reader.Error);
                             continue;
                         }
                         uint verdict = filter.Run(new Record(_builder.Build()));
@@ -110,7 +110,7 @@ internal static class RunCommand
                 if (result == ReadResult.End) break;
                 if (result == ReadResult.Error)
                 {
-                    if (!Skip(reader.Error)) return Finish(CliIO.InputError, reader.Error.ToString());
+                    if (!Skip(reader.Error!)) return Finish(CliIO.InputError, reader.Error);
                     continue;
                 }
                 uint verdict = reader.HasRecord ? filter.Run(new Record(reader.Record))
@@ -125,11 +125,11 @@ internal static class RunCommand
         }
 
         /// <summary>Whether to go on after <paramref name="error"/>: --lenient skips bad lines, never an input it cannot read.</summary>
-        private bool Skip(InputError error)
+        private bool Skip(Diagnostic error)
         {
-            if (!lenient || error.Kind == InputErrorKind.Unreadable) return false;
+            if (!lenient || !InputErrors.IsSkippable(error)) return false;
             _skipped++;
-            io.Stderr.WriteLine($"{error.Source}:{error.Line}: warning: {error.Message} (skipped)");
+            CliDiagnostics.Write(io, DiagnosticsFormat.Text, [InputErrors.Skipped(error)]);
             return true;
         }
 
@@ -147,12 +147,12 @@ internal static class RunCommand
             _output.Write(System.Text.Encoding.UTF8.GetBytes($"{serial}\t{key}\n"));
         }
 
-        private int Finish(int code, string? error)
+        private int Finish(int code, Diagnostic? error)
         {
             if (countOnly && code == CliIO.Ok) _output.Write(System.Text.Encoding.ASCII.GetBytes($"{_matched}\n"));
             _output.Flush();
             if (_skipped > 0) io.Stderr.WriteLine($"warning: skipped {_skipped} malformed line{(_skipped == 1 ? "" : "s")}");
-            if (error is not null) io.Stderr.WriteLine(error);
+            if (error is not null) CliDiagnostics.Write(io, DiagnosticsFormat.Text, [error]);
             return code;
         }
     }

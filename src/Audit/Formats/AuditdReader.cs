@@ -19,7 +19,7 @@ namespace Filter.Audit.Formats;
 /// id and never parsed further. Blank lines are skipped (but counted). A line that does not have that
 /// shape, a SYSCALL or ANOM_ABEND record whose fields do not decode (<see cref="AuditdSyscall"/>), a second
 /// SYSCALL record in one event, or a line longer than
-/// the limit is an <see cref="InputError"/>: the line is left out of its event and reading can go on.</para>
+/// the limit is an error (<see cref="InputErrors"/>): the line is left out of its event and reading can go on.</para>
 ///
 /// <para><b>Grouping.</b> Records of one event are normally adjacent, but concurrent events interleave, and
 /// a log need not contain the EOE record that ends an event. An event is <i>complete</i> when (1) its EOE
@@ -69,7 +69,7 @@ public sealed class AuditdReader : IDisposable
     private int _lastIdLength;
     private AuditdEventId _lastId;
     private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
-    private InputError _error;
+    private Diagnostic? _error;
     private bool _disposed;
 
     /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>. Wrap it with
@@ -175,7 +175,7 @@ public sealed class AuditdReader : IDisposable
     public long FirstLineNumber => GetLineNumber(0);
 
     /// <summary>The problem found when <see cref="Read"/> returned <see cref="ReadResult.Error"/>.</summary>
-    public InputError Error => _error;
+    public Diagnostic? Error => _error;
 
     /// <summary>Lines read so far from all sources, blank, bad and over-long ones included.</summary>
     public long LinesRead => _linesRead;
@@ -348,10 +348,10 @@ public sealed class AuditdReader : IDisposable
         return false;
     }
 
-    private ReadResult Fail(string message, InputErrorKind kind = InputErrorKind.Malformed)
+    private ReadResult Fail(string message, bool unreadable = false)
     {
         string source = _sourceIndex < _sources.Length ? _sources[_sourceIndex].Name : _sources[^1].Name;
-        _error = new InputError(source, _lineNumber, message, kind);
+        _error = unreadable ? InputErrors.Unreadable(source, _lineNumber, message) : InputErrors.Malformed(source, _lineNumber, message);
         return ReadResult.Error;
     }
 
@@ -479,7 +479,7 @@ public sealed class AuditdReader : IDisposable
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
                 {
                     _stream = null;
-                    Fail($"cannot open: {e.Message}", InputErrorKind.Unreadable);
+                    Fail($"cannot open: {e.Message}", unreadable: true);
                     _sourceIndex++;
                     return LineStatus.Failed;
                 }
@@ -494,7 +494,7 @@ public sealed class AuditdReader : IDisposable
             {
                 // Corrupt or truncated compressed data: the rest of this input is lost, the others are not.
                 _lineNumber = _lines.LineNumber + 1;
-                Fail($"cannot read past here: {e.Message}", InputErrorKind.Unreadable);
+                Fail($"cannot read past here: {e.Message}", unreadable: true);
                 CloseSource();
                 return LineStatus.Failed;
             }

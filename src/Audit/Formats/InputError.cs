@@ -1,26 +1,24 @@
 namespace Filter.Audit.Formats;
 
 /// <summary>
-/// A problem with record input: where it is (source name and 1-based line) and what is wrong. Readers
-/// return it as data so a caller can stop at the first one or report it and go on.
-/// <paramref name="Kind"/> tells a bad line, which can be left out, from an input that cannot be read to
-/// its end (lost data: no "lenient" reading may skip it).
+/// The errors of record input, as the one diagnostic type: a line of a named input that cannot be read
+/// (FLT3002: the reader has moved past it) or an input that cannot be read to its end (FLT3001: no lenient
+/// reading may skip what is lost). Readers return them as data so a caller can stop at the first one or
+/// report it and go on.
 /// </summary>
-public readonly record struct InputError(string Source, long Line, string Message, InputErrorKind Kind = InputErrorKind.Malformed)
+public static class InputErrors
 {
-    /// <summary>Renders <c>source:line: error: message</c>, the shape compilers use, so editors can jump to it.</summary>
-    public override string ToString() => $"{Source}:{Line}: error: {Message}";
-}
+    public static Diagnostic Malformed(string source, long line, string message) =>
+        new Diagnostic(DiagnosticCode.MalformedRecord, DiagnosticLocation.InputLine(line), message).In(source);
 
-public enum InputErrorKind
-{
-    /// <summary>One line is wrong (shape, a field, its length); the reader has moved past it.</summary>
-    Malformed,
-    /// <summary>
-    /// An input could not be opened, or could not be read to its end (an I/O error; compressed data that
-    /// is truncated or damaged): what follows in it is lost.
-    /// </summary>
-    Unreadable,
+    public static Diagnostic Unreadable(string source, long line, string message) =>
+        new Diagnostic(DiagnosticCode.CannotRead, DiagnosticLocation.InputLine(line), message).In(source);
+
+    /// <summary>Whether <c>--lenient</c> may leave it out: a bad line, never an input lost from there on.</summary>
+    public static bool IsSkippable(Diagnostic error) => error.Code == DiagnosticCode.MalformedRecord;
+
+    /// <summary>The warning <c>--lenient</c> prints for a line it leaves out.</summary>
+    public static Diagnostic Skipped(Diagnostic error) => error with { Severity = Severity.Warning, Message = error.Message + " (skipped)" };
 }
 
 /// <summary>What a record reader's <c>Read</c> produced.</summary>

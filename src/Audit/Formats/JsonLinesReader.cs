@@ -12,7 +12,7 @@ namespace Filter.Audit.Formats;
 /// integers, <c>comm</c>/<c>exe</c> as strings. A record must give every field in <see cref="Fields"/> (the
 /// filter's) that a record of its type has; other missing fields are 0, false or "". Unknown keys are
 /// skipped, lines of only whitespace are skipped (but counted). Every other problem is an
-/// <see cref="InputError"/> naming the line and key: nothing is dropped silently.
+/// error (<see cref="InputErrors"/>) naming the line and key: nothing is dropped silently.
 /// </summary>
 /// <remarks>
 /// The per-line path allocates nothing: lines are found by a <see cref="LineReader"/> (one pooled buffer,
@@ -27,7 +27,7 @@ public sealed class JsonLinesReader : IDisposable
     private readonly string _sourceName;
     private readonly int _maxLineBytes;
     private readonly byte[] _unescaped = new byte[MaxUnescapedLength];
-    private InputError _error;
+    private Diagnostic? _error;
     private bool _disposed, _unreadable;
 
     /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>.</param>
@@ -69,7 +69,8 @@ public sealed class JsonLinesReader : IDisposable
     public long LineNumber => _lines.LineNumber;
 
     /// <summary>The problem with the line just read, when <see cref="Read"/> returned <see cref="ReadResult.Error"/>.</summary>
-    public InputError Error => _error;
+    /// <summary>The error the last <c>Read</c> returned <see cref="ReadResult.Error"/> for.</summary>
+    public Diagnostic? Error => _error;
 
     /// <summary>
     /// Clears <paramref name="builder"/> and reads the next record into it, skipping blank lines. After an
@@ -95,7 +96,7 @@ public sealed class JsonLinesReader : IDisposable
             {
                 // The rest of the input is lost: said once, as such, and the reader is at its end.
                 _unreadable = true;
-                _error = new InputError(_sourceName, _lines.LineNumber + 1, $"cannot read past here: {e.Message}", InputErrorKind.Unreadable);
+                _error = InputErrors.Unreadable(_sourceName, _lines.LineNumber + 1, $"cannot read past here: {e.Message}");
                 return ReadResult.Error;
             }
             if (!more) return ReadResult.End;
@@ -114,7 +115,7 @@ public sealed class JsonLinesReader : IDisposable
 
     private ReadResult Fail(string message)
     {
-        _error = new InputError(_sourceName, _lines.LineNumber, message);
+        _error = InputErrors.Malformed(_sourceName, _lines.LineNumber, message);
         return ReadResult.Error;
     }
 

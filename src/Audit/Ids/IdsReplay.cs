@@ -17,7 +17,7 @@ public static class IdsReplay
 {
     /// <param name="onError">Called for each bad line (reading goes on); null to ignore them (they are still counted).</param>
     public static IdsReplayResult Run(AuditdReader reader, AuditContext context, IdsSubscriber ids,
-        Action<InputError>? onError = null, CancellationToken cancellationToken = default)
+        Action<Diagnostic>? onError = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
         long signals = 0;
@@ -31,7 +31,7 @@ public static class IdsReplay
 
     /// <summary>Opens <paramref name="paths"/> as one log and runs the IDS over it with a pipeline of its own.</summary>
     public static (IdsReplayResult Result, IdsStats Stats) RunFiles(IEnumerable<string> paths, IdsOptions options,
-        Action<IdsAlert> onAlert, Action<InputError>? onError = null, CancellationToken cancellationToken = default)
+        Action<IdsAlert> onAlert, Action<Diagnostic>? onError = null, CancellationToken cancellationToken = default)
     {
         var pipeline = new AuditPipeline();
         var ids = IdsSubscriber.Subscribe(pipeline, options, onAlert);

@@ -20,7 +20,7 @@ public static class AuditdReplay
 {
     /// <param name="onError">Called for each bad line (reading goes on); null to ignore them (they are still counted).</param>
     /// <param name="afterEvent">Called after each event (committed or not) with its id, while the reader still holds it.</param>
-    public static ReplayResult Run(AuditdReader reader, AuditContext context, Action<InputError>? onError = null,
+    public static ReplayResult Run(AuditdReader reader, AuditContext context, Action<Diagnostic>? onError = null,
         CancellationToken cancellationToken = default, Action<AuditdEventId>? afterEvent = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
@@ -35,7 +35,7 @@ public static class AuditdReplay
             if (result == ReadResult.Error)
             {
                 errors++;
-                onError?.Invoke(reader.Error);
+                onError?.Invoke(reader.Error!);
                 continue;
             }
             events++;

@@ -89,8 +89,15 @@ public enum DiagnosticCode
     KeyText = 2016,
 
     // ---- Inputs: record files and streams, program and filter files ---------------------------------
-    /// <summary>A file that cannot be opened or read.</summary>
+    /// <summary>
+    /// An input that cannot be opened, or read to its end (an I/O error; compressed data truncated or damaged):
+    /// what follows in it is lost, so no lenient reading may skip it.
+    /// </summary>
     CannotRead = 3001,
+    /// <summary>A record or line of input that cannot be read (its shape, a field, its length); reading can go on past it.</summary>
+    MalformedRecord = 3002,
+    /// <summary>An input without what was asked of it (no record, no event of that serial).</summary>
+    NotFound = 3003,
 
     // ---- auditctl import findings (src/Compiler/Import, spec/auditctl.md "Importing") -----------------
     /// <summary>A line auditctl or the kernel rejects: that rule is never loaded, so it is not imported.</summary>

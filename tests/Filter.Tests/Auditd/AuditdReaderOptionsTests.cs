@@ -20,7 +20,7 @@ public class AuditdReaderOptionsTests
     {
         using var reader = Reader(null);
         Assert.Equal(ReadResult.Error, reader.Read(new RecordBuilder()));
-        Assert.Contains("'a3'", reader.Error.Message);
+        Assert.Contains("'a3'", reader.Error!.Message);
     }
 
     [Fact]

@@ -166,7 +166,7 @@ public class AuditdReaderTests
 
         // The bad line is found as it is read, before the events held before it are complete.
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 6, "ANOM_ABEND field 'pid': expected a decimal number up to 4294967295, got y"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 6, "ANOM_ABEND field 'pid': expected a decimal number up to 4294967295, got y"), reader.Error);
 
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.True(reader.HasSignal && reader.HasRecord && !reader.HasSyscall && !reader.HasExit);
@@ -347,7 +347,7 @@ public class AuditdReaderTests
         var (reader, builder) = Open(Syscall("3.0:1", fields) + "\n" + proctitle + "\n");
 
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 1, message), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 1, message), reader.Error);
         // The bad line is left out; the rest of its event is still an event, without a SYSCALL record.
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         AssertLines(reader, [proctitle]);
@@ -371,7 +371,7 @@ public class AuditdReaderTests
         var input = new MemoryStream(Encoding.UTF8.GetBytes($"type=SYSCALL msg=audit(1.0:1): {fields}\n"));
         using var reader = new AuditdReader(input, Source) { Fields = reads is null ? null : [reads] };
         Assert.Equal(ReadResult.Error, reader.Read());
-        Assert.Equal(new InputError(Source, 1, message), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 1, message), reader.Error);
     }
 
     [Fact]
@@ -389,7 +389,7 @@ public class AuditdReaderTests
         var input = new MemoryStream(Encoding.UTF8.GetBytes("type=ANOM_ABEND msg=audit(1.0:1): auid=1 uid=0 gid=0 ses=1 pid=5 comm=\"x\" exe=\"/x\"\n"));
         using var reader = new AuditdReader(input, Source);
         Assert.Equal(ReadResult.Error, reader.Read());
-        Assert.Equal("ANOM_ABEND record has no 'sig' field (the kernel always writes it: the line is cut short or damaged)", reader.Error.Message);
+        Assert.Equal("ANOM_ABEND record has no 'sig' field (the kernel always writes it: the line is cut short or damaged)", reader.Error!.Message);
     }
 
     public static TheoryData<string, string> BadLines => new()
@@ -428,7 +428,7 @@ public class AuditdReaderTests
         var (reader, builder) = Open($"\n{bad}\n{good}\n");
 
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, message), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 2, message), reader.Error);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         AssertLines(reader, [good]);
         Assert.Equal(3, reader.FirstLineNumber);
@@ -443,11 +443,11 @@ public class AuditdReaderTests
         var (reader, builder) = Open($"{a}\njunk\n{b}\n{twice}\ntype=X msg=audit(:)\n");
 
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(2, reader.Error.Line);
+        Assert.Equal(2, reader.Error!.Location.Line);
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 4, "a second SYSCALL record for event 1.000:1 (the first is at line 1)"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 4, "a second SYSCALL record for event 1.000:1 (the first is at line 1)"), reader.Error);
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(5, reader.Error.Line);
+        Assert.Equal(5, reader.Error!.Location.Line);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         AssertLines(reader, [a]);
         Assert.Equal(1u, new Record(builder.Build()).Syscall);
@@ -472,9 +472,9 @@ public class AuditdReaderTests
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, $"line is {huge} bytes, longer than the limit of 1048576 bytes"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 2, $"line is {huge} bytes, longer than the limit of 1048576 bytes"), reader.Error);
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(4, reader.Error.Line);
+        Assert.Equal(4, reader.Error!.Location.Line);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         AssertLines(reader, [a, b]); // the event survives the bad line between its records
         Assert.Equal(ReadResult.End, reader.Read(builder));
@@ -489,7 +489,7 @@ public class AuditdReaderTests
         string ok = Other("CWD", "1.0:1", "cwd=\"/\"");
         var (reader, builder) = Open($"{ok}\n{ok}xxxxxxxxxxxx\n", maxLineBytes: ok.Length);
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, $"line is {ok.Length + 12} bytes, longer than the limit of {ok.Length} bytes"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 2, $"line is {ok.Length + 12} bytes, longer than the limit of {ok.Length} bytes"), reader.Error);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         AssertLines(reader, [ok]);
     }
@@ -537,12 +537,12 @@ public class AuditdReaderTests
             var builder = new RecordBuilder();
             using var reader = AuditdReader.OpenFiles([missing, older, newer]);
             Assert.Equal(ReadResult.Error, reader.Read(builder));
-            Assert.Equal(missing, reader.Error.Source);
-            Assert.Equal(0, reader.Error.Line);
-            Assert.StartsWith("cannot open: ", reader.Error.Message);
+            Assert.Equal(missing, reader.Error!.File);
+            Assert.Equal(0, reader.Error!.Location.Line);
+            Assert.StartsWith("cannot open: ", reader.Error!.Message);
 
             Assert.Equal(ReadResult.Error, reader.Read(builder));
-            Assert.Equal(new InputError(newer, 3, "expected a record 'type=TYPE msg=audit(...)', got 'bad'"), reader.Error);
+            Assert.Equal(InputErrors.Malformed(newer, 3, "expected a record 'type=TYPE msg=audit(...)', got 'bad'"), reader.Error);
 
             Assert.Equal(ReadResult.Record, reader.Read(builder));
             AssertLines(reader, [a1, a2]);
@@ -585,9 +585,9 @@ public class AuditdReaderTests
         ReadResult result;
         while ((result = reader.Read()) == ReadResult.Record) { }
         Assert.Equal(ReadResult.Error, result);
-        Assert.Equal(InputErrorKind.Unreadable, reader.Error.Kind);
-        Assert.Equal(1001, reader.Error.Line);
-        Assert.StartsWith("cannot read past here: the gzip data is truncated: it ends inside the trailer", reader.Error.Message);
+        Assert.Equal(DiagnosticCode.CannotRead, reader.Error!.Code);
+        Assert.Equal(1001, reader.Error!.Location.Line);
+        Assert.StartsWith("cannot read past here: the gzip data is truncated: it ends inside the trailer", reader.Error!.Message);
         // The events held when it failed still come out, then the end.
         while ((result = reader.Read()) == ReadResult.Record) { }
         Assert.Equal(ReadResult.End, result);
@@ -610,7 +610,7 @@ public class AuditdReaderTests
             long events = 0;
             ReadResult result;
             while ((result = reader.Read(builder)) == ReadResult.Record) events++;
-            Assert.True(result == ReadResult.End, reader.Error.ToString());
+            Assert.True(result == ReadResult.End, reader.Error?.Render());
             return events;
         }
 
@@ -641,7 +641,7 @@ public class AuditdReaderTests
             if (events == from) before = GC.GetAllocatedBytesForCurrentThread();
             if (events == to) allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        Assert.True(result == ReadResult.End, reader.Error.ToString());
+        Assert.True(result == ReadResult.End, reader.Error?.Render());
         // The copies repeat ids: each copy's events are still separate (they are > 64 events apart).
         Assert.Equal(copies * perCopy, events);
         // Nothing per event: over ~14,000 events, at most a one-off few KB of shared-pool bookkeeping

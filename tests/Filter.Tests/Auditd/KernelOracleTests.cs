@@ -61,7 +61,7 @@ public class KernelOracleTests
             }
             if (matches(builder.ToArray())) selected.Add(reader.EventId);
         }
-        Assert.True(result == ReadResult.End, reader.Error.ToString());
+        Assert.True(result == ReadResult.End, reader.Error?.Render());
         return new Verdicts(kernel, selected, events);
     }
 

@@ -60,7 +60,7 @@ public class CliTests : IDisposable
     {
         var (code, _, err) = Run(Records + "{\"uid\": \"0\"}\n", "run", "--filter", "true");
         Assert.Equal(1, code);
-        Assert.Contains("<stdin>:4: error: key 'uid'", err);
+        Assert.Contains("<stdin>:4: error FLT3002: key 'uid'", err);
     }
 
     [Fact]
@@ -151,10 +151,10 @@ public class CliTests : IDisposable
         string log = AuditLog + "this is not an audit record\n";
         var strict = Run(log, "run", "--format", "auditd", "--count", "--filter", "true");
         Assert.Equal(1, strict.Code);
-        Assert.Contains("<stdin>:5: error:", strict.Err);
+        Assert.Contains("<stdin>:5: error FLT3002:", strict.Err);
         var lenient = Run(log, "run", "--format", "auditd", "--count", "--lenient", "--filter", "true");
         Assert.Equal((0, "3\n"), (lenient.Code, lenient.Out));
-        Assert.Contains("<stdin>:5: warning:", lenient.Err);
+        Assert.Contains("<stdin>:5: warning FLT3002:", lenient.Err);
         Assert.Contains("warning: skipped 1 malformed line", lenient.Err);
     }
 

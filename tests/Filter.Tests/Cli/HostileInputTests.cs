@@ -108,7 +108,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
     public void AnEventTimeOutOfRangeIsABadLineNotACrash()
     {
         string log = Write("time.log", SyscallLine("9300000000000000.000:1") + SyscallLine("1795731042.524:2"));
-        const string message = "time.log:1: error: event time 9300000000000000.000 is out of range";
+        const string message = "time.log:1: error FLT3002: event time 9300000000000000.000 is out of range";
         foreach (var command in new[] { new[] { "ids", log }, ["run", "--format", "auditd", "--filter", "true", log] })
         {
             var (code, _, err) = Filterc(command);
@@ -167,11 +167,11 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
         string log = Write("cut.log", "type=SYSCALL msg=audit(1.000:1): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3\n");
         var (code, stdout, err) = Filterc("run", "--format", "auditd", "--filter", "uid == 0 && auid == 0 && euid == 0", log);
         Assert.Equal((1, ""), (code, stdout));
-        Assert.Contains("cut.log:1: error: SYSCALL record: 'a3' is not a KEY=VALUE field", err);
+        Assert.Contains("cut.log:1: error FLT3002: SYSCALL record: 'a3' is not a KEY=VALUE field", err);
         string fieldless = Write("nouid.log", "type=SYSCALL msg=audit(1.000:1): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4\n");
         (code, stdout, err) = Filterc("run", "--format", "auditd", "--count", "--lenient", "--filter", "uid == 0", fieldless);
         Assert.Equal((0, "0\n"), (code, stdout));
-        Assert.Contains("nouid.log:1: warning: SYSCALL record has no 'uid' field", err);
+        Assert.Contains("nouid.log:1: warning FLT3002: SYSCALL record has no 'uid' field", err);
         Assert.Contains("warning: skipped 1 malformed line", err);
     }
 
@@ -181,7 +181,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
         string records = Write("records.jsonl", "{\"arch\": \"x86_64\"}\n");
         var (code, stdout, err) = Filterc("run", "--filter", "syscall == read", records);
         Assert.Equal((1, ""), (code, stdout));
-        Assert.Contains("records.jsonl:1: error: key 'syscall' is missing: the filter reads it", err);
+        Assert.Contains("records.jsonl:1: error FLT3002: key 'syscall' is missing: the filter reads it", err);
     }
 
     // ---- 6. Output forgery through keys --------------------------------------------------------------

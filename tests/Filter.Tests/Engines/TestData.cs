@@ -21,7 +21,7 @@ public static class TestData
         ReadResult r;
         while ((r = reader.Read(builder)) != ReadResult.End)
         {
-            Assert.True(r == ReadResult.Record, reader.Error.ToString());
+            Assert.True(r == ReadResult.Record, reader.Error?.Render());
             records.Add(builder.ToArray());
         }
         return records;

@@ -23,7 +23,7 @@ public class JsonLinesReaderTests
         var builder = new RecordBuilder();
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, "cannot read past here: Input/output error", InputErrorKind.Unreadable), reader.Error);
+        Assert.Equal(InputErrors.Unreadable(Source, 2, "cannot read past here: Input/output error"), reader.Error);
         Assert.Equal(ReadResult.End, reader.Read(builder));
     }
 
@@ -72,7 +72,7 @@ public class JsonLinesReaderTests
     {
         using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(line + "\n")), Source) { Fields = fields.Split(',') };
         Assert.Equal(ReadResult.Error, reader.Read(new RecordBuilder()));
-        Assert.Equal(new InputError(Source, 1, message), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 1, message), reader.Error);
     }
 
     [Theory]
@@ -116,7 +116,7 @@ public class JsonLinesReaderTests
             Assert.Equal(lines[count - 1], Encoding.UTF8.GetString(reader.Line));
             AssertMatchesJsonDocument(lines[count - 1], new Record(builder.Build()));
         }
-        Assert.True(result == ReadResult.End, reader.Error.ToString());
+        Assert.True(result == ReadResult.End, reader.Error?.Render());
         Assert.Equal(120, count);
     }
 
@@ -258,8 +258,8 @@ public class JsonLinesReaderTests
         var (reader, builder) = Open([.. "{}\n"u8, 0xEF, 0xBB, 0xBF, .. "{}\n"u8]);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(2, reader.Error.Line);
-        Assert.StartsWith("invalid JSON at column 1: ", reader.Error.Message);
+        Assert.Equal(2, reader.Error!.Location.Line);
+        Assert.StartsWith("invalid JSON at column 1: ", reader.Error!.Message);
     }
 
     [Fact]
@@ -322,7 +322,7 @@ public class JsonLinesReaderTests
 
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 3, message), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 3, message), reader.Error);
         Assert.Equal(3, reader.LineNumber);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.Equal(4, reader.LineNumber);
@@ -352,10 +352,10 @@ public class JsonLinesReaderTests
         var (reader, builder) = Open($"{bad}\n{{}}");
 
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(1, reader.Error.Line);
-        Assert.StartsWith($"invalid JSON at column {column}: ", reader.Error.Message);
-        Assert.DoesNotContain("LineNumber", reader.Error.Message);
-        Assert.DoesNotContain("reader options", reader.Error.Message);
+        Assert.Equal(1, reader.Error!.Location.Line);
+        Assert.StartsWith($"invalid JSON at column {column}: ", reader.Error!.Message);
+        Assert.DoesNotContain("LineNumber", reader.Error!.Message);
+        Assert.DoesNotContain("reader options", reader.Error!.Message);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
     }
 
@@ -365,9 +365,9 @@ public class JsonLinesReaderTests
         var (reader, builder) = Open("{\"uid\": 1\r\n{\"comm\": \"ab");
 
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 1, "invalid JSON at column 10: the line ends before the JSON value does"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 1, "invalid JSON at column 10: the line ends before the JSON value does"), reader.Error);
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, "invalid JSON at column 13: the line ends before the JSON value does"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 2, "invalid JSON at column 13: the line ends before the JSON value does"), reader.Error);
     }
 
     [Fact]
@@ -376,10 +376,10 @@ public class JsonLinesReaderTests
         var (reader, builder) = Open([.. "{\"comm\": \"ab"u8, 0xC3, 0x28, .. "\"}\n{\"x\": \""u8, 0xFF, .. "\"}\n{}"u8]);
 
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 1, "invalid UTF-8 at column 13"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 1, "invalid UTF-8 at column 13"), reader.Error);
         // Also in a key the reader would otherwise skip: no byte goes unchecked.
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, "invalid UTF-8 at column 8"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 2, "invalid UTF-8 at column 8"), reader.Error);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
     }
 
@@ -390,13 +390,13 @@ public class JsonLinesReaderTests
         var seen = new List<string>();
         ReadResult result;
         while ((result = reader.Read(builder)) != ReadResult.End)
-            seen.Add(result == ReadResult.Error ? $"error {reader.Error.Line}" : $"record {reader.LineNumber}");
+            seen.Add(result == ReadResult.Error ? $"error {reader.Error!.Location.Line}" : $"record {reader.LineNumber}");
         Assert.Equal(["error 1", "record 2", "error 3", "error 5", "record 6"], seen);
     }
 
     [Fact]
     public void InputErrorRendersLikeACompilerMessage() =>
-        Assert.Equal("in.jsonl:7: error: key 'uid': duplicate key", new InputError("in.jsonl", 7, "key 'uid': duplicate key").ToString());
+        Assert.Equal("in.jsonl:7: error FLT3002: key 'uid': duplicate key", InputErrors.Malformed("in.jsonl", 7, "key 'uid': duplicate key").Render());
 
     // ---- Over-long lines ----------------------------------------------------------------------------
 
@@ -412,9 +412,9 @@ public class JsonLinesReaderTests
 
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, "line is 65 bytes, longer than the limit of 64 bytes"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 2, "line is 65 bytes, longer than the limit of 64 bytes"), reader.Error);
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(3, reader.Error.Line);
+        Assert.Equal(3, reader.Error!.Location.Line);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.Equal(4, reader.LineNumber);
         Assert.Equal(ReadResult.End, reader.Read(builder));
@@ -435,12 +435,12 @@ public class JsonLinesReaderTests
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(new InputError(Source, 2, $"line is {huge} bytes, longer than the limit of 1048576 bytes"), reader.Error);
+        Assert.Equal(InputErrors.Malformed(Source, 2, $"line is {huge} bytes, longer than the limit of 1048576 bytes"), reader.Error);
         Assert.True(reader.Line.IsEmpty);
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         Assert.Equal(3, reader.LineNumber);
         Assert.Equal(ReadResult.Error, reader.Read(builder));
-        Assert.Equal(4, reader.Error.Line);
+        Assert.Equal(4, reader.Error!.Location.Line);
         Assert.Equal(ReadResult.End, reader.Read(builder));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
@@ -473,7 +473,7 @@ public class JsonLinesReaderTests
             while ((result = reader.Read(builder)) == ReadResult.Record)
                 if (++records == 1) before = GC.GetAllocatedBytesForCurrentThread();
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.True(result == ReadResult.End, reader.Error.ToString());
+            Assert.True(result == ReadResult.End, reader.Error?.Render());
             Assert.Equal(50 * 121, records);
             return allocated;
         }

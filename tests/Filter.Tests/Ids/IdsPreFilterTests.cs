@@ -101,6 +101,6 @@ public class IdsPreFilterTests
 
         using var bad = new AuditdReader(new MemoryStream("type=ANOM_ABEND msg=audit(1.2:3): pid=x sig=11\n"u8.ToArray()), "log");
         Assert.Equal(ReadResult.Error, bad.Read(b));
-        Assert.Equal(new InputError("log", 1, "ANOM_ABEND field 'pid': expected a decimal number up to 4294967295, got x"), bad.Error);
+        Assert.Equal(InputErrors.Malformed("log", 1, "ANOM_ABEND field 'pid': expected a decimal number up to 4294967295, got x"), bad.Error);
     }
 }

@@ -97,7 +97,7 @@ public class AuditctlKernelDifferentialTests
                 string? ours = v == 0 ? null : compilation.KeyOf(v);
                 if (ours != kernel) mismatches.Add($"event {reader.EventId}: kernel {Show(kernel)}, policy {Show(ours)} (verdict {v})");
             }
-            Assert.True(result == ReadResult.End, reader.Error.ToString());
+            Assert.True(result == ReadResult.End, reader.Error?.Render());
         }
         Assert.True(mismatches.Count == 0, $"{engine} pass {pass}: {mismatches.Count} of {events} events differ:\n{string.Join("\n", mismatches.Take(20))}");
         // the committed verdicts are the log's, in order

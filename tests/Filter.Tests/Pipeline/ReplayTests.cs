@@ -63,12 +63,12 @@ public class ReplayTests
         string fields = Filter.Tests.Auditd.KernelText.Syscall("arch=c000003e syscall=59 success=yes exit=0");
         string log = $"type=SYSCALL msg=audit(9300000000000000.000:1): {fields}\ntype=SYSCALL msg=audit(1795731042.524:2): {fields}\n";
         var p = new AuditPipeline();
-        var errors = new List<InputError>();
+        var errors = new List<Diagnostic>();
         ReplayResult result;
         using (var reader = new AuditdReader(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(log)), "audit.log"))
             result = AuditdReplay.Run(reader, p.CreateContext(), errors.Add);
         Assert.Equal(new ReplayResult(1, 1, 0, 0, 1), result);
-        Assert.Equal(("audit.log", 1L), (errors.Single().Source, errors.Single().Line));
+        Assert.Equal(("audit.log", 1L), (errors.Single().File, errors.Single().Location.Line));
         Assert.Contains("event time 9300000000000000.000 is out of range", errors.Single().Message);
     }
 }

@@ -34,7 +34,7 @@ public static class PolicyEngines
     {
         using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(json + "\n")), "vector");
         var builder = new RecordBuilder();
-        Assert.True(reader.Read(builder) == ReadResult.Record, reader.Error.ToString());
+        Assert.True(reader.Read(builder) == ReadResult.Record, reader.Error?.Render());
         return builder.ToArray();
     }
 }
