@@ -4,16 +4,18 @@ using FilterInsn = Filter.Bytecode.Instruction;
 namespace Filter.Kernel.Translate;
 
 /// <summary>
-/// Where the translated filter finds its record and keeps its registers. Our sixteen 64-bit registers do
-/// not fit eBPF's ten, so each lives in a stack slot (<c>r10 + RegisterSlots + 8 * n</c>) and every
-/// instruction reloads its operands: no value the kernel's verifier has narrowed stays live in an eBPF
-/// register across compares (that makes its path exploration slow), and our registers survive helper calls.
+/// Where the translated filter finds its record and keeps its registers: both in the per-CPU buffer
+/// (<see cref="KernelRecord"/>), our sixteen 64-bit registers after the record. Every instruction loads its
+/// operands from there and stores its result back, and no eBPF register carries a value from one of our
+/// instructions to the next: the kernel's verifier does not track map memory, so at each of our pcs it knows
+/// the same on every path (nothing), its states there are equal, and it verifies each pc once instead of once
+/// per path (spec/kernel.md, "How much the kernel's verifier does").
 /// </summary>
 /// <param name="Record">An eBPF register holding the record's address (a map value), preserved by the body.</param>
-/// <param name="RegisterSlots">The frame offset of our r0's slot; r15's ends 128 bytes above it.</param>
-public sealed record BodyLayout(Reg Record, short RegisterSlots = -128)
+public sealed record BodyLayout(Reg Record)
 {
-    public short Slot(int register) => (short)(RegisterSlots + 8 * register);
+    /// <summary>Our register's offset from <see cref="Record"/>.</summary>
+    public short Slot(int register) => (short)(KernelRecord.RegistersFromRecord + 8 * register);
 }
 
 /// <summary>
@@ -71,7 +73,7 @@ internal sealed partial class BodyTranslator
             case OpCode.Lddw: LoadField(OpSize.Dw, insn); break;
 
             case OpCode.MovK:
-                if (imm is >= int.MinValue and <= int.MaxValue) _asm.StoreImm(OpSize.Dw, Reg.R10, _layout.Slot(insn.A), (int)imm);
+                if (imm is >= int.MinValue and <= int.MaxValue) _asm.StoreImm(OpSize.Dw, _layout.Record, _layout.Slot(insn.A), (int)imm);
                 else
                 {
                     _asm.LoadImm64(A, imm);
@@ -97,7 +99,7 @@ internal sealed partial class BodyTranslator
             // Our shifts are mathematical (spec/bytecode.md): by 64 or more, 0 or the sign fill. eBPF's verifier
             // refuses a constant shift of 64 or more, and masks a variable one, so both are guarded here.
             case OpCode.LshK or OpCode.RshK:
-                if (insn.Imm >= 64) _asm.StoreImm(OpSize.Dw, Reg.R10, _layout.Slot(insn.A), 0);
+                if (insn.Imm >= 64) _asm.StoreImm(OpSize.Dw, _layout.Record, _layout.Slot(insn.A), 0);
                 else AluK(insn.Op == OpCode.LshK ? AluOp.Lsh : AluOp.Rsh, insn);
                 break;
             case OpCode.ArshK:
@@ -152,8 +154,8 @@ internal sealed partial class BodyTranslator
         }
     }
 
-    private void Load(Reg to, int register) => _asm.Load(OpSize.Dw, to, Reg.R10, _layout.Slot(register));
-    private void Save(int register) => _asm.Store(OpSize.Dw, Reg.R10, _layout.Slot(register), A);
+    private void Load(Reg to, int register) => _asm.Load(OpSize.Dw, to, _layout.Record, _layout.Slot(register));
+    private void Save(int register) => _asm.Store(OpSize.Dw, _layout.Record, _layout.Slot(register), A);
 
     private void LoadField(OpSize size, FilterInsn insn)
     {
