@@ -15,7 +15,7 @@ command. plan() turns it into the argv that run.py gives auditctl for one pass:
   * exit rules: as written, with `-F sessionid=S` right after the list (so other processes fail fast).
 
 Every key (-k KEY, -F key=KEY) gets the run's tag, TAG-KEY. Pass 2 turns each never rule into an
-always rule whose only key is TAG-never@LINE. Words are found with getopt's rules for auditctl's option
+always rule whose only key is TAG-never@LINE (with -S all where auditctl would not take a key otherwise). Words are found with getopt's rules for auditctl's option
 string, so in `-k -F T1078` the key is "-F" (and T1078 a stray word auditctl rejects), as auditctl sees it.
 """
 import os
