@@ -370,7 +370,7 @@ public sealed class SyscallMatchTable
             OpCode.Ja => Analysed.Jump,
             OpCode.JeqK or OpCode.JgtK or OpCode.JgeK or OpCode.JsgtK or OpCode.JsgeK or OpCode.JsetK or OpCode.Jin => Analysed.TestK,
             OpCode.JeqX or OpCode.JgtX or OpCode.JgeX or OpCode.JsgtX or OpCode.JsgeX or OpCode.JsetX => Analysed.TestX,
-            OpCode.JstrEq or OpCode.JstrPrefix => Analysed.Unknown,
+            OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains => Analysed.Unknown,
         };
 
         /// <summary>The engines' comparisons; for jin, <paramref name="b"/> is the set index.</summary>

@@ -132,4 +132,9 @@ public enum DiagnosticCode
     KernelLimit = 5005,
     /// <summary>A system call of the kernel back end failed.</summary>
     KernelSystem = 5006,
+    /// <summary>
+    /// The filter reads a record field the kernel engine does not gather (the event's time, keys, PATH items, ...)
+    /// or uses a string test it does not translate: refused, never run on a record without the field.
+    /// </summary>
+    KernelNotGathered = 5007,
 }

@@ -147,6 +147,7 @@ internal sealed partial class BodyTranslator
                     _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
                 break;
 
+            // jstrsfx and jstrsub are refused before translation (KernelSupport), as is every other opcode without a case.
             default:
                 throw new InvalidOperationException($"pc {pc}: no translation for opcode {insn.Op}");
         }
