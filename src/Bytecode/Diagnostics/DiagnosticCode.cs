@@ -16,6 +16,8 @@ public enum DiagnosticCode
     MixedExpressionAndRules = 6,
     /// <summary>Text that is not Unicode: a byte of a file that is not UTF-8, an unpaired surrogate.</summary>
     InvalidText = 7,
+    /// <summary>A date literal that is no time: not a date, a local time the clocks skip, before 1970, finer than a millisecond.</summary>
+    BadTimeLiteral = 8,
     NumberTooLarge = 101,
     UnknownField = 102,
     UnknownSyscall = 103,
