@@ -61,12 +61,10 @@ internal readonly record struct Step(StepOp Op, byte A, byte B, int False, int T
 /// </summary>
 internal sealed class InterpreterProgram
 {
-    private static readonly ConditionalWeakTable<VerifiedProgram, InterpreterProgram> Forms = new();
-
     public static InterpreterProgram Of(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Forms.GetValue(program, static p => new InterpreterProgram(ProgramForm.Of(p)));
+        return program.Derived(static p => new InterpreterProgram(ProgramForm.Of(p)));
     }
 
     public readonly Step[] Steps;
