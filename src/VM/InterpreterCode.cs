@@ -63,12 +63,10 @@ internal readonly record struct Step(StepOp Op, byte A, ushort B, int False, int
 /// </summary>
 internal sealed class InterpreterProgram
 {
-    private static readonly ConditionalWeakTable<VerifiedProgram, InterpreterProgram> Forms = new();
-
     public static InterpreterProgram Of(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Forms.GetValue(program, static p => new InterpreterProgram(ProgramForm.Of(p)));
+        return program.Derived(static p => new InterpreterProgram(ProgramForm.Of(p)));
     }
 
     public readonly Step[] Steps;

@@ -90,8 +90,6 @@ public sealed class SyscallMatchTable
         return new SyscallMatchTable(bits, other);
     }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<VerifiedProgram, SyscallMatchTable> Tables = new();
-
     /// <summary>
     /// The table of <paramref name="program"/>, computed once per program on first use (not by the verifier,
     /// so that only callers who use it pay for it).
@@ -99,7 +97,7 @@ public sealed class SyscallMatchTable
     public static SyscallMatchTable Of(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Tables.GetValue(program, For);
+        return program.Derived(For);
     }
 
     /// <summary>

@@ -148,6 +148,10 @@ public sealed class KernelTrace : IDisposable
         }
     }
 
+    /// <summary>Each program's name, length, and the instructions the kernel's verifier processed to accept it (its work).</summary>
+    public IReadOnlyList<(string Name, int Instructions, uint Verified)> VerifierWork =>
+        [.. _programs.Select(p => (p.Spec.Name, p.Spec.Code.Length, p.VerifiedInstructions))];
+
     /// <summary>Each program's name, runs and total run time, counted while run-time statistics are on (<see cref="Bpf.EnableRunTimeStats"/>).</summary>
     public IReadOnlyList<(string Name, ulong Runs, ulong RunTimeNs)> ProgramStats() =>
         [.. _programs.Select(p => (p.Spec.Name, p.Stats().RunCount, p.Stats().RunTimeNs))];

@@ -13,8 +13,8 @@ namespace Filter.Kernel.Live;
 /// </summary>
 internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedProgram filter, SyscallPrefilter prefilter)
 {
-    // Frame layout below the filter's register slots (r10-128 .. r10-8).
-    private const short KeySlot = -136, ZeroKeySlot = -132, PidTgidSlot = -144, FlagsSlot = -152, ArchSlot = -160, EntrySlot = -224;
+    // The exit and entry programs' frame (the filter's registers are in the buffer, not here).
+    private const short KeySlot = -8, ZeroKeySlot = -4, PidTgidSlot = -16, FlagsSlot = -24, ArchSlot = -32, EntrySlot = -96;
 
     /// <summary>Ring-buffer fill above which a send wakes the reader (below it, the reader polls): batches wake-ups under load.</summary>
     private int WakeAbove => maps.Events.MaxEntries / 4;
@@ -271,8 +271,8 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Load(OpSize.W, Reg.R3, Reg.R6, KernelRecord.LengthFromRecord);
         asm.Alu(AluOp.Add, Reg.R3, KernelRecord.HeaderSize);
         var sized = asm.NewLabel();
-        asm.Jump(JumpOp.Jle, Reg.R3, KernelRecord.BufferSize, sized);
-        asm.MovImm(Reg.R3, KernelRecord.BufferSize);
+        asm.Jump(JumpOp.Jle, Reg.R3, KernelRecord.EventCapacity, sized);
+        asm.MovImm(Reg.R3, KernelRecord.EventCapacity);
         asm.Mark(sized);
         asm.Load(OpSize.Dw, Reg.R4, Reg.R10, FlagsSlot);
         asm.Call(HelperId.RingbufOutput);
@@ -374,7 +374,8 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         var asm = new BpfAssembler();
         var done = asm.NewLabel("done");
         var finish = asm.NewLabel("finish");
-        const short Tgid = -4, Name = -8, Parent = -16, Root = -24, NamePtr = -32, MountParent = -40, Mountpoint = -48, Mount = -56;
+        // Its own frame (the exit program's slots are not this program's).
+        const short Tgid = -4, Name = -8, Parent = -16, Root = -24, NamePtr = -32, MountParent = -40, Mountpoint = -48, Mount = -56, ZeroKey = -60;
         asm.Load(OpSize.Dw, Reg.R6, Reg.R1, 0);
         asm.Load(OpSize.W, Reg.R1, Reg.R6, k.Tgid);
         asm.Store(OpSize.W, Reg.R10, Tgid, Reg.R1);
@@ -385,8 +386,8 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Jump(JumpOp.Jeq, Reg.R1, 0, done);
         asm.Load(OpSize.Dw, Reg.R7, Reg.R1, k.FileDentry);
         asm.Load(OpSize.Dw, Reg.R8, Reg.R1, k.FileMnt);
-        asm.StoreImm(OpSize.W, Reg.R10, ZeroKeySlot, 0);
-        Lookup(asm, maps.PathScratch, ZeroKeySlot);
+        asm.StoreImm(OpSize.W, Reg.R10, ZeroKey, 0);
+        Lookup(asm, maps.PathScratch, ZeroKey);
         asm.Jump(JumpOp.Jeq, Reg.R0, 0, done);
         asm.Mov(Reg.R6, Reg.R0);
         asm.MovImm(Reg.R9, TraceMaps.PathArea);

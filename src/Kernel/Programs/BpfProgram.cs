@@ -20,11 +20,19 @@ public sealed class BpfProgram : IDisposable
     public uint Id { get; }
     public ProgramSpec Spec { get; }
 
-    private BpfProgram(KernelFd fd, uint id, ProgramSpec spec)
+    /// <summary>
+    /// How many instructions the kernel's verifier processed to accept the program (<c>verified_insns</c>):
+    /// its work, which it refuses past 1,000,000 (spec/kernel.md, "How much the kernel's verifier does").
+    /// </summary>
+    public uint VerifiedInstructions { get; }
+
+    private BpfProgram(KernelFd fd, ProgramSpec spec)
     {
         Fd = fd;
-        Id = id;
         Spec = spec;
+        Bpf.ProgramInfo(fd, out var info);
+        Id = info.Id;
+        VerifiedInstructions = info.VerifiedInsns;
     }
 
     /// <summary>
@@ -34,22 +42,12 @@ public sealed class BpfProgram : IDisposable
     public static unsafe KernelResult<BpfProgram> Load(ProgramSpec spec)
     {
         int fd = LoadOnce(spec, null, 0);
-        if (fd >= 0)
-        {
-            var handle = new KernelFd(fd);
-            Bpf.ProgramInfo(handle, out var info);
-            return new BpfProgram(handle, info.Id, spec);
-        }
+        if (fd >= 0) return new BpfProgram(new KernelFd(fd), spec);
         int errno = -fd;
         var log = new byte[LogBufferSize];
         int again = LoadOnce(spec, log, 1);
-        if (again >= 0)
-        {
-            // Accepted with the log on: the first refusal was not the verifier's (a transient failure).
-            var handle = new KernelFd(again);
-            Bpf.ProgramInfo(handle, out var info);
-            return new BpfProgram(handle, info.Id, spec);
-        }
+        // Accepted with the log on: the first refusal was not the verifier's (a transient failure).
+        if (again >= 0) return new BpfProgram(new KernelFd(again), spec);
         int end = Array.IndexOf(log, (byte)0);
         string text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end);
         if (text.Trim().Length == 0) return KernelError.FromErrno($"load the BPF program '{spec.Name}'", errno);

@@ -4,16 +4,18 @@ using FilterInsn = Filter.Bytecode.Instruction;
 namespace Filter.Kernel.Translate;
 
 /// <summary>
-/// Where the translated filter finds its record and keeps its registers. Our sixteen 64-bit registers do
-/// not fit eBPF's ten, so each lives in a stack slot (<c>r10 + RegisterSlots + 8 * n</c>) and every
-/// instruction reloads its operands: no value the kernel's verifier has narrowed stays live in an eBPF
-/// register across compares (that makes its path exploration slow), and our registers survive helper calls.
+/// Where the translated filter finds its record and keeps its registers: both in the per-CPU buffer
+/// (<see cref="KernelRecord"/>), our sixteen 64-bit registers after the record. Every instruction loads its
+/// operands from there and stores its result back, and no eBPF register carries a value from one of our
+/// instructions to the next: the kernel's verifier does not track map memory, so at each of our pcs it knows
+/// the same on every path (nothing), its states there are equal, and it verifies each pc once instead of once
+/// per path (spec/kernel.md, "How much the kernel's verifier does").
 /// </summary>
 /// <param name="Record">An eBPF register holding the record's address (a map value), preserved by the body.</param>
-/// <param name="RegisterSlots">The frame offset of our r0's slot; r15's ends 128 bytes above it.</param>
-public sealed record BodyLayout(Reg Record, short RegisterSlots = -128)
+public sealed record BodyLayout(Reg Record)
 {
-    public short Slot(int register) => (short)(RegisterSlots + 8 * register);
+    /// <summary>Our register's offset from <see cref="Record"/>.</summary>
+    public short Slot(int register) => (short)(KernelRecord.RegistersFromRecord + 8 * register);
 }
 
 /// <summary>
@@ -56,114 +58,107 @@ internal sealed partial class BodyTranslator
         asm.Mark(t._done);
     }
 
-    private void Translate(int pc, FilterInsn insn)
+    /// <summary>
+    /// The translation table: one arm per opcode. A switch expression with no default arm, so that a new opcode
+    /// without a kernel translation is a compile error (CS8509), not a failing test.
+    /// </summary>
+    private void Translate(int pc, FilterInsn insn) => _ = insn.Op switch
     {
-        long imm = (long)insn.Imm;
-        switch (insn.Op)
-        {
-            case OpCode.Ret:
-                _asm.MovImm(Reg.R0, imm);
-                if (pc + 1 < _pcs.Length) _asm.Goto(_done);
-                break;
+        OpCode.Ret => Return(pc, (long)insn.Imm),
 
-            case OpCode.Ldb: LoadField(OpSize.B, insn); break;
-            case OpCode.Ldw: LoadField(OpSize.W, insn); break;
-            case OpCode.Lddw: LoadField(OpSize.Dw, insn); break;
+        OpCode.Ldb => LoadField(OpSize.B, insn),
+        OpCode.Ldw => LoadField(OpSize.W, insn),
+        OpCode.Lddw => LoadField(OpSize.Dw, insn),
 
-            case OpCode.MovK:
-                if (imm is >= int.MinValue and <= int.MaxValue) _asm.StoreImm(OpSize.Dw, Reg.R10, _layout.Slot(insn.A), (int)imm);
-                else
-                {
-                    _asm.LoadImm64(A, imm);
-                    Save(insn.A);
-                }
-                break;
-            case OpCode.MovX:
-                Load(A, insn.B);
-                Save(insn.A);
-                break;
+        OpCode.MovK => MoveK(insn.A, (long)insn.Imm),
+        OpCode.MovX => MoveX(insn),
+        OpCode.AddK => AluK(AluOp.Add, insn),
+        OpCode.AddX => AluX(AluOp.Add, insn),
+        OpCode.SubK => AluK(AluOp.Sub, insn),
+        OpCode.SubX => AluX(AluOp.Sub, insn),
+        OpCode.AndK => AluK(AluOp.And, insn),
+        OpCode.AndX => AluX(AluOp.And, insn),
+        OpCode.OrK => AluK(AluOp.Or, insn),
+        OpCode.OrX => AluX(AluOp.Or, insn),
+        OpCode.XorK => AluK(AluOp.Xor, insn),
+        OpCode.XorX => AluX(AluOp.Xor, insn),
+        OpCode.LshK => ShiftK(AluOp.Lsh, insn),
+        OpCode.RshK => ShiftK(AluOp.Rsh, insn),
+        OpCode.ArshK => ShiftK(AluOp.Arsh, insn),
+        OpCode.LshX => ShiftX(AluOp.Lsh, insn),
+        OpCode.RshX => ShiftX(AluOp.Rsh, insn),
+        OpCode.ArshX => ShiftX(AluOp.Arsh, insn),
+        OpCode.Neg => Unary(insn, negate: true),
+        OpCode.Not => Unary(insn, negate: false),
 
-            case OpCode.AddK: AluK(AluOp.Add, insn); break;
-            case OpCode.AddX: AluX(AluOp.Add, insn); break;
-            case OpCode.SubK: AluK(AluOp.Sub, insn); break;
-            case OpCode.SubX: AluX(AluOp.Sub, insn); break;
-            case OpCode.AndK: AluK(AluOp.And, insn); break;
-            case OpCode.AndX: AluX(AluOp.And, insn); break;
-            case OpCode.OrK: AluK(AluOp.Or, insn); break;
-            case OpCode.OrX: AluX(AluOp.Or, insn); break;
-            case OpCode.XorK: AluK(AluOp.Xor, insn); break;
-            case OpCode.XorX: AluX(AluOp.Xor, insn); break;
+        OpCode.Ja => GotoPc(pc, insn.TrueTarget(pc)),
+        OpCode.JeqK => CompareK(JumpOp.Jeq, pc, insn),
+        OpCode.JeqX => CompareX(JumpOp.Jeq, pc, insn),
+        OpCode.JgtK => CompareK(JumpOp.Jgt, pc, insn),
+        OpCode.JgtX => CompareX(JumpOp.Jgt, pc, insn),
+        OpCode.JgeK => CompareK(JumpOp.Jge, pc, insn),
+        OpCode.JgeX => CompareX(JumpOp.Jge, pc, insn),
+        OpCode.JsgtK => CompareK(JumpOp.Jsgt, pc, insn),
+        OpCode.JsgtX => CompareX(JumpOp.Jsgt, pc, insn),
+        OpCode.JsgeK => CompareK(JumpOp.Jsge, pc, insn),
+        OpCode.JsgeX => CompareX(JumpOp.Jsge, pc, insn),
+        OpCode.JsetK => CompareK(JumpOp.Jset, pc, insn),
+        OpCode.JsetX => CompareX(JumpOp.Jset, pc, insn),
+        OpCode.Jin => SetTest(pc, insn),
+        OpCode.JstrEq => StringTest(pc, insn, prefix: false),
+        OpCode.JstrPrefix => StringTest(pc, insn, prefix: true),
+        // Refused before translation (KernelSupport, FLT5007): the kernel engine has no suffix or substring test yet.
+        OpCode.JstrSuffix or OpCode.JstrContains => throw new InvalidOperationException($"pc {pc}: {insn.Op} reached the translator; KernelSupport refuses it"),
+    };
 
-            // Our shifts are mathematical (spec/bytecode.md): by 64 or more, 0 or the sign fill. eBPF's verifier
-            // refuses a constant shift of 64 or more, and masks a variable one, so both are guarded here.
-            case OpCode.LshK or OpCode.RshK:
-                if (insn.Imm >= 64) _asm.StoreImm(OpSize.Dw, Reg.R10, _layout.Slot(insn.A), 0);
-                else AluK(insn.Op == OpCode.LshK ? AluOp.Lsh : AluOp.Rsh, insn);
-                break;
-            case OpCode.ArshK:
-                Load(A, insn.A);
-                _asm.Alu(AluOp.Arsh, A, (int)Math.Min(insn.Imm, 63));
-                Save(insn.A);
-                break;
-            case OpCode.LshX: ShiftX(AluOp.Lsh, insn); break;
-            case OpCode.RshX: ShiftX(AluOp.Rsh, insn); break;
-            case OpCode.ArshX: ShiftX(AluOp.Arsh, insn); break;
+    /// <summary>What an arm of <see cref="Translate"/> yields: the eBPF is emitted, nothing is returned.</summary>
+    private readonly struct Emitted;
 
-            case OpCode.Neg:
-                Load(A, insn.A);
-                _asm.Neg(A);
-                Save(insn.A);
-                break;
-            case OpCode.Not:
-                Load(A, insn.A);
-                _asm.Alu(AluOp.Xor, A, -1);
-                Save(insn.A);
-                break;
+    private void Load(Reg to, int register) => _asm.Load(OpSize.Dw, to, _layout.Record, _layout.Slot(register));
 
-            case OpCode.Ja:
-                GotoPc(pc, insn.TrueTarget(pc));
-                break;
-
-            case OpCode.JeqK: CompareK(JumpOp.Jeq, pc, insn); break;
-            case OpCode.JeqX: CompareX(JumpOp.Jeq, pc, insn); break;
-            case OpCode.JgtK: CompareK(JumpOp.Jgt, pc, insn); break;
-            case OpCode.JgtX: CompareX(JumpOp.Jgt, pc, insn); break;
-            case OpCode.JgeK: CompareK(JumpOp.Jge, pc, insn); break;
-            case OpCode.JgeX: CompareX(JumpOp.Jge, pc, insn); break;
-            case OpCode.JsgtK: CompareK(JumpOp.Jsgt, pc, insn); break;
-            case OpCode.JsgtX: CompareX(JumpOp.Jsgt, pc, insn); break;
-            case OpCode.JsgeK: CompareK(JumpOp.Jsge, pc, insn); break;
-            case OpCode.JsgeX: CompareX(JumpOp.Jsge, pc, insn); break;
-            case OpCode.JsetK: CompareK(JumpOp.Jset, pc, insn); break;
-            case OpCode.JsetX: CompareX(JumpOp.Jset, pc, insn); break;
-
-            case OpCode.Jin:
-                Load(A, insn.A);
-                var set = _program.Sets[(int)insn.Imm];
-                CompareTree.Emit(_asm, set.Ranges, set.Signed, A, B, _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
-                break;
-            case OpCode.JstrEq or OpCode.JstrPrefix:
-                StringTest(insn.A, _program.Strings[(int)insn.Imm], insn.Op == OpCode.JstrPrefix,
-                    _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
-                break;
-
-            // jstrsfx and jstrsub are refused before translation (KernelSupport), as is every other opcode without a case.
-            default:
-                throw new InvalidOperationException($"pc {pc}: no translation for opcode {insn.Op}");
-        }
+    private Emitted Save(int register)
+    {
+        _asm.Store(OpSize.Dw, _layout.Record, _layout.Slot(register), A);
+        return default;
     }
 
-    private void Load(Reg to, int register) => _asm.Load(OpSize.Dw, to, Reg.R10, _layout.Slot(register));
-    private void Save(int register) => _asm.Store(OpSize.Dw, Reg.R10, _layout.Slot(register), A);
-
-    private void LoadField(OpSize size, FilterInsn insn)
+    private Emitted Return(int pc, long verdict)
     {
-        // The record is the ABI: a field is a zero-extending load at its offset from the record register.
+        _asm.MovImm(Reg.R0, verdict);
+        return pc + 1 < _pcs.Length ? Goto(_done) : default;
+    }
+
+    private Emitted Goto(Label target)
+    {
+        _asm.Goto(target);
+        return default;
+    }
+
+    /// <summary>The record is the ABI: a field is a zero-extending load at its offset from the record register.</summary>
+    private Emitted LoadField(OpSize size, FilterInsn insn)
+    {
         _asm.Load(size, A, _layout.Record, (short)insn.Imm);
-        Save(insn.A);
+        return Save(insn.A);
     }
 
-    private void AluK(AluOp op, FilterInsn insn)
+    private Emitted MoveK(int register, long imm)
+    {
+        if (imm is >= int.MinValue and <= int.MaxValue)
+        {
+            _asm.StoreImm(OpSize.Dw, _layout.Record, _layout.Slot(register), (int)imm);
+            return default;
+        }
+        _asm.LoadImm64(A, imm);
+        return Save(register);
+    }
+
+    private Emitted MoveX(FilterInsn insn)
+    {
+        Load(A, insn.B);
+        return Save(insn.A);
+    }
+
+    private Emitted AluK(AluOp op, FilterInsn insn)
     {
         Load(A, insn.A);
         long imm = (long)insn.Imm;
@@ -173,18 +168,41 @@ internal sealed partial class BodyTranslator
             _asm.LoadImm64(B, imm);
             _asm.Alu(op, A, B);
         }
-        Save(insn.A);
+        return Save(insn.A);
     }
 
-    private void AluX(AluOp op, FilterInsn insn)
+    private Emitted AluX(AluOp op, FilterInsn insn)
     {
         Load(A, insn.A);
         Load(B, insn.B);
         _asm.Alu(op, A, B);
-        Save(insn.A);
+        return Save(insn.A);
     }
 
-    private void ShiftX(AluOp op, FilterInsn insn)
+    /// <summary><c>neg</c> (<paramref name="negate"/>) or <c>not</c> (all bits flipped).</summary>
+    private Emitted Unary(FilterInsn insn, bool negate)
+    {
+        Load(A, insn.A);
+        if (negate) _asm.Neg(A);
+        else _asm.Alu(AluOp.Xor, A, -1);
+        return Save(insn.A);
+    }
+
+    /// <summary>
+    /// Our shifts are mathematical (spec/bytecode.md): by 64 or more, 0 or the sign fill. eBPF's verifier refuses
+    /// a constant shift of 64 or more, so lsh/rsh by such a count store 0 and arsh shifts by 63 (the sign fill).
+    /// </summary>
+    private Emitted ShiftK(AluOp op, FilterInsn insn)
+    {
+        if (insn.Imm < 64) return AluK(op, insn);
+        if (op != AluOp.Arsh) return MoveK(insn.A, 0);
+        Load(A, insn.A);
+        _asm.Alu(AluOp.Arsh, A, 63);
+        return Save(insn.A);
+    }
+
+    /// <summary>eBPF masks a variable shift count, we do not: a count over 63 gives 0, or for arsh the sign fill (a shift by 63).</summary>
+    private Emitted ShiftX(AluOp op, FilterInsn insn)
     {
         Load(A, insn.A);
         Load(B, insn.B);
@@ -195,24 +213,38 @@ internal sealed partial class BodyTranslator
         if (op != AluOp.Arsh) _asm.MovImm(A, 0);
         _asm.Mark(inRange);
         _asm.Alu(op, A, B);
-        Save(insn.A);
+        return Save(insn.A);
     }
 
-    private void CompareK(JumpOp op, int pc, FilterInsn insn)
+    private Emitted CompareK(JumpOp op, int pc, FilterInsn insn)
     {
         Load(A, insn.A);
         var (jump, target, other) = Branch(op, pc, insn);
         _asm.Jump(jump, A, (long)insn.Imm, _pcs[target], B);
-        GotoPc(pc, other);
+        return GotoPc(pc, other);
     }
 
-    private void CompareX(JumpOp op, int pc, FilterInsn insn)
+    private Emitted CompareX(JumpOp op, int pc, FilterInsn insn)
     {
         Load(A, insn.A);
         Load(B, insn.B);
         var (jump, target, other) = Branch(op, pc, insn);
         _asm.Jump(jump, A, B, _pcs[target]);
-        GotoPc(pc, other);
+        return GotoPc(pc, other);
+    }
+
+    private Emitted SetTest(int pc, FilterInsn insn)
+    {
+        Load(A, insn.A);
+        var set = _program.Sets[(int)insn.Imm];
+        CompareTree.Emit(_asm, set.Ranges, set.Signed, A, B, _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
+        return default;
+    }
+
+    private Emitted StringTest(int pc, FilterInsn insn, bool prefix)
+    {
+        StringTest(insn.A, _program.Strings[(int)insn.Imm], prefix, _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
+        return default;
     }
 
     /// <summary>The jump to emit and where it and the fall-through go: inverted when jt is the next pc, so it falls through.</summary>
@@ -223,8 +255,5 @@ internal sealed partial class BodyTranslator
     }
 
     /// <summary>A jump to our pc <paramref name="target"/>, left out when it is the next instruction.</summary>
-    private void GotoPc(int pc, int target)
-    {
-        if (target != pc + 1) _asm.Goto(_pcs[target]);
-    }
+    private Emitted GotoPc(int pc, int target) => target != pc + 1 ? Goto(_pcs[target]) : default;
 }

@@ -8,7 +8,8 @@ public static class FilterTranslator
     /// <summary>
     /// Appends the translation of <paramref name="program"/> to <paramref name="asm"/>: it reads the record
     /// through <see cref="BodyLayout.Record"/> (whose length word is <see cref="KernelRecord.LengthFromRecord"/>
-    /// bytes from it), keeps our registers in the layout's stack slots, and ends with the verdict in r0.
+    /// bytes from it), keeps our registers after it (<see cref="KernelRecord.RegistersFromRecord"/>), and ends
+    /// with the verdict in r0.
     /// </summary>
     public static void EmitBody(BpfAssembler asm, VerifiedProgram program, BodyLayout layout) =>
         BodyTranslator.Emit(asm, FilterView.Of(program), layout);

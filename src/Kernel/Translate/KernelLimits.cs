@@ -10,8 +10,24 @@ namespace Filter.Kernel.Translate;
 /// </summary>
 public static class KernelLimits
 {
-    /// <summary><c>BPF_COMPLEXITY_LIMIT_INSNS</c>: the most instructions a privileged program may have.</summary>
-    public const int MaxInstructions = 1_000_000;
+    /// <summary>
+    /// <c>BPF_COMPLEXITY_LIMIT_INSNS</c>: the most instructions a privileged program may have, and the most the
+    /// verifier processes to accept one (each instruction of each path it explores, and each path it prunes).
+    /// </summary>
+    public const int VerifierLimit = 1_000_000;
+
+    /// <summary>
+    /// The verifier's work on our translations, as spec/kernel.md states and KernelVerifierWorkTests hold it to:
+    /// each eBPF instruction once, each further path into one of our pcs once more where it is pruned (at most
+    /// one per instruction: two per instruction in all), and a few thousand where a path walks on a little before
+    /// it is (the verdict's paths to the end, the prologue's compare trees).
+    /// </summary>
+    public const int WorkPerInstruction = 2, WorkSlack = 4096;
+
+    public static long VerifierWorkBound(int instructions) => (long)WorkPerInstruction * instructions + WorkSlack;
+
+    /// <summary>The longest translation whose verification stays within <see cref="VerifierLimit"/> by that bound.</summary>
+    public const int MaxInstructions = (VerifierLimit - WorkSlack) / WorkPerInstruction;
 
     /// <summary>
     /// <c>BPF_COMPLEXITY_LIMIT_JMP_SEQ</c>: the verifier explores paths depth first and keeps the other side
@@ -22,8 +38,8 @@ public static class KernelLimits
     public static KernelError? Check(ReadOnlySpan<RawInstruction> code, string what)
     {
         if (code.Length > MaxInstructions)
-            return new(KernelErrorKind.Limit, $"{what} translates to {code.Length:N0} eBPF instructions; the kernel loads at most {MaxInstructions:N0} " +
-                "(each 8 bytes of a string constant costs 5, each range of a set about 3)");
+            return new(KernelErrorKind.Limit, $"{what} translates to {code.Length:N0} eBPF instructions; at most {MaxInstructions:N0} load " +
+                $"(the kernel's verifier processes up to {WorkPerInstruction} per instruction and stops at {VerifierLimit:N0}; each 8 bytes of a string constant costs 5 instructions, each range of a set about 3)");
         int branches = BranchesOnLongestPath(code);
         if (branches > MaxBranchesOnAPath)
             return new(KernelErrorKind.Limit, $"{what} has a path through {branches:N0} conditional eBPF jumps; the kernel's verifier refuses more than {MaxBranchesOnAPath:N0} " +

@@ -15,10 +15,13 @@ public sealed class TestRunFilter : IDisposable
 {
     private readonly BpfMap _buffer;
     private readonly BpfProgram _program;
-    private readonly byte[] _context = new byte[KernelRecord.BufferSize];
+    private readonly byte[] _context = new byte[KernelRecord.EventCapacity];
 
     /// <summary>The program as loaded, in the verifier log's notation.</summary>
     public RawInstruction[] Code { get; }
+
+    /// <summary>The instructions the kernel's verifier processed to accept it.</summary>
+    public uint VerifiedInstructions => _program.VerifiedInstructions;
 
     private TestRunFilter(BpfMap buffer, BpfProgram program, RawInstruction[] code)
     {
@@ -51,7 +54,7 @@ public sealed class TestRunFilter : IDisposable
     {
         var asm = new BpfAssembler();
         var layout = new BodyLayout(Reg.R6);
-        const short key = -136;
+        const short key = -8;
         var noBuffer = asm.NewLabel("no_buffer");
         asm.Mov(Reg.R7, Reg.R1);
         asm.StoreImm(OpSize.W, Reg.R10, key, 0);
@@ -60,7 +63,7 @@ public sealed class TestRunFilter : IDisposable
         asm.Alu(AluOp.Add, Reg.R2, key);
         asm.Call(HelperId.MapLookupElem);
         asm.Jump(JumpOp.Jeq, Reg.R0, 0, noBuffer);
-        for (short at = 0; at < KernelRecord.BufferSize; at += 8)
+        for (short at = 0; at < KernelRecord.EventCapacity; at += 8)
         {
             asm.Load(OpSize.Dw, Reg.R1, Reg.R7, at);
             asm.Store(OpSize.Dw, Reg.R0, at, Reg.R1);
