@@ -98,6 +98,8 @@ public static class InstructionSet
         new(OpCode.Jin, "jin", R, _, Operand.Set, JumpKind.Conditional, Summary: "a is in set imm"),
         new(OpCode.JstrEq, "jstreq", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a equals string imm"),
         new(OpCode.JstrPrefix, "jstrpfx", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a starts with string imm"),
+        new(OpCode.JstrSuffix, "jstrsfx", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a ends with string imm"),
+        new(OpCode.JstrContains, "jstrsub", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a contains string imm"),
     ];
 
     /// <summary>An operation in its two forms: with the immediate (K) and with register B (X).</summary>

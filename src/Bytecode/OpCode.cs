@@ -21,4 +21,5 @@ public enum OpCode : byte
     JsgtK, JsgtX, JsgeK, JsgeX, JsetK, JsetX,
     Jin,
     JstrEq, JstrPrefix,
+    JstrSuffix, JstrContains,
 }

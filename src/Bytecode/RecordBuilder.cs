@@ -4,14 +4,28 @@ using System.Text;
 namespace Filter.Bytecode;
 
 /// <summary>
-/// Builds records in the binary layout, reusing one buffer: after warm-up, filling and reading a record
+/// Builds records in the binary layout, reusing its buffers: after warm-up, filling and reading a record
 /// allocates nothing. Strings longer than their field's maximum are truncated (as the kernel truncates
 /// <c>comm</c> to 15 bytes). Field values are set by layout offset so every producer writes the same bytes.
 /// </summary>
+/// <remarks>
+/// A built record is the header, comm's 15-byte slot, exe, then the other strings that are not empty, in
+/// <see cref="RecordLayout.Strings"/> order. comm and exe are written in place; the others wait in a staging
+/// area of their own and are copied behind exe by <see cref="Build"/>, so a record with none of them (every
+/// syscall record of the pipeline) costs no copy.
+/// </remarks>
 public sealed class RecordBuilder
 {
+    private const int CommAt = RecordLayout.HeaderSize, ExeAt = CommAt + RecordLayout.CommMaxLength;
+
+    /// <summary>The strings after comm and exe: where each waits in the staging area.</summary>
+    private static readonly StringField[] Extras = RecordLayout.Strings.Skip(2).ToArray();
+    private static readonly int[] StagedAt = Extras.Select((s, k) => Extras.Take(k).Sum(e => e.MaxLength)).ToArray();
+
     private readonly byte[] _buffer = new byte[RecordLayout.MaxRecordSize];
-    private int _commLength, _exeLength;
+    private readonly byte[] _staged = new byte[Extras.Sum(e => e.MaxLength)];
+    private readonly int[] _extraLength = new int[Extras.Length];
+    private int _commLength, _exeLength, _extras;
 
     public RecordBuilder() => Clear();
 
@@ -22,6 +36,8 @@ public sealed class RecordBuilder
         // previous record's.
         Array.Clear(_buffer, 0, RecordLayout.HeaderSize + RecordLayout.CommMaxLength);
         _commLength = _exeLength = 0;
+        if (_extras != 0) Array.Clear(_extraLength);
+        _extras = 0;
     }
 
     /// <summary>Makes this builder hold a copy of <paramref name="record"/>: its header, then its strings.</summary>
@@ -30,6 +46,13 @@ public sealed class RecordBuilder
         record.Bytes[..RecordLayout.HeaderSize].CopyTo(_buffer);
         SetComm(record.Comm);
         SetExe(record.Exe);
+        if (_extras != 0) Array.Clear(_extraLength);
+        _extras = 0;
+        for (int k = 0; k < Extras.Length; k++)
+        {
+            var s = record.GetString(Extras[k]);
+            if (s.Length > 0) SetExtra(k, s);
+        }
     }
 
     public void SetScalar(ScalarField field, ulong value)
@@ -43,6 +66,7 @@ public sealed class RecordBuilder
         }
     }
 
+    public void SetU8(int offset, byte value) => _buffer[offset] = value;
     public void SetU32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(offset), value);
     public void SetU64(int offset, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(offset), value);
     public void SetExit(long value) => SetU64(RecordLayout.Exit, (ulong)value);
@@ -50,41 +74,83 @@ public sealed class RecordBuilder
 
     public void SetComm(ReadOnlySpan<byte> utf8)
     {
-        _commLength = Copy(utf8, RecordLayout.HeaderSize, RecordLayout.CommMaxLength);
+        _commLength = Copy(utf8, _buffer.AsSpan(CommAt, RecordLayout.CommMaxLength));
         // Built records include the whole comm slot: nothing of a longer previous comm may stay behind it.
-        _buffer.AsSpan(RecordLayout.HeaderSize + _commLength, RecordLayout.CommMaxLength - _commLength).Clear();
+        _buffer.AsSpan(CommAt + _commLength, RecordLayout.CommMaxLength - _commLength).Clear();
     }
 
-    public void SetExe(ReadOnlySpan<byte> utf8) =>
-        _exeLength = Copy(utf8, RecordLayout.HeaderSize + RecordLayout.CommMaxLength, RecordLayout.ExeMaxLength);
+    public void SetExe(ReadOnlySpan<byte> utf8) => _exeLength = Copy(utf8, _buffer.AsSpan(ExeAt, RecordLayout.ExeMaxLength));
 
+    /// <summary>Sets any string field (truncated to its maximum length).</summary>
     public void SetString(StringField field, ReadOnlySpan<byte> utf8)
     {
-        if (field.DescriptorOffset == RecordLayout.CommDescriptor) SetComm(utf8);
-        else SetExe(utf8);
+        switch (field.DescriptorOffset)
+        {
+            case RecordLayout.CommDescriptor: SetComm(utf8); break;
+            case RecordLayout.ExeDescriptor: SetExe(utf8); break;
+            default: SetExtra(ExtraIndex(field), utf8); break;
+        }
     }
 
+    public void SetString(StringField field, string value) => SetString(field, Encoding.UTF8.GetBytes(value));
     public void SetComm(string value) => SetComm(Encoding.UTF8.GetBytes(value));
     public void SetExe(string value) => SetExe(Encoding.UTF8.GetBytes(value));
 
-    private int Copy(ReadOnlySpan<byte> value, int at, int max)
+    /// <summary>
+    /// The staging area of a string field other than comm and exe, to be filled in place; <see cref="SetLength"/>
+    /// then says how much of it holds the value. For readers that decode straight into the record.
+    /// </summary>
+    public Span<byte> StringArea(StringField field) => _staged.AsSpan(StagedAt[ExtraIndex(field)], field.MaxLength);
+
+    /// <summary>The length of the value written to <see cref="StringArea"/> (at most the field's maximum).</summary>
+    public void SetLength(StringField field, int length)
     {
-        int n = Math.Min(value.Length, max);
-        value[..n].CopyTo(_buffer.AsSpan(at));
+        int k = ExtraIndex(field);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, field.MaxLength);
+        _extraLength[k] = length;
+        _extras |= length > 0 ? 1 << k : 0;
+    }
+
+    private void SetExtra(int k, ReadOnlySpan<byte> utf8)
+    {
+        int n = Copy(utf8, _staged.AsSpan(StagedAt[k], Extras[k].MaxLength));
+        _extraLength[k] = n;
+        _extras |= n > 0 ? 1 << k : 0;
+    }
+
+    private static int ExtraIndex(StringField field)
+    {
+        int k = Array.IndexOf(Extras, field);
+        if (k < 0) throw new ArgumentException($"'{field.Name}' is not a string field of the layout other than comm and exe", nameof(field));
+        return k;
+    }
+
+    private static int Copy(ReadOnlySpan<byte> value, Span<byte> to)
+    {
+        int n = Math.Min(value.Length, to.Length);
+        value[..n].CopyTo(to);
         return n;
     }
 
     /// <summary>
-    /// Writes the string descriptors and returns the record's bytes: the header, comm's 15-byte slot, then
-    /// exe (at most 15 bytes of slack, never 4 KB of padding). The span stays valid until the builder is
-    /// next changed.
+    /// Writes the string descriptors and returns the record's bytes: the header, comm's 15-byte slot, exe
+    /// (at most 15 bytes of slack, never 4 KB of padding), then the other non-empty strings. The span stays
+    /// valid until the builder is next changed.
     /// </summary>
     public ReadOnlySpan<byte> Build()
     {
-        const int commAt = RecordLayout.HeaderSize, exeAt = commAt + RecordLayout.CommMaxLength;
-        WriteDescriptor(RecordLayout.CommDescriptor, commAt, _commLength);
-        WriteDescriptor(RecordLayout.ExeDescriptor, exeAt, _exeLength);
-        return _buffer.AsSpan(0, exeAt + _exeLength);
+        WriteDescriptor(RecordLayout.CommDescriptor, CommAt, _commLength);
+        WriteDescriptor(RecordLayout.ExeDescriptor, ExeAt, _exeLength);
+        int end = ExeAt + _exeLength;
+        for (int k = 0; k < Extras.Length; k++)
+        {
+            int n = (_extras >> k & 1) == 0 ? 0 : _extraLength[k];
+            if (n > 0) _staged.AsSpan(StagedAt[k], n).CopyTo(_buffer.AsSpan(end));
+            // An empty string's descriptor is 0 (it reads as empty), as every producer that never sets the field writes it.
+            SetU32(Extras[k].DescriptorOffset, n > 0 ? (uint)end | (uint)n << 16 : 0);
+            end += n;
+        }
+        return _buffer.AsSpan(0, end);
     }
 
     private void WriteDescriptor(int at, int offset, int length) =>

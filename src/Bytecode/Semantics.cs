@@ -30,7 +30,7 @@ public static class Semantics
         OpCode.Ret or OpCode.Ldb or OpCode.Ldw or OpCode.Lddw or OpCode.MovK or OpCode.MovX or OpCode.AddK or OpCode.AddX
             or OpCode.SubK or OpCode.SubX or OpCode.AndK or OpCode.AndX or OpCode.OrK or OpCode.OrX or OpCode.XorK or OpCode.XorX
             or OpCode.LshK or OpCode.LshX or OpCode.RshK or OpCode.RshX or OpCode.ArshK or OpCode.ArshX or OpCode.Neg or OpCode.Not
-            or OpCode.Ja or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix
+            or OpCode.Ja or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains
             => throw new ArgumentOutOfRangeException(nameof(op), op, "not a comparison of two values"),
     };
 
@@ -53,12 +53,31 @@ public static class Semantics
         OpCode.Not => ~a,
         OpCode.Ret or OpCode.Ldb or OpCode.Ldw or OpCode.Lddw or OpCode.Ja or OpCode.JeqK or OpCode.JeqX or OpCode.JgtK
             or OpCode.JgtX or OpCode.JgeK or OpCode.JgeX or OpCode.JsgtK or OpCode.JsgtX or OpCode.JsgeK or OpCode.JsgeX
-            or OpCode.JsetK or OpCode.JsetX or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix
+            or OpCode.JsetK or OpCode.JsetX or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains
             => throw new ArgumentOutOfRangeException(nameof(op), op, "not an ALU operation"),
     };
 
     /// <summary>The string field whose descriptor sits at header offset <paramref name="descriptorOffset"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ReadOnlySpan<byte> StringField(Record record, int descriptorOffset) =>
-        record.GetString(descriptorOffset, descriptorOffset == RecordLayout.CommDescriptor ? RecordLayout.CommMaxLength : RecordLayout.ExeMaxLength);
+        record.GetString(descriptorOffset, RecordLayout.MaxLengthAt[descriptorOffset]);
+
+    /// <summary>
+    /// Whether the string test <paramref name="op"/> (jstreq, jstrpfx, jstrsfx, jstrsub) holds for a field's value
+    /// and a constant: equal, starts with, ends with, contains. The empty constant starts, ends and is contained
+    /// in every value. Bounded work: at most the field's maximum length times the constant's.
+    /// </summary>
+    public static bool StringTest(OpCode op, ReadOnlySpan<byte> value, ReadOnlySpan<byte> constant) => op switch
+    {
+        OpCode.JstrEq => value.SequenceEqual(constant),
+        OpCode.JstrPrefix => value.StartsWith(constant),
+        OpCode.JstrSuffix => value.EndsWith(constant),
+        OpCode.JstrContains => value.IndexOf(constant) >= 0,
+        OpCode.Ret or OpCode.Ldb or OpCode.Ldw or OpCode.Lddw or OpCode.MovK or OpCode.MovX or OpCode.AddK or OpCode.AddX
+            or OpCode.SubK or OpCode.SubX or OpCode.AndK or OpCode.AndX or OpCode.OrK or OpCode.OrX or OpCode.XorK or OpCode.XorX
+            or OpCode.LshK or OpCode.LshX or OpCode.RshK or OpCode.RshX or OpCode.ArshK or OpCode.ArshX or OpCode.Neg or OpCode.Not
+            or OpCode.Ja or OpCode.JeqK or OpCode.JeqX or OpCode.JgtK or OpCode.JgtX or OpCode.JgeK or OpCode.JgeX or OpCode.JsgtK
+            or OpCode.JsgtX or OpCode.JsgeK or OpCode.JsgeX or OpCode.JsetK or OpCode.JsetX or OpCode.Jin
+            => throw new ArgumentOutOfRangeException(nameof(op), op, "not a string test"),
+    };
 }

@@ -30,11 +30,4 @@ internal static class CliDiagnostics
         if (format == DiagnosticsFormat.Text && list.Count == 0) return;
         io.Stderr.Write(DiagnosticRenderer.Render(format, list));
     }
-
-    /// <summary>Prints one error diagnostic as text, whatever the format (for errors that come after the document).</summary>
-    public static int Fail(CliIO io, int exitCode, Diagnostic error)
-    {
-        io.Stderr.Write(DiagnosticRenderer.Render(DiagnosticsFormat.Text, [error]));
-        return exitCode;
-    }
 }

@@ -69,10 +69,10 @@ internal static class Commands
             var file = r.GetValue(input)!;
             byte[] bytes;
             try { bytes = File.ReadAllBytes(file.FullName); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return CliDiagnostics.Fail(io, CliIO.UsageError, Diagnostic.CannotRead(file.ToString(), e)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return io.Fail(CliIO.UsageError, Diagnostic.CannotRead(file.ToString(), e)); }
             // Disassembly shows unverified programs too (that is how one finds out why they are refused).
             if (!ProgramImage.TryDecode(bytes, out var image, out string error))
-                return CliDiagnostics.Fail(io, CliIO.UsageError, new Diagnostic(DiagnosticCode.Format, DiagnosticLocation.Instruction(-1), error).In(file.ToString()));
+                return io.Fail(CliIO.UsageError, new Diagnostic(DiagnosticCode.Format, DiagnosticLocation.Instruction(-1), error).In(file.ToString()));
             io.WriteText(Disassembler.Disassemble(image));
             return CliIO.Ok;
         });
@@ -99,6 +99,6 @@ internal static class Commands
     {
         try { File.WriteAllBytes(file.FullName, bytes); return true; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { io.Fail(CliIO.UsageError, $"error: cannot write {file}: {e.Message}"); return false; }
+        { io.Fail(CliIO.UsageError, CliIO.CannotWrite(file.ToString(), e)); return false; }
     }
 }

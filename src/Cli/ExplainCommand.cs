@@ -34,7 +34,7 @@ internal static class ExplainCommand
             if (FilterLoading.Source(r.GetValue(filter), r.GetValue(policyFile), io) is not { } source) return CliIO.UsageError;
             var events = r.GetValue(@event);
             if ((r.GetValue(record) is null) == (events is null or { Length: 0 }))
-                return io.Fail(CliIO.UsageError, "error: give exactly one of --record JSON or --event SERIAL LOGFILE");
+                return io.Usage("give exactly one of --record JSON or --event SERIAL LOGFILE");
             var loaded = FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics));
             if (!loaded.Success) return CliIO.UsageError;
             var (compilation, name) = (loaded.Compilation, source.Name);
@@ -52,8 +52,8 @@ internal static class ExplainCommand
         using var reader = new JsonLinesReader(new MemoryStream(Encoding.UTF8.GetBytes(json)), "--record") { Fields = fieldsRead };
         var builder = new RecordBuilder();
         var result = reader.Read(builder);
-        if (result == ReadResult.Error) { CliDiagnostics.Fail(io, CliIO.InputError, reader.Error!); return null; }
-        if (result == ReadResult.End) { CliDiagnostics.Fail(io, CliIO.InputError, NotFound("--record", "no record (give one JSON object)")); return null; }
+        if (result == ReadResult.Error) { io.Fail(CliIO.InputError, reader.Error!); return null; }
+        if (result == ReadResult.End) { io.Fail(CliIO.InputError, NotFound("--record", "no record (give one JSON object)")); return null; }
         return builder.ToArray();
     }
 
@@ -61,7 +61,7 @@ internal static class ExplainCommand
     {
         if (!ulong.TryParse(serialText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong serial))
         {
-            io.Fail(CliIO.UsageError, $"error: --event: '{serialText}' is not an event serial number");
+            io.Usage($"--event: '{serialText}' is not an event serial number");
             return null;
         }
         try
@@ -72,19 +72,19 @@ internal static class ExplainCommand
             {
                 var result = reader.Read(builder);
                 if (result == ReadResult.End) break;
-                if (result == ReadResult.Error) { CliDiagnostics.Fail(io, CliIO.InputError, reader.Error!); return null; }
+                if (result == ReadResult.Error) { io.Fail(CliIO.InputError, reader.Error!); return null; }
                 if (reader.EventId.Serial != serial) continue;
                 if (reader.HasRecord) return builder.ToArray();
-                CliDiagnostics.Fail(io, CliIO.InputError, NotFound(path, $"event {serial} has no SYSCALL or signal record to filter"));
+                io.Fail(CliIO.InputError, NotFound(path, $"event {serial} has no SYSCALL or signal record to filter"));
                 return null;
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            CliDiagnostics.Fail(io, CliIO.InputError, Diagnostic.CannotRead(path, e));
+            io.Fail(CliIO.InputError, Diagnostic.CannotRead(path, e));
             return null;
         }
-        CliDiagnostics.Fail(io, CliIO.InputError, NotFound(path, $"no event with serial {serial}"));
+        io.Fail(CliIO.InputError, NotFound(path, $"no event with serial {serial}"));
         return null;
     }
 

@@ -17,9 +17,9 @@ internal static class FilterLoading
         int given = (expression is null ? 0 : 1) + (file is null ? 0 : 1) + (program is null ? 0 : 1);
         if (given != 1)
         {
-            io.Fail(CliIO.UsageError, programAllowed
-                ? "error: give exactly one of --filter EXPR, -f FILE or --program PROG.bin"
-                : given == 0 ? "error: no filter: give an expression or -f FILE" : "error: give a filter expression or -f FILE, not both");
+            io.Usage(programAllowed
+                ? "give exactly one of --filter EXPR, -f FILE or --program PROG.bin"
+                : given == 0 ? "no filter: give an expression or -f FILE" : "give a filter expression or -f FILE, not both");
             return null;
         }
         return expression is not null ? FilterSource.FromText(expression)

@@ -40,22 +40,22 @@ internal static class IdsCommand
             };
             if (r.GetValue(servers) is { Length: > 0 } names) options = options with { ServerNames = names };
             try { options.Validate(); }
-            catch (ArgumentOutOfRangeException e) { return io.Fail(CliIO.UsageError, $"error: --{Kebab(e.ParamName)}: {e.ActualValue} is out of range"); }
+            catch (ArgumentOutOfRangeException e) { return io.Usage($"--{Kebab(e.ParamName)}: {e.ActualValue} is out of range"); }
             var preFilter = IdsPreFilter.Compile(options.Scope);
             CliDiagnostics.Write(io, CliDiagnostics.Get(r, diagnostics), preFilter.Diagnostics);
             if (!preFilter.Success) return CliIO.UsageError;
 
             var files = r.GetValue(inputs) ?? [];
-            if (r.GetValue(live) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: give log files or --live, not both");
-            if (r.GetValue(install) && files.Length > 0) return io.Fail(CliIO.UsageError, "error: --install is for the live stream, not log files");
+            if (r.GetValue(live) && files.Length > 0) return io.Usage("give log files or --live, not both");
+            if (r.GetValue(install) && files.Length > 0) return io.Usage("--install is for the live stream, not log files");
             List<AuditRule>? rules = null;
             if (TailCommand.InstallFields(r.GetValue(installFields), r.GetValue(install), io) is not { } fields) return CliIO.UsageError;
             if (r.GetValue(install))
             {
                 // A scope passes every syscall of its processes, which no syscall-number rule can select.
-                if (options.Scope is not null) return io.Fail(CliIO.UsageError, "error: --install cannot record a --scope's every syscall; add rules for it yourself (auditctl) and run without --install");
+                if (options.Scope is not null) return io.Usage("--install cannot record a --scope's every syscall; add rules for it yourself (auditctl) and run without --install");
                 rules = ExitRules.For(IdsPreFilter.KernelSyscalls(), ExitRules.UniqueKey("ids"), ExitRules.ReaderPids(), fields, out string? why);
-                if (rules is null) return io.Fail(CliIO.UsageError, $"error: --install: the IDS's syscalls {why}");
+                if (rules is null) return io.Usage($"--install: the IDS's syscalls {why}");
             }
             var run = new Run(io, options, r.GetValue(json));
             return files.Length == 0 ? run.Live(rules) : run.Logs(files, r.GetValue(lenient));
@@ -115,7 +115,7 @@ internal static class IdsCommand
             _out.Flush();
             if (fatal is { } f)
             {
-                return CliDiagnostics.Fail(io, CliIO.InputError, f);
+                return io.Fail(CliIO.InputError, f);
             }
             if (skipped > 0) io.Stderr.WriteLine($"warning: skipped {skipped} malformed line{(skipped == 1 ? "" : "s")}");
             io.Stderr.WriteLine($"filterc ids: {result.Events} events ({result.SyscallRecords} syscall records, {result.SignalRecords} ANOM_ABEND); " +
@@ -150,7 +150,7 @@ internal static class IdsCommand
             }
             catch (AuditUnavailableException e)
             {
-                return io.Fail(CliIO.UsageError, $"filterc ids: {e.Message}");
+                return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.AuditUnavailable, e.Message).In("filterc ids"));
             }
             using (source)
             {
@@ -184,7 +184,7 @@ internal static class IdsCommand
                 {
                     cts.Cancel();
                     _out.Flush();
-                    return io.Fail(CliIO.UsageError, $"filterc ids: {e.Message}");
+                    return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.AuditUnavailable, e.Message).In("filterc ids"));
                 }
                 finally
                 {

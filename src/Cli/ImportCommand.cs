@@ -29,7 +29,7 @@ internal static class ImportCommand
             string text;
             try { text = File.ReadAllText(file.FullName); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            { return CliDiagnostics.Fail(io, CliIO.UsageError, Diagnostic.CannotRead(file.ToString(), e)); }
+            { return io.Fail(CliIO.UsageError, Diagnostic.CannotRead(file.ToString(), e)); }
             var options = new ImportOptions();
             if (r.GetValue(hostArch) is { } arch && AuditArch.TryParse(arch, out uint value)) options = options with { HostArch = value };
             if (r.GetValue(exeMap) is { } mapFile)
@@ -37,9 +37,9 @@ internal static class ImportCommand
                 string mapText;
                 try { mapText = File.ReadAllText(mapFile.FullName); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                { return CliDiagnostics.Fail(io, CliIO.UsageError, Diagnostic.CannotRead(mapFile.ToString(), e)); }
+                { return io.Fail(CliIO.UsageError, Diagnostic.CannotRead(mapFile.ToString(), e)); }
                 var (map, error) = ExeResolvers.ParseMap(mapText);
-                if (map is null) return io.Fail(CliIO.UsageError, $"{mapFile}: error: {error}");
+                if (map is null) return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.MalformedRecord, error!).In(mapFile.ToString()));
                 options = options with { ResolveExe = ExeResolvers.FromMap(map) };
             }
             bool isStrict = r.GetValue(strict);
@@ -48,12 +48,12 @@ internal static class ImportCommand
             int errors = result.Findings.Count(d => d.IsError(isStrict));
             int warnings = result.Findings.Count(d => d.Severity(isStrict) == Severity.Warning);
             if (errors > 0)
-                return io.Fail(CliIO.UsageError, $"{file}: {errors} error(s){(isStrict ? " (--strict)" : "")}: no policy written");
+                return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.ImportInvalid, $"{errors} error(s){(isStrict ? " (--strict)" : "")}: no policy written").In(file.ToString()));
             if (r.GetValue(output) is { } o)
             {
                 try { File.WriteAllText(o.FullName, result.Policy); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                { return io.Fail(CliIO.UsageError, $"error: cannot write {o}: {e.Message}"); }
+                { return io.Fail(CliIO.UsageError, CliIO.CannotWrite(o.ToString(), e)); }
             }
             else io.WriteText(result.Policy);
             io.Stderr.WriteLine($"{file}: {result.Rules.Count} rule(s) imported, {warnings} warning(s)");

@@ -40,11 +40,22 @@ public sealed record CliIO(Func<Stream> Stdin, Stream Stdout, TextWriter Stderr)
 {
     public const int Ok = 0, InputError = 1, UsageError = 2;
 
-    public int Fail(int code, string message)
+    /// <summary>Prints <paramref name="error"/> (its text form) and returns <paramref name="code"/>.</summary>
+    public int Fail(int code, Diagnostic error)
     {
-        Stderr.WriteLine(message);
+        Stderr.Write(DiagnosticRenderer.Render(DiagnosticsFormat.Text, [error]));
         return code;
     }
+
+    /// <summary>A command line the command cannot run with (FLT6001), printed; the exit status for it.</summary>
+    public int Usage(string message) => Fail(UsageError, Problem(DiagnosticCode.BadCommandLine, message));
+
+    /// <summary>A diagnostic about no file: the command's own (<c>filterc: error FLTnnnn: ...</c>).</summary>
+    public static Diagnostic Problem(DiagnosticCode code, string message) =>
+        new Diagnostic(code, default(DiagnosticLocation), message).In("filterc");
+
+    public static Diagnostic CannotWrite(string file, Exception e) =>
+        new Diagnostic(DiagnosticCode.CannotWrite, default(DiagnosticLocation), $"cannot write: {e.Message}").In(file);
 
     public void WriteText(string text)
     {

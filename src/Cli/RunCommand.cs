@@ -31,7 +31,7 @@ internal static class RunCommand
         {
             if (FilterLoading.Source(r.GetValue(filter), r.GetValue(file), io, r.GetValue(program), programAllowed: true) is not { } source)
                 return CliIO.UsageError;
-            if (r.GetValue(count) && r.GetValue(keys)) return io.Fail(CliIO.UsageError, "error: give --count or --keys, not both");
+            if (r.GetValue(count) && r.GetValue(keys)) return io.Usage("give --count or --keys, not both");
             if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } verified) return CliIO.UsageError;
 
             var paths = r.GetValue(inputs) is { Length: > 0 } given ? given : ["-"];

@@ -62,7 +62,7 @@ internal static class TailCommand
         var sets = compilation.Policy is { } policy ? SyscallAnalysis.For(policy) : SyscallAnalysis.For(compilation.Bound!);
         var rules = ExitRules.For(sets, ExitRules.UniqueKey("tail"), ExitRules.ReaderPids(), fields, out string? error);
         if (rules is null)
-            io.Stderr.WriteLine($"error: --install: the filter {error}" + (error!.StartsWith("can match any", StringComparison.Ordinal)
+            io.Usage($"--install: the filter {error}" + (error!.StartsWith("can match any", StringComparison.Ordinal)
                 ? "; add a syscall condition (e.g. 'syscall in (execve, openat) && ...'), or run without --install" : ""));
         return rules;
     }
@@ -80,14 +80,14 @@ internal static class TailCommand
         if (texts is not { Length: > 0 }) return fields;
         if (!install)
         {
-            io.Stderr.WriteLine("error: --install-field is for the rules of --install");
+            io.Usage("--install-field is for the rules of --install");
             return null;
         }
         foreach (var text in texts)
         {
             if (!AuditRuleField.TryParse(text, out var field, out string? error))
             {
-                io.Stderr.WriteLine($"error: --install-field: {error}");
+                io.Usage($"--install-field: {error}");
                 return null;
             }
             fields.Add(field);
@@ -119,7 +119,7 @@ internal static class TailCommand
             }
             catch (AuditUnavailableException e)
             {
-                return io.Fail(CliIO.UsageError, $"filterc tail: {e.Message}");
+                return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.AuditUnavailable, e.Message).In("filterc tail"));
             }
             using var cts = new CancellationTokenSource();
             var signals = new List<PosixSignalRegistration>();
@@ -155,7 +155,7 @@ internal static class TailCommand
             {
                 cts.Cancel();
                 _output.Flush();
-                return io.Fail(CliIO.UsageError, $"filterc tail: {e.Message}");
+                return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.AuditUnavailable, e.Message).In("filterc tail"));
             }
             finally
             {

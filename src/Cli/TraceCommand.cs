@@ -31,7 +31,7 @@ internal static class TraceCommand
         cmd.SetAction(r =>
         {
             if (FilterLoading.Source(r.GetValue(filter), r.GetValue(file), io) is not { } source) return CliIO.UsageError;
-            if (r.GetValue(count) && r.GetValue(keys)) return io.Fail(CliIO.UsageError, "error: give --count or --keys, not both");
+            if (r.GetValue(count) && r.GetValue(keys)) return io.Usage("give --count or --keys, not both");
             if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } program) return CliIO.UsageError;
             var output = r.GetValue(count) ? Output.Count : r.GetValue(keys) ? Output.Keys : r.GetValue(format) == "auditd" ? Output.Auditd : Output.Jsonl;
             return new Trace(io, program, output).Run();
@@ -51,13 +51,13 @@ internal static class TraceCommand
         public int Run()
         {
             if (!Environment.IsPrivilegedProcess)
-                return CliDiagnostics.Fail(io, CliIO.UsageError, new KernelError(KernelErrorKind.Permission,
+                return io.Fail(CliIO.UsageError, new KernelError(KernelErrorKind.Permission,
                     "needs root (loading BPF programs needs CAP_BPF and CAP_PERFMON, attaching them CAP_SYS_ADMIN)").ToDiagnostic("filterc trace"));
             var started = KernelTrace.Start(program);
             if (!started.Ok)
             {
                 var e = started.Error!;
-                CliDiagnostics.Fail(io, CliIO.UsageError, e.ToDiagnostic("filterc trace"));
+                io.Fail(CliIO.UsageError, e.ToDiagnostic("filterc trace"));
                 if (e.VerifierLog is { } log && Environment.GetEnvironmentVariable("FILTERC_VERIFIER_LOG") is { Length: > 0 } path)
                 {
                     File.WriteAllText(path, log);

@@ -42,6 +42,10 @@ public sealed record CompilerOptions
     /// <summary>Start a policy of two or more rules with the shared syscall dispatch (spec/language.md, "Policies").
     /// Off only to check, in tests, that the dispatch never changes a verdict.</summary>
     public bool SyscallDispatch { get; init; } = true;
+
+    /// <summary>The zone of date literals written without Z or an offset: the machine's local time by default, as
+    /// ausearch reads times (tests pass a fixed zone).</summary>
+    public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Local;
 }
 
 /// <summary>
@@ -55,7 +59,7 @@ public static class FilterCompiler
         options ??= CompilerOptions.Default;
         var (tree, syntaxError) = FilterParser.Parse(source);
         if (tree is null) return new Compilation(source, null, null, [syntaxError!]);
-        var (policy, diagnostics, warnings) = Binder.Bind(tree, source);
+        var (policy, diagnostics, warnings) = Binder.Bind(tree, source, options.TimeZone);
         if (policy is null) return new Compilation(source, null, null, diagnostics) { Warnings = warnings };
         var (image, error) = CodeGenerator.Generate(policy, options.SyscallDispatch);
         return new Compilation(source, policy.MatchCondition, error is null ? image : null, error is null ? [] : [error])

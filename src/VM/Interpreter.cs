@@ -93,8 +93,10 @@ public static class Interpreter
                 case StepOp.JsetK: next = Pick(in s, (Reg(ref r, s.A) & s.Imm) != 0); break;
                 case StepOp.JsetX: next = Pick(in s, (Reg(ref r, s.A) & Reg(ref r, s.B)) != 0); break;
                 case StepOp.Jin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(Reg(ref r, s.A))); break;
-                case StepOp.JstrEq: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: false)); break;
-                case StepOp.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, program, prefix: true)); break;
+                case StepOp.JstrEq: next = Pick(in s, StringTest(ref rec, length, in s, program, OpCode.JstrEq)); break;
+                case StepOp.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, program, OpCode.JstrPrefix)); break;
+                case StepOp.JstrSuffix: next = Pick(in s, StringTest(ref rec, length, in s, program, OpCode.JstrSuffix)); break;
+                case StepOp.JstrContains: next = Pick(in s, StringTest(ref rec, length, in s, program, OpCode.JstrContains)); break;
 
                 case StepOp.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
                 case StepOp.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
@@ -102,6 +104,7 @@ public static class Interpreter
                 case StepOp.JinBits: next = Pick(in s, InBits(in s, Reg(ref r, s.A))); break;
                 case StepOp.JstrEq8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: false)); break;
                 case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: true)); break;
+                case StepOp.JstrSuffix8: next = Pick(in s, SmallSuffix(ref rec, length, in s)); break;
 
                 default:
                     // Unreachable for a verified program; a new opcode without a case here fails the
@@ -126,14 +129,11 @@ public static class Interpreter
         return word < (ulong)s.Aux && (Unsafe.Add(ref bitmap, (nint)word) & (1UL << (int)(v & 63))) != 0;
     }
 
-    /// <summary>A string test against a constant longer than 8 bytes or empty: out of line, the rare case.</summary>
+    /// <summary>A string test against a constant longer than 8 bytes or empty, or a contains: out of line, the rare case.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterProgram program, bool prefix)
-    {
-        var field = Semantics.StringField(new Record(MemoryMarshal.CreateReadOnlySpan(ref rec, recordLength)), s.A);
-        var constant = program.Strings[(int)s.Imm];
-        return prefix ? field.StartsWith(constant) : field.SequenceEqual(constant);
-    }
+    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterProgram program, OpCode op) =>
+        Semantics.StringTest(op, Semantics.StringField(new Record(MemoryMarshal.CreateReadOnlySpan(ref rec, recordLength)), s.A),
+            program.Strings[(int)s.Imm]);
 
     /// <summary>
     /// A string field tested against a constant of 1..8 bytes (B: its length; Imm: its bytes as the high bytes
@@ -153,6 +153,22 @@ public static class Interpreter
             || (ulong)(offset - RecordLayout.HeaderSize) + length > (ulong)(recordLength - RecordLayout.HeaderSize))
             return false;
         ulong last8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rec, (nint)(offset + n - 8)));
+        return (last8 & s.Mask) == s.Imm;
+    }
+
+    /// <summary>
+    /// <see cref="SmallString"/> for a suffix: the 8 bytes ending at the string's last byte, which start at most 7
+    /// bytes before the string and so past the header (the string starts at 320 or later).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool SmallSuffix(ref byte rec, int recordLength, ref readonly Step s)
+    {
+        uint d = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rec, (nint)s.A));
+        uint offset = d & 0xFFFF, length = d >> 16, n = s.B;
+        if (length - n > (uint)s.Aux - n
+            || (ulong)(offset - RecordLayout.HeaderSize) + length > (ulong)(recordLength - RecordLayout.HeaderSize))
+            return false;
+        ulong last8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rec, (nint)(offset + length - 8)));
         return (last8 & s.Mask) == s.Imm;
     }
 
@@ -195,7 +211,7 @@ public static class Interpreter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref ulong Reg(ref ulong r, byte index) => ref Unsafe.Add(ref r, index);
+    private static ref ulong Reg(ref ulong r, uint index) => ref Unsafe.Add(ref r, index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong LoadU32(ref byte rec, ulong offset)

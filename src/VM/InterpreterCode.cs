@@ -14,7 +14,7 @@ internal enum StepOp : byte
     MovK, MovX, AddK, AddX, SubK, SubX, AndK, AndX, OrK, OrX, XorK, XorX,
     LshK, LshX, RshK, RshX, ArshK, ArshX, Neg, Not,
     Ja, JeqK, JeqX, JgtK, JgtX, JgeK, JgeX, JsgtK, JsgtX, JsgeK, JsgeX, JsetK, JsetX,
-    Jin, JstrEq, JstrPrefix,
+    Jin, JstrEq, JstrPrefix, JstrSuffix, JstrContains,
 
     // ---- Steps that are not bytecode ---------------------------------------------------------------------
     // An interpreter's cost is its dispatch, so the commonest pairs and constants get steps of their own.
@@ -39,17 +39,19 @@ internal enum StepOp : byte
     JinBits,
     /// <summary>A string test against a constant of 1..8 bytes: one 8-byte load instead of a span comparison. A is
     /// the descriptor offset, B the constant's length, Aux the field's maximum length, Imm the constant's bytes
-    /// as the high bytes of a little-endian word (the last in the top byte), Mask those bytes.</summary>
-    JstrEq8, JstrPrefix8,
+    /// as the high bytes of a little-endian word (the last in the top byte), Mask those bytes. A suffix reads the 8
+    /// bytes that end where the string does.</summary>
+    JstrEq8, JstrPrefix8, JstrSuffix8,
 }
 
 /// <summary>
-/// One instruction in the interpreter's form (40 bytes). Jump targets are byte offsets from the step itself,
+/// One instruction in the interpreter's form (40 bytes). B is 16 bits (a register, a constant's length, or a
+/// field's offset: the header is longer than 256 bytes), in what would otherwise be padding. Jump targets are byte offsets from the step itself,
 /// so taking a jump is one add; a target that is a <c>ret #v</c> is stored as ~v (negative: targets are
 /// forward), and the interpreter returns it without dispatching the <c>ret</c>.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
-internal readonly record struct Step(StepOp Op, byte A, byte B, int False, int True, int Aux, ulong Imm, ulong Mask = 0, ulong Span = 0)
+internal readonly record struct Step(StepOp Op, byte A, ushort B, int False, int True, int Aux, ulong Imm, ulong Mask = 0, ulong Span = 0)
 {
     public static readonly int Size = Unsafe.SizeOf<Step>();
 }
@@ -61,12 +63,10 @@ internal readonly record struct Step(StepOp Op, byte A, byte B, int False, int T
 /// </summary>
 internal sealed class InterpreterProgram
 {
-    private static readonly ConditionalWeakTable<VerifiedProgram, InterpreterProgram> Forms = new();
-
     public static InterpreterProgram Of(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Forms.GetValue(program, static p => new InterpreterProgram(ProgramForm.Of(p)));
+        return program.Derived(static p => new InterpreterProgram(ProgramForm.Of(p)));
     }
 
     public readonly Step[] Steps;
@@ -109,6 +109,7 @@ internal static class InterpreterCode
         OpCode.JgeK => StepOp.JgeK, OpCode.JgeX => StepOp.JgeX, OpCode.JsgtK => StepOp.JsgtK, OpCode.JsgtX => StepOp.JsgtX,
         OpCode.JsgeK => StepOp.JsgeK, OpCode.JsgeX => StepOp.JsgeX, OpCode.JsetK => StepOp.JsetK, OpCode.JsetX => StepOp.JsetX,
         OpCode.Jin => StepOp.Jin, OpCode.JstrEq => StepOp.JstrEq, OpCode.JstrPrefix => StepOp.JstrPrefix,
+        OpCode.JstrSuffix => StepOp.JstrSuffix, OpCode.JstrContains => StepOp.JstrContains,
     };
 
     /// <summary>The steps, followed by the bitmaps of the sets that have one.</summary>
@@ -125,12 +126,12 @@ internal static class InterpreterCode
             if (pc + 1 < exec.Length && Fuse(i, exec[pc + 1], liveIn) is { } fused) step = fused;
             if (step.Op is StepOp.Jin or StepOp.LdJin && sets[(int)step.Imm].Bitmap is { } map)
                 step = step with { Op = step.Op == StepOp.Jin ? StepOp.JinBits : StepOp.LdJinBits, Aux = map.Length };
-            if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
+            if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
                 && BitConverter.IsLittleEndian)
                 step = step with
                 {
-                    Op = step.Op == StepOp.JstrEq ? StepOp.JstrEq8 : StepOp.JstrPrefix8,
-                    B = (byte)constant.Length,
+                    Op = step.Op switch { StepOp.JstrEq => StepOp.JstrEq8, StepOp.JstrPrefix => StepOp.JstrPrefix8, _ => StepOp.JstrSuffix8 },
+                    B = (ushort)constant.Length,
                     Aux = RecordLayout.StringAt(step.A)!.MaxLength,
                     Imm = Pack(constant) << 8 * (8 - constant.Length),
                     Mask = ~0UL << 8 * (8 - constant.Length),
@@ -213,7 +214,7 @@ internal static class InterpreterCode
             || load.Imm > RecordLayout.HeaderSize - 8 || !BitConverter.IsLittleEndian)
             return null;
         ulong bytes = size == 8 ? ~0UL : (1UL << 8 * size) - 1;
-        byte offset = (byte)load.Imm;
+        ushort offset = (ushort)load.Imm;
         if (jump.Op == OpCode.Jin)
             return new Step(StepOp.LdJin, load.A, offset, jump.False, jump.True, 0, jump.Imm, Mask: bytes);
         const ulong Sign = 1UL << 63;

@@ -16,16 +16,14 @@ namespace Filter.VM;
 /// </summary>
 public static class Jit
 {
-    // Keyed by instance: a VerifiedProgram is immutable, so compiling the same one twice returns the
-    // first JitFilter. Weak keys: the compiled code lives exactly as long as the program.
-    private static readonly ConditionalWeakTable<VerifiedProgram, JitFilter> Cache = new();
-
     /// <exception cref="PlatformNotSupportedException">A big-endian machine (use <see cref="RecordFilters.Create"/>).</exception>
     public static JitFilter Compile(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the JIT generates little-endian loads");
-        return Cache.GetValue(program, static p => new JitFilter(p, Emit(ProgramForm.Of(p))));
+        // A VerifiedProgram is immutable, so compiling the same one twice returns the first JitFilter, kept
+        // with the program for as long as it lives.
+        return program.Derived(static p => new JitFilter(p, Emit(ProgramForm.Of(p))));
     }
 
     private static FilterFn Emit(ProgramForm program)

@@ -60,7 +60,7 @@ internal sealed partial class JitEmitter
         il.Emit(Op.Ldind_I4);
         il.Emit(Op.Stloc, start);
         // Only string tests read the length: other programs skip the load of offsets[i + 1].
-        if (program.Exec.Any(i => i.Op is OpCode.JstrEq or OpCode.JstrPrefix))
+        if (program.Exec.Any(i => InstructionSet.Get(i.Op).A == Filter.Bytecode.Operand.StringField))
         {
             OffsetAddress(index);
             il.Emit(Op.Ldc_I4_4); il.Emit(Op.Add);

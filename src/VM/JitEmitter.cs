@@ -92,8 +92,8 @@ internal sealed partial class JitEmitter(ProgramForm program, ILGenerator il)
         OpCode.JsgeK or OpCode.JsgeX => EmitCompare(pc, i, Op.Bge),
         OpCode.JsetK or OpCode.JsetX => EmitJset(pc, i),
         OpCode.Jin => EmitJin(pc, i),
-        OpCode.JstrEq => EmitStringTest(pc, i, prefix: false),
-        OpCode.JstrPrefix => EmitStringTest(pc, i, prefix: true),
+        OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix => EmitStringTest(pc, i),
+        OpCode.JstrContains => EmitContains(pc, i),
     };
 
     /// <summary>What an arm of <see cref="EmitInstruction"/> yields: the IL is written, nothing is returned.</summary>

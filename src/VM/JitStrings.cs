@@ -16,17 +16,23 @@ internal static class JitStrings
     /// </summary>
     public static bool BytesEqual(ref byte at, byte[] constant) =>
         MemoryMarshal.CreateReadOnlySpan(ref at, constant.Length).SequenceEqual(constant);
+
+    /// <summary>The <paramref name="length"/> bytes at <paramref name="at"/> (inside the record) contain the constant.</summary>
+    public static bool Contains(ref byte at, int length, byte[] constant) =>
+        MemoryMarshal.CreateReadOnlySpan(ref at, length).IndexOf(constant) >= 0;
 }
 
 /// <summary>
-/// <c>jstreq</c> / <c>jstrpfx</c>, inline: read the descriptor, check it as <see cref="Record.GetString"/>
+/// <c>jstreq</c> / <c>jstrpfx</c> / <c>jstrsfx</c>, inline (<c>jstrsub</c> checks the descriptor inline and calls
+/// <see cref="JitStrings.Contains"/>): read the descriptor, check it as <see cref="Record.GetString"/>
 /// does, then compare. The constant is known now, so most of the test is decided at compile time:
 /// <list type="bullet">
 /// <item>a constant longer than the field's maximum never matches (the field reads at most that many
 ///   bytes, or "" when malformed); a prefix test with "" always matches;</item>
 /// <item>equality tests the length first (one compare rejects almost every record), then the
-///   descriptor's bounds, then the bytes; a prefix test needs the whole descriptor valid (a malformed
-///   one reads as "", which starts with no non-empty constant), then the constant's bytes;</item>
+///   descriptor's bounds, then the bytes; a prefix or suffix test needs the whole descriptor valid (a
+///   malformed one reads as "", which starts with no non-empty constant), then the constant's bytes at
+///   the string's start or end;</item>
 /// <item>"" equals the field exactly when its length is 0 or the descriptor is malformed;</item>
 /// <item>up to <see cref="InlineCompareBytes"/> bytes are compared as one or two integer loads against
 ///   immediates (overlapping when the length is not a power of two); longer constants call
@@ -45,30 +51,16 @@ internal sealed partial class JitEmitter
 
     private LocalBuilder? _stringOffset, _stringLength;
 
-    private Emitted EmitStringTest(int pc, ExecInstruction i, bool prefix)
+    private Emitted EmitStringTest(int pc, ExecInstruction i)
     {
+        bool prefix = i.Op != OpCode.JstrEq, suffix = i.Op == OpCode.JstrSuffix;
         byte[] constant = program.Strings[(int)i.Imm];
         int max = RecordLayout.StringAt(i.A)!.MaxLength;
         Label yes = _labels[i.True], no = _labels[i.False];
         if (constant.Length > max) { il.Emit(Op.Br, no); return default; }
         if (constant.Length == 0 && prefix) { il.Emit(Op.Br, yes); return default; }
 
-        // offset = d & 0xffff; length = d >> 16, where d is the u32 descriptor.
-        var offset = _stringOffset ??= il.DeclareLocal(typeof(int));
-        var length = _stringLength ??= il.DeclareLocal(typeof(int));
-        LoadRecord();
-        il.Emit(Op.Ldc_I4, (int)i.A);
-        il.Emit(Op.Add);
-        il.Emit(Op.Unaligned, (byte)1);
-        il.Emit(Op.Ldind_U4);
-        il.Emit(Op.Dup);
-        il.Emit(Op.Ldc_I4, 0xFFFF);
-        il.Emit(Op.And);
-        il.Emit(Op.Stloc, offset);
-        il.Emit(Op.Ldc_I4_S, (sbyte)16);
-        il.Emit(Op.Shr_Un);
-        il.Emit(Op.Stloc, length);
-
+        var (offset, length) = LoadDescriptor(i);
         if (constant.Length == 0)
         {
             // Equal to "": the field is empty, or malformed (reads as "").
@@ -84,6 +76,16 @@ internal sealed partial class JitEmitter
         {
             il.Emit(Op.Blt, no);
             EmitDescriptorChecks(offset, length, max, malformed: no);
+            if (suffix)
+            {
+                // The constant's bytes end where the string does: offset += length - n.
+                il.Emit(Op.Ldloc, offset);
+                il.Emit(Op.Ldloc, length);
+                il.Emit(Op.Add);
+                il.Emit(Op.Ldc_I4, constant.Length);
+                il.Emit(Op.Sub);
+                il.Emit(Op.Stloc, offset);
+            }
         }
         else
         {
@@ -94,6 +96,56 @@ internal sealed partial class JitEmitter
         EmitBytesEqual(offset, constant, (int)i.Imm, yes, no);
         GoTo(pc, i.False);
         return default;
+    }
+
+    /// <summary>
+    /// <c>jstrsub</c>: "" is contained in every value; a longer constant than the field can hold in none; else the
+    /// descriptor must be valid (a malformed one reads as "", which contains no non-empty constant) and the
+    /// search runs out of line.
+    /// </summary>
+    private Emitted EmitContains(int pc, ExecInstruction i)
+    {
+        byte[] constant = program.Strings[(int)i.Imm];
+        int max = RecordLayout.StringAt(i.A)!.MaxLength;
+        Label yes = _labels[i.True], no = _labels[i.False];
+        if (constant.Length > max) { il.Emit(Op.Br, no); return default; }
+        if (constant.Length == 0) { il.Emit(Op.Br, yes); return default; }
+        var (offset, length) = LoadDescriptor(i);
+        il.Emit(Op.Ldloc, length);
+        il.Emit(Op.Ldc_I4, constant.Length);
+        il.Emit(Op.Blt, no);
+        EmitDescriptorChecks(offset, length, max, malformed: no);
+        StringAddress(offset, 0);
+        il.Emit(Op.Ldloc, length);
+        il.Emit(Op.Ldarg_0);
+        il.Emit(Op.Ldfld, typeof(JitConstants).GetField(nameof(JitConstants.Strings))!);
+        il.Emit(Op.Ldc_I4, (int)i.Imm);
+        il.Emit(Op.Ldelem_Ref);
+        il.Emit(Op.Call, typeof(JitStrings).GetMethod(nameof(JitStrings.Contains))!);
+        il.Emit(Op.Brtrue, yes);
+        GoTo(pc, i.False);
+        return default;
+    }
+
+    /// <summary>Reads the string field's descriptor into the offset and length locals.</summary>
+    private (LocalBuilder Offset, LocalBuilder Length) LoadDescriptor(ExecInstruction i)
+    {
+        // offset = d & 0xffff; length = d >> 16, where d is the u32 descriptor.
+        var offset = _stringOffset ??= il.DeclareLocal(typeof(int));
+        var length = _stringLength ??= il.DeclareLocal(typeof(int));
+        LoadRecord();
+        il.Emit(Op.Ldc_I4, (int)i.A);
+        il.Emit(Op.Add);
+        il.Emit(Op.Unaligned, (byte)1);
+        il.Emit(Op.Ldind_U4);
+        il.Emit(Op.Dup);
+        il.Emit(Op.Ldc_I4, 0xFFFF);
+        il.Emit(Op.And);
+        il.Emit(Op.Stloc, offset);
+        il.Emit(Op.Ldc_I4_S, (sbyte)16);
+        il.Emit(Op.Shr_Un);
+        il.Emit(Op.Stloc, length);
+        return (offset, length);
     }
 
     /// <summary>Branches to <paramref name="malformed"/> unless the descriptor is valid (spec/record.md).</summary>

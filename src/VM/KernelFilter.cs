@@ -12,6 +12,7 @@ namespace Filter.VM;
 public sealed class KernelFilter : IRecordFilter, IDisposable
 {
     private readonly TestRunFilter _loaded;
+    private readonly RecordBuilder _canonical = new();
 
     private KernelFilter(VerifiedProgram program, TestRunFilter loaded)
     {
@@ -36,11 +37,13 @@ public sealed class KernelFilter : IRecordFilter, IDisposable
         var bytes = record.Bytes;
         if (bytes.Length > KernelRecord.RecordCapacity)
         {
-            // Longer than the kernel's buffer: the same record in its canonical layout (header, comm, exe)
-            // shows every engine the same fields, so the verdict is the record's.
-            var canonical = new RecordBuilder();
-            canonical.CopyFrom(record);
-            bytes = canonical.Build();
+            // Longer than the kernel's buffer: the same header, comm and exe in the canonical layout, the other
+            // strings left out. The program reads no other string (KernelSupport refused it otherwise), so the
+            // verdict is the record's.
+            _canonical.CopyFrom(record);
+            foreach (var s in RecordLayout.Strings)
+                if (s.DescriptorOffset is not (RecordLayout.CommDescriptor or RecordLayout.ExeDescriptor)) _canonical.SetString(s, ReadOnlySpan<byte>.Empty);
+            bytes = _canonical.Build();
         }
         var verdict = _loaded.Run(bytes);
         return verdict.Ok ? verdict.Value : throw new InvalidOperationException(verdict.Error!.Message);

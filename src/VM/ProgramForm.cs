@@ -1,20 +1,16 @@
-using System.Runtime.CompilerServices;
-
 namespace Filter.VM;
 
 /// <summary>
 /// A verified program as the engines read it: jump targets absolute, sets as matchers, strings as arrays.
-/// Built once per program, on first use, from its immutable image; internal to the engines, so nothing
-/// outside them can change what they run. Weak keys: a form lives exactly as long as its program.
+/// Built once per program, on first use, from its immutable image (<see cref="VerifiedProgram.Derived"/>);
+/// internal to the engines, so nothing outside them can change what they run.
 /// </summary>
 internal sealed class ProgramForm
 {
-    private static readonly ConditionalWeakTable<VerifiedProgram, ProgramForm> Forms = new();
-
     public static ProgramForm Of(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Forms.GetValue(program, static p => new ProgramForm(p));
+        return program.Derived(static p => new ProgramForm(p));
     }
 
     public readonly VerifiedProgram Program;

@@ -90,8 +90,6 @@ public sealed class SyscallMatchTable
         return new SyscallMatchTable(bits, other);
     }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<VerifiedProgram, SyscallMatchTable> Tables = new();
-
     /// <summary>
     /// The table of <paramref name="program"/>, computed once per program on first use (not by the verifier,
     /// so that only callers who use it pay for it).
@@ -99,7 +97,7 @@ public sealed class SyscallMatchTable
     public static SyscallMatchTable Of(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return Tables.GetValue(program, For);
+        return program.Derived(For);
     }
 
     /// <summary>
@@ -370,7 +368,7 @@ public sealed class SyscallMatchTable
             OpCode.Ja => Analysed.Jump,
             OpCode.JeqK or OpCode.JgtK or OpCode.JgeK or OpCode.JsgtK or OpCode.JsgeK or OpCode.JsetK or OpCode.Jin => Analysed.TestK,
             OpCode.JeqX or OpCode.JgtX or OpCode.JgeX or OpCode.JsgtX or OpCode.JsgeX or OpCode.JsetX => Analysed.TestX,
-            OpCode.JstrEq or OpCode.JstrPrefix => Analysed.Unknown,
+            OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains => Analysed.Unknown,
         };
 
         /// <summary>The engines' comparisons; for jin, <paramref name="b"/> is the set index.</summary>

@@ -49,6 +49,44 @@ public sealed class VerifiedProgram
 
     public IReadOnlyList<Instruction> Code => Image.Code;
 
+    /// <summary>
+    /// A form of this program that an engine or analysis derives from it (the interpreter's steps, the JIT's
+    /// code, the syscall match table), built by <paramref name="build"/> on first use and kept with the program
+    /// for its lifetime: one per type. A race may build twice; one result is kept. What is kept is derived
+    /// from the program, so it changes nothing the verifier proved; a lookup is a few loads (engines call it
+    /// per record).
+    /// </summary>
+    public T Derived<T>(Func<VerifiedProgram, T> build) where T : class
+    {
+        var forms = Volatile.Read(ref _derived);
+        int slot = DerivedSlot<T>.Index;
+        if (forms is not null && slot < forms.Length && forms[slot] is T known) return known;
+        return AddDerived(slot, build(this));
+    }
+
+    private T AddDerived<T>(int slot, T value) where T : class
+    {
+        while (true)
+        {
+            var forms = Volatile.Read(ref _derived);
+            if (forms is not null && slot < forms.Length && forms[slot] is T known) return known;
+            var grown = new object?[Math.Max(slot + 1, forms?.Length ?? 0)];
+            forms?.CopyTo(grown, 0);
+            grown[slot] = value;
+            if (Interlocked.CompareExchange(ref _derived, grown, forms) == forms) return value;
+        }
+    }
+
+    private object?[]? _derived;
+
+    /// <summary>One slot number per type of derived form, given out once.</summary>
+    private static class DerivedSlot<T>
+    {
+        public static readonly int Index = Interlocked.Increment(ref _nextSlot) - 1;
+    }
+
+    private static int _nextSlot;
+
     public int InstructionCount => Image.Code.Count;
 
     public IReadOnlyList<string> Keys => Image.Keys;

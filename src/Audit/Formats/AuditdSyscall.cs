@@ -82,8 +82,9 @@ internal static class AuditdSyscall
         string[] args = ["a0", "a1", "a2", "a3", "a4", "a5"];
         int[] argOffsets = [RecordLayout.A0, RecordLayout.A1, RecordLayout.A2, RecordLayout.A3, RecordLayout.A4, RecordLayout.A5];
         for (int i = 0; i < args.Length; i++) Add(args[i], Kind.Hex64, argOffsets[i]);
+        // The SYSCALL record's decimal ids (pid ... ses, and sig of ANOM_ABEND): the u32 fields before the strings.
         foreach (var f in RecordLayout.Scalars)
-            if (f.Kind == FieldKind.U32 && f.Name is not ("arch" or "syscall")) Add(f.Name, Kind.Dec32, f.Offset);
+            if (f.Kind == FieldKind.U32 && f.Offset < RecordLayout.CommDescriptor && f.Name is not ("arch" or "syscall")) Add(f.Name, Kind.Dec32, f.Offset);
         Add("comm", Kind.Comm, RecordLayout.CommDescriptor);
         Add("exe", Kind.Exe, RecordLayout.ExeDescriptor);
         return [.. keys];

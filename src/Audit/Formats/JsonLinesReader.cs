@@ -53,10 +53,10 @@ public sealed class JsonLinesReader : IDisposable
     public IEnumerable<string>? Fields
     {
         init => _required = value is null ? 0 : value.Select(name => Array.FindIndex(Keys, k => k.Name == name))
-            .Where(i => i >= 0 && Keys[i].Name != "type").Aggregate(0UL, (bits, i) => bits | 1UL << i);
+            .Where(i => i >= 0 && Keys[i].Name != "type").Aggregate(UInt128.Zero, (bits, i) => bits | UInt128.One << i);
     }
 
-    private readonly ulong _required;
+    private readonly UInt128 _required;
 
     /// <summary>
     /// The raw bytes of the line just read, without its '\n' but with any '\r' (so it can be written back
@@ -155,7 +155,7 @@ public sealed class JsonLinesReader : IDisposable
                 message = $"expected a JSON object, got {Describe(ref reader)}";
                 return false;
             }
-            ulong seen = 0;
+            UInt128 seen = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 int index = FindKey(ref reader);
@@ -166,12 +166,12 @@ public sealed class JsonLinesReader : IDisposable
                     continue;
                 }
                 var key = Keys[index];
-                if ((seen & (1UL << index)) != 0)
+                if ((seen & (UInt128.One << index)) != 0)
                 {
                     message = $"key '{key.Name}': duplicate key";
                     return false;
                 }
-                seen |= 1UL << index;
+                seen |= UInt128.One << index;
                 if (!SetField(ref reader, key, builder, out message)) return false;
             }
             // The closing brace; with one value per line allowed, anything after it throws here.
@@ -191,12 +191,12 @@ public sealed class JsonLinesReader : IDisposable
     }
 
     /// <summary>Whether the keys of <see cref="Fields"/> that the record lacks are ones a record of its type does not have.</summary>
-    private bool Complete(RecordBuilder builder, ulong seen, out string? message)
+    private bool Complete(RecordBuilder builder, UInt128 seen, out string? message)
     {
         bool signal = builder.Build()[RecordLayout.Type] == RecordLayout.EventTypeSignal;
-        ulong missing = _required & ~seen & ~(signal ? SignalRecordOptional : SyscallRecordOptional);
+        UInt128 missing = _required & ~seen & ~(signal ? SignalRecordOptional : SyscallRecordOptional);
         message = missing == 0 ? null
-            : $"key '{Keys[System.Numerics.BitOperations.TrailingZeroCount(missing)].Name}' is missing: the filter reads it, and a {(signal ? "signal" : "syscall")} record must give every field the filter reads";
+            : $"key '{Keys[(int)UInt128.TrailingZeroCount(missing)].Name}' is missing: the filter reads it, and a {(signal ? "signal" : "syscall")} record must give every field the filter reads";
         return missing == 0;
     }
 
@@ -363,11 +363,11 @@ public sealed class JsonLinesReader : IDisposable
     /// <c>success</c> and <c>exit</c> (a call that never returns: false and 0) — and those a signal record may
     /// (all but its own). Declared after <see cref="Keys"/>, from which they are computed.
     /// </summary>
-    private static readonly ulong SyscallRecordOptional = KeyBits(["sig", "success", "exit"]),
+    private static readonly UInt128 SyscallRecordOptional = KeyBits(["sig", "success", "exit"]),
         SignalRecordOptional = ~KeyBits([.. AuditdSyscall.SignalRecordFields, "type"]);
 
-    private static ulong KeyBits(IEnumerable<string> names) =>
-        names.Aggregate(0UL, (bits, name) => bits | 1UL << Array.FindIndex(Keys, k => k.Name == name));
+    private static UInt128 KeyBits(IEnumerable<string> names) =>
+        names.Aggregate(UInt128.Zero, (bits, name) => bits | UInt128.One << Array.FindIndex(Keys, k => k.Name == name));
 
     private static readonly int MaxKeyLength = Keys.Max(k => k.Utf8.Length);
     // Every byte of a key may be written as a 6-byte \uXXXX escape.
@@ -379,7 +379,7 @@ public sealed class JsonLinesReader : IDisposable
     private static readonly (byte[] Name, uint Value)[] ArchNames =
         AuditArch.All.Select(a => (Encoding.UTF8.GetBytes(a.Name), a.Value)).ToArray();
     private static readonly string ArchList = string.Join(", ", AuditArch.All.Select(a => $"\"{a.Name}\""));
-    private const int MaxUnescapedLength = RecordLayout.ExeMaxLength;
+    private static int MaxUnescapedLength => RecordLayout.Strings.Max(s => s.MaxLength);
 
     private static Key[] BuildKeys()
     {
@@ -402,7 +402,7 @@ public sealed class JsonLinesReader : IDisposable
             keys.Add(new Key(s.Name, Encoding.UTF8.GetBytes(s.Name), ValueKind.Text, (ulong)s.MaxLength, null, s));
         }
         // Duplicate detection keeps one bit per key.
-        if (keys.Count > 64) throw new InvalidOperationException("more than 64 record fields");
+        if (keys.Count > 128) throw new InvalidOperationException("more than 128 record fields");
         return [.. keys];
     }
 }

@@ -4,7 +4,7 @@ namespace Filter;
 /// Every diagnostic code of every phase, stable (spec/diagnostics.md), printed <c>FLTnnnn</c>. The compiler:
 /// FLT00xx syntax, FLT01xx names, FLT02xx types, FLT03xx limits, FLT04xx warnings, FLT05xx analysis. The
 /// assembler: FLT1xxx. The verifier's rules: FLT2xxx (spec/verifier.md). Input records: FLT3xxx. auditctl
-/// import findings: FLT4xxx. The kernel back end: FLT5xxx.
+/// import findings: FLT4xxx. The kernel back end: FLT5xxx. The command line and the system around it: FLT6xxx.
 /// </summary>
 public enum DiagnosticCode
 {
@@ -16,6 +16,8 @@ public enum DiagnosticCode
     MixedExpressionAndRules = 6,
     /// <summary>Text that is not Unicode: a byte of a file that is not UTF-8, an unpaired surrogate.</summary>
     InvalidText = 7,
+    /// <summary>A date literal that is no time: not a date, a local time the clocks skip, before 1970, finer than a millisecond.</summary>
+    BadTimeLiteral = 8,
     NumberTooLarge = 101,
     UnknownField = 102,
     UnknownSyscall = 103,
@@ -111,6 +113,14 @@ public enum DiagnosticCode
     /// <summary>A line that sets no rule: nothing to import.</summary>
     ImportIgnored = 4005,
 
+    // ---- The command line and the system around it (src/Cli) -----------------------------------------
+    /// <summary>A command line the command cannot run with: options that exclude each other, a value out of range.</summary>
+    BadCommandLine = 6001,
+    /// <summary>An output file that cannot be written.</summary>
+    CannotWrite = 6002,
+    /// <summary>The kernel's audit interface cannot be used (not root, audit not built in, another reader).</summary>
+    AuditUnavailable = 6003,
+
     // ---- The kernel back end (src/Kernel, spec/kernel.md) ---------------------------------------------
     /// <summary>Not Linux, not x86_64 or arm64, or a kernel without bpf(2).</summary>
     KernelUnsupported = 5001,
@@ -124,4 +134,9 @@ public enum DiagnosticCode
     KernelLimit = 5005,
     /// <summary>A system call of the kernel back end failed.</summary>
     KernelSystem = 5006,
+    /// <summary>
+    /// The filter reads a record field the kernel engine does not gather (the event's time, keys, PATH items, ...)
+    /// or uses a string test it does not translate: refused, never run on a record without the field.
+    /// </summary>
+    KernelNotGathered = 5007,
 }

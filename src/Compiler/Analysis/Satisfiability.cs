@@ -382,8 +382,7 @@ internal sealed class Satisfiability
     {
         value = null;
         static bool StartsWith(byte[] s, byte[] prefix) => s.AsSpan().StartsWith(prefix);
-        bool Holds(byte[] s) => s.Length <= field.MaxLength && literals.All(l =>
-            (l.Atom.Op == StringTestOp.Equal ? s.AsSpan().SequenceEqual(l.Atom.Value) : StartsWith(s, l.Atom.Value)) == l.Positive);
+        bool Holds(byte[] s) => s.Length <= field.MaxLength && literals.All(l => l.Atom.Op.Holds(s, l.Atom.Value) == l.Positive);
 
         var equal = literals.Where(l => l.Positive && l.Atom.Op == StringTestOp.Equal).Select(l => l.Atom.Value).ToList();
         if (equal.Count > 0)
@@ -391,6 +390,16 @@ internal sealed class Satisfiability
             // Only one value is possible: it decides.
             if (!Holds(equal[0])) return Outcome.Unsatisfiable;
             value = equal[0];
+            return Outcome.Satisfiable;
+        }
+        if (literals.Any(l => l.Atom.Op is StringTestOp.EndsWith or StringTestOp.Contains))
+        {
+            // Beyond the prefix solver: one candidate (the required prefix, then what must follow), else unknown.
+            byte[] start = literals.Where(l => l.Positive && l.Atom.Op == StringTestOp.StartsWith).Select(l => l.Atom.Value)
+                .OrderByDescending(p => p.Length).FirstOrDefault() ?? [];
+            byte[] candidate = [.. start, .. literals.Where(l => l.Positive && l.Atom.Op != StringTestOp.StartsWith).SelectMany(l => l.Atom.Value)];
+            if (!Holds(candidate)) return Outcome.Unknown;
+            value = candidate;
             return Outcome.Satisfiable;
         }
         var prefixes = literals.Where(l => l.Positive).Select(l => l.Atom.Value).OrderByDescending(p => p.Length).ToList();

@@ -45,9 +45,10 @@ public sealed partial class Binder
     private Binder(string source) => _source = source;
 
     /// <summary>Binds a policy: its rules, or errors; warnings point at constructs that are legal but almost certainly wrong.</summary>
-    public static (BoundPolicy? Policy, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<Diagnostic> Warnings) Bind(PolicySyntax tree, string source)
+    public static (BoundPolicy? Policy, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<Diagnostic> Warnings) Bind(PolicySyntax tree, string source,
+        TimeZoneInfo? timeZone = null)
     {
-        var binder = new Binder(source);
+        var binder = new Binder(source) { _timeZone = timeZone ?? TimeZoneInfo.Local };
         var rules = binder.BindPolicy(tree);
         var diagnostics = binder._diagnostics.Distinct().ToList();
         return (diagnostics.Count == 0 ? new BoundPolicy(rules) : null, diagnostics, binder._warnings.Distinct().ToList());
@@ -225,7 +226,7 @@ public sealed partial class Binder
     /// <summary>What a name already means: "" if nothing, null if it is a reserved word, else a description.</summary>
     private static string? BuiltinMeaning(string n) =>
             FilterParser.StatementWords.Contains(n) || FilterParser.ExpressionKeywords.Contains(n) ? null
-            : RecordLayout.ScalarNamed(n) is not null || RecordLayout.StringNamed(n) is not null ? $"the field '{n}'"
+            : RecordLayout.ScalarNamed(n) is not null || RecordLayout.StringNamed(n) is not null || EventFieldNames.Contains(n) ? $"the field '{n}'"
             : NamedConstants.TryGet(n, out _, out _) ? $"the constant '{n}'"
             : Syscalls.IsKnown(n) || (n.StartsWith(SyscallPrefix, StringComparison.Ordinal) && Syscalls.IsKnown(n[SyscallPrefix.Length..])) ? $"the syscall '{n}'"
             : AuditArch.TryParse(n, out _) ? $"the arch '{n}'"

@@ -50,6 +50,7 @@ public sealed partial class Binder
     private BoundNode? BindNode(SyntaxNode node) => node switch
     {
         IntLiteralSyntax lit => BindIntLiteral(lit),
+        DateTimeSyntax d => BindDateTime(d),
         BoolLiteralSyntax b => new BoundBoolConst(b.Value, b.Span),
         StringLiteralSyntax s => new BoundString(s.Value, s.Span),
         NameSyntax name => BindName(name),
@@ -94,6 +95,11 @@ public sealed partial class Binder
             return field.IsBoolean ? new BoundBoolField(field, name.Span) : new BoundFieldLoad(field, name.Span);
         if (RecordLayout.StringNamed(name.Name) is { } str)
             return new BoundStringField(str, name.Span);
+        if (EventFieldNames.Contains(name.Name))
+        {
+            Error(DiagnosticCode.TypeMismatch, name.Span, $"'{name.Name}' stands for the event's PATH items or its call: it can only be compared ({EventFieldExample(name.Name)})");
+            return null;
+        }
         if (NamedConstants.TryGet(name.Name, out ulong value, out _))
             return Literal(value, name.Span);
         // `signal` is also an i386 syscall; as a bare name it far more likely means the event type.
@@ -110,7 +116,7 @@ public sealed partial class Binder
 
     private void UnknownName(NameSyntax name)
     {
-        var fields = RecordLayout.Scalars.Select(f => f.Name).Concat(RecordLayout.Strings.Select(s => s.Name));
+        var fields = RecordLayout.Scalars.Select(f => f.Name).Concat(RecordLayout.Strings.Select(s => s.Name)).Concat(EventFieldNames);
         string? fieldHint = Spelling.Nearest(name.Name, fields);
         string? constHint = Spelling.Nearest(name.Name, NamedConstants.AllNames);
         if (NearestDefinition(name.Name, fieldHint ?? constHint) is { } definitionHint)
@@ -191,7 +197,10 @@ public sealed partial class Binder
     private BoundNode? BindBinary(BinarySyntax b)
     {
         bool comparison = b.Op is BinaryOp.Equal or BinaryOp.NotEqual or BinaryOp.Less or BinaryOp.LessEqual
-            or BinaryOp.Greater or BinaryOp.GreaterEqual or BinaryOp.StartsWith;
+            or BinaryOp.Greater or BinaryOp.GreaterEqual or BinaryOp.StartsWith or BinaryOp.EndsWith or BinaryOp.Contains;
+        if (comparison && EventField(b.Left) is { } eventField) return BindEventComparison(b, eventField, b.Right);
+        if (comparison && b.Op is BinaryOp.Equal or BinaryOp.NotEqual && EventField(b.Right) is { } mirrored)
+            return BindEventComparison(b, mirrored, b.Left);
         if (comparison && (NamedOperand(b.Left, b.Right) ?? NamedOperand(b.Right, b.Left)) is { } named)
             return BindNamedComparison(b, named.Field, named.Name);
 
@@ -231,9 +240,9 @@ public sealed partial class Binder
     {
         if (left is BoundStringField || right is BoundStringField || left is BoundString || right is BoundString)
             return BindStringComparison(b, left, right);
-        if (b.Op == BinaryOp.StartsWith)
+        if (b.Op is BinaryOp.StartsWith or BinaryOp.EndsWith or BinaryOp.Contains)
         {
-            Error(DiagnosticCode.OperatorNotApplicable, b.OpSpan, "'startswith' compares a string field with a string literal (exe startswith \"/tmp/\")");
+            Error(DiagnosticCode.OperatorNotApplicable, b.OpSpan, $"'{OpText(b.Op)}' compares a string field with a string literal (exe {OpText(b.Op)} \"/tmp/\")");
             return null;
         }
         if (left is BoundBool lb && right is BoundBool rb)
@@ -279,33 +288,57 @@ public sealed partial class Binder
         if (left is not BoundStringField field || right is not BoundString value)
         {
             Error(DiagnosticCode.TypeMismatch, b.OpSpan,
-                b.Op == BinaryOp.StartsWith
-                    ? "'startswith' needs a string field on the left and a string literal on the right (exe startswith \"/tmp/\")"
-                    : $"a string comparison needs a string field (comm, exe) and a string literal, not {Describe(left)} and {Describe(right)}");
+                b.Op is BinaryOp.StartsWith or BinaryOp.EndsWith or BinaryOp.Contains
+                    ? $"'{OpText(b.Op)}' needs a string field on the left and a string literal on the right (exe {OpText(b.Op)} \"/tmp/\")"
+                    : $"a string comparison needs a string field (comm, exe, ...) and a string literal, not {Describe(left)} and {Describe(right)}");
             return null;
         }
-        if (value.Value.Length > field.Field.MaxLength && b.Op is BinaryOp.Equal or BinaryOp.NotEqual or BinaryOp.StartsWith)
+        if (StringOpOf(b.Op) is not { } op)
+        {
+            Error(DiagnosticCode.OperatorNotApplicable, b.OpSpan, $"'{OpText(b.Op)}' does not apply to strings; use ==, !=, startswith, endswith or contains");
+            return null;
+        }
+        var test = StringTest(field.Field, op, value.Value, b.Span, value.Span);
+        if (test is null) return null;
+        return b.Op == BinaryOp.NotEqual ? Not(test, b.Span) : test;
+    }
+
+    private static StringTestOp? StringOpOf(BinaryOp op) => op switch
+    {
+        BinaryOp.Equal or BinaryOp.NotEqual => StringTestOp.Equal,
+        BinaryOp.StartsWith => StringTestOp.StartsWith,
+        BinaryOp.EndsWith => StringTestOp.EndsWith,
+        BinaryOp.Contains => StringTestOp.Contains,
+        _ => null,
+    };
+
+    private static BoundBool Not(BoundBool test, TextSpan span) => test is BoundBoolConst c ? c with { Value = !c.Value } : new BoundNot(test, span);
+
+    /// <summary>
+    /// <c>FIELD op "value"</c>: one string test, except on <c>key</c>, whose tests are per key (<see cref="KeyTest"/>).
+    /// A value longer than the field can hold is decided now (and warned about: almost certainly a mistake).
+    /// </summary>
+    private BoundBool? StringTest(StringField field, StringTestOp op, byte[] value, TextSpan span, TextSpan valueSpan)
+    {
+        if (value.Length > field.MaxLength)
         {
             // No record holds a longer string, so the test is decided now (and the constant, which could
             // exceed the program's string limit, is never emitted).
-            _warnings.Add(new Diagnostic(DiagnosticCode.StringLongerThanField, value.Span,
-                $"'{field.Field.Name}' holds at most {field.Field.MaxLength} bytes, so it never {(b.Op == BinaryOp.StartsWith ? "starts with" : "equals")} this {value.Value.Length}-byte string",
+            _warnings.Add(new Diagnostic(DiagnosticCode.StringLongerThanField, valueSpan,
+                $"'{field.Name}' holds at most {field.MaxLength} bytes, so it never {Verb(op)} this {value.Length}-byte string",
                 Severity.Warning));
-            return new BoundBoolConst(b.Op == BinaryOp.NotEqual, b.Span);
+            return new BoundBoolConst(false, span);
         }
-        BoundBool test = b.Op switch
-        {
-            BinaryOp.Equal or BinaryOp.NotEqual => new BoundStringTest(field.Field, StringTestOp.Equal, value.Value, b.Span),
-            BinaryOp.StartsWith => new BoundStringTest(field.Field, StringTestOp.StartsWith, value.Value, b.Span),
-            _ => null!,
-        };
-        if (test is null)
-        {
-            Error(DiagnosticCode.OperatorNotApplicable, b.OpSpan, $"'{OpText(b.Op)}' does not apply to strings; use ==, != or startswith");
-            return null;
-        }
-        return b.Op == BinaryOp.NotEqual ? new BoundNot(test, b.Span) : test;
+        return field.DescriptorOffset == RecordLayout.KeyDescriptor ? KeyTest(op, value, span, valueSpan) : new BoundStringTest(field, op, value, span);
     }
+
+    private static string Verb(StringTestOp op) => op switch
+    {
+        StringTestOp.Equal => "equals",
+        StringTestOp.StartsWith => "starts with",
+        StringTestOp.EndsWith => "ends with",
+        _ => "contains",
+    };
 
     // ---------------------------------------------------------------- syscall and arch names
 
@@ -449,7 +482,8 @@ public sealed partial class Binder
     }
 
     private static bool IsFieldOrConstant(string name) =>
-        RecordLayout.ScalarNamed(name) is not null || RecordLayout.StringNamed(name) is not null || NamedConstants.TryGet(name, out _, out _);
+        RecordLayout.ScalarNamed(name) is not null || RecordLayout.StringNamed(name) is not null || EventFieldNames.Contains(name)
+        || NamedConstants.TryGet(name, out _, out _);
 
     private static BoundFieldLoad Field(string name, TextSpan span) => new(RecordLayout.ScalarNamed(name)!, span);
 
@@ -466,7 +500,9 @@ public sealed partial class Binder
         if (SpliceLists(node.Elements) is not { } elements) return null;
         node = node with { Elements = elements };
         BoundBool? test;
-        if (node.Value is NameSyntax { Name: "syscall" })
+        if (EventField(node.Value) is { } eventField)
+            test = BindEventIn(node, eventField);
+        else if (node.Value is NameSyntax { Name: "syscall" })
             test = SyscallTest(node.Elements, node.Span);
         else if (node.Value is NameSyntax { Name: "arch" })
             test = ArchTest(node.Elements, node.Span);
@@ -523,12 +559,8 @@ public sealed partial class Binder
         {
             if (e.Hi is null && e.Lo is StringLiteralSyntax s)
             {
-                if (s.Value.Length <= field.Field.MaxLength)
-                    tests.Add(new BoundStringTest(field.Field, StringTestOp.Equal, s.Value, e.Span));
-                else
-                    _warnings.Add(new Diagnostic(DiagnosticCode.StringLongerThanField, s.Span,
-                        $"'{field.Field.Name}' holds at most {field.Field.MaxLength} bytes, so it never equals this {s.Value.Length}-byte string",
-                        Severity.Warning));
+                if (StringTest(field.Field, StringTestOp.Equal, s.Value, e.Span, s.Span) is { } test and not BoundBoolConst { Value: false })
+                    tests.Add(test);
             }
             else
                 Error(DiagnosticCode.SetElementNotConstant, e.Span, $"a set of {field.Field.Name} values holds string literals only");
@@ -625,6 +657,8 @@ public sealed partial class Binder
         BinaryOp.Greater => ">",
         BinaryOp.GreaterEqual => ">=",
         BinaryOp.StartsWith => "startswith",
+        BinaryOp.EndsWith => "endswith",
+        BinaryOp.Contains => "contains",
         _ => op.ToString(),
     };
 

@@ -74,6 +74,23 @@ public sealed record BoundInSet(BoundInt Value, ValueSet Set, TextSpan Span) : B
 /// </summary>
 public sealed record BoundSyscallIn(IReadOnlyList<ValueSet?> PerArch, ValueSet? OtherArch, TextSpan Span) : BoundBool(Span);
 
-public enum StringTestOp { Equal, StartsWith }
+public enum StringTestOp { Equal, StartsWith, EndsWith, Contains }
 
+public static class StringTestOps
+{
+    /// <summary>The instruction that makes the test (jstreq, jstrpfx, jstrsfx, jstrsub).</summary>
+    public static OpCode Instruction(this StringTestOp op) => op switch
+    {
+        StringTestOp.Equal => OpCode.JstrEq,
+        StringTestOp.StartsWith => OpCode.JstrPrefix,
+        StringTestOp.EndsWith => OpCode.JstrSuffix,
+        _ => OpCode.JstrContains,
+    };
+
+    /// <summary>Whether the test holds for <paramref name="value"/>: the engines' own definition (<see cref="Semantics.StringTest"/>).</summary>
+    public static bool Holds(this StringTestOp op, ReadOnlySpan<byte> value, ReadOnlySpan<byte> constant) =>
+        Semantics.StringTest(op.Instruction(), value, constant);
+}
+
+/// <summary>A test of one string field against a constant (the field on the left).</summary>
 public sealed record BoundStringTest(StringField Field, StringTestOp Op, byte[] Value, TextSpan Span) : BoundBool(Span);

@@ -33,9 +33,7 @@ public static class ReferenceEvaluator
         BoundCompare c => IntOps.Compare(c.Op, Value(c.Left, record), Value(c.Right, record), c.Signed),
         BoundInSet s => s.Set.Contains(Value(s.Value, record)),
         BoundSyscallIn s => SyscallSet(s, record.Arch)?.Contains(record.Syscall) ?? false,
-        BoundStringTest t => t.Op == StringTestOp.Equal
-            ? record.GetString(t.Field).SequenceEqual(t.Value)
-            : record.GetString(t.Field).StartsWith(t.Value),
+        BoundStringTest t => t.Op.Holds(record.GetString(t.Field), t.Value),
         _ => throw new InvalidOperationException($"no evaluation for {node.GetType().Name}"),
     };
 

@@ -6,20 +6,24 @@ public static class Spelling
     public static string? Nearest(string name, IEnumerable<string> candidates)
     {
         string? best = null;
-        int bestDistance = int.MaxValue;
+        (int Distance, int OtherStart) bestKey = (int.MaxValue, 1);
         int limit = Math.Max(2, name.Length / 3);
         foreach (var c in candidates)
         {
             if (Math.Abs(c.Length - name.Length) > limit) continue;
-            int d = Distance(name.ToLowerInvariant(), c.ToLowerInvariant());
-            if (d < bestDistance || (d == bestDistance && string.CompareOrdinal(c, best) < 0))
+            // Ties go to a candidate with the name's first letter (typos rarely hit it: 'usr' is 'uid', not 'dir'),
+            // then to the first in ordinal order.
+            var key = (Distance(name.ToLowerInvariant(), c.ToLowerInvariant()), SameStart(c, name) ? 0 : 1);
+            if (key.CompareTo(bestKey) < 0 || (key == bestKey && string.CompareOrdinal(c, best) < 0))
             {
                 best = c;
-                bestDistance = d;
+                bestKey = key;
             }
         }
-        return bestDistance <= limit ? best : null;
+        return bestKey.Distance <= limit ? best : null;
     }
+
+    private static bool SameStart(string a, string b) => a.Length > 0 && b.Length > 0 && char.ToLowerInvariant(a[0]) == char.ToLowerInvariant(b[0]);
 
     /// <summary>Optimal string alignment distance (Levenshtein plus adjacent transpositions).</summary>
     public static int Distance(string a, string b)

@@ -135,8 +135,7 @@ public sealed class CodeGenerator
                 return SyscallIn(sys, t, f);
             case BoundStringTest str:
             {
-                var op = str.Op == StringTestOp.Equal ? OpCode.JstrEq : OpCode.JstrPrefix;
-                return _emit.Emit(op, (byte)str.Field.DescriptorOffset, imm: StringIndex(str.Value), whenTrue: t, whenFalse: f);
+                return _emit.Emit(str.Op.Instruction(), (byte)str.Field.DescriptorOffset, imm: StringIndex(str.Value), whenTrue: t, whenFalse: f);
             }
             default:
                 throw new InvalidOperationException($"no code generation for {node.GetType().Name}");

@@ -19,7 +19,7 @@ public static class FilterParser
     /// <summary>Longest filter text accepted, in characters.</summary>
     public const int MaxLength = 1 << 20;
 
-    private static readonly HashSet<string> Keywords = ["and", "or", "not", "in", "startswith", "true", "false"];
+    private static readonly HashSet<string> Keywords = ["and", "or", "not", "in", "startswith", "endswith", "contains", "true", "false"];
 
     // Whitespace and '#' comments to the end of the line.
     private static readonly Parser<char, Unit> Ws =
@@ -47,6 +47,26 @@ public static class FilterParser
                 .Before(Not(IdentChar).Labelled("end of number")))
         .Select(t => (SyntaxNode)new IntLiteralSyntax(t.Value, t.Span))
         .Labelled("number");
+
+    private static Parser<char, string> Digits(int n) => Token(char.IsAsciiDigit).RepeatString(n);
+
+    /// <summary>
+    /// A date and time as ISO 8601 writes it: <c>2026-12-06</c>, <c>2026-12-06T10:00</c>, <c>...T10:00:00.250</c>,
+    /// then optionally <c>Z</c> or an offset <c>+01:00</c>. Tried before a number: <c>2026-12-06</c> is a date,
+    /// never a subtraction. The binder turns it into milliseconds since the epoch.
+    /// </summary>
+    private static readonly Parser<char, SyntaxNode> DateTime =
+        Spanned(Try(
+            Map((y, m, d) => $"{y}-{m}-{d}", Digits(4), Char('-').Then(Digits(2)), Char('-').Then(Digits(2)))
+            .Then(Try(Char('T').Then(Map((h, min, rest) => $"T{h}:{min}{rest}", Digits(2), Char(':').Then(Digits(2)),
+                    Try(Char(':').Then(Digits(2))).Then(Try(Char('.').Then(Token(char.IsAsciiDigit).AtLeastOnceString())).Optional(),
+                        (s, f) => ":" + s + (f.HasValue ? "." + f.Value : "")).Optional().Select(o => o.HasValue ? o.Value : ""))))
+                .Optional(), (date, time) => date + (time.HasValue ? time.Value : ""))
+            .Then(Char('Z').Select(_ => "Z").Or(Try(Map((sign, h, min) => $"{sign}{h}:{min}", OneOf('+', '-'), Digits(2), Char(':').Then(Digits(2)))))
+                .Optional(), (dt, zone) => dt + (zone.HasValue ? zone.Value : ""))
+            .Before(Not(IdentChar))))
+        .Select(t => (SyntaxNode)new DateTimeSyntax(t.Value, t.Span))
+        .Labelled("date");
 
     private static readonly Parser<char, byte[]> Escape =
         Char('\\').Then(
@@ -90,7 +110,7 @@ public static class FilterParser
         Symbol("(").Labelled("expression").Then(Rec(() => Expression!)).Before(Symbol(")"));
 
     private static readonly Parser<char, SyntaxNode> Primary =
-        OneOf(Number, NameOrBool).Labelled("expression").Or(StringLiteral).Or(Parenthesised);
+        OneOf(DateTime, Number, NameOrBool).Labelled("expression").Or(StringLiteral).Or(Parenthesised);
 
     private static readonly Parser<char, (UnaryOp Op, TextSpan Span)> PrefixOp = OneOf(
         Symbol("~").Select(s => (UnaryOp.BitNot, s)),
@@ -165,7 +185,9 @@ public static class FilterParser
             Binary(Symbol(">="), BinaryOp.GreaterEqual),
             Binary(Symbol("<"), BinaryOp.Less),
             Binary(Symbol(">"), BinaryOp.Greater),
-            Binary(Keyword("startswith"), BinaryOp.StartsWith)))
+            Binary(Keyword("startswith"), BinaryOp.StartsWith),
+            Binary(Keyword("endswith"), BinaryOp.EndsWith),
+            Binary(Keyword("contains"), BinaryOp.Contains)))
         .And(Operator.Postfix(InSuffix)),
     ]);
 

@@ -5,7 +5,7 @@ public enum UnaryOp { Negate, BitNot, LogicalNot }
 public enum BinaryOp
 {
     Add, Subtract, ShiftLeft, ShiftRight, BitAnd, BitXor, BitOr,
-    Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, StartsWith,
+    Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, StartsWith, EndsWith, Contains,
 }
 
 /// <summary>The parser's output: syntax only, every node positioned. Names are not resolved here.</summary>
@@ -13,6 +13,9 @@ public abstract record SyntaxNode(TextSpan Span);
 
 /// <summary>An integer literal as written (decimal or 0x hex); the binder checks its range.</summary>
 public sealed record IntLiteralSyntax(string Text, TextSpan Span) : SyntaxNode(Span);
+
+/// <summary>A date and time literal as written (<c>2026-12-06T10:00:00Z</c>); the binder resolves it to milliseconds.</summary>
+public sealed record DateTimeSyntax(string Text, TextSpan Span) : SyntaxNode(Span);
 
 public sealed record BoolLiteralSyntax(bool Value, TextSpan Span) : SyntaxNode(Span);
 

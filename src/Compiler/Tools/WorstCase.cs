@@ -161,6 +161,8 @@ public static class WorstCaseAnalysis
         /// </summary>
         private Feasibility Constrain(Instruction i, bool outcome, State s)
         {
+            // Suffix and substring constraints are beyond its simple solver.
+            if (i.Op is OpCode.JstrSuffix or OpCode.JstrContains) return Feasibility.Unknown;
             if (i.Op is OpCode.JstrEq or OpCode.JstrPrefix)
             {
                 var field = RecordLayout.StringAt(i.A)!;

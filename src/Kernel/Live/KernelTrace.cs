@@ -89,6 +89,7 @@ public sealed class KernelTrace : IDisposable
     public static KernelResult<KernelTrace> Start(VerifiedProgram filter, KernelTraceOptions? options = null)
     {
         options ??= new KernelTraceOptions();
+        if (KernelSupport.Check(filter) is { } unsupported) return unsupported;
         if (!OperatingSystem.IsLinux()) return new KernelError(KernelErrorKind.Unsupported, "tracing system calls in the kernel needs Linux");
         var btf = BtfSpec.LoadKernel();
         if (!btf.Ok) return btf.Error!;

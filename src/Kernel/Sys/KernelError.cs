@@ -15,6 +15,8 @@ public enum KernelErrorKind
     Limit,
     /// <summary>Another system call failed.</summary>
     System,
+    /// <summary>The filter needs a field the kernel does not gather, or a test the translator does not make (refused before loading).</summary>
+    NotGathered,
 }
 
 /// <summary>An error of the kernel back end, as data: a kind and one line (plus the verifier's log when it refused).</summary>
@@ -33,6 +35,7 @@ public sealed record KernelError(KernelErrorKind Kind, string Message, string? V
             KernelErrorKind.Refused => DiagnosticCode.KernelRefused,
             KernelErrorKind.Limit => DiagnosticCode.KernelLimit,
             KernelErrorKind.System => DiagnosticCode.KernelSystem,
+            KernelErrorKind.NotGathered => DiagnosticCode.KernelNotGathered,
         }, default(DiagnosticLocation), Message);
         return file is null ? d : d.In(file);
     }

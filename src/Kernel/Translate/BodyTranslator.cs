@@ -107,6 +107,8 @@ internal sealed partial class BodyTranslator
         OpCode.Jin => SetTest(pc, insn),
         OpCode.JstrEq => StringTest(pc, insn, prefix: false),
         OpCode.JstrPrefix => StringTest(pc, insn, prefix: true),
+        // Refused before translation (KernelSupport, FLT5007): the kernel engine has no suffix or substring test yet.
+        OpCode.JstrSuffix or OpCode.JstrContains => throw new InvalidOperationException($"pc {pc}: {insn.Op} reached the translator; KernelSupport refuses it"),
     };
 
     /// <summary>What an arm of <see cref="Translate"/> yields: the eBPF is emitted, nothing is returned.</summary>

@@ -23,8 +23,12 @@ public static class KernelRecord
     public const int TimestampOffset = 0, VerdictOffset = 8, LengthOffset = 12, RecordOffset = 16;
     public const int HeaderSize = RecordOffset;
 
-    /// <summary>The largest record, rounded up to 8 bytes.</summary>
-    public const int RecordCapacity = (RecordLayout.MaxRecordSize + 7) & ~7;
+    /// <summary>
+    /// The largest record the kernel side holds, rounded up to 8 bytes: the header, comm and exe, the strings it
+    /// gathers. The other strings of the layout (keys, cwd, PATH names, ...) are never gathered, and a filter
+    /// that reads one is refused (<see cref="KernelSupport"/>), so their descriptors stay 0 (the empty string).
+    /// </summary>
+    public const int RecordCapacity = (RecordLayout.HeaderSize + RecordLayout.CommMaxLength + RecordLayout.ExeMaxLength + 7) & ~7;
 
     /// <summary>The largest event: its header and the largest record.</summary>
     public const int EventCapacity = HeaderSize + RecordCapacity;

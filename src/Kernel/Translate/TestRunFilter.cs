@@ -32,6 +32,7 @@ public sealed class TestRunFilter : IDisposable
 
     public static KernelResult<TestRunFilter> Load(VerifiedProgram program)
     {
+        if (KernelSupport.Check(program) is { } unsupported) return unsupported;
         var buffer = BpfMap.Create(MapType.PercpuArray, 4, KernelRecord.BufferSize, 1, "filter_test_buf");
         if (!buffer.Ok) return buffer.Error!;
         var code = Assemble(program, buffer.Value);

@@ -90,7 +90,7 @@ public class BatchEngineTests
         var first = JitTests.Rec(comm: "bash", exe: "/tmp/x");
         var second = JitTests.Rec(comm: "bash", exe: "/tmp/x");
         // The first record's descriptors point 20 bytes past its end, at the second record's strings.
-        uint exe = (uint)(first.Length + 143) | (6u << 16), comm = (uint)(first.Length + 128) | (4u << 16);
+        uint exe = (uint)(first.Length + RecordLayout.HeaderSize + 15) | (6u << 16), comm = (uint)(first.Length + RecordLayout.HeaderSize) | (4u << 16);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(first.AsSpan(RecordLayout.ExeDescriptor), exe);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(first.AsSpan(RecordLayout.CommDescriptor), comm);
         // Strings read as "" in the first record: `exe == "" && comm == ""` matches; the others do not.

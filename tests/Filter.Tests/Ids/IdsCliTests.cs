@@ -53,10 +53,10 @@ public class IdsCliTests
         {
             string[] filter = command == "tail" ? ["--filter", "syscall == execve"] : [];
             (code, _, err) = Run([command, .. filter, "--install-field", "ppid=1"]);
-            Assert.Equal((2, "error: --install-field is for the rules of --install\n"), (code, err));
+            Assert.Equal((2, "filterc: error FLT6001: --install-field is for the rules of --install\n"), (code, err));
             (code, _, err) = Run([command, .. filter, "--install", "--install-field", "exe=/bin/ls"]);
             Assert.Equal(2, code);
-            Assert.StartsWith("error: --install-field: 'exe=/bin/ls' is not NAME=VALUE", err);
+            Assert.StartsWith("filterc: error FLT6001: --install-field: 'exe=/bin/ls' is not NAME=VALUE", err);
         }
     }
 

@@ -1,3 +1,4 @@
+using Filter.Kernel.Translate;
 using Filter.Tests.Properties;
 using Filter.VM;
 using FsCheck;
@@ -46,13 +47,23 @@ public class JitProperties
     /// <summary>Immediates: FilterGen's extremes plus shift counts around 64.</summary>
     private static Gen<ulong> Imm => Gen.Frequency((4, FilterGen.Value), (1, Gen.Choose(0, 70).Select(i => (ulong)i)));
 
-    private static Gen<Instruction> Load(byte? register = null) =>
-        from field in Gen.Elements(RecordLayout.Scalars.ToArray())
+    /// <summary>The fields and string tests random programs use: all of them, or what the kernel engine runs.</summary>
+    private sealed record Shapes(ScalarField[] Fields, OpCode[] StringOps, byte[] StringFields);
+
+    private static readonly Shapes Everything = new([.. RecordLayout.Scalars],
+        [OpCode.JstrEq, OpCode.JstrPrefix, OpCode.JstrSuffix, OpCode.JstrContains],
+        [.. RecordLayout.Strings.Select(s => (byte)s.DescriptorOffset)]);
+
+    private static readonly Shapes InTheKernel = new([.. RecordLayout.Scalars.Where(f => KernelSupport.GatheredFields.Contains(f.Name))],
+        [OpCode.JstrEq, OpCode.JstrPrefix], [(byte)RecordLayout.CommDescriptor, (byte)RecordLayout.ExeDescriptor]);
+
+    private static Gen<Instruction> Load(Shapes shapes, byte? register = null) =>
+        from field in Gen.Elements(shapes.Fields)
         from r in register is { } fixedRegister ? Gen.Constant(fixedRegister) : Reg
         select new Instruction(field.Size switch { 1 => OpCode.Ldb, 4 => OpCode.Ldw, _ => OpCode.Lddw }, r, 0, 0, 0, (ulong)field.Offset);
 
     /// <summary>An instruction at <paramref name="pc"/> of a program whose last pc is <paramref name="last"/>.</summary>
-    private static Gen<Instruction> Body(int pc, int last)
+    private static Gen<Instruction> Body(Shapes shapes, int pc, int last)
     {
         // Forward jumps, mostly short, never past the final ret.
         var offset = Gen.Choose(0, Math.Min(4, last - pc - 1)).Select(o => (ushort)o);
@@ -60,12 +71,12 @@ public class JitProperties
             (6, from op in Gen.Elements(AluK) from a in Reg from k in Imm select new Instruction(op, a, 0, 0, 0, k)),
             (6, from op in Gen.Elements(AluX) from a in Reg from b in Reg select new Instruction(op, a, b, 0, 0, 0)),
             (1, from op in Gen.Elements(OpCode.Neg, OpCode.Not) from a in Reg select new Instruction(op, a, 0, 0, 0, 0)),
-            (2, Load()),
+            (2, Load(shapes)),
             (3, from op in Gen.Elements(JumpK) from a in Reg from k in Imm from jt in offset from jf in offset select new Instruction(op, a, 0, jt, jf, k)),
             (3, from op in Gen.Elements(JumpX) from a in Reg from b in Reg from jt in offset from jf in offset select new Instruction(op, a, b, jt, jf, 0)),
             (2, from a in Reg from s in Gen.Choose(0, Sets.Length - 1) from jt in offset from jf in offset select new Instruction(OpCode.Jin, a, 0, jt, jf, (ulong)s)),
-            (1, from op in Gen.Elements(OpCode.JstrEq, OpCode.JstrPrefix)
-                from field in Gen.Elements((byte)RecordLayout.CommDescriptor, (byte)RecordLayout.ExeDescriptor)
+            (1, from op in Gen.Elements(shapes.StringOps)
+                from field in Gen.Elements(shapes.StringFields)
                 from s in Gen.Choose(0, Strings.Length - 1) from jt in offset from jf in offset
                 select new Instruction(op, field, 0, jt, jf, (ulong)s)),
             (1, from jt in offset select new Instruction(OpCode.Ja, 0, 0, jt, 0, 0)),
@@ -74,15 +85,21 @@ public class JitProperties
 
     private static Gen<Instruction> Ret => Gen.Choose(0, MaxVerdict).Select(v => new Instruction(OpCode.Ret, 0, 0, 0, 0, (ulong)v));
 
-    private static Gen<List<Instruction>> Code(int pc, int last) =>
+    private static Gen<List<Instruction>> Code(Shapes shapes, int pc, int last) =>
         pc == last
             ? Ret.Select(i => new List<Instruction> { i })
-            : (pc < Registers ? Gen.Frequency((3, Load((byte)pc)), (1, Imm.Select(k => new Instruction(OpCode.MovK, (byte)pc, 0, 0, 0, k)))) : Body(pc, last))
-                .SelectMany(i => Code(pc + 1, last).Select(rest => rest.Prepend(i).ToList()));
+            : (pc < Registers ? Gen.Frequency((3, Load(shapes, (byte)pc)), (1, Imm.Select(k => new Instruction(OpCode.MovK, (byte)pc, 0, 0, 0, k)))) : Body(shapes, pc, last))
+                .SelectMany(i => Code(shapes, pc + 1, last).Select(rest => rest.Prepend(i).ToList()));
 
-    internal static Gen<ProgramImage> Programs =>
-        Gen.Choose(Registers + 1, Registers + 40).SelectMany(n => Code(0, n - 1))
+    private static Gen<ProgramImage> ProgramsOf(Shapes shapes) =>
+        Gen.Choose(Registers + 1, Registers + 40).SelectMany(n => Code(shapes, 0, n - 1))
             .Select(code => new ProgramImage(MakeReachable(code), Sets, Strings, ["a", "b", "c"]));
+
+    /// <summary>Random programs over every field and string test.</summary>
+    internal static Gen<ProgramImage> Programs => ProgramsOf(Everything);
+
+    /// <summary>Random programs over what the kernel engine runs (the fields it gathers, the string tests it translates).</summary>
+    internal static Gen<ProgramImage> KernelPrograms => ProgramsOf(InTheKernel);
 
     /// <summary>
     /// Random jumps and returns leave instructions unreachable, which the verifier rejects (FLT2012). The

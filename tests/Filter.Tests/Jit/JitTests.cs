@@ -214,8 +214,8 @@ public class JitTests
 
     // 1..8 bytes is the interpreter's one-load form (1 and 8 are its edges), 9 is past it.
     private static readonly string[] StringConstants = ["", "/", "/tmp/", "bash", "/tmp/x", "/usr/bin", "/usr/bin/", new string('x', 4096), "bas\0h"];
-    private static readonly string[] Comms = ["", "/", "bash", "bas", "bashx", "bas\0h", "a-very-long-name-indeed"];
-    private static readonly string[] Exes = ["", "/", "/tmp/", "/tmp/x", "/tmp/xy", "/tm", "/usr/bin", "/usr/bi", "/usr/bin/ls", "/usr/bix/ls", new string('x', 4096), new string('x', 4095)];
+    private static readonly string[] Comms = ["", "/", "bash", "bas", "bashx", "bas\0h", "a-very-long-name-indeed", "xbash", "abas\0hz"];
+    private static readonly string[] Exes = ["", "/", "/tmp/", "/tmp/x", "/tmp/xy", "/tm", "/usr/bin", "/usr/bi", "/usr/bin/ls", "/usr/bix/ls", new string('x', 4096), new string('x', 4095), "/opt/tmp/x", "/x/usr/bin/"];
 
     public static IEnumerable<byte[]> StringRecords()
     {
@@ -223,7 +223,8 @@ public class JitTests
             foreach (string exe in Exes)
                 yield return Rec(comm: comm, exe: exe);
         // Malformed descriptors read as "": offset inside the header, past the end, length over the maximum.
-        foreach (uint descriptor in new uint[] { 0, 100 | (5u << 16), 143 | (200u << 16), 128 | (16u << 16), 143 | (4097u << 16), 0xffffffff })
+        const uint H = RecordLayout.HeaderSize;
+        foreach (uint descriptor in new uint[] { 0, 100 | (5u << 16), (H + 15) | (200u << 16), H | (16u << 16), (H + 15) | (4097u << 16), 0xffffffff })
         {
             var r = Rec(comm: "bash", exe: "/tmp/x");
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(RecordLayout.CommDescriptor), descriptor);
@@ -237,6 +238,10 @@ public class JitTests
     [InlineData("jstreq", "exe")]
     [InlineData("jstrpfx", "comm")]
     [InlineData("jstrpfx", "exe")]
+    [InlineData("jstrsfx", "comm")]
+    [InlineData("jstrsfx", "exe")]
+    [InlineData("jstrsub", "comm")]
+    [InlineData("jstrsub", "exe")]
     public void StringTests(string op, string field)
     {
         for (int s = 0; s < StringConstants.Length; s++)
@@ -248,7 +253,13 @@ public class JitTests
             {
                 var view = new FRecord(record);
                 var actual = field == "comm" ? view.Comm : view.Exe;
-                bool expected = op == "jstreq" ? actual.SequenceEqual(bytes) : actual.StartsWith(bytes);
+                bool expected = op switch
+                {
+                    "jstreq" => actual.SequenceEqual(bytes),
+                    "jstrpfx" => actual.StartsWith(bytes),
+                    "jstrsfx" => actual.EndsWith(bytes),
+                    _ => actual.IndexOf(bytes) >= 0,
+                };
                 Agree(p, record, expected ? 1u : 0u, $"{op} [{field}] \"{constant}\"");
             }
         }
@@ -296,7 +307,7 @@ public class JitTests
     [Fact]
     public void HandWrittenTestsCoverEveryMnemonic()
     {
-        var covered = new HashSet<string>(Binary.Keys.Concat(Conditions.Keys)) { "neg", "not", "ldb", "ldw", "lddw", "ja", "ret", "jin", "jstreq", "jstrpfx" };
+        var covered = new HashSet<string>(Binary.Keys.Concat(Conditions.Keys)) { "neg", "not", "ldb", "ldw", "lddw", "ja", "ret", "jin", "jstreq", "jstrpfx", "jstrsfx", "jstrsub" };
         Assert.DoesNotContain(InstructionSet.All, o => !covered.Contains(o.Mnemonic));
     }
 

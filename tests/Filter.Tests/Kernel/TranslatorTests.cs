@@ -65,14 +65,42 @@ public class TranslatorTests
         }
     }
 
-    private static int FieldOfSize(int size) => RecordLayout.Scalars.Last(f => f.Size == size).Offset;
+    private static int FieldOfSize(int size) => RecordLayout.Scalars.Last(f => f.Size == size && KernelSupport.GatheredFields.Contains(f.Name)).Offset;
 
     public static TheoryData<OpInfo> Opcodes()
     {
         var data = new TheoryData<OpInfo>();
-        foreach (var op in InstructionSet.All) data.Add(op);
+        foreach (var op in InstructionSet.All)
+            if (op.Code is not (OpCode.JstrSuffix or OpCode.JstrContains)) data.Add(op);
         return data;
     }
+
+    /// <summary>The opcodes and fields the kernel engine does not have are refused by name (FLT5007), never translated.</summary>
+    [Theory]
+    [InlineData(OpCode.JstrSuffix, "'endswith' on 'comm'")]
+    [InlineData(OpCode.JstrContains, "'contains' on 'comm'")]
+    public void StringTestsTheTranslatorLacksAreRefusedByName(OpCode code, string named)
+    {
+        var error = KernelSupport.Check(ProgramUsing(InstructionSet.Get(code)));
+        Assert.NotNull(error);
+        Assert.Equal(DiagnosticCode.KernelNotGathered, error.ToDiagnostic().Code);
+        Assert.Contains(named, error.Message);
+    }
+
+    [Theory]
+    [InlineData("time >= 1", "'time'")]
+    [InlineData("serial == 5 || uid == 0", "'serial'")]
+    [InlineData("items > 0 && nametype0 == 1", "'items', 'nametype0'")]
+    public void FieldsTheKernelDoesNotGatherAreRefusedByName(string filter, string named)
+    {
+        var error = KernelSupport.Check(TestPrograms.CompileAndVerify(filter));
+        Assert.NotNull(error);
+        Assert.Contains($"reads {named}, which the kernel engine does not gather", error.Message);
+    }
+
+    [Fact]
+    public void TheFirstLayoutsFieldsRunInTheKernel() =>
+        Assert.Null(KernelSupport.Check(TestPrograms.CompileAndVerify("uid == 0 && comm == \"sh\" && exe startswith \"/tmp/\" && sig == 0")));
 
     [Theory]
     [MemberData(nameof(Opcodes))]

@@ -66,6 +66,8 @@ public static class CountingInterpreter
                 case OpCode.Jin: jump = program.Image.Sets[(int)i.Imm].Contains(a); break;
                 case OpCode.JstrEq: jump = Semantics.StringField(record, i.A).SequenceEqual(program.Image.Strings[(int)i.Imm].AsSpan()); break;
                 case OpCode.JstrPrefix: jump = Semantics.StringField(record, i.A).StartsWith(program.Image.Strings[(int)i.Imm].AsSpan()); break;
+                case OpCode.JstrSuffix: jump = Semantics.StringField(record, i.A).EndsWith(program.Image.Strings[(int)i.Imm].AsSpan()); break;
+                case OpCode.JstrContains: jump = Semantics.StringField(record, i.A).IndexOf(program.Image.Strings[(int)i.Imm].AsSpan()) >= 0; break;
                 default: throw new InvalidOperationException($"the counting interpreter has no case for {i.Op}");
             }
             pc = jump is null ? pc + 1 : jump.Value ? i.TrueTarget(pc) : i.FalseTarget(pc);
