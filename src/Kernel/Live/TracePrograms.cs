@@ -30,8 +30,12 @@ internal sealed partial class TracePrograms(KernelOffsets k, TraceMaps maps, Ver
         asm.Alu(AluOp.Mul, Reg.R0, TraceMaps.CounterLine);
         asm.LoadMapValue(Reg.R1, maps.Counters.Fd, (int)counter * 8);
         asm.Alu(AluOp.Add, Reg.R1, Reg.R0);
-        asm.MovImm(Reg.R2, 1);
-        asm.AtomicAdd(OpSize.Dw, Reg.R1, 0, Reg.R2);
+        // A plain add, not a locked one: the kernel runs BPF programs at these tracepoints with preemption off
+        // (the syscall ones under guard(preempt_notrace), include/trace/bpf_probe.h), none of our hooks fires in
+        // interrupt context, and each CPU has its own line: nothing else can touch the line between the load and the store.
+        asm.Load(OpSize.Dw, Reg.R2, Reg.R1, 0);
+        asm.Alu(AluOp.Add, Reg.R2, 1);
+        asm.Store(OpSize.Dw, Reg.R1, 0, Reg.R2);
         asm.Mark(skip);
     }
 
