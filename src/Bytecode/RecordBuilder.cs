@@ -96,6 +96,17 @@ public sealed class RecordBuilder
     public void SetComm(string value) => SetComm(Encoding.UTF8.GetBytes(value));
     public void SetExe(string value) => SetExe(Encoding.UTF8.GetBytes(value));
 
+    /// <summary>The value of a scalar field as set so far.</summary>
+    public ulong GetScalar(ScalarField field) => new Record(_buffer.AsSpan(0, RecordLayout.HeaderSize)).Load(field);
+
+    /// <summary>The value of a string field as set so far (valid until the builder is next changed).</summary>
+    public ReadOnlySpan<byte> GetString(StringField field) => field.DescriptorOffset switch
+    {
+        RecordLayout.CommDescriptor => _buffer.AsSpan(CommAt, _commLength),
+        RecordLayout.ExeDescriptor => _buffer.AsSpan(ExeAt, _exeLength),
+        _ => _staged.AsSpan(StagedAt[ExtraIndex(field)], _extraLength[ExtraIndex(field)]),
+    };
+
     /// <summary>
     /// The staging area of a string field other than comm and exe, to be filled in place; <see cref="SetLength"/>
     /// then says how much of it holds the value. For readers that decode straight into the record.

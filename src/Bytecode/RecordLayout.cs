@@ -47,6 +47,9 @@ public static class RecordLayout
 {
     public const int HeaderSize = 320;
 
+    /// <summary>The header of record version 1 (its fields keep their offsets in version 2).</summary>
+    public const int V1HeaderSize = 128;
+
     /// <summary>PATH items a record holds: the most any event of the real logs here has (rename: 4).</summary>
     public const int PathItems = 4;
 

@@ -108,7 +108,13 @@ public sealed class AuditdReader : IDisposable
     /// </summary>
     public IEnumerable<string>? Fields
     {
-        init => _fields = value is null ? AuditdSyscall.AllFields : AuditdSyscall.FieldsFor(value);
+        init
+        {
+            _aux = EventExtras.For(value);
+            // Counting the events with more PATH items than a record holds needs the SYSCALL record's items=.
+            _fields = value is null ? AuditdSyscall.AllFields
+                : AuditdSyscall.FieldsFor((_aux & AuxFields.Path) != 0 ? value.Append("items") : value);
+        }
     }
 
     /// <summary>
@@ -118,6 +124,17 @@ public sealed class AuditdReader : IDisposable
     public bool KeepLines { get; init; } = true;
 
     private readonly int _fields = AuditdSyscall.AllFields;
+    private readonly AuxFields _aux = AuxFields.All;
+    private EventExtras _spareExtras = new();
+    private static readonly ScalarField ItemsField = RecordLayout.ScalarNamed("items")!;
+    private long _eventsPastItems;
+
+    /// <summary>
+    /// How many events read so far have more PATH items than a record holds (<c>items</c> above
+    /// <see cref="RecordLayout.PathItems"/>), counted when the filter reads PATH items: their path, dir and
+    /// filetype tests saw only the first ones (spec/record.md, "PATH items").
+    /// </summary>
+    public long EventsPastPathItems => _eventsPastItems;
 
     /// <summary>Opens files (gzip or not, recognised by content) as one log, in the given order.</summary>
     public static AuditdReader OpenFiles(IEnumerable<string> paths, int maxLineBytes = 1 << 20, int maxOpenEvents = 64) =>
@@ -245,10 +262,26 @@ public sealed class AuditdReader : IDisposable
         var text = line.EndsWith((byte)'\r') ? line[..^1] : line;
         if (text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) return true;
 
-        if (!TryParseHeader(text, out var kind, out var id, out int bodyAt, out string? message))
+        if (!TryParseHeader(text, out var kind, out var aux, out var id, out int bodyAt, out string? message))
             return Reject(message!);
 
         var ev = FindOpen(id);
+        if (aux != AuxRecord.None)
+        {
+            // Decoded into the event's extras; a new event's go into the spare ones first, so a bad first line
+            // starts no event. Fields of a bad record decoded before the bad one stay (the error is reported).
+            var extras = ev?.Extras ?? _spareExtras;
+            if (!extras.TryAdd(aux, text[bodyAt..], _hexScratch, out message))
+            {
+                if (ev is null) _spareExtras.Reset();
+                return Reject(message!);
+            }
+            if (ev is null)
+            {
+                ev = StartEvent(id);
+                (ev.Extras, _spareExtras) = (_spareExtras, ev.Extras);
+            }
+        }
         bool hasExit = false;
         if (kind == RecordKind.Syscall)
         {
@@ -332,6 +365,11 @@ public sealed class AuditdReader : IDisposable
         _count--;
         _bufferedBytes -= ev.DataLength;
         _current = ev;
+        if (ev.HasSyscall || ev.HasSignal)
+        {
+            ev.Extras.ApplyTo(ev.Record, ev.Id, _aux);
+            if ((_aux & AuxFields.Path) != 0 && ev.Record.GetScalar(ItemsField) > RecordLayout.PathItems) _eventsPastItems++;
+        }
         return ReadResult.Record;
     }
 
@@ -361,9 +399,10 @@ public sealed class AuditdReader : IDisposable
     /// Parses <c>[node=NAME ]type=TYPE msg=audit(SEC.MSEC:SERIAL):</c> and returns where the record's text
     /// starts. <paramref name="line"/> has no '\r'.
     /// </summary>
-    private bool TryParseHeader(ReadOnlySpan<byte> line, out RecordKind kind, out AuditdEventId id, out int bodyAt, out string? message)
+    private bool TryParseHeader(ReadOnlySpan<byte> line, out RecordKind kind, out AuxRecord aux, out AuditdEventId id, out int bodyAt, out string? message)
     {
         kind = RecordKind.Other;
+        aux = AuxRecord.None;
         id = default;
         bodyAt = 0;
         int p = 0;
@@ -393,6 +432,7 @@ public sealed class AuditdReader : IDisposable
         if (type.SequenceEqual("SYSCALL"u8)) kind = RecordKind.Syscall;
         else if (type.SequenceEqual("EOE"u8)) kind = RecordKind.Eoe;
         else if (type.SequenceEqual("ANOM_ABEND"u8)) kind = RecordKind.AnomAbend;
+        else aux = EventExtras.KindOf(type, _aux);
         p += typeLength + 1;
         if (!line[p..].StartsWith("msg=audit("u8))
         {
@@ -564,6 +604,7 @@ public sealed class AuditdReader : IDisposable
         public bool Closed, HasSyscall, HasSignal, HasExit;
         public int SyscallLine;
         public RecordBuilder Record = new();
+        public EventExtras Extras = new();
 
         public void Append(ReadOnlySpan<byte> line, long number, int source)
         {
@@ -597,6 +638,7 @@ public sealed class AuditdReader : IDisposable
             DataLength = LineCount = SyscallLine = 0;
             Closed = HasSyscall = HasSignal = HasExit = false;
             Id = default;
+            Extras.Reset();
         }
     }
 }

@@ -20,7 +20,7 @@ namespace Filter.Audit.Formats;
 /// </remarks>
 internal static class AuditdSyscall
 {
-    private enum Kind : byte { Arch, Syscall, Success, Exit, Hex64, Dec32, Comm, Exe }
+    private enum Kind : byte { Arch, Syscall, Success, Exit, Hex64, Dec32, Text, Raw }
 
     private sealed record Key(string Name, byte[] Utf8, Kind Kind, int Offset, int Bit);
 
@@ -85,8 +85,13 @@ internal static class AuditdSyscall
         // The SYSCALL record's decimal ids (pid ... ses, and sig of ANOM_ABEND): the u32 fields before the strings.
         foreach (var f in RecordLayout.Scalars)
             if (f.Kind == FieldKind.U32 && f.Offset < RecordLayout.CommDescriptor && f.Name is not ("arch" or "syscall")) Add(f.Name, Kind.Dec32, f.Offset);
-        Add("comm", Kind.Comm, RecordLayout.CommDescriptor);
-        Add("exe", Kind.Exe, RecordLayout.ExeDescriptor);
+        Add("comm", Kind.Text, RecordLayout.CommDescriptor);
+        Add("exe", Kind.Text, RecordLayout.ExeDescriptor);
+        // The rest of what the SYSCALL record says of the event (kernel/auditsc.c audit_log_exit: items= before
+        // ppid, tty= among the task's ids, key= last, via audit_log_key: quoted, hex or (null)).
+        Add("items", Kind.Dec32, RecordLayout.Items);
+        Add("tty", Kind.Raw, RecordLayout.TtyDescriptor);
+        Add("key", Kind.Text, RecordLayout.KeyDescriptor);
         return [.. keys];
     }
 
@@ -225,7 +230,7 @@ internal static class AuditdSyscall
     private static bool SetField(Key key, ReadOnlySpan<byte> value, bool quoted, RecordBuilder builder, byte[] scratch, string recordName, out string? message)
     {
         message = null;
-        if (quoted && key.Kind is not (Kind.Comm or Kind.Exe))
+        if (quoted && key.Kind is not (Kind.Text or Kind.Raw))
         {
             message = $"{recordName} field '{key.Name}': expected {Expected(key.Kind)}, got \"{Show(value)}\"";
             return false;
@@ -254,18 +259,31 @@ internal static class AuditdSyscall
                 else if (value.SequenceEqual("no"u8)) builder.SetSuccess(false);
                 else break;
                 return true;
+            case Kind.Raw:
+                // tty=pts0, tty=(none): written as it is, never hex.
+                builder.SetString(RecordLayout.StringAt(key.Offset)!, value);
+                return true;
             default:
-                ReadOnlySpan<byte> bytes;
-                if (quoted) bytes = value;
-                else if (value.SequenceEqual("(null)"u8)) bytes = default;
-                else if (TryHexBytes(value, scratch, out int length)) bytes = scratch.AsSpan(0, length);
-                else break;
-                if (key.Kind == Kind.Comm) builder.SetComm(bytes);
-                else builder.SetExe(bytes);
+                if (!TryText(value, quoted, scratch, out var bytes)) break;
+                builder.SetString(RecordLayout.StringAt(key.Offset)!, bytes);
                 return true;
         }
         message = $"{recordName} field '{key.Name}': expected {Expected(key.Kind)}, got {(quoted ? $"\"{Show(value)}\"" : Show(value))}";
         return false;
+    }
+
+    /// <summary>
+    /// A value as audit_log_untrustedstring writes it: quoted, hex-encoded bytes when it holds a quote, space,
+    /// control or non-ASCII byte, or <c>(null)</c> (the empty string).
+    /// </summary>
+    internal static bool TryText(ReadOnlySpan<byte> value, bool quoted, byte[] scratch, out ReadOnlySpan<byte> bytes)
+    {
+        bytes = default;
+        if (quoted) bytes = value;
+        else if (value.SequenceEqual("(null)"u8)) bytes = default;
+        else if (TryHexBytes(value, scratch, out int length)) bytes = scratch.AsSpan(0, length);
+        else return false;
+        return true;
     }
 
     private static string Expected(Kind kind) => kind switch
@@ -291,12 +309,12 @@ internal static class AuditdSyscall
 
     // ---- Numbers, parsed in place -----------------------------------------------------------------------
 
-    private static int HexDigit(byte c) =>
+    internal static int HexDigit(byte c) =>
         c is >= (byte)'0' and <= (byte)'9' ? c - '0'
         : (c | 0x20) is >= 'a' and <= 'f' ? (c | 0x20) - 'a' + 10
         : -1;
 
-    private static bool TryHex(ReadOnlySpan<byte> text, int maxDigits, out ulong value)
+    internal static bool TryHex(ReadOnlySpan<byte> text, int maxDigits, out ulong value)
     {
         value = 0;
         if (text.Length == 0 || text.Length > maxDigits) return false;
@@ -309,7 +327,7 @@ internal static class AuditdSyscall
         return true;
     }
 
-    private static bool TryDecimal(ReadOnlySpan<byte> text, out ulong value)
+    internal static bool TryDecimal(ReadOnlySpan<byte> text, out ulong value)
     {
         value = 0;
         if (text.Length == 0 || text.Length > 20) return false;
@@ -345,7 +363,7 @@ internal static class AuditdSyscall
     /// Decodes an even-length hex string into <paramref name="scratch"/>, keeping at most its length in
     /// bytes (the builder truncates to the field's maximum anyway) but checking every digit.
     /// </summary>
-    private static bool TryHexBytes(ReadOnlySpan<byte> text, byte[] scratch, out int length)
+    internal static bool TryHexBytes(ReadOnlySpan<byte> text, byte[] scratch, out int length)
     {
         length = 0;
         if (text.Length == 0 || text.Length % 2 != 0) return false;

@@ -29,10 +29,15 @@ public sealed class LiveEventDecoder
     private readonly RecordBuilder _builder = new();
     private readonly byte[] _scratch = new byte[RecordLayout.ExeMaxLength];
     private readonly int _fields;
+    private readonly AuxFields _aux;
+    private readonly EventExtras _extras = new();
 
     /// <param name="fields">The record fields to decode (a filter's <c>VerifiedProgram.FieldsRead</c>), or null for all.</param>
-    public LiveEventDecoder(IEnumerable<string>? fields = null) =>
+    public LiveEventDecoder(IEnumerable<string>? fields = null)
+    {
+        _aux = EventExtras.For(fields);
         _fields = fields is null ? AuditdSyscall.AllFields : AuditdSyscall.FieldsFor(fields);
+    }
 
     /// <summary>Why the last <see cref="Decode"/> returned <see cref="LiveEventKind.Malformed"/>.</summary>
     public string? Error { get; private set; }
@@ -43,30 +48,44 @@ public sealed class LiveEventDecoder
     /// </summary>
     public bool HasExit { get; private set; }
 
-    /// <summary>Decodes <paramref name="ev"/>; for Syscall and Signal, <paramref name="record"/> holds the record until the next call.</summary>
+    /// <summary>
+    /// Decodes <paramref name="ev"/>; for Syscall and Signal, <paramref name="record"/> holds the record until the next
+    /// call, with what the event's other records say (<see cref="EventExtras"/>, as the auditd reader decodes them).
+    /// </summary>
     public LiveEventKind Decode(LiveEvent ev, out ReadOnlySpan<byte> record)
     {
         record = default;
         Error = null;
         HasExit = false;
-        LiveRecord? abend = null;
+        _extras.Reset();
+        LiveRecord? syscall = null, abend = null;
+        string? message;
         foreach (var r in ev.Records)
         {
-            if (r.Type == RecordTypes.Syscall)
-            {
-                if (!AuditdSyscall.TryParse(r.Body, _builder, _scratch, _fields, out bool hasExit, out string? message))
-                    return Fail($"event {ev.Id}: {message}");
-                HasExit = hasExit;
-                record = _builder.Build();
-                return LiveEventKind.Syscall;
-            }
-            if (r.Type == RecordTypes.AnomAbend && abend is null) abend = r;
+            if (r.Type == RecordTypes.Syscall) syscall ??= r;
+            else if (r.Type == RecordTypes.AnomAbend) abend ??= r;
+            else if (EventExtras.KindOf(RecordTypes.NameOf(r.Type), _aux) is var aux and not AuxRecord.None
+                && !_extras.TryAdd(aux, r.Body, _scratch, out message))
+                return Fail($"event {ev.Id}: {message}");
         }
-        if (abend is not { } a) return LiveEventKind.NoRecord;
-        if (!AuditdSyscall.TryParseAnomAbend(a.Body, _builder, _scratch, _fields, out string? error))
-            return Fail($"event {ev.Id}: {error}");
+        LiveEventKind kind;
+        if (syscall is { } s)
+        {
+            if (!AuditdSyscall.TryParse(s.Body, _builder, _scratch, _fields, out bool hasExit, out message))
+                return Fail($"event {ev.Id}: {message}");
+            HasExit = hasExit;
+            kind = LiveEventKind.Syscall;
+        }
+        else if (abend is { } a)
+        {
+            if (!AuditdSyscall.TryParseAnomAbend(a.Body, _builder, _scratch, _fields, out message))
+                return Fail($"event {ev.Id}: {message}");
+            kind = LiveEventKind.Signal;
+        }
+        else return LiveEventKind.NoRecord;
+        _extras.ApplyTo(_builder, ev.Id, _aux);
         record = _builder.Build();
-        return LiveEventKind.Signal;
+        return kind;
     }
 
     private LiveEventKind Fail(string message)

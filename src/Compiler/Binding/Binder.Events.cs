@@ -25,7 +25,7 @@ public sealed partial class Binder
 
     private static NameSyntax? EventField(SyntaxNode node) => node is NameSyntax n && EventFieldNames.Contains(n.Name) ? n : null;
 
-    /// <summary>The time zone of date literals without an offset (<see cref="CompilerOptions.TimeZone"/>).</summary>
+    /// <summary>The time zone of date literals without an offset (the compiler options' TimeZone).</summary>
     private TimeZoneInfo _timeZone = TimeZoneInfo.Local;
 
     // ---------------------------------------------------------------- PATH items
@@ -316,7 +316,7 @@ public sealed partial class Binder
 
     /// <summary>
     /// A date literal: milliseconds since 1970-01-01 00:00 UTC, an unsigned integer. Without <c>Z</c> or an offset it
-    /// is a time in the compiler's time zone (<see cref="CompilerOptions.TimeZone"/>, the machine's local zone by
+    /// is a time in the compiler's time zone (the compiler options' TimeZone, the machine's local zone by
     /// default, as ausearch reads its times); a local time that does not exist (skipped by a DST change) is an error.
     /// </summary>
     private BoundNode? BindDateTime(DateTimeSyntax d)

@@ -355,7 +355,8 @@ public sealed partial class Binder
         // `syscall in (exit, ...)`); any other name there is a syscall or arch name (unknown ones are
         // reported as such, with a hint). Beside type, event type names come first: `type == syscall`.
         bool typeName = f.Name == "type" && TryEventType(n.Name, out _);
-        return IsFieldOrConstant(n.Name) && !typeName ? null : (RecordLayout.ScalarNamed(f.Name)!, n);
+        bool syscallName = f.Name == "syscall" && IsSyscallBeforeField(n.Name);
+        return IsFieldOrConstant(n.Name) && !typeName && !syscallName ? null : (RecordLayout.ScalarNamed(f.Name)!, n);
     }
 
     private BoundNode? BindNamedComparison(BinarySyntax b, ScalarField field, NameSyntax name)
@@ -383,7 +384,7 @@ public sealed partial class Binder
         var dynamic = new List<BoundInt>();
         foreach (var e in elements)
         {
-            if (e.Hi is null && e.Lo is NameSyntax n && !IsFieldOrConstant(n.Name))
+            if (e.Hi is null && e.Lo is NameSyntax n && (!IsFieldOrConstant(n.Name) || IsSyscallBeforeField(n.Name)))
             {
                 string name = n.Name.StartsWith(SyscallPrefix, StringComparison.Ordinal) ? n.Name[SyscallPrefix.Length..] : n.Name;
                 if (Syscalls.IsKnown(name)) named.Add(name);
@@ -480,6 +481,14 @@ public sealed partial class Binder
             _ => new BoundLogical(false, tests, span),
         };
     }
+
+    /// <summary>
+    /// A syscall name that became a field's name only with the whole event (record v2: <c>time</c>): beside
+    /// <c>syscall</c> it stays the system call, so filters written before keep their meaning (spec/language.md).
+    /// </summary>
+    private static bool IsSyscallBeforeField(string name) =>
+        Syscalls.IsKnown(name)
+        && (RecordLayout.ScalarNamed(name) is { Offset: >= RecordLayout.V1HeaderSize } || RecordLayout.StringNamed(name) is { DescriptorOffset: >= RecordLayout.V1HeaderSize });
 
     private static bool IsFieldOrConstant(string name) =>
         RecordLayout.ScalarNamed(name) is not null || RecordLayout.StringNamed(name) is not null || EventFieldNames.Contains(name)

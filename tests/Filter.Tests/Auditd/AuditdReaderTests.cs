@@ -45,6 +45,7 @@ public class AuditdReaderTests
             ["pid"] = 20001, ["ppid"] = 20000, ["auid"] = uint.MaxValue, ["uid"] = 1, ["gid"] = 2, ["euid"] = 3,
             ["suid"] = 4, ["fsuid"] = 5, ["egid"] = 6, ["sgid"] = 7, ["fsgid"] = 8, ["ses"] = uint.MaxValue,
             ["success"] = 0, ["type"] = 0, ["sig"] = 0,   // event fields: a syscall record (type 0), no signal
+            ["items"] = 2, ["time"] = 1795731042524, ["serial"] = 565481,
         };
         var record = new Record(builder.Build());
         foreach (var field in RecordLayout.Scalars)
@@ -259,7 +260,7 @@ public class AuditdReaderTests
     {
         // With 2 open events: C's start completes A, so A's late record starts a new event after C.
         string a1 = Other("CWD", "1.0:1"), b1 = Other("CWD", "1.0:2"), c1 = Other("CWD", "1.0:3");
-        string b2 = Other("PATH", "1.0:2"), a2 = Other("PATH", "1.0:1");
+        string b2 = Other("MMAP", "1.0:2"), a2 = Other("MMAP", "1.0:1");
         var (reader, builder) = Open(string.Join("\n", a1, b1, c1, b2, a2) + "\n", maxOpenEvents: 2);
 
         Assert.Equal(ReadResult.Record, reader.Read(builder));
@@ -278,7 +279,7 @@ public class AuditdReaderTests
     public void EoeEndsAnEventAtOnce()
     {
         string a1 = Syscall("1.0:1", "arch=c000003e syscall=0 success=yes exit=0"), eoe = "type=EOE msg=audit(1.0:1): ";
-        string b1 = Other("CWD", "1.0:2"), late = Other("PATH", "1.0:1");
+        string b1 = Other("CWD", "1.0:2"), late = Other("MMAP", "1.0:1");
         var input = new ConcatStream(
             new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", a1, eoe, b1, late) + "\n")),
             new RepeatStream((byte)'\n', 1 << 20)); // a long run of blank lines
@@ -460,7 +461,7 @@ public class AuditdReaderTests
     public void AnOverLongLineIsSkippedInBoundedMemory()
     {
         const long huge = 64L << 20;
-        string a = Other("CWD", "1.0:1"), b = Other("PATH", "1.0:1");
+        string a = Other("CWD", "1.0:1"), b = Other("MMAP", "1.0:1");
         var input = new ConcatStream(
             new MemoryStream(Encoding.UTF8.GetBytes(a + "\n")),
             new RepeatStream((byte)'x', huge),

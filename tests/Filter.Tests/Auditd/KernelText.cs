@@ -13,7 +13,7 @@ internal static class KernelText
         ("a0", "0"), ("a1", "0"), ("a2", "0"), ("a3", "0"), ("items", "0"), ("ppid", "1"), ("pid", "2"),
         ("auid", "4294967295"), ("uid", "0"), ("gid", "0"), ("euid", "0"), ("suid", "0"), ("fsuid", "0"),
         ("egid", "0"), ("sgid", "0"), ("fsgid", "0"), ("tty", "(none)"), ("ses", "4294967295"),
-        ("comm", "\"test\""), ("exe", "\"/usr/bin/test\""),
+        ("comm", "\"test\""), ("exe", "\"/usr/bin/test\""), ("key", "(null)"),
     ];
 
     /// <summary>

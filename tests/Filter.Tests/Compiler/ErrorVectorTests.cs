@@ -81,6 +81,25 @@ public class WarningTests
         Assert.Empty(FilterCompiler.Compile("syscall == 60 && exit == 0").Warnings);
     }
 
+    /// <summary>`time` was a syscall name before it was a field (record v2): beside syscall it stays the call.</summary>
+    [Theory]
+    [InlineData("syscall == time")]
+    [InlineData("syscall in (read, time)")]
+    public void TimeBesideSyscallIsTheSystemCall(string filter)
+    {
+        var c = FilterCompiler.Compile(filter);
+        Assert.True(c.Success, c.RenderDiagnostics());
+        Assert.Empty(c.Warnings);
+        var record = new RecordBuilder();
+        record.SetU32(RecordLayout.Arch, AuditArch.X86_64);
+        record.SetU32(RecordLayout.Syscall, 201); // time(2) on x86_64
+        record.SetU64(RecordLayout.Time, 201);
+        Assert.True(ReferenceEvaluator.Evaluate(c.Bound!, new Record(record.Build())));
+        record.SetU32(RecordLayout.Syscall, 202);
+        record.SetU64(RecordLayout.Time, 202);
+        Assert.False(ReferenceEvaluator.Evaluate(c.Bound!, new Record(record.Build())));
+    }
+
     [Theory]
     [InlineData("auid != 4294967295")]
     [InlineData("a0 != -1")]

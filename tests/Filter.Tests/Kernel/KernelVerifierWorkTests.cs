@@ -103,7 +103,7 @@ public class KernelVerifierWorkTests(ITestOutputHelper output)
             new(false, Enumerable.Range(0, 2000).Select(i => new ValueRange((ulong)i * 3, (ulong)i * 3))),
         ];
         byte[][] strings = ["/tmp/"u8.ToArray(), [.. Enumerable.Range(0, 100).Select(i => (byte)('a' + i % 26))], [.. Enumerable.Repeat((byte)'x', 4096)]];
-        var fields = RecordLayout.Scalars.Where(f => KernelSupport.GatheredFields.Contains(f.Name)).ToArray();
+        var fields = RecordLayout.Scalars.Where(f => KernelSupport.GatheredFields.Contains(f.Name)).ToArray(); // the kernel refuses the rest (FLT5007)
         var code = new List<Instruction>();
         for (int r = 0; r < 16; r++) code.Add(Load(r));
         while (code.Count < length - 1)
@@ -122,10 +122,8 @@ public class KernelVerifierWorkTests(ITestOutputHelper output)
                 < 62 => new(Pick(OpCode.JeqK, OpCode.JgtK, OpCode.JgeK, OpCode.JsgtK, OpCode.JsgeK, OpCode.JsetK), a, 0, jt, 0, k),
                 < 80 => new(Pick(OpCode.JeqX, OpCode.JgtX, OpCode.JgeX, OpCode.JsgtX, OpCode.JsgeX, OpCode.JsetX), a, b, jt, 0, 0),
                 < 92 => new(OpCode.Jin, a, 0, jt, 0, (ulong)(rng.Next(20) == 0 ? 2 : rng.Next(2))),
-                < 98 => new(Pick(OpCode.JstrEq, OpCode.JstrPrefix, OpCode.JstrSuffix), (byte)(rng.Next(2) == 0 ? RecordLayout.CommDescriptor : RecordLayout.ExeDescriptor), 0, jt, 0,
+                < 99 => new(Pick(OpCode.JstrEq, OpCode.JstrPrefix), (byte)(rng.Next(2) == 0 ? RecordLayout.CommDescriptor : RecordLayout.ExeDescriptor), 0, jt, 0,
                     (ulong)(rng.Next(30) == 0 ? 2 : rng.Next(2))),
-                // contains on exe is thousands of eBPF instructions: on comm only here (ContainsOnExeVerifiesInBoundedWork has exe).
-                < 99 => new(OpCode.JstrContains, (byte)RecordLayout.CommDescriptor, 0, jt, 0, (ulong)rng.Next(2)),
                 _ => new(OpCode.Ja, 0, 0, 0, 0, 0),
             });
         }
@@ -145,18 +143,6 @@ public class KernelVerifierWorkTests(ITestOutputHelper output)
     {
         KernelRequirements.RequireBpf();
         output.WriteLine(AssertBounded(V.Verify(Joins(15)).Program!, "15 joins"));
-    }
-
-    /// <summary>
-    /// contains on exe is unrolled over every position of a 4,096-byte string, without a branch: the verifier
-    /// walks it once, whatever the constant's length.
-    /// </summary>
-    [SkippableFact]
-    public void ContainsOnExeVerifiesInBoundedWork()
-    {
-        KernelRequirements.RequireBpf();
-        output.WriteLine(AssertBounded(TestPrograms.CompileAndVerify(
-            "exe contains \"/tmp/\" || exe contains \"/a-constant-of-more-than-8-bytes/\" || comm contains \"sh\" || exe endswith \"/ls\""), "contains on exe"));
     }
 
     /// <summary>Random programs of the most instructions (FILTER_KERNEL_LARGE of them: 4, 40 in the long mode), seeded as the other random kernel tests are.</summary>
@@ -185,7 +171,7 @@ public class KernelVerifierWorkTests(ITestOutputHelper output)
     /// <summary>A policy of 250 rules over as many system calls: the live exit program tests the number first, then the arch.</summary>
     private static string RulesOverManySyscalls()
     {
-        var names = Syscalls.ForArch(AuditArch.X86_64).Where(s => s.Name is not ("exit" or "exit_group") && RecordLayout.ScalarNamed(s.Name) is null).Take(250).Select(s => s.Name).ToArray();
+        var names = Syscalls.ForArch(AuditArch.X86_64).Where(s => s.Name is not ("exit" or "exit_group")).Take(250).Select(s => s.Name).ToArray();
         return string.Join('\n', names.Select((name, i) => $"always \"r{i}\": syscall == {name} && uid == {1000 + i}"));
     }
 

@@ -1,0 +1,480 @@
+using System.Buffers.Binary;
+
+namespace Filter.Audit.Formats;
+
+/// <summary>The records of an event besides SYSCALL that the record's fields come from (spec/auditd.md).</summary>
+internal enum AuxRecord : byte { None, Cwd, Path, Proctitle, Execve, Sockaddr, Openat2 }
+
+/// <summary>Which of those records a filter needs decoded (from the fields it reads).</summary>
+[Flags]
+internal enum AuxFields : byte
+{
+    None = 0, Cwd = 1, Path = 2, Proctitle = 4, Execve = 8, Sockaddr = 16, Openat2 = 32,
+    All = Cwd | Path | Proctitle | Execve | Sockaddr | Openat2,
+}
+
+/// <summary>
+/// What an event's CWD, PATH, PROCTITLE, EXECVE, SOCKADDR and OPENAT2 records say, collected as they arrive (in
+/// any order, interleaved with other events) and put into the event's record when it is complete
+/// (<see cref="ApplyTo"/>), with the time and serial of its id and each item's name resolved against the cwd.
+/// The one decoding of these records: the auditd reader and the live source both use it (spec/record.md).
+/// Only the records the filter needs are decoded, and so checked.
+/// </summary>
+internal sealed class EventExtras
+{
+    private readonly RecordBuilder _fields = new();
+    private bool _any, _sockaddr;
+    private int _lastArg = -1, _items;
+    private readonly byte[] _argv = new byte[RecordLayout.ArgvMaxLength];
+    private int _argvLength;
+
+    public void Reset()
+    {
+        if (_any) _fields.Clear();
+        _any = _sockaddr = false;
+        _lastArg = -1;
+        _items = 0;
+        _argvLength = 0;
+    }
+
+    private static readonly ScalarField[] Scalars = RecordLayout.Scalars.Where(f => f.Offset >= RecordLayout.Inode && f.Name != "items").ToArray();
+    private static readonly StringField[] Strings = RecordLayout.Strings.Where(s => s.Name is "cwd" or "proctitle" or "argv" or "addr" || s.Name.StartsWith("name", StringComparison.Ordinal)).ToArray();
+    private static readonly StringField Cwd = RecordLayout.StringNamed("cwd")!, ProctitleField = RecordLayout.StringNamed("proctitle")!;
+    private static readonly StringField Argv = RecordLayout.StringNamed("argv")!, Addr = RecordLayout.StringNamed("addr")!;
+    private static readonly StringField[] Names = [.. Enumerable.Range(0, RecordLayout.PathItems).Select(i => RecordLayout.StringAt(RecordLayout.NameDescriptor + 4 * i)!)];
+    private static readonly StringField[] Paths = [.. Enumerable.Range(0, RecordLayout.PathItems).Select(i => RecordLayout.StringAt(RecordLayout.PathDescriptor + 4 * i)!)];
+    private static readonly (byte[] Name, byte Value)[] NameTypes = [.. RecordLayout.NameTypes.Select(t => (System.Text.Encoding.ASCII.GetBytes(t.Name), t.Value))];
+
+    /// <summary>The records to decode for a filter reading <paramref name="names"/> (null: all).</summary>
+    public static AuxFields For(IEnumerable<string>? names)
+    {
+        if (names is null) return AuxFields.All;
+        var need = AuxFields.None;
+        foreach (var n in names)
+        {
+            string stem = n.TrimEnd("0123456789".ToCharArray());
+            need |= n switch
+            {
+                "cwd" => AuxFields.Cwd,
+                "proctitle" => AuxFields.Proctitle,
+                "argv" or "argc" => AuxFields.Execve,
+                "saddr_fam" or "addr" or "port" => AuxFields.Sockaddr,
+                "oflag" => AuxFields.Openat2,
+                _ when stem == "path" => AuxFields.Path | AuxFields.Cwd,
+                _ when stem is "name" or "inode" or "dev" or "mode" or "ouid" or "ogid" or "nametype" => AuxFields.Path,
+                _ => AuxFields.None,
+            };
+        }
+        return need;
+    }
+
+    private static readonly (string Name, AuxRecord Kind, AuxFields Flag)[] Types =
+    [
+        ("PATH", AuxRecord.Path, AuxFields.Path), ("CWD", AuxRecord.Cwd, AuxFields.Cwd),
+        ("PROCTITLE", AuxRecord.Proctitle, AuxFields.Proctitle), ("EXECVE", AuxRecord.Execve, AuxFields.Execve),
+        ("SOCKADDR", AuxRecord.Sockaddr, AuxFields.Sockaddr), ("OPENAT2", AuxRecord.Openat2, AuxFields.Openat2),
+    ];
+
+    /// <summary>The record a type name is (<c>PATH</c>, ...), when the filter needs it decoded.</summary>
+    public static AuxRecord KindOf(ReadOnlySpan<byte> type, AuxFields wanted)
+    {
+        foreach (var (name, kind, flag) in Types)
+            if (System.Text.Ascii.Equals(type, name)) return (wanted & flag) != 0 ? kind : AuxRecord.None;
+        return AuxRecord.None;
+    }
+
+    /// <summary>As <see cref="KindOf(ReadOnlySpan{byte}, AuxFields)"/> for a type name as text (the live source's record types).</summary>
+    public static AuxRecord KindOf(string type, AuxFields wanted)
+    {
+        foreach (var (name, kind, flag) in Types)
+            if (type == name) return (wanted & flag) != 0 ? kind : AuxRecord.None;
+        return AuxRecord.None;
+    }
+
+    /// <summary>Decodes one record's text (after <c>msg=audit(...): </c>); false with a message naming the field when it does not decode.</summary>
+    public bool TryAdd(AuxRecord kind, ReadOnlySpan<byte> body, byte[] scratch, out string? message)
+    {
+        _any = true;
+        return kind switch
+        {
+            AuxRecord.Path => Path(body, scratch, out message),
+            AuxRecord.Cwd => Text(body, "CWD", "cwd"u8, Cwd, scratch, out message),
+            AuxRecord.Proctitle => Proctitle(body, scratch, out message),
+            AuxRecord.Execve => Execve(body, scratch, out message),
+            AuxRecord.Sockaddr => Sockaddr(body, scratch, out message),
+            _ => Openat2(body, out message),
+        };
+    }
+
+    // ---- the records ----------------------------------------------------------------------------------
+
+    private bool Text(ReadOnlySpan<byte> body, string record, ReadOnlySpan<byte> name, StringField field, byte[] scratch, out string? message)
+    {
+        var t = new Tokens(body, record);
+        while (t.Next(out var key, out var value, out bool quoted, out message))
+            if (key.SequenceEqual(name))
+            {
+                if (!AuditdSyscall.TryText(value, quoted, scratch, out var text)) return Bad(record, field.Name, value, out message);
+                _fields.SetString(field, text);
+                return true;
+            }
+        return message is null || false;
+    }
+
+    private bool Path(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
+    {
+        var t = new Tokens(body, "PATH");
+        int item = -1;
+        while (t.Next(out var key, out var value, out bool quoted, out message))
+        {
+            if (key.SequenceEqual("item"u8))
+            {
+                if (!AuditdSyscall.TryDecimal(value, out ulong n) || n > int.MaxValue) return Bad("PATH", "item", value, out message);
+                item = (int)n;
+                if (item >= RecordLayout.PathItems) return true; // beyond what a record holds (spec/record.md)
+                if ((_items & 1 << item) != 0) { message = $"PATH record: a second item={item} in this event"; return false; }
+                _items |= 1 << item;
+                continue;
+            }
+            if (item < 0) { message = "PATH record: 'item' is not its first field"; return false; }
+            if (key.SequenceEqual("name"u8))
+            {
+                if (!AuditdSyscall.TryText(value, quoted, scratch, out var name)) return Bad("PATH", "name", value, out message);
+                _fields.SetString(Names[item], name);
+            }
+            else if (key.SequenceEqual("inode"u8))
+            {
+                if (!AuditdSyscall.TryDecimal(value, out ulong inode)) return Bad("PATH", "inode", value, out message);
+                _fields.SetU64(RecordLayout.Inode + 8 * item, inode);
+            }
+            else if (key.SequenceEqual("dev"u8))
+            {
+                // dev=fd:01: the major and minor numbers in hex, encoded as the kernel's dev_t (major << 20 | minor).
+                int colon = value.IndexOf((byte)':');
+                if (colon < 0 || !AuditdSyscall.TryHex(value[..colon], 3, out ulong major) || !AuditdSyscall.TryHex(value[(colon + 1)..], 5, out ulong minor))
+                    return Bad("PATH", "dev", value, out message);
+                _fields.SetU32(RecordLayout.Dev + 4 * item, (uint)(major << 20 | minor));
+            }
+            else if (key.SequenceEqual("mode"u8))
+            {
+                if (!TryOctal(value, out ulong mode) || mode > uint.MaxValue) return Bad("PATH", "mode", value, out message);
+                _fields.SetU32(RecordLayout.Mode + 4 * item, (uint)mode);
+            }
+            else if (key.SequenceEqual("ouid"u8) || key.SequenceEqual("ogid"u8))
+            {
+                if (!AuditdSyscall.TryDecimal(value, out ulong id) || id > uint.MaxValue) return Bad("PATH", key[1] == (byte)'u' ? "ouid" : "ogid", value, out message);
+                _fields.SetU32((key[1] == (byte)'u' ? RecordLayout.Ouid : RecordLayout.Ogid) + 4 * item, (uint)id);
+            }
+            else if (key.SequenceEqual("nametype"u8))
+            {
+                int type = -1;
+                foreach (var (n, v) in NameTypes)
+                    if (value.SequenceEqual(n)) type = v;
+                if (type < 0) return Bad("PATH", "nametype", value, out message);
+                _fields.SetU8(RecordLayout.Nametype + item, (byte)type);
+            }
+        }
+        if (message is not null) return false;
+        if (item < 0) { message = "PATH record has no 'item' field (the kernel always writes it: the line is cut short or damaged)"; return false; }
+        return true;
+    }
+
+    private bool Proctitle(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
+    {
+        var t = new Tokens(body, "PROCTITLE");
+        while (t.Next(out var key, out var value, out bool quoted, out message))
+            if (key.SequenceEqual("proctitle"u8))
+            {
+                if (!AuditdSyscall.TryText(value, quoted, scratch, out var text)) return Bad("PROCTITLE", "proctitle", value, out message);
+                // The command line's NUL separators as spaces, as ausearch -i shows it.
+                var area = _fields.StringArea(ProctitleField);
+                int n = Math.Min(text.Length, area.Length);
+                text[..n].CopyTo(area);
+                area[..n].Replace((byte)0, (byte)' ');
+                while (n > 0 && area[n - 1] == (byte)' ') n--;
+                _fields.SetLength(ProctitleField, n);
+                return true;
+            }
+        return message is null;
+    }
+
+    /// <summary>
+    /// EXECVE: <c>argc=N a0="..." a1=HEX ...</c>; a long argument is written in pieces (<c>a1_len=L a1[0]=... a1[1]=...</c>),
+    /// possibly over several EXECVE records. The arguments are joined by one space, truncated at the field's
+    /// maximum (spec/record.md).
+    /// </summary>
+    private bool Execve(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
+    {
+        var t = new Tokens(body, "EXECVE");
+        while (t.Next(out var key, out var value, out bool quoted, out message))
+        {
+            if (key.SequenceEqual("argc"u8))
+            {
+                if (!AuditdSyscall.TryDecimal(value, out ulong argc) || argc > uint.MaxValue) return Bad("EXECVE", "argc", value, out message);
+                _fields.SetU32(RecordLayout.Argc, (uint)argc);
+                continue;
+            }
+            if (key.Length < 2 || key[0] != (byte)'a' || key.EndsWith("_len"u8)) continue;
+            int bracket = key.IndexOf((byte)'[');
+            if (!AuditdSyscall.TryDecimal(bracket < 0 ? key[1..] : key[1..bracket], out ulong index) || index > int.MaxValue) continue;
+            if (!AuditdSyscall.TryText(value, quoted, scratch, out var arg)) return Bad("EXECVE", System.Text.Encoding.ASCII.GetString(key), value, out message);
+            if ((int)index != _lastArg && _lastArg >= 0) Append(" "u8);
+            _lastArg = (int)index;
+            Append(arg);
+        }
+        if (message is not null) return false;
+        _fields.SetString(Argv, _argv.AsSpan(0, _argvLength));
+        return true;
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        int n = Math.Min(bytes.Length, _argv.Length - _argvLength);
+        bytes[..n].CopyTo(_argv.AsSpan(_argvLength));
+        _argvLength += n;
+    }
+
+    /// <summary>SOCKADDR: <c>saddr=HEX</c>, a struct sockaddr (the event's first one counts).</summary>
+    private bool Sockaddr(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
+    {
+        var t = new Tokens(body, "SOCKADDR");
+        while (t.Next(out var key, out var value, out _, out message))
+        {
+            if (!key.SequenceEqual("saddr"u8)) continue;
+            if (!AuditdSyscall.TryHexBytes(value, scratch, out int length) || length < 2) return Bad("SOCKADDR", "saddr", value, out message);
+            if (_sockaddr) return true;
+            _sockaddr = true;
+            var sa = scratch.AsSpan(0, length);
+            ushort family = BinaryPrimitives.ReadUInt16LittleEndian(sa);
+            _fields.SetU32(RecordLayout.SaddrFam, family);
+            var addr = Addr;
+            switch (family)
+            {
+                case 2 when length >= 8: // AF_INET
+                    _fields.SetU32(RecordLayout.Port, BinaryPrimitives.ReadUInt16BigEndian(sa[2..]));
+                    _fields.SetLength(addr, InetText.Format(sa.Slice(4, 4), _fields.StringArea(addr)));
+                    break;
+                case 10 when length >= 24: // AF_INET6
+                    _fields.SetU32(RecordLayout.Port, BinaryPrimitives.ReadUInt16BigEndian(sa[2..]));
+                    _fields.SetLength(addr, InetText.Format(sa.Slice(8, 16), _fields.StringArea(addr)));
+                    break;
+                case 1: // AF_UNIX: a path, or an abstract name after a NUL (shown as @name, as ausearch does)
+                    var path = sa[2..];
+                    if (path.Length > 0 && path[0] == 0)
+                    {
+                        var name = path[1..].TrimEnd((byte)0);
+                        _fields.SetString(addr, [(byte)'@', .. name]);
+                    }
+                    else
+                    {
+                        int nul = path.IndexOf((byte)0);
+                        _fields.SetString(addr, nul < 0 ? path : path[..nul]);
+                    }
+                    break;
+            }
+            return true;
+        }
+        return message is null;
+    }
+
+    private bool Openat2(ReadOnlySpan<byte> body, out string? message)
+    {
+        var t = new Tokens(body, "OPENAT2");
+        while (t.Next(out var key, out var value, out _, out message))
+            if (key.SequenceEqual("oflag"u8))
+            {
+                if (!TryOctal(value, out ulong flags)) return Bad("OPENAT2", "oflag", value, out message);
+                _fields.SetU32(RecordLayout.Oflag, (uint)flags);
+                return true;
+            }
+        return message is null;
+    }
+
+    // ---- the event's record ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// Puts the event's time and serial into <paramref name="record"/> and, when any of these records came, their
+    /// fields, with each PATH item's name resolved against the cwd (<see cref="PathNames.Resolve"/>).
+    /// </summary>
+    public void ApplyTo(RecordBuilder record, AuditdEventId id, AuxFields wanted)
+    {
+        record.SetU64(RecordLayout.Time, id.Seconds * 1000 + id.Millis);
+        record.SetU64(RecordLayout.Serial, id.Serial);
+        if (!_any) return;
+        foreach (var f in Scalars) record.SetScalar(f, _fields.GetScalar(f));
+        foreach (var s in Strings) record.SetString(s, _fields.GetString(s));
+        if ((wanted & AuxFields.Path) == 0) return;
+        var cwd = _fields.GetString(Cwd);
+        for (int i = 0; i < RecordLayout.PathItems; i++)
+        {
+            var name = _fields.GetString(Names[i]);
+            int n = name.Length == 0 ? 0 : PathNames.Resolve(name, cwd, record.StringArea(Paths[i]));
+            record.SetLength(Paths[i], Math.Max(0, n));
+        }
+    }
+
+    // ---- values ---------------------------------------------------------------------------------------
+
+    private static bool TryOctal(ReadOnlySpan<byte> text, out ulong value)
+    {
+        value = 0;
+        if (text.Length == 0 || text.Length > 22) return false;
+        foreach (byte c in text)
+        {
+            uint d = (uint)(c - '0');
+            if (d > 7) return false;
+            value = value << 3 | d;
+        }
+        return true;
+    }
+
+    private static bool Bad(string record, string field, ReadOnlySpan<byte> value, out string? message)
+    {
+        message = $"{record} field '{field}': cannot decode {AuditdSyscall.Show(value)}";
+        return false;
+    }
+
+    /// <summary>The KEY=VALUE fields of a record's kernel text, up to any \x1d (auditd's ENRICHED tail).</summary>
+    private ref struct Tokens(ReadOnlySpan<byte> text, string record)
+    {
+        private readonly ReadOnlySpan<byte> _text = text;
+        private int _at;
+
+        public bool Next(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out bool quoted, out string? message)
+        {
+            key = value = default;
+            quoted = false;
+            message = null;
+            while (_at < _text.Length && _text[_at] == (byte)' ') _at++;
+            if (_at >= _text.Length || _text[_at] == 0x1d) return false;
+            int start = _at;
+            while (_at < _text.Length && _text[_at] is not ((byte)'=' or (byte)' ' or 0x1d)) _at++;
+            key = _text[start.._at];
+            if (_at >= _text.Length || _text[_at] != (byte)'=')
+            {
+                message = $"{record} record: '{AuditdSyscall.Show(key)}' is not a KEY=VALUE field (the line is cut short or damaged)";
+                return false;
+            }
+            _at++;
+            if (_at < _text.Length && _text[_at] == (byte)'"')
+            {
+                int close = _text[(_at + 1)..].IndexOf((byte)'"');
+                if (close < 0)
+                {
+                    message = $"{record} field '{AuditdSyscall.Show(key)}': unterminated quoted value";
+                    return false;
+                }
+                value = _text.Slice(_at + 1, close);
+                quoted = true;
+                _at += close + 2;
+                return true;
+            }
+            int v = _at;
+            while (_at < _text.Length && _text[_at] is not ((byte)' ' or 0x1d)) _at++;
+            value = _text[v.._at];
+            return true;
+        }
+    }
+}
+
+/// <summary>
+/// A PATH item's name made absolute and normalised (spec/record.md, "PATH items"): joined to the cwd when
+/// relative, then empty and <c>.</c> components dropped and <c>..</c> removing the one before, lexically (no
+/// symbolic link is followed); no trailing '/' but for the root.
+/// </summary>
+public static class PathNames
+{
+    /// <summary>The resolved path's length in <paramref name="into"/>, or -1 when there is none (relative without a cwd, too long).</summary>
+    public static int Resolve(ReadOnlySpan<byte> name, ReadOnlySpan<byte> cwd, Span<byte> into)
+    {
+        bool absolute = name.Length > 0 && name[0] == (byte)'/';
+        if (!absolute && (cwd.Length == 0 || cwd[0] != (byte)'/')) return -1;
+        int n = 0;
+        Span<int> starts = stackalloc int[into.Length / 2 + 1];
+        int depth = 0;
+        bool ok = true;
+        void Walk(ReadOnlySpan<byte> path, Span<byte> into, Span<int> starts)
+        {
+            foreach (var range in path.Split((byte)'/'))
+            {
+                var part = path[range];
+                if (part.Length == 0 || part.SequenceEqual("."u8)) continue;
+                if (part.SequenceEqual(".."u8))
+                {
+                    if (depth > 0) n = starts[--depth];
+                    continue;
+                }
+                if (n + 1 + part.Length > into.Length) { ok = false; return; }
+                starts[depth++] = n;
+                into[n++] = (byte)'/';
+                part.CopyTo(into[n..]);
+                n += part.Length;
+            }
+        }
+        if (!absolute) Walk(cwd, into, starts);
+        if (ok) Walk(name, into, starts);
+        if (!ok) return -1;
+        if (n == 0) into[n++] = (byte)'/';
+        return n;
+    }
+}
+
+/// <summary>
+/// An IPv4 or IPv6 address as text, as inet_ntop writes it (what ausearch -i shows): dotted quad; IPv6 in lower-case
+/// hex groups with the first longest run of two or more zero groups as <c>::</c>, and an IPv4-mapped
+/// (<c>::ffff:a.b.c.d</c>) or IPv4-compatible (<c>::a.b.c.d</c>) address with its last 32 bits dotted. No allocation.
+/// </summary>
+internal static class InetText
+{
+    /// <summary>Writes <paramref name="address"/> (4 or 16 bytes) into <paramref name="into"/> (at least 46 bytes); returns the length.</summary>
+    public static int Format(ReadOnlySpan<byte> address, Span<byte> into)
+    {
+        if (address.Length == 4) return Dotted(address, into);
+        Span<int> words = stackalloc int[8];
+        for (int i = 0; i < 8; i++) words[i] = address[2 * i] << 8 | address[2 * i + 1];
+        int bestAt = -1, bestLength = 0;
+        for (int i = 0; i < 8;)
+        {
+            if (words[i] != 0) { i++; continue; }
+            int j = i;
+            while (j < 8 && words[j] == 0) j++;
+            if (j - i > bestLength) (bestAt, bestLength) = (i, j - i);
+            i = j;
+        }
+        if (bestLength < 2) bestAt = -1;
+        int n = 0;
+        for (int i = 0; i < 8; i++)
+        {
+            if (i == bestAt)
+            {
+                if (i == 0) into[n++] = (byte)':';
+                into[n++] = (byte)':';
+                i += bestLength - 1;
+                continue;
+            }
+            if (i == 6 && bestAt == 0 && (bestLength == 6 || (bestLength == 5 && words[5] == 0xffff)))
+                return n + Dotted(address[12..], into[n..]);
+            n += Hex(words[i], into[n..]);
+            if (i < 7) into[n++] = (byte)':';
+        }
+        return n;
+    }
+
+    private static int Dotted(ReadOnlySpan<byte> four, Span<byte> into)
+    {
+        int n = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            if (i > 0) into[n++] = (byte)'.';
+            System.Buffers.Text.Utf8Formatter.TryFormat(four[i], into[n..], out int written);
+            n += written;
+        }
+        return n;
+    }
+
+    private static int Hex(int word, Span<byte> into)
+    {
+        System.Buffers.Text.Utf8Formatter.TryFormat((uint)word, into, out int written, new System.Buffers.StandardFormat('x'));
+        return written;
+    }
+}
