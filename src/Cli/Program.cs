@@ -28,8 +28,14 @@ public static class Program
             ExplainCommand.Create(io),
             AnalyzeCommand.Create(io),
         };
+        var parse = root.Parse(args);
+        if (CommandLineErrors.Of(parse) is { Count: > 0 } errors)
+        {
+            foreach (var error in errors) io.Usage(error);
+            return CliIO.UsageError;
+        }
         var config = new InvocationConfiguration { Output = new StreamWriter(stdout) { AutoFlush = true }, Error = stderr };
-        int rc = root.Parse(args).Invoke(config);
+        int rc = parse.Invoke(config);
         stdout.Flush();
         return rc;
     }

@@ -479,7 +479,7 @@ public sealed class AuditdReader : IDisposable
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
                 {
                     _stream = null;
-                    Fail($"cannot open: {e.Message}", unreadable: true);
+                    Fail($"cannot open: {Diagnostic.Reason(e, source.Name)}", unreadable: true);
                     _sourceIndex++;
                     return LineStatus.Failed;
                 }
