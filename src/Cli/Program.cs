@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Filter.Audit.Streaming;
 
 namespace Filter.Cli;
 
@@ -8,12 +9,18 @@ namespace Filter.Cli;
 /// </summary>
 public static class Program
 {
-    public static int Main(string[] args) => Run(args, Console.In, Console.OpenStandardInput, Console.OpenStandardOutput(), Console.Error);
+    public static int Main(string[] args) =>
+        Run(args, Console.In, () => (Stream?)LiveInput.StandardInput() ?? Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error,
+            stdoutIsTerminal: !Console.IsOutputRedirected);
 
-    /// <summary>Entry point for tests: the same commands with explicit streams.</summary>
-    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr)
+    /// <summary>
+    /// Entry point for tests: the same commands with explicit streams. Standard input that is a
+    /// <see cref="LiveInput"/> (a pipe, a terminal) is read as it comes; <paramref name="stdoutIsTerminal"/>
+    /// says whether standard output is a terminal.
+    /// </summary>
+    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr, bool stdoutIsTerminal = false)
     {
-        var io = new CliIO(stdin, stdout, stderr);
+        var io = new CliIO(stdin, stdout, stderr) { StdoutIsTerminal = stdoutIsTerminal };
         var root = new RootCommand("filterc: compile, verify and run filters over syscall audit records")
         {
             Commands.Compile(io),
@@ -45,6 +52,9 @@ public static class Program
 public sealed record CliIO(Func<Stream> Stdin, Stream Stdout, TextWriter Stderr)
 {
     public const int Ok = 0, InputError = 1, UsageError = 2;
+
+    /// <summary>Whether standard output is a terminal (shown to a person: run prints ENRICHED logs readably).</summary>
+    public bool StdoutIsTerminal { get; init; }
 
     /// <summary>Prints <paramref name="error"/> (its text form) and returns <paramref name="code"/>.</summary>
     public int Fail(int code, Diagnostic error)

@@ -47,7 +47,7 @@ public sealed class CommandLineTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "run", "--filter", "true", "--start", "today" }, "unknown option '--start' for 'run'")]
-    [InlineData(new[] { "run", "--format", "json", "--filter", "true" }, "--format: Argument 'json' not recognized. Must be one of: 'jsonl', 'auditd'")]
+    [InlineData(new[] { "run", "--format", "json", "--filter", "true" }, "--format: Argument 'json' not recognized. Must be one of: 'auto', 'jsonl', 'auditd'")]
     [InlineData(new[] { "run", "--engine", "fast", "--filter", "true" }, "--engine: Argument 'fast' not recognized")]
     [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate' (the commands: compile,")]
     [InlineData(new[] { "--bogus" }, "unknown option '--bogus'")]
@@ -82,7 +82,7 @@ public sealed class CommandLineTests : IDisposable
         string missing = Path.Combine(_dir, "none.log");
         var gone = Run("", "run", "--format", "auditd", "--filter", "true", missing);
         Assert.Equal(1, gone.Code);
-        Assert.Equal($"{missing}: error FLT3001: cannot open: no such file\n", gone.Err);
+        Assert.Equal($"{missing}: error FLT3001: cannot read: no such file\n", gone.Err);
     }
 
     [Fact]
