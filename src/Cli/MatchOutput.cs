@@ -55,6 +55,52 @@ internal abstract class MatchOutput : IDisposable
         }
     }
 
+    /// <summary>A file, appended to (created with mode 0600: audit data), reopened by <see cref="Reopen"/> after rotation.</summary>
+    public sealed class ToFile : MatchOutput
+    {
+        private readonly string _path;
+        private ToStream? _stream;
+
+        public ToFile(string path)
+        {
+            _path = path;
+            Reopen();
+        }
+
+        public void Reopen()
+        {
+            _stream?.Dispose();
+            _stream = null;
+            try
+            {
+                var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite };
+                if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                _stream = new ToStream(new FileStream(_path, options), ownsStream: true);
+                Error = null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Error = e;
+            }
+        }
+
+        public override void Line(ReadOnlySpan<byte> line)
+        {
+            if (_stream is null) return;
+            _stream.Line(line);
+            Error = _stream.Error;
+        }
+
+        public override void Flush()
+        {
+            if (_stream is null) return;
+            _stream.Flush();
+            Error = _stream.Error;
+        }
+
+        public override void Dispose() => _stream?.Dispose();
+    }
+
     /// <summary>
     /// Each line one syslog message, escaped (a message is one line of text), the ENRICHED separator a
     /// space (as auditd's syslog plugin sends it).

@@ -28,6 +28,8 @@ public static class Program
             Commands.Disassemble(io),
             Commands.Verify(io),
             RunCommand.Create(io),
+            ReportCommand.Create(io),
+            PluginCommand.Create(io),
             TailCommand.Create(io),
             TraceCommand.Create(io),
             IdsCommand.Create(io),
