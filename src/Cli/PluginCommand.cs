@@ -37,15 +37,17 @@ internal static class PluginCommand
             if (filter.Source(r, io) is not { } source) return CliIO.UsageError;
             var format = CliDiagnostics.Get(r, diagnostics);
             if (FilterLoading.Load(source, io, format).Program is not { } program) return CliIO.UsageError;
-            if (Destination(r.GetValue(to)!, r.GetValue(socket)!, io) is not { } destination) return CliIO.UsageError;
+            if (r.GetValue(to) is not { } target) return CliIO.UsageError;
+            if (Destination(target, r.GetValue(socket)!, io, out int failed) is not { } destination) return failed;
             return new Plugin(io, source, format, destination, r.GetValue(output)!).Run(program);
         });
         return cmd;
     }
 
-    /// <summary>The output <c>--to</c> names, or null with the problem printed.</summary>
-    private static MatchOutput? Destination(string to, string socket, CliIO io)
+    /// <summary>The output <c>--to</c> names, or null with the problem printed and its exit status in <paramref name="failed"/>.</summary>
+    private static MatchOutput? Destination(string to, string socket, CliIO io, out int failed)
     {
+        failed = CliIO.UsageError;
         if (to == "stdout") return new MatchOutput.ToStream(io.Stdout);
         if (to == "syslog" || to.StartsWith("syslog:", StringComparison.Ordinal))
         {
@@ -60,7 +62,7 @@ internal static class PluginCommand
         var file = new MatchOutput.ToFile(to);
         if (file.Error is { } e)
         {
-            io.Fail(CliIO.UsageError, CliIO.CannotWrite(to, e));
+            failed = io.Fail(CliIO.InputError, CliIO.CannotWrite(to, e)); // an I/O error, as the README says
             return null;
         }
         return file;

@@ -28,6 +28,10 @@ public sealed class CommandLineTests : IDisposable
     [InlineData(0, "run", "--filter", "uid == 1000")]            // a match
     [InlineData(0, "run", "--filter", "uid == 7")]               // no match is success too
     [InlineData(1, "run", "--filter", "true", "--format", "jsonl", "-")] // the stdin below has a bad record
+    [InlineData(1, "run", "--filter", "true", "/nonexistent/audit.log")] // an input that cannot be read
+    [InlineData(1, "plugin", "--filter", "true", "--to", "/nonexistent/dir/matches.log")] // an output that cannot be written
+    [InlineData(0, "report", "--filter", "uid == 1000")]
+    [InlineData(2, "report", "--by", "colour")]
     [InlineData(2, "run", "--filter", "uid == = 0")]             // bad filter
     [InlineData(2, "run", "--program", "/nonexistent/p.bin")]    // bad program (cannot be read)
     [InlineData(2, "run", "--filter", "true", "--start", "today")] // unknown option
@@ -41,8 +45,7 @@ public sealed class CommandLineTests : IDisposable
     public void TheReadmeStatesTheseStatuses()
     {
         string readme = File.ReadAllText(Filter.Tests.Engines.TestData.Path("README.md"));
-        Assert.Contains("Exit status: 0 on success (matches or not),\n1 for bad input records", readme);
-        Assert.Contains("2 for a bad filter, program or command line", readme);
+        Assert.Contains("Exit status: 0 on success (matches or not),\n1 for bad input records or an input or output that cannot be read or written, 2 for a bad filter, program\nor command line.", readme);
     }
 
     [Theory]
