@@ -105,6 +105,7 @@ internal sealed partial class BodyTranslator
         OpCode.JsetK => CompareK(JumpOp.Jset, pc, insn),
         OpCode.JsetX => CompareX(JumpOp.Jset, pc, insn),
         OpCode.Jin => SetTest(pc, insn),
+        OpCode.Jswitch => SwitchTest(pc, insn),
         OpCode.JstrEq => StringTest(pc, insn, prefix: false),
         OpCode.JstrPrefix => StringTest(pc, insn, prefix: true),
         // Refused before translation (KernelSupport, FLT5007): the kernel engine has no suffix or substring test yet.
