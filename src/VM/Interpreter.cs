@@ -144,11 +144,21 @@ public static class Interpreter
         return word < (ulong)s.Aux && (Unsafe.Add(ref bitmap, (nint)word) & (1UL << (int)(v & 63))) != 0;
     }
 
-    /// <summary>A string test against a constant longer than 8 bytes or empty, or a contains: out of line, the rare case.</summary>
+    /// <summary>
+    /// A string test against a constant longer than 8 bytes or empty, or a contains: out of line, the rarer case.
+    /// The field is read through its descriptor as <see cref="Record.GetString(int, int)"/> does (Aux: the field's
+    /// maximum length; a descriptor out of bounds is the empty string), without making a Record, and compared
+    /// with the constant by the span methods, which compare vectors at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterProgram program, OpCode op) =>
-        Semantics.StringTest(op, Semantics.StringField(new Record(MemoryMarshal.CreateReadOnlySpan(ref rec, recordLength)), s.A),
-            program.Strings[(int)s.Imm]);
+    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterProgram program, OpCode op)
+    {
+        uint d = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rec, (nint)s.A));
+        uint offset = d & 0xFFFF, length = d >> 16;
+        var value = length > (uint)s.Aux || offset < RecordLayout.HeaderSize || offset + length > (uint)recordLength
+            ? default : MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref rec, (nint)offset), (int)length);
+        return Semantics.StringTest(op, value, program.Strings[(int)s.Imm]);
+    }
 
     /// <summary>
     /// A string field tested against a constant of 1..8 bytes (B: its length; Imm: its bytes as the high bytes

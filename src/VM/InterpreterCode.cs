@@ -137,6 +137,9 @@ internal static class InterpreterCode
                 step = table;
             if (step.Op is StepOp.Jin or StepOp.LdJin && sets[(int)step.Imm].Bitmap is { } map)
                 step = step with { Op = step.Op == StepOp.Jin ? StepOp.JinBits : StepOp.LdJinBits, Aux = map.Length };
+            // Every string step keeps the field's maximum length, to check the descriptor against.
+            if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix or StepOp.JstrContains)
+                step = step with { Aux = RecordLayout.StringAt(step.A)!.MaxLength };
             if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
                 && BitConverter.IsLittleEndian)
                 step = step with

@@ -8,9 +8,10 @@ namespace Filter.Compiler.CodeGen;
 /// <c>&amp;&amp;</c>, <c>||</c> and <c>!</c> cost no instructions (they only choose targets) and <c>&lt;</c>,
 /// <c>&lt;=</c>, <c>!=</c> are the opposite jumps with swapped targets. Values are computed into registers
 /// with Sethi-Ullman numbering, so the register count is the tree's, not its size.
-/// <para>Rules are chained in order: each rule's false target is the next rule. A policy of several rules
-/// starts with a shared dispatch on arch and syscall number (<see cref="Dispatch"/>), after which the
-/// rules' own syscall tests are specialised to what the dispatch let through.</para>
+/// <para>Rules are chained in order: each rule's false target is the next rule. Runs of rules that name their
+/// syscalls become per-syscall lists behind a <c>jswitch</c> (<see cref="RuleDispatch"/>, CodeGenerator.Runs.cs).
+/// A policy of several rules with any other rule starts with a shared dispatch on arch and syscall number
+/// (<see cref="Dispatch"/>), after which the rules' own syscall tests are specialised to what it let through.</para>
 /// </summary>
 public sealed partial class CodeGenerator
 {
