@@ -105,6 +105,7 @@ internal sealed partial class BodyTranslator
         OpCode.JsetK => CompareK(JumpOp.Jset, pc, insn),
         OpCode.JsetX => CompareX(JumpOp.Jset, pc, insn),
         OpCode.Jin => SetTest(pc, insn),
+        OpCode.Jswitch => SwitchTest(pc, insn),
         OpCode.JstrEq => StringTest(pc, insn, StringMatch.Equal),
         OpCode.JstrPrefix => StringTest(pc, insn, StringMatch.Prefix),
         OpCode.JstrSuffix => StringTest(pc, insn, StringMatch.Suffix),

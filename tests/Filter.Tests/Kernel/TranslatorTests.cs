@@ -46,6 +46,12 @@ public class TranslatorTests
                 code.Add(new(OpCode.Ret, 0, 0, 0, 0, 1));
                 code.Add(new(OpCode.Ret, 0, 0, 0, 0, 0));
                 break;
+            case JumpKind.Switch:
+                // Three cases (pcs 3-5: verdicts 1, 0, 1), the default at pc 6.
+                ulong set = Add(sets, new ValueSet(false, [new(0, 1000), new(4000, 4000), new(0xffff_ffff, 0x1_0000_0000)]));
+                code.Add(new(op.Code, 0, 0, 0, 3, set));
+                code.AddRange([new(OpCode.Ret, 0, 0, 0, 0, 1), new(OpCode.Ret, 0, 0, 0, 0, 0), new(OpCode.Ret, 0, 0, 0, 0, 1), new(OpCode.Ret, 0, 0, 0, 0, 0)]);
+                break;
             default:
                 ulong k = op.Imm == Operand.Imm ? 3UL : 0UL;
                 code.Add(new(op.Code, 0, op.B == Operand.RegRead ? (byte)1 : (byte)0, 0, 0, op.Imm == Operand.Field ? (ulong)FieldOfSize(op.LoadSize) : k));
@@ -128,7 +134,7 @@ public class TranslatorTests
 /// </summary>
 public class KernelLimitTests
 {
-    private static Filter.Kernel.Sys.KernelError? Check(ProgramImage image)
+    internal static Filter.Kernel.Sys.KernelError? Check(ProgramImage image)
     {
         var result = V.Verify(image);
         Assert.True(result.Ok, result.Error?.ToString());
