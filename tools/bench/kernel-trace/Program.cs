@@ -12,7 +12,6 @@ using Filter.Kernel.Programs;
 using Filter.Kernel.Sys;
 using Filter.Verifier;
 using Filter.VM;
-using V = Filter.Verifier;
 
 // The cost per system call of filtering in the kernel (bench/README.md, "In the kernel"), in one run: a
 // getppid loop on this thread (libc's getppid is the bare system call) with nothing attached; with our
@@ -179,7 +178,7 @@ void AuditMode(string name, AuditRuleField[] fields, int n)
     Console.WriteLine($"{name,-58} {with.Order().ElementAt(2),8:F1} ns/call  (+{diffs.Order().ElementAt(2):F1}; {n:N0} calls per loop)");
 }
 
-static VerifiedProgram Compile(string text) => V.Verifier.Verify(FilterCompiler.Compile(text).Image!).Program!;
+static VerifiedProgram Compile(string text) => FilterProgram.Compile(text).EnsureProgram();
 
 static double Median(Func<double> run)
 {
