@@ -143,6 +143,15 @@ internal static class IdsCommand
                 $"(cap {options.MaxProcesses}), {s.Evicted} evicted, {s.Expired} expired, {s.PidReuses} pid reuses; {s.Lost} records lost";
         }
 
+        /// <summary>Ctrl-C, SIGTERM and SIGHUP cancel <paramref name="cts"/> (and do not end the process: we end, after the summary).</summary>
+        private static List<PosixSignalRegistration> CancelOnSignals(CancellationTokenSource cts) =>
+            [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+                .Select(signal => PosixSignalRegistration.Create(signal, context =>
+                {
+                    context.Cancel = true;
+                    cts.Cancel();
+                }))];
+
         /// <summary>
         /// The kernel engine through <see cref="KernelAuditSource"/>: the pre-filter, without this process's own
         /// calls, runs in the kernel at every system call's exit and at each core-dumping signal (the signal
@@ -166,12 +175,7 @@ internal static class IdsCommand
             if (!started.Ok) return io.Fail(CliIO.UsageError, started.Error!.ToDiagnostic("filterc ids"));
             using var source = started.Value;
             using var cts = new CancellationTokenSource();
-            var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
-                .Select(signal => PosixSignalRegistration.Create(signal, context =>
-                {
-                    context.Cancel = true;
-                    cts.Cancel();
-                })).ToList();
+            var signals = CancelOnSignals(cts);
             try
             {
                 io.Stderr.WriteLine($"filterc ids: attached in the kernel, listening (window {options.Window}; Ctrl-C to stop)");
@@ -215,12 +219,7 @@ internal static class IdsCommand
             {
                 ids.EventOf = serial => source.TryGetEvent(serial, out var ev) ? ev.Id : null;
                 using var cts = new CancellationTokenSource();
-                var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
-                    .Select(signal => PosixSignalRegistration.Create(signal, context =>
-                    {
-                        context.Cancel = true;
-                        cts.Cancel();
-                    })).ToList();
+                var signals = CancelOnSignals(cts);
                 var installed = new List<AuditRule>();
                 AuditControl? control = null;
                 try

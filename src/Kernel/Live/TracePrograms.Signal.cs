@@ -43,15 +43,7 @@ internal sealed partial class TracePrograms
         asm.Store(OpSize.W, Reg.R6, RecordLayout.Sig, Reg.R7);
         asm.Load(OpSize.W, Reg.R1, Reg.R8, k.Tgid);
         asm.Store(OpSize.W, Reg.R6, RecordLayout.Pid, Reg.R1);
-        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.LoginUid);
-        asm.Store(OpSize.W, Reg.R6, RecordLayout.Auid, Reg.R1);
-        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.SessionId);
-        asm.Store(OpSize.W, Reg.R6, RecordLayout.Ses, Reg.R1);
-        asm.Load(OpSize.Dw, Reg.R2, Reg.R8, k.Cred);
-        asm.Load(OpSize.W, Reg.R1, Reg.R2, k.CredIds[0]);
-        asm.Store(OpSize.W, Reg.R6, RecordLayout.Uid, Reg.R1);
-        asm.Load(OpSize.W, Reg.R1, Reg.R2, k.CredIds[1]);
-        asm.Store(OpSize.W, Reg.R6, RecordLayout.Gid, Reg.R1);
+        TaskIds(asm, 2); // ANOM_ABEND has uid and gid, not the other credentials
         FilterAndSend(asm, done);
         return asm.Marshal();
     }

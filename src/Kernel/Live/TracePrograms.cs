@@ -230,22 +230,30 @@ internal sealed partial class TracePrograms(KernelOffsets k, TraceMaps maps, Ver
         asm.Load(OpSize.Dw, Reg.R1, Reg.R8, k.RealParent);
         asm.Load(OpSize.W, Reg.R1, Reg.R1, k.Tgid);
         asm.Store(OpSize.W, Reg.R6, RecordLayout.Ppid, Reg.R1);
-        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.LoginUid);
-        asm.Store(OpSize.W, Reg.R6, RecordLayout.Auid, Reg.R1);
-        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.SessionId);
-        asm.Store(OpSize.W, Reg.R6, RecordLayout.Ses, Reg.R1);
-        asm.Load(OpSize.Dw, Reg.R2, Reg.R8, k.Cred);
-        int[] credFields = [RecordLayout.Uid, RecordLayout.Gid, RecordLayout.Euid, RecordLayout.Suid, RecordLayout.Fsuid, RecordLayout.Egid, RecordLayout.Sgid, RecordLayout.Fsgid];
-        for (int i = 0; i < credFields.Length; i++)
-        {
-            asm.Load(OpSize.W, Reg.R1, Reg.R2, k.CredIds[i]);
-            asm.Store(OpSize.W, Reg.R6, (short)credFields[i], Reg.R1);
-        }
+        TaskIds(asm, CredFields.Length);
         asm.StoreImm(OpSize.B, Reg.R6, RecordLayout.Type, RecordLayout.EventTypeSyscall);
         asm.StoreImm(OpSize.H, Reg.R6, RecordLayout.Type + 1, 0);
         asm.StoreImm(OpSize.W, Reg.R6, RecordLayout.Sig, 0);
         FilterAndSend(asm, done);
         return asm.Marshal();
+    }
+
+    /// <summary>The record's credential fields, in the order of <see cref="KernelOffsets.CredIds"/>.</summary>
+    private static readonly int[] CredFields = [RecordLayout.Uid, RecordLayout.Gid, RecordLayout.Euid, RecordLayout.Suid, RecordLayout.Fsuid, RecordLayout.Egid, RecordLayout.Sgid, RecordLayout.Fsgid];
+
+    /// <summary>auid and ses from the task in r8, and the first <paramref name="creds"/> of <see cref="CredFields"/> from its cred, into the record at r6.</summary>
+    private void TaskIds(BpfAssembler asm, int creds)
+    {
+        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.LoginUid);
+        asm.Store(OpSize.W, Reg.R6, RecordLayout.Auid, Reg.R1);
+        asm.Load(OpSize.W, Reg.R1, Reg.R8, k.SessionId);
+        asm.Store(OpSize.W, Reg.R6, RecordLayout.Ses, Reg.R1);
+        asm.Load(OpSize.Dw, Reg.R2, Reg.R8, k.Cred);
+        for (int i = 0; i < creds; i++)
+        {
+            asm.Load(OpSize.W, Reg.R1, Reg.R2, k.CredIds[i]);
+            asm.Store(OpSize.W, Reg.R6, (short)CredFields[i], Reg.R1);
+        }
     }
 
     /// <summary>
