@@ -14,7 +14,7 @@ public enum InputFormat
 /// the format: a JSON object (<c>{</c>) is JSON lines, <c>type=</c> or <c>node=</c> an auditd record.
 /// A quiet input (<see cref="IQuietInput"/>) stays quiet through it.
 /// </summary>
-public sealed class SniffedInput : Stream, IQuietInput
+public sealed class SniffedInput : ReadOnlyStream, IQuietInput
 {
     /// <summary>How far ahead the first line is looked for: the first record of a log is far shorter.</summary>
     private const int MaxPeek = 64 << 10;
@@ -77,8 +77,6 @@ public sealed class SniffedInput : Stream, IQuietInput
 
     public bool Quiet => _at == _peeked.Length && _inner is IQuietInput { Quiet: true };
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         if (_at < _peeked.Length)
@@ -139,16 +137,6 @@ public sealed class SniffedInput : Stream, IQuietInput
             bytes = bytes[(end + 1)..];
         }
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
