@@ -57,7 +57,7 @@ public static class AuditdInput
     private static bool IsGzip(ReadOnlySpan<byte> magic) => magic.Length == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 
     /// <summary>A read-only stream that yields a few already-read bytes, then the rest of an inner stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyStream, IQuietInput
+    internal sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyStream, IQuietInput
     {
         private int _prefixAt;
 

@@ -1,7 +1,7 @@
 namespace Filter.Audit.Formats;
 
 /// <summary>A forward-only stream that is read and never written or sought: the one <c>Read</c> to write, and the rest refused.</summary>
-internal abstract class ReadOnlyStream : Stream
+public abstract class ReadOnlyStream : Stream
 {
     public abstract override int Read(Span<byte> buffer);
 

@@ -14,19 +14,17 @@ public enum InputFormat
 /// the format: a JSON object (<c>{</c>) is JSON lines, <c>type=</c> or <c>node=</c> an auditd record.
 /// A quiet input (<see cref="IQuietInput"/>) stays quiet through it.
 /// </summary>
-public sealed class SniffedInput : Stream, IQuietInput
+public sealed class SniffedInput : ReadOnlyStream, IQuietInput
 {
     /// <summary>How far ahead the first line is looked for: the first record of a log is far shorter.</summary>
     private const int MaxPeek = 64 << 10;
 
-    private readonly Stream _inner;
-    private readonly byte[] _peeked;
-    private int _at;
+    // The bytes read ahead, then the rest of the input.
+    private readonly AuditdInput.PrefixedStream _content;
 
     private SniffedInput(Stream inner, byte[] peeked, bool compressed)
     {
-        _inner = inner;
-        _peeked = peeked;
+        _content = new AuditdInput.PrefixedStream(peeked, inner);
         Compressed = compressed;
         int start = 0;
         while (start < peeked.Length)
@@ -75,21 +73,9 @@ public sealed class SniffedInput : Stream, IQuietInput
     /// <summary>Whether the input is gzip-compressed.</summary>
     public bool Compressed { get; }
 
-    public bool Quiet => _at == _peeked.Length && _inner is IQuietInput { Quiet: true };
+    public bool Quiet => _content.Quiet;
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        if (_at < _peeked.Length)
-        {
-            int n = Math.Min(buffer.Length, _peeked.Length - _at);
-            _peeked.AsSpan(_at, n).CopyTo(buffer);
-            _at += n;
-            return n;
-        }
-        return _inner.Read(buffer);
-    }
+    public override int Read(Span<byte> buffer) => _content.Read(buffer);
 
     /// <summary>
     /// Why this input (named <paramref name="name"/> in errors) cannot be read as <paramref name="forced"/>
@@ -140,19 +126,9 @@ public sealed class SniffedInput : Stream, IQuietInput
         }
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _inner.Dispose();
+        if (disposing) _content.Dispose();
         base.Dispose(disposing);
     }
 }

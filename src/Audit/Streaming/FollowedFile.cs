@@ -10,7 +10,7 @@ namespace Filter.Audit.Streaming;
 /// (checking every 100 ms) and never end until <see cref="Stop"/> is cancelled; like <see cref="LiveInput"/>
 /// they call <see cref="BeforeWait"/> before waiting and report quiet spells after <see cref="QuietAfter"/>.
 /// </summary>
-public sealed class FollowedFile : Stream, IQuietInput, IStreamingInput
+public sealed class FollowedFile : ReadOnlyStream, IQuietInput, IStreamingInput
 {
     private const int PollMs = 100;
 
@@ -51,8 +51,6 @@ public sealed class FollowedFile : Stream, IQuietInput, IStreamingInput
     public Action<string>? Notice { get; set; }
 
     public bool Quiet { get; private set; }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -119,16 +117,6 @@ public sealed class FollowedFile : Stream, IQuietInput, IStreamingInput
 
     private static FileStream OpenShared(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -10,7 +10,7 @@ namespace Filter.Audit.Streaming;
 /// after <see cref="QuietAfter"/> of nothing it reports a quiet spell (<see cref="IQuietInput"/>: a reader
 /// takes the events it holds to be complete); once <see cref="Stop"/> is cancelled, reads return the end.
 /// </summary>
-public sealed class LiveInput : Stream, IQuietInput, IStreamingInput
+public sealed class LiveInput : ReadOnlyStream, IQuietInput, IStreamingInput
 {
     /// <summary>How long a wait lasts between checks of <see cref="Stop"/>.</summary>
     private const int SliceMs = 100;
@@ -45,8 +45,6 @@ public sealed class LiveInput : Stream, IQuietInput, IStreamingInput
 
     public bool Quiet { get; private set; }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         Quiet = false;
@@ -69,16 +67,6 @@ public sealed class LiveInput : Stream, IQuietInput, IStreamingInput
         if (Stop.IsCancellationRequested) return 0;
         return _stream.Read(buffer);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
