@@ -104,10 +104,11 @@ public class RecordBatchTests
         // Once grown, refilling allocates nothing.
         builder.Clear();
         foreach (var r in records) builder.Add(r);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        builder.Clear();
-        foreach (var r in records) builder.Add(r);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertNoneIn(() =>
+        {
+            builder.Clear();
+            foreach (var r in records) builder.Add(r);
+        }, "a refill");
     }
 
     [Fact]
