@@ -94,8 +94,8 @@ internal static partial class AusearchTime
             error = $"'{text}' does not exist in the time zone {zone.Id} (skipped by a daylight saving change)";
             return false;
         }
-        // An ambiguous local time (the hour repeated when DST ends) is its first occurrence, in daylight time.
-        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+        // An ambiguous local time (the hour repeated when DST ends) is its second occurrence, in standard time, as a date literal is.
+        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Min() : zone.GetUtcOffset(local);
         seconds = new DateTimeOffset(local, offset).ToUnixTimeSeconds();
         return true;
     }
