@@ -11,9 +11,9 @@ public static class Program
     public static int Main(string[] args) => Run(args, Console.In, Console.OpenStandardInput, Console.OpenStandardOutput(), Console.Error);
 
     /// <summary>Entry point for tests: the same commands with explicit streams.</summary>
-    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr)
+    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr, TimeProvider? clock = null)
     {
-        var io = new CliIO(stdin, stdout, stderr);
+        var io = new CliIO(stdin, stdout, stderr) { Clock = clock ?? TimeProvider.System };
         var root = new RootCommand("filterc: compile, verify and run filters over syscall audit records")
         {
             Commands.Compile(io),
@@ -39,6 +39,9 @@ public static class Program
 public sealed record CliIO(Func<Stream> Stdin, Stream Stdout, TextWriter Stderr)
 {
     public const int Ok = 0, InputError = 1, UsageError = 2;
+
+    /// <summary>The clock and time zone of <c>run --start/--end</c>'s relative times (injected by tests).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>Prints <paramref name="error"/> (its text form) and returns <paramref name="code"/>.</summary>
     public int Fail(int code, Diagnostic error)
