@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Filter.Compiler;
 using Filter.Compiler.Import;
 using Filter.VM;
 
@@ -65,7 +66,13 @@ internal static class ImportCommand
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 { return io.Fail(CliIO.UsageError, CliIO.CannotWrite(recordFile.ToString(), e)); }
             }
-            CliDiagnostics.Write(io, CliDiagnostics.Get(r, diagnostics), result.Diagnostics(isStrict));
+            var found = result.Diagnostics(isStrict).ToList();
+            // a policy too long for one program is still written (it binds; explain evaluates it), but run refuses it: say so now
+            if (!result.HasErrors(isStrict) && FilterCompiler.Compile(result.Policy).Diagnostics is [{ Code: DiagnosticCode.ProgramTooLong } tooLong])
+                found.Add(new Diagnostic(DiagnosticCode.ProgramTooLong, default(DiagnosticLocation),
+                    $"the policy is written, but {tooLong.Message.Split(';')[0].Replace("filter ", "", StringComparison.Ordinal)} and a program holds 4096 (spec/limits.md): filterc run refuses it; split the rules file",
+                    Severity.Warning).In(file.ToString()));
+            CliDiagnostics.Write(io, CliDiagnostics.Get(r, diagnostics), found);
             int errors = result.Findings.Count(d => d.IsError(isStrict));
             int warnings = result.Findings.Count(d => d.Severity(isStrict) == Severity.Warning);
             if (errors > 0)

@@ -35,6 +35,9 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
     /// <summary>Whether the sink prints what it matched (else the auditd reader keeps no lines).</summary>
     public bool NeedsLines { get; init; } = true;
 
+    /// <summary>Only audit events in this time range (run --start/--end); JSON-lines inputs are then refused.</summary>
+    public EventTimes? Times { get; init; }
+
     public int Run(IReadOnlyList<RunInput> inputs)
     {
         int code = CliIO.Ok;
@@ -68,6 +71,9 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
     private (int, Diagnostic?) JsonLines(RunInput input)
     {
         using var content = input.Content;
+        if (Times is not null)
+            return (CliIO.UsageError, CliIO.Problem(DiagnosticCode.BadCommandLine,
+                $"--start and --end select events of an audit log by their time, and '{input.Name}' is JSON lines"));
         using var reader = new JsonLinesReader(content, input.Name) { Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null };
         while (sink.Output.Error is null)
         {
@@ -104,6 +110,7 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
                 if (!Skip(reader.Error!)) return (CliIO.InputError, reader.Error);
                 continue;
             }
+            if (Times is { } times && !times.Contains(reader.EventId)) continue;
             // An event without a record (no SYSCALL nor ANOM_ABEND: USER_*, LOGIN, ...) matches only a filter
             // that reads no field, such as `true`: it has no fields to test (spec/auditd.md).
             var filter = Filter;
@@ -112,6 +119,9 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
             if (verdict != 0) sink.Event(reader, Key(verdict));
             BetweenEvents?.Invoke();
         }
+        // Their path, dir and filetype tests saw only the first items (spec/record.md, "PATH items"): never silent.
+        if (reader.EventsPastPathItems is > 0 and var past)
+            io.Stderr.WriteLine($"warning: {past} event{(past == 1 ? " has" : "s have")} more than {RecordLayout.PathItems} PATH items; filters see the first {RecordLayout.PathItems}");
         return (CliIO.Ok, null);
     }
 
@@ -129,4 +139,11 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
         CliDiagnostics.Write(io, DiagnosticsFormat.Text, [InputErrors.Skipped(error)]);
         return true;
     }
+}
+
+/// <summary>Seconds since 1970, both ends included (run --start/--end, as ausearch -ts/-te compare them).</summary>
+internal sealed record EventTimes(long From, long To)
+{
+    // Seconds are at most AuditdEventId.MaxSeconds: the cast is exact.
+    public bool Contains(AuditdEventId id) => (long)id.Seconds >= From && (long)id.Seconds <= To;
 }

@@ -16,11 +16,12 @@ public static class Program
     /// <summary>
     /// Entry point for tests: the same commands with explicit streams. Standard input that is a
     /// <see cref="LiveInput"/> (a pipe, a terminal) is read as it comes; <paramref name="stdoutIsTerminal"/>
-    /// says whether standard output is a terminal.
+    /// says whether standard output is a terminal; <paramref name="clock"/> is the clock of run --start/--end.
     /// </summary>
-    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr, bool stdoutIsTerminal = false)
+    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr,
+        bool stdoutIsTerminal = false, TimeProvider? clock = null)
     {
-        var io = new CliIO(stdin, stdout, stderr) { StdoutIsTerminal = stdoutIsTerminal };
+        var io = new CliIO(stdin, stdout, stderr) { StdoutIsTerminal = stdoutIsTerminal, Clock = clock ?? TimeProvider.System };
         var root = new RootCommand("filterc: compile, verify and run filters over syscall audit records")
         {
             Commands.Compile(io),
@@ -57,6 +58,9 @@ public sealed record CliIO(Func<Stream> Stdin, Stream Stdout, TextWriter Stderr)
 
     /// <summary>Whether standard output is a terminal (shown to a person: run prints ENRICHED logs readably).</summary>
     public bool StdoutIsTerminal { get; init; }
+
+    /// <summary>The clock and time zone of <c>run --start/--end</c>'s relative times (injected by tests).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>Prints <paramref name="error"/> (its text form) and returns <paramref name="code"/>.</summary>
     public int Fail(int code, Diagnostic error)

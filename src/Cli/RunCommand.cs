@@ -25,11 +25,13 @@ internal static class RunCommand
         var output = new Option<string>("--output") { Description = "how matches are printed: raw (the input's lines, unchanged), interpreted (as ausearch -i), json (one object per event)", DefaultValueFactory = _ => "raw" };
         output.AcceptOnlyFromAmong("raw", "interpreted", "json");
         var follow = new Option<bool>("--follow") { Description = "when the last file ends, wait for more and print it as it comes, across rotation (like tail -F); Ctrl-C ends" };
+        var start = new Option<string?>("--start") { Description = "auditd: only events at or after this time, as ausearch -ts takes it ('today', 'recent', '12/06/2026 10:00', 2026-12-06T10:00:00, ...)" };
+        var end = new Option<string?>("--end") { Description = "auditd: only events at or before this time, as ausearch -te takes it" };
         var lenient = LenientOption();
         var diagnostics = CliDiagnostics.Option();
         var inputs = InputsArgument();
         var cmd = new Command("run", "print the records or events a filter matches, unchanged (like grep), as they come")
-            { filter.Expression, filter.File, filter.Program, format, engine, count, keys, output, follow, lenient, diagnostics, inputs };
+            { filter.Expression, filter.File, filter.Program, format, engine, count, keys, output, follow, start, end, lenient, diagnostics, inputs };
         cmd.SetAction(r =>
         {
             if (filter.Source(r, io) is not { } source) return CliIO.UsageError;
@@ -38,6 +40,14 @@ internal static class RunCommand
             if (!printed && r.GetResult(output) is { Implicit: false }) return io.Usage("--output is for printed matches, not --count or --keys");
             var paths = Paths(r.GetValue(inputs));
             if (r.GetValue(follow) && paths[^1] == "-") return io.Usage("--follow follows a file: standard input is read as it comes without it");
+            bool ranged = r.GetValue(start) is not null || r.GetValue(end) is not null;
+            if (ranged && r.GetValue(format) == "jsonl")
+                return io.Usage("--start and --end select events of an audit log by their time: give --format auditd (or auto)");
+            long from = long.MinValue, to = long.MaxValue;
+            if (r.GetValue(start) is { } s && !AusearchTime.TryParse(s, end: false, io.Clock, out from, out string startError))
+                return io.Usage($"--start {startError}");
+            if (r.GetValue(end) is { } e && !AusearchTime.TryParse(e, end: true, io.Clock, out to, out string endError))
+                return io.Usage($"--end {endError}");
             if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } verified) return CliIO.UsageError;
             var stdout = new MatchOutput.ToStream(io.Stdout);
             MatchSink sink = r.GetValue(count) ? new MatchSink.Count(stdout)
@@ -48,7 +58,8 @@ internal static class RunCommand
                     "json" => new MatchSink.Json(stdout),
                     _ => new MatchSink.Raw(stdout, io.StdoutIsTerminal),
                 };
-            return Execute(io, verified, paths, Format(r.GetValue(format)), r.GetValue(follow), r.GetValue(engine)!, sink, r.GetValue(lenient), printed);
+            return Execute(io, verified, paths, Format(r.GetValue(format)), r.GetValue(follow), r.GetValue(engine)!, sink, r.GetValue(lenient), printed,
+                ranged ? new EventTimes(from, to) : null);
         });
         return cmd;
     }
@@ -59,7 +70,7 @@ internal static class RunCommand
     /// SIGHUP, and what was matched is printed before exit (status 0).
     /// </summary>
     public static int Execute(CliIO io, VerifiedProgram program, string[] paths, InputFormat? format, bool follow, string engine,
-        MatchSink sink, bool lenient, bool needsLines)
+        MatchSink sink, bool lenient, bool needsLines, EventTimes? times = null)
     {
         using var stop = new CancellationTokenSource();
         var signals = new List<PosixSignalRegistration>();
@@ -82,7 +93,7 @@ internal static class RunCommand
             var filterEngine = RecordFilters.Create(program, ChooseEngine(engine, paths, follow));
             if (engine == "jit" && filterEngine.Engine != EngineKind.Jit)
                 io.Stderr.WriteLine("note: --engine jit is not available in this build (NativeAOT): using the interpreter");
-            return new Matcher(io, filterEngine, sink, lenient) { NeedsLines = needsLines }.Run(inputs);
+            return new Matcher(io, filterEngine, sink, lenient) { NeedsLines = needsLines, Times = times }.Run(inputs);
         }
         finally
         {

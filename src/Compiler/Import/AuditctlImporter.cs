@@ -35,12 +35,31 @@ public sealed record ImportOptions
 /// <param name="Text">The rule as written.</param>
 /// <param name="Always"><c>always</c> (logs with <paramref name="Key"/>) or <c>never</c>.</param>
 /// <param name="Key">The key the kernel logs: several keys joined with <c>\x01</c>; "" for none (logged as <c>key=(null)</c>).</param>
-/// <param name="Condition">The rule as an expression of the filter language.</param>
-public sealed record ImportedRule(int Line, string Text, bool Always, string Key, string Condition);
+/// <param name="Rest">The rule as an expression of the filter language, but for <paramref name="File"/>.</param>
+/// <param name="File">A watch's or tree's test of the PATH items (null for none), ANDed with <paramref name="Rest"/>.</param>
+public sealed record ImportedRule(int Line, string Text, bool Always, string Key, string Rest, string? File = null)
+{
+    /// <summary>The rule as an expression of the filter language.</summary>
+    public string Condition => File is null ? Rest : $"{Rest} && {File}";
+
+    /// <summary>
+    /// Whether the rule can share one policy rule with <paramref name="previous"/>, the rule before it: two
+    /// watches with the same action, key and other fields decide the same whichever holds, so first match over
+    /// the two is their file tests ORed (the compiler shares no test between rules: this keeps big files small).
+    /// </summary>
+    public bool Joins(ImportedRule previous) =>
+        File is not null && previous.File is not null && Always == previous.Always && Key == previous.Key && Rest == previous.Rest;
+}
 
 /// <summary>The policy text, the rules it holds, and every finding about the rules file.</summary>
 public sealed record ImportResult(string Policy, IReadOnlyList<ImportedRule> Rules, IReadOnlyList<ImportFinding> Findings)
 {
+    /// <summary>
+    /// The policy's rules after its first (<c>never: type != syscall</c>), each with the imported rules it
+    /// holds: adjacent watches that differ only in their files share one (<see cref="ImportedRule.Joins"/>).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<ImportedRule>> PolicyRules { get; init; } = [];
+
     public bool HasErrors(bool strict) => Findings.Any(d => d.IsError(strict));
 
     /// <summary>The findings as diagnostics: what <c>--strict</c> (or not) makes of them.</summary>
@@ -100,10 +119,14 @@ public static class AuditctlImporter
                     break;
             }
         }
-        return new ImportResult(Render(sourceName, options, rules, diagnostics), rules, diagnostics);
+        var groups = new List<List<ImportedRule>>();
+        foreach (var rule in rules)
+            if (groups.Count > 0 && rule.Joins(groups[^1][^1])) groups[^1].Add(rule);
+            else groups.Add([rule]);
+        return new ImportResult(Render(sourceName, options, groups, diagnostics), rules, diagnostics) { PolicyRules = groups };
     }
 
-    private static string Render(string source, ImportOptions options, List<ImportedRule> rules, List<ImportFinding> diagnostics)
+    private static string Render(string source, ImportOptions options, List<List<ImportedRule>> groups, List<ImportFinding> diagnostics)
     {
         var sb = new StringBuilder();
         sb.Append("# Imported from ").Append(OneLine(source)).Append(" by filterc import-auditctl (spec/auditctl.md, \"Importing\").\n");
@@ -116,19 +139,21 @@ public static class AuditctlImporter
         sb.Append('\n');
         sb.Append("# Exit-list rules only ever see system calls.\n");
         sb.Append("never: type != syscall\n");
-        foreach (var rule in rules)
+        foreach (var group in groups)
         {
+            var rule = group[0];
             sb.Append('\n');
-            sb.Append("# ").Append(OneLine(source)).Append(':').Append(rule.Line).Append(": ").Append(OneLine(rule.Text.Trim())).Append('\n');
+            foreach (var r in group)
+                sb.Append("# ").Append(OneLine(source)).Append(':').Append(r.Line).Append(": ").Append(OneLine(r.Text.Trim())).Append('\n');
             if (rule.Always)
             {
                 sb.Append("always");
                 if (rule.Key.Length > 0) sb.Append(' ').Append(StringLiteral(rule.Key));
             }
             else sb.Append("never");
-            sb.Append(": ").Append(rule.Condition).Append('\n');
+            sb.Append(": ").Append(group.Count == 1 ? rule.Condition : $"{rule.Rest} && ({string.Join(" || ", group.Select(r => r.File))})").Append('\n');
         }
-        if (rules.Count == 0) sb.Append("\n# No exit-list rule: the kernel logs no system call.\nnever: true\n");
+        if (groups.Count == 0) sb.Append("\n# No exit-list rule: the kernel logs no system call.\nnever: true\n");
         return sb.ToString();
     }
 

@@ -12,6 +12,9 @@ namespace Filter.Compiler.Import;
 /// </summary>
 internal sealed partial class LineImporter
 {
+    /// <summary>The watch's or tree's test of the PATH items, kept apart so that adjacent watches can share the rest.</summary>
+    private string? _fileCondition;
+
     private const int PathMax = 4096, NameMax = 255;    // PATH_MAX, NAME_MAX
 
     /// <summary>
@@ -93,11 +96,11 @@ internal sealed partial class LineImporter
         {
             Add(ImportIssue.Host, at, $"{path} is a symbolic link on this host: the kernel watches the link itself, so opening or executing through it never matches (the file it points to is another inode); the policy matches only items that are the link (mode S_IFLNK)");
             Add(ImportIssue.Inexact, at, ByNameWhy, ImportCause.ByName);
-            _conditions.Add(AnyItem(i => $"inode{i} != 0 && {NameTest(i, path, facts)} && (mode{i} & 0xf000) == 0xa000"));
+            _fileCondition = AnyItem(i => $"inode{i} != 0 && {NameTest(i, path, facts)} && (mode{i} & 0xf000) == 0xa000");
             return true;
         }
         else Add(ImportIssue.Inexact, at, ByNameWhy, ImportCause.ByName);
-        _conditions.Add(AnyItem(i => $"inode{i} != 0 && {NameTest(i, path, facts)}"));
+        _fileCondition = AnyItem(i => $"inode{i} != 0 && {NameTest(i, path, facts)}");
         return true;
     }
 
@@ -112,8 +115,8 @@ internal sealed partial class LineImporter
             Add(ImportIssue.Host, at, $"{dir} is not a directory on this host: the kernel refuses the rule (ENOENT) and auditctl -i goes on without it; the policy keeps it (it matches nothing while the directory is missing)", ImportCause.HostRefuses);
         Add(ImportIssue.Inexact, at, ByNameWhy.Replace("the watched inode", "the inodes under the directory", StringComparison.Ordinal), ImportCause.ByName);
         var dirs = new[] { dir, facts.RealPath }.Distinct(StringComparer.Ordinal).ToList();
-        _conditions.Add(AnyItem(i => $"inode{i} != 0 && " + (dirs.Contains("/") ? $"path{i} != \"\""
-            : "(" + string.Join(" || ", dirs.Select(d => $"path{i} == {StringLiteral(d)} || path{i} startswith {StringLiteral(d + "/")}")) + ")")));
+        _fileCondition = AnyItem(i => $"inode{i} != 0 && " + (dirs.Contains("/") ? $"path{i} != \"\""
+            : "(" + string.Join(" || ", dirs.Select(d => $"path{i} == {StringLiteral(d)} || path{i} startswith {StringLiteral(d + "/")}")) + ")"));
         return true;
     }
 

@@ -87,10 +87,10 @@ internal sealed partial class LineImporter(string source, int lineNumber, string
         var parts = new List<string>(_archParts);
         parts.Add(SyscallCondition());
         parts.AddRange(_conditions);
-        string condition = string.Join(" && ", parts);
+        string rest = string.Join(" && ", parts);
         string key = string.Join(KeySeparator, _keys);
         Flush();
-        return new AuditctlImporter.LineResult.Rule(new ImportedRule(lineNumber, line, _always, _always ? key : "", condition), _prepend);
+        return new AuditctlImporter.LineResult.Rule(new ImportedRule(lineNumber, line, _always, _always ? key : "", rest, _fileCondition), _prepend);
     }
 
     private readonly List<string> _archParts = [];

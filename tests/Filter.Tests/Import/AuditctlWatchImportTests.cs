@@ -51,8 +51,24 @@ public class AuditctlWatchImportTests
     public void WatchesAreTheExitRulesAuditctlMakesOfThem(string text, string item, string perm)
     {
         var rule = Rule(text);
-        Assert.Equal($"syscall < 2048 && {Items(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, item, i))} && {perm}", rule.Condition);
+        Assert.Equal($"syscall < 2048 && {perm} && {Items(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, item, i))}", rule.Condition);
         Assert.True(rule.Always);
+    }
+
+    [Fact]
+    public void AdjacentWatchesWithTheSameKeyAndFieldsShareOnePolicyRule()
+    {
+        var result = Import("-w /etc/group -p wa -k identity\n-w /etc/passwd -p wa -k identity\n-w /etc/shadow -p r -k identity\n-w /etc/gshadow -p r -k identity\n-a always,exit -S all -k identity\n");
+        Assert.Equal(5, result.Rules.Count);
+        Assert.Equal([[1, 2], [3, 4], [5]], result.PolicyRules.Select(g => g.Select(r => r.Line).ToArray()).ToArray());
+        Assert.Contains("# t.rules:1: -w /etc/group -p wa -k identity\n# t.rules:2: -w /etc/passwd -p wa -k identity\nalways \"identity\": syscall < 2048 && perm in (w, a) && ((", result.Policy);
+        var policy = TestPrograms.Compile(result.Policy).Policy!;
+        Assert.Equal(4, policy.Rules.Count);
+        // the shared rule decides as the two did: either file
+        Assert.Equal("identity", KeyOf(result.Policy, b => { b.SetScalar(RecordLayout.ScalarNamed("syscall")!, 87); Item(b, 0, "/etc/passwd", 3, 0x81a4); }));
+        Assert.Equal("identity", KeyOf(result.Policy, b => { b.SetScalar(RecordLayout.ScalarNamed("syscall")!, 87); Item(b, 0, "/etc/group", 3, 0x81a4); }));
+        // a different key or other fields keep their own rule
+        Assert.Equal(2, Import("-w /etc/group -p wa -k a\n-w /etc/passwd -p wa -k b\n").PolicyRules.Count);
     }
 
     [Fact]

@@ -41,6 +41,19 @@ public class ImportCommandTests
     }
 
     [Fact]
+    public void APolicyTooLongForOneProgramIsWrittenWithAWarning()
+    {
+        // 300 watches with their own keys: each its own rule with its permission test
+        string rules = string.Concat(Enumerable.Range(0, 300).Select(i => $"-w /etc/filterc-{i} -p wa -k k{i}\n"));
+        var (code, stdout, stderr) = Run(rules);
+        Assert.Equal(0, code);
+        Assert.Contains("always \"k299\":", stdout);
+        Assert.Contains("warning FLT0301: the policy is written, but compiles to", stderr);
+        Assert.Contains("filterc run refuses it", stderr);
+        Assert.DoesNotContain("FLT0301", Run(rules.Split('\n')[0] + "\n").Stderr);
+    }
+
+    [Fact]
     public void IgnoreErrorsCarriesOnPastABadLineAsAuditctlIDoes()
     {
         const string rules = "-a always,exit -F arch=b64 -S opnat -k bad\n-a always,exit -F arch=b64 -S openat -k open\n";
