@@ -161,7 +161,7 @@ public class BatchBenchmarks
 /// </list>
 /// Programs: <c>set6</c> = the 6-syscall lifecycle set (10 instructions), <c>deep30</c> = FilterBenchmarks'
 /// 30-comparison filter, <c>chain4096</c> = <c>a0 == 1 || a1 == 8 || ...</c> over ten fields, 2047 terms:
-/// exactly 4096 instructions, the limit.
+/// exactly 4096 instructions (the instruction limit until issue 21; a size the compile figures keep).
 /// </summary>
 [MemoryDiagnoser]
 public class JitCompileBenchmarks
@@ -193,7 +193,7 @@ public class JitCompileBenchmarks
         var compilation = FilterCompiler.Compile(Source(Shape));
         if (!compilation.Success) throw new InvalidOperationException(compilation.RenderDiagnostics());
         _bytes = compilation.Image!.Encode();
-        if (Shape == "chain4096" && compilation.Image.Code.Count != InstructionSet.MaxInstructions)
+        if (Shape == "chain4096" && compilation.Image.Code.Count != 4096)
             throw new InvalidOperationException($"chain4096 compiled to {compilation.Image.Code.Count} instructions");
         var records = RecordSet.Build(1);
         _record = records.Buffer;

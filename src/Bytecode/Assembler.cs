@@ -158,7 +158,7 @@ public static class Assembler
                 if (jt is null) return "ja needs a target";
                 if (Offset(jt.Value, pc, out t) is { } e1) return e1;
                 break;
-            case JumpKind.Conditional:
+            case JumpKind.Conditional or JumpKind.Switch:
                 if (jt is null || jf is null) return $"{info.Mnemonic} needs both 'jt N' and 'jf N'";
                 if ((Offset(jt.Value, pc, out t) ?? Offset(jf.Value, pc, out f)) is { } e2) return e2;
                 break;

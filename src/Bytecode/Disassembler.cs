@@ -51,7 +51,7 @@ public static class Disassembler
         return info.Jump switch
         {
             JumpKind.Always => $"{info.Mnemonic,-8}{insn.TrueTarget(pc)}",
-            JumpKind.Conditional => string.Create(CultureInfo.InvariantCulture, $"{text,-33} jt {insn.TrueTarget(pc),-4} jf {insn.FalseTarget(pc)}"),
+            JumpKind.Conditional or JumpKind.Switch => string.Create(CultureInfo.InvariantCulture, $"{text,-33} jt {insn.TrueTarget(pc),-4} jf {insn.FalseTarget(pc)}"),
             _ => text,
         };
     }
@@ -62,8 +62,8 @@ public static class Disassembler
         && (info.A != Operand.None || insn.A == 0)
         && (info.B != Operand.None || insn.B == 0)
         && (info.Imm != Operand.None || insn.Imm == 0)
-        && (info.Jump is JumpKind.Always or JumpKind.Conditional || insn.Jt == 0)
-        && (info.Jump == JumpKind.Conditional || insn.Jf == 0);
+        && (info.Jump is JumpKind.Always or JumpKind.Conditional or JumpKind.Switch || insn.Jt == 0)
+        && (info.Jump is JumpKind.Conditional or JumpKind.Switch || insn.Jf == 0);
 
     private static string Slot(Operand kind, byte value) => kind switch
     {

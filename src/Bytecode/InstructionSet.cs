@@ -36,6 +36,11 @@ public enum JumpKind : byte
     Always,
     /// <summary>jt when the condition holds, jf otherwise.</summary>
     Conditional,
+    /// <summary>
+    /// A jump table: to jt + i (pc + 1 + jt + i) when the register lies in range i of the set (its cases, one
+    /// target each, consecutive from jt), to jf when it lies in none.
+    /// </summary>
+    Switch,
 }
 
 /// <summary>One row of the instruction table.</summary>
@@ -64,7 +69,11 @@ public static class InstructionSet
 {
     public const int RegisterCount = 16;
     public const int InstructionSize = 16;
-    public const int MaxInstructions = 4096;
+    /// <summary>
+    /// The most instructions a program may have: every forward jump is then expressible in the 16-bit offsets.
+    /// The verifier bounds the run by the longest path, which is what a run costs (spec/limits.md).
+    /// </summary>
+    public const int MaxInstructions = 65536;
 
     private const Operand R = Operand.RegRead, W = Operand.RegWrite, RW = Operand.RegReadWrite, K = Operand.Imm, _ = Operand.None;
 
@@ -100,6 +109,7 @@ public static class InstructionSet
         new(OpCode.JstrPrefix, "jstrpfx", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a starts with string imm"),
         new(OpCode.JstrSuffix, "jstrsfx", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a ends with string imm"),
         new(OpCode.JstrContains, "jstrsub", Operand.StringField, _, Operand.String, JumpKind.Conditional, Summary: "string field a contains string imm"),
+        new(OpCode.Jswitch, "jswitch", R, _, Operand.Set, JumpKind.Switch, Summary: "to jt + i when a is in range i of set imm, else to jf"),
     ];
 
     /// <summary>An operation in its two forms: with the immediate (K) and with register B (X).</summary>

@@ -22,4 +22,5 @@ public enum OpCode : byte
     Jin,
     JstrEq, JstrPrefix,
     JstrSuffix, JstrContains,
+    Jswitch,
 }

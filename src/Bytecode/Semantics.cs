@@ -30,7 +30,7 @@ public static class Semantics
         OpCode.Ret or OpCode.Ldb or OpCode.Ldw or OpCode.Lddw or OpCode.MovK or OpCode.MovX or OpCode.AddK or OpCode.AddX
             or OpCode.SubK or OpCode.SubX or OpCode.AndK or OpCode.AndX or OpCode.OrK or OpCode.OrX or OpCode.XorK or OpCode.XorX
             or OpCode.LshK or OpCode.LshX or OpCode.RshK or OpCode.RshX or OpCode.ArshK or OpCode.ArshX or OpCode.Neg or OpCode.Not
-            or OpCode.Ja or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains
+            or OpCode.Ja or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains or OpCode.Jswitch
             => throw new ArgumentOutOfRangeException(nameof(op), op, "not a comparison of two values"),
     };
 
@@ -53,7 +53,7 @@ public static class Semantics
         OpCode.Not => ~a,
         OpCode.Ret or OpCode.Ldb or OpCode.Ldw or OpCode.Lddw or OpCode.Ja or OpCode.JeqK or OpCode.JeqX or OpCode.JgtK
             or OpCode.JgtX or OpCode.JgeK or OpCode.JgeX or OpCode.JsgtK or OpCode.JsgtX or OpCode.JsgeK or OpCode.JsgeX
-            or OpCode.JsetK or OpCode.JsetX or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains
+            or OpCode.JsetK or OpCode.JsetX or OpCode.Jin or OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains or OpCode.Jswitch
             => throw new ArgumentOutOfRangeException(nameof(op), op, "not an ALU operation"),
     };
 
@@ -77,7 +77,7 @@ public static class Semantics
             or OpCode.SubK or OpCode.SubX or OpCode.AndK or OpCode.AndX or OpCode.OrK or OpCode.OrX or OpCode.XorK or OpCode.XorX
             or OpCode.LshK or OpCode.LshX or OpCode.RshK or OpCode.RshX or OpCode.ArshK or OpCode.ArshX or OpCode.Neg or OpCode.Not
             or OpCode.Ja or OpCode.JeqK or OpCode.JeqX or OpCode.JgtK or OpCode.JgtX or OpCode.JgeK or OpCode.JgeX or OpCode.JsgtK
-            or OpCode.JsgtX or OpCode.JsgeK or OpCode.JsgeX or OpCode.JsetK or OpCode.JsetX or OpCode.Jin
+            or OpCode.JsgtX or OpCode.JsgeK or OpCode.JsgeX or OpCode.JsetK or OpCode.JsetX or OpCode.Jin or OpCode.Jswitch
             => throw new ArgumentOutOfRangeException(nameof(op), op, "not a string test"),
     };
 }

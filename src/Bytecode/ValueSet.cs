@@ -6,7 +6,7 @@ namespace Filter.Bytecode;
 public readonly record struct ValueRange(ulong Lo, ulong Hi);
 
 /// <summary>
-/// A set constant for <c>jin</c>: sorted, disjoint inclusive ranges compared as signed or unsigned
+/// A set constant for <c>jin</c> and <c>jswitch</c>: sorted, disjoint inclusive ranges compared as signed or unsigned
 /// 64-bit values. Membership is a binary search (or a bitmap lookup for small values in the engines).
 /// </summary>
 public sealed class ValueSet : IEquatable<ValueSet>
@@ -44,7 +44,10 @@ public sealed class ValueSet : IEquatable<ValueSet>
     }
 
     /// <summary>Membership by binary search; requires a canonical set.</summary>
-    public bool Contains(ulong value)
+    public bool Contains(ulong value) => IndexOf(value) >= 0;
+
+    /// <summary>The index of the range holding <paramref name="value"/> (a <c>jswitch</c>'s case), or -1; requires a canonical set.</summary>
+    public int IndexOf(ulong value)
     {
         ulong k = Key(value);
         int lo = 0, hi = _ranges.Length - 1;
@@ -53,9 +56,9 @@ public sealed class ValueSet : IEquatable<ValueSet>
             int mid = (lo + hi) >>> 1;
             if (k < Key(_ranges[mid].Lo)) hi = mid - 1;
             else if (k > Key(_ranges[mid].Hi)) lo = mid + 1;
-            else return true;
+            else return mid;
         }
-        return false;
+        return -1;
     }
 
     public bool Equals(ValueSet? other) =>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Filter.Compiler;
 
 namespace Filter.Cli;
@@ -38,5 +39,26 @@ internal static class FilterLoading
         if (format == DiagnosticsFormat.Text || !deferDocument || !result.Success)
             CliDiagnostics.Write(io, format, result.Diagnostics);
         return result;
+    }
+}
+
+/// <summary>The options that name a command's filter: <c>--filter EXPR</c>, <c>-f FILE</c> (a policy too), <c>--program PROG.bin</c>.</summary>
+internal sealed record FilterOptions(Option<string?> Expression, Option<FileInfo?> File, Option<FileInfo?> Program)
+{
+    public static FilterOptions Create() => new(
+        new Option<string?>("--filter") { Description = "the filter expression" },
+        new Option<FileInfo?>("--file", "-f") { Description = "read the filter or policy from FILE" },
+        new Option<FileInfo?>("--program") { Description = "a bytecode file (verified before it runs)" });
+
+    /// <summary>
+    /// The source given, or null with a usage error printed; when none is given and <paramref name="otherwise"/>
+    /// is, that expression.
+    /// </summary>
+    public FilterSource? Source(ParseResult r, CliIO io, string? otherwise = null)
+    {
+        string? expression = r.GetValue(Expression);
+        FileInfo? file = r.GetValue(File), program = r.GetValue(Program);
+        if (expression is null && file is null && program is null && otherwise is not null) return FilterSource.FromText(otherwise);
+        return FilterLoading.Source(expression, file, io, program, programAllowed: true);
     }
 }

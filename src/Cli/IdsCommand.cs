@@ -4,12 +4,16 @@ using Filter.Audit.Formats;
 using Filter.Audit.Ids;
 using Filter.Audit.Live;
 using Filter.Audit.Pipeline;
+using Filter.Compiler;
+using Filter.Kernel.Live;
+using Filter.Kernel.Sys;
 
 namespace Filter.Cli;
 
 /// <summary>
-/// <c>filterc ids</c>: the intrusion detector of spec/ids.md over auditd logs, or live over the kernel's
-/// audit stream. One line per alert on stdout (text or <c>--json</c>), a summary on stderr.
+/// <c>filterc ids</c>: the intrusion detector of spec/ids.md over auditd logs, live over the kernel's audit
+/// stream, or with <c>--kernel</c> over the records its pre-filter selects in the kernel (eBPF: spec/kernel.md).
+/// One line per alert on stdout (text or <c>--json</c>), a summary on stderr.
 /// </summary>
 internal static class IdsCommand
 {
@@ -23,12 +27,13 @@ internal static class IdsCommand
         var maxProcesses = new Option<int>("--max-processes") { Description = "track at most N processes", DefaultValueFactory = _ => new IdsOptions().MaxProcesses };
         var live = new Option<bool>("--live") { Description = "read the kernel's audit stream (the default when no file is given; needs root)" };
         var install = new Option<bool>("--install") { Description = "live: install kernel audit rules for the syscalls the IDS needs (removed on exit; not with --scope)" };
+        var kernel = new Option<bool>("--kernel") { Description = "run the pre-filter in the kernel (eBPF at every system call's exit and at core-dumping signals; needs root, BPF and BTF; no audit rules)" };
         var installFields = TailCommand.InstallFieldOption();
         var lenient = new Option<bool>("--lenient") { Description = "skip malformed lines with a warning instead of stopping" };
         var inputs = new Argument<string[]>("logfile") { Arity = ArgumentArity.ZeroOrMore, Description = "auditd logs (gzip-compressed too), oldest first, or - for standard input" };
         var diagnostics = CliDiagnostics.Option();
         var cmd = new Command("ids", "detect services of a network super-server that die of SIGSEGV soon after receiving data")
-            { window, json, scope, servers, noAcceptFork, maxProcesses, live, install, installFields, lenient, diagnostics, inputs };
+            { window, json, scope, servers, noAcceptFork, maxProcesses, live, install, kernel, installFields, lenient, diagnostics, inputs };
         cmd.SetAction(r =>
         {
             var options = new IdsOptions
@@ -48,6 +53,12 @@ internal static class IdsCommand
             var files = r.GetValue(inputs) ?? [];
             if (r.GetValue(live) && files.Length > 0) return io.Usage("give log files or --live, not both");
             if (r.GetValue(install) && files.Length > 0) return io.Usage("--install is for the live stream, not log files");
+            if (r.GetValue(kernel))
+            {
+                if (files.Length > 0) return io.Usage("--kernel reads the kernel, not log files");
+                if (r.GetValue(install) || r.GetValue(installFields) is { Length: > 0 }) return io.Usage("--kernel needs no audit rules: not with --install or --install-field");
+                return new Run(io, options, r.GetValue(json)).Kernel();
+            }
             List<AuditRule>? rules = null;
             if (TailCommand.InstallFields(r.GetValue(installFields), r.GetValue(install), io) is not { } fields) return CliIO.UsageError;
             if (r.GetValue(install))
@@ -130,6 +141,54 @@ internal static class IdsCommand
             return $"{sub.Delivered} passed the pre-filter; {s.Receives} receive{(s.Receives == 1 ? "" : "s")} by services, " +
                 $"{s.Alerts} alert{(s.Alerts == 1 ? "" : "s")} (window {options.Window}); processes tracked: at most {s.MaxTracked} " +
                 $"(cap {options.MaxProcesses}), {s.Evicted} evicted, {s.Expired} expired, {s.PidReuses} pid reuses; {s.Lost} records lost";
+        }
+
+        /// <summary>
+        /// The kernel engine through <see cref="KernelAuditSource"/>: the pre-filter, without this process's own
+        /// calls, runs in the kernel at every system call's exit and at each core-dumping signal (the signal
+        /// record audit's ANOM_ABEND is), and only what it passes reaches the IDS. Ends on Ctrl-C, SIGTERM, SIGHUP.
+        /// </summary>
+        public int Kernel()
+        {
+            if (!Environment.IsPrivilegedProcess)
+                return io.Fail(CliIO.UsageError, new KernelError(KernelErrorKind.Permission,
+                    "needs root (loading BPF programs needs CAP_BPF and CAP_PERFMON, attaching them CAP_SYS_ADMIN)").ToDiagnostic("filterc ids"));
+            // The subscriber's filter is the pre-filter; the kernel's is the same without our own calls (we read no audit socket here, but do read).
+            var kernelFilter = FilterProgram.Compile($"({IdsPreFilter.Source(options.Scope)}) && pid != {Environment.ProcessId}", "ids kernel filter");
+            if (!kernelFilter.Success)
+            {
+                CliDiagnostics.Write(io, DiagnosticsFormat.Text, kernelFilter.Diagnostics);
+                return CliIO.UsageError;
+            }
+            var pipeline = new AuditPipeline();
+            var ids = IdsSubscriber.Subscribe(pipeline, options, Alert);
+            var started = KernelAuditSource.Start(pipeline, kernelFilter.Program!, new KernelTraceOptions { Signals = true });
+            if (!started.Ok) return io.Fail(CliIO.UsageError, started.Error!.ToDiagnostic("filterc ids"));
+            using var source = started.Value;
+            using var cts = new CancellationTokenSource();
+            var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+                .Select(signal => PosixSignalRegistration.Create(signal, context =>
+                {
+                    context.Cancel = true;
+                    cts.Cancel();
+                })).ToList();
+            try
+            {
+                io.Stderr.WriteLine($"filterc ids: attached in the kernel, listening (window {options.Window}; Ctrl-C to stop)");
+                var reader = source.RunAsync(cts.Token);
+                var completion = reader.ContinueWith(_ => pipeline.Complete(), TaskScheduler.Default);
+                ids.RunAsync().GetAwaiter().GetResult();
+                reader.GetAwaiter().GetResult();
+                completion.GetAwaiter().GetResult();
+            }
+            finally
+            {
+                foreach (var s in signals) s.Dispose();
+            }
+            _out.Flush();
+            var st = source.KernelStats;
+            io.Stderr.WriteLine($"filterc ids: the kernel filter ran on {st.Seen} system calls, {st.Matched} records passed (lost {st.Lost}); {Summary(ids)}");
+            return CliIO.Ok;
         }
 
         /// <summary>

@@ -21,8 +21,11 @@ internal static class ImportCommand
         var hostArch = new Option<string?>("--host-arch") { Description = "the arch auditctl runs on: names without -F arch= are its numbers (default: this machine's)" };
         hostArch.AcceptOnlyFromAmong([.. AuditArch.All.Select(a => a.Name)]);
         var exeMap = new Option<FileInfo?>("--exe-map") { Description = "resolve -F exe= paths from FILE (PATH<TAB>LOGGED-PATH, - for a symlink) instead of this file system" };
+        var hostMap = new Option<FileInfo?>("--host-map") { Description = "take the host's facts (-F exe= and watched paths, user and group names) from FILE, as --record-host wrote it on another machine" };
+        var recordHost = new Option<FileInfo?>("--record-host") { Description = "write the host facts the import used to FILE (for --host-map elsewhere)" };
+        var ignoreErrors = new Option<bool>("--ignore-errors", "-i") { Description = "carry on past lines auditctl rejects, reporting them, as auditctl -i does (a -i line in the file does the same from there)" };
         var diagnostics = CliDiagnostics.Option();
-        var cmd = new Command("import-auditctl", "turn an auditctl rules file into a policy") { input, output, strict, hostArch, exeMap, diagnostics };
+        var cmd = new Command("import-auditctl", "turn an auditctl rules file into a policy") { input, output, strict, hostArch, exeMap, hostMap, recordHost, ignoreErrors, diagnostics };
         cmd.SetAction(r =>
         {
             var file = r.GetValue(input)!;
@@ -42,8 +45,26 @@ internal static class ImportCommand
                 if (map is null) return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.MalformedRecord, error!).In(mapFile.ToString()));
                 options = options with { ResolveExe = ExeResolvers.FromMap(map) };
             }
+            if (r.GetValue(hostMap) is { } hostFile)
+            {
+                string hostText;
+                try { hostText = File.ReadAllText(hostFile.FullName); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                { return io.Fail(CliIO.UsageError, Diagnostic.CannotRead(hostFile.ToString(), e)); }
+                var (withHost, error) = HostFacts.Parse(hostText, options);
+                if (withHost is null) return io.Fail(CliIO.UsageError, CliIO.Problem(DiagnosticCode.MalformedRecord, error!).In(hostFile.ToString()));
+                options = withHost;
+            }
+            options = options with { IgnoreErrors = r.GetValue(ignoreErrors) };
+            var recorder = new HostFacts.Recorder(options);
             bool isStrict = r.GetValue(strict);
-            var result = AuditctlImporter.Import(text, file.ToString(), options);
+            var result = AuditctlImporter.Import(text, file.ToString(), recorder.Options);
+            if (r.GetValue(recordHost) is { } recordFile)
+            {
+                try { File.WriteAllText(recordFile.FullName, recorder.Render()); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                { return io.Fail(CliIO.UsageError, CliIO.CannotWrite(recordFile.ToString(), e)); }
+            }
             CliDiagnostics.Write(io, CliDiagnostics.Get(r, diagnostics), result.Diagnostics(isStrict));
             int errors = result.Findings.Count(d => d.IsError(isStrict));
             int warnings = result.Findings.Count(d => d.Severity(isStrict) == Severity.Warning);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Filter.Audit.Streaming;
 
 namespace Filter.Cli;
 
@@ -8,12 +9,18 @@ namespace Filter.Cli;
 /// </summary>
 public static class Program
 {
-    public static int Main(string[] args) => Run(args, Console.In, Console.OpenStandardInput, Console.OpenStandardOutput(), Console.Error);
+    public static int Main(string[] args) =>
+        Run(args, Console.In, () => (Stream?)LiveInput.StandardInput() ?? Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error,
+            stdoutIsTerminal: !Console.IsOutputRedirected);
 
-    /// <summary>Entry point for tests: the same commands with explicit streams.</summary>
-    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr, TimeProvider? clock = null)
+    /// <summary>
+    /// Entry point for tests: the same commands with explicit streams. Standard input that is a
+    /// <see cref="LiveInput"/> (a pipe, a terminal) is read as it comes; <paramref name="stdoutIsTerminal"/>
+    /// says whether standard output is a terminal.
+    /// </summary>
+    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr, bool stdoutIsTerminal = false, TimeProvider? clock = null)
     {
-        var io = new CliIO(stdin, stdout, stderr) { Clock = clock ?? TimeProvider.System };
+        var io = new CliIO(stdin, stdout, stderr) { StdoutIsTerminal = stdoutIsTerminal, Clock = clock ?? TimeProvider.System };
         var root = new RootCommand("filterc: compile, verify and run filters over syscall audit records")
         {
             Commands.Compile(io),
@@ -21,6 +28,8 @@ public static class Program
             Commands.Disassemble(io),
             Commands.Verify(io),
             RunCommand.Create(io),
+            ReportCommand.Create(io),
+            PluginCommand.Create(io),
             TailCommand.Create(io),
             TraceCommand.Create(io),
             IdsCommand.Create(io),
@@ -28,8 +37,14 @@ public static class Program
             ExplainCommand.Create(io),
             AnalyzeCommand.Create(io),
         };
+        var parse = root.Parse(args);
+        if (CommandLineErrors.Of(parse) is { Count: > 0 } errors)
+        {
+            foreach (var error in errors) io.Usage(error);
+            return CliIO.UsageError;
+        }
         var config = new InvocationConfiguration { Output = new StreamWriter(stdout) { AutoFlush = true }, Error = stderr };
-        int rc = root.Parse(args).Invoke(config);
+        int rc = parse.Invoke(config);
         stdout.Flush();
         return rc;
     }
@@ -39,6 +54,9 @@ public static class Program
 public sealed record CliIO(Func<Stream> Stdin, Stream Stdout, TextWriter Stderr)
 {
     public const int Ok = 0, InputError = 1, UsageError = 2;
+
+    /// <summary>Whether standard output is a terminal (shown to a person: run prints ENRICHED logs readably).</summary>
+    public bool StdoutIsTerminal { get; init; }
 
     /// <summary>The clock and time zone of <c>run --start/--end</c>'s relative times (injected by tests).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;

@@ -97,6 +97,7 @@ public static class Interpreter
                 case StepOp.JstrPrefix: next = Pick(in s, StringTest(ref rec, length, in s, program, OpCode.JstrPrefix)); break;
                 case StepOp.JstrSuffix: next = Pick(in s, StringTest(ref rec, length, in s, program, OpCode.JstrSuffix)); break;
                 case StepOp.JstrContains: next = Pick(in s, StringTest(ref rec, length, in s, program, OpCode.JstrContains)); break;
+                case StepOp.Jswitch: next = Case(in s, program.Sets[(int)s.Imm].IndexOf(Reg(ref r, s.A))); break;
 
                 case StepOp.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
                 case StepOp.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
@@ -105,6 +106,8 @@ public static class Interpreter
                 case StepOp.JstrEq8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: false)); break;
                 case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: true)); break;
                 case StepOp.JstrSuffix8: next = Pick(in s, SmallSuffix(ref rec, length, in s)); break;
+                case StepOp.SwitchTable: next = TableCase(in s, Reg(ref r, s.A)); break;
+                case StepOp.LdSwitchTable: next = TableCase(in s, LoadU64(ref rec, s.B) & s.Mask); break;
 
                 default:
                     // Unreachable for a verified program; a new opcode without a case here fails the
@@ -120,6 +123,18 @@ public static class Interpreter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Pick(ref readonly Step s, bool condition) => condition ? s.True : s.False;
 
+    /// <summary>A jswitch's target for case <paramref name="c"/> (-1: none): the case steps follow one another from True.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Case(ref readonly Step s, int c) => c < 0 ? s.False : s.True + c * Step.Size;
+
+    /// <summary>Entry <paramref name="v"/> of the step's table of targets (Imm: its byte offset from the step, Aux: its entries), or False past it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TableCase(ref readonly Step s, ulong v)
+    {
+        ref int table = ref Unsafe.As<byte, int>(ref Unsafe.AddByteOffset(ref Unsafe.As<Step, byte>(ref Unsafe.AsRef(in s)), (nint)s.Imm));
+        return v < (ulong)s.Aux ? Unsafe.Add(ref table, (nint)v) : s.False;
+    }
+
     /// <summary>Bit <paramref name="v"/> of the step's bitmap (Imm: its byte offset from the step, Aux: its words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool InBits(ref readonly Step s, ulong v)
@@ -129,11 +144,21 @@ public static class Interpreter
         return word < (ulong)s.Aux && (Unsafe.Add(ref bitmap, (nint)word) & (1UL << (int)(v & 63))) != 0;
     }
 
-    /// <summary>A string test against a constant longer than 8 bytes or empty, or a contains: out of line, the rare case.</summary>
+    /// <summary>
+    /// A string test against a constant longer than 8 bytes or empty, or a contains: out of line, the rarer case.
+    /// The field is read through its descriptor as <see cref="Record.GetString(int, int)"/> does (Aux: the field's
+    /// maximum length; a descriptor out of bounds is the empty string), without making a Record, and compared
+    /// with the constant by the span methods, which compare vectors at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterProgram program, OpCode op) =>
-        Semantics.StringTest(op, Semantics.StringField(new Record(MemoryMarshal.CreateReadOnlySpan(ref rec, recordLength)), s.A),
-            program.Strings[(int)s.Imm]);
+    private static bool StringTest(ref byte rec, int recordLength, ref readonly Step s, InterpreterProgram program, OpCode op)
+    {
+        uint d = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rec, (nint)s.A));
+        uint offset = d & 0xFFFF, length = d >> 16;
+        var value = length > (uint)s.Aux || offset < RecordLayout.HeaderSize || offset + length > (uint)recordLength
+            ? default : MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref rec, (nint)offset), (int)length);
+        return Semantics.StringTest(op, value, program.Strings[(int)s.Imm]);
+    }
 
     /// <summary>
     /// A string field tested against a constant of 1..8 bytes (B: its length; Imm: its bytes as the high bytes

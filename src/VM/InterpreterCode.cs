@@ -14,7 +14,7 @@ internal enum StepOp : byte
     MovK, MovX, AddK, AddX, SubK, SubX, AndK, AndX, OrK, OrX, XorK, XorX,
     LshK, LshX, RshK, RshX, ArshK, ArshX, Neg, Not,
     Ja, JeqK, JeqX, JgtK, JgtX, JgeK, JgeX, JsgtK, JsgtX, JsgeK, JsgeX, JsetK, JsetX,
-    Jin, JstrEq, JstrPrefix, JstrSuffix, JstrContains,
+    Jin, JstrEq, JstrPrefix, JstrSuffix, JstrContains, Jswitch,
 
     // ---- Steps that are not bytecode ---------------------------------------------------------------------
     // An interpreter's cost is its dispatch, so the commonest pairs and constants get steps of their own.
@@ -42,6 +42,12 @@ internal enum StepOp : byte
     /// as the high bytes of a little-endian word (the last in the top byte), Mask those bytes. A suffix reads the 8
     /// bytes that end where the string does.</summary>
     JstrEq8, JstrPrefix8, JstrSuffix8,
+    /// <summary>A jswitch on a set of small values (syscall numbers): a table of every value's target after the
+    /// steps (Imm: its byte offset from the step, Aux: its entries), each entry a target as the step's own are
+    /// (through any ja), so that the case is one load; a value past the table goes to False.</summary>
+    SwitchTable,
+    /// <summary>A field load (B: its offset, Mask: its bytes) and a jswitch on it, with a table.</summary>
+    LdSwitchTable,
 }
 
 /// <summary>
@@ -110,6 +116,7 @@ internal static class InterpreterCode
         OpCode.JsgeK => StepOp.JsgeK, OpCode.JsgeX => StepOp.JsgeX, OpCode.JsetK => StepOp.JsetK, OpCode.JsetX => StepOp.JsetX,
         OpCode.Jin => StepOp.Jin, OpCode.JstrEq => StepOp.JstrEq, OpCode.JstrPrefix => StepOp.JstrPrefix,
         OpCode.JstrSuffix => StepOp.JstrSuffix, OpCode.JstrContains => StepOp.JstrContains,
+        OpCode.Jswitch => StepOp.Jswitch,
     };
 
     /// <summary>The steps, followed by the bitmaps of the sets that have one.</summary>
@@ -124,8 +131,15 @@ internal static class InterpreterCode
             var i = exec[pc];
             var step = new Step(StepOf(i.Op), i.A, i.B, i.False, i.True, 0, i.Imm);
             if (pc + 1 < exec.Length && Fuse(i, exec[pc + 1], liveIn) is { } fused) step = fused;
+            if (step.Op is StepOp.Jswitch && SwitchTable.Fits(sets[(int)step.Imm].Set))
+                step = step with { Op = StepOp.SwitchTable };
+            if (pc + 1 < exec.Length && step.Op is StepOp.Ldb or StepOp.Ldw or StepOp.Lddw && FuseSwitch(i, exec[pc + 1], liveIn, sets) is { } table)
+                step = table;
             if (step.Op is StepOp.Jin or StepOp.LdJin && sets[(int)step.Imm].Bitmap is { } map)
                 step = step with { Op = step.Op == StepOp.Jin ? StepOp.JinBits : StepOp.LdJinBits, Aux = map.Length };
+            // Every string step keeps the field's maximum length, to check the descriptor against.
+            if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix or StepOp.JstrContains)
+                step = step with { Aux = RecordLayout.StringAt(step.A)!.MaxLength };
             if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
                 && BitConverter.IsLittleEndian)
                 step = step with
@@ -151,6 +165,10 @@ internal static class InterpreterCode
                 case JumpKind.None: live[pc + 1] = true; break;
                 case JumpKind.Always: live[steps[pc].True] = true; break;
                 case JumpKind.Conditional: live[steps[pc].True] = live[steps[pc].False] = true; break;
+                case JumpKind.Switch:
+                    live[steps[pc].False] = true;
+                    live.AsSpan(steps[pc].True, SwitchOf(exec, pc).Cases).Fill(true);
+                    break;
             }
         }
         var index = new int[steps.Length];
@@ -165,7 +183,16 @@ internal static class InterpreterCode
             bitmapAt[k] = count * Step.Size + words * sizeof(ulong);
             words += sets[k].Bitmap?.Length ?? 0;
         }
-        var result = new Step[count + (words * sizeof(ulong) + Step.Size - 1) / Step.Size];
+        // Then the switch tables, an int per value.
+        var tableAt = new int[steps.Length];
+        int entries = 0;
+        for (int pc = 0; pc < steps.Length; pc++)
+            if (live[pc] && steps[pc].Op is StepOp.SwitchTable or StepOp.LdSwitchTable)
+            {
+                tableAt[pc] = count * Step.Size + words * sizeof(ulong) + entries * sizeof(int);
+                entries += SwitchTable.Length(sets[(int)steps[pc].Imm].Set);
+            }
+        var result = new Step[count + (words * sizeof(ulong) + entries * sizeof(int) + Step.Size - 1) / Step.Size];
         var bitmaps = MemoryMarshal.Cast<Step, ulong>(result.AsSpan(count));
         foreach (var set in sets)
             if (set.Bitmap is { } map)
@@ -173,6 +200,7 @@ internal static class InterpreterCode
                 map.CopyTo(bitmaps);
                 bitmaps = bitmaps[map.Length..];
             }
+        var tables = MemoryMarshal.Cast<byte, int>(MemoryMarshal.AsBytes(result.AsSpan(count)).Slice(words * sizeof(ulong)));
 
         // Targets become byte offsets from the step, or ~verdict for a jump to a `ret`. A Test whose true side
         // is not the next step has its range complemented and its sides swapped; with neither side next, it is
@@ -193,14 +221,52 @@ internal static class InterpreterCode
                 step = step with { True = Target(step.True) };
             else if (KindOf(step.Op, exec[pc].Op) == JumpKind.Conditional)
                 step = step with { True = Target(step.True), False = Target(step.False) };
+            else if (step.Op == StepOp.Jswitch)
+                // Case c is the step c after the first case's: an offset, never a verdict.
+                step = step with { True = (index[step.True] - here) * Step.Size, False = Target(step.False) };
+            else if (step.Op is StepOp.SwitchTable or StepOp.LdSwitchTable)
+            {
+                var table = tables.Slice((tableAt[pc] - count * Step.Size - words * sizeof(ulong)) / sizeof(int), SwitchTable.Length(sets[(int)step.Imm].Set));
+                int otherwise = Target(step.False);
+                table.Fill(otherwise);
+                var ranges = sets[(int)step.Imm].Set.Ranges;
+                for (int c = 0; c < ranges.Count; c++)
+                    table.Slice((int)ranges[c].Lo, (int)(ranges[c].Hi - ranges[c].Lo + 1)).Fill(Target(ThroughJumps(exec, step.True + c)));
+                step = step with { Imm = (ulong)(tableAt[pc] - here * Step.Size), Aux = table.Length, True = 0, False = otherwise };
+            }
             if (step.Op is StepOp.JinBits or StepOp.LdJinBits) step = step with { Imm = (ulong)(bitmapAt[(int)step.Imm] - here * Step.Size) };
             result[here] = step;
         }
         return result;
     }
 
-    /// <summary>How a step at a pc of <paramref name="op"/> jumps: as the opcode does, or, for a fused step (a test), conditionally.</summary>
-    private static JumpKind KindOf(StepOp step, OpCode op) => step >= StepOp.Test ? JumpKind.Conditional : InstructionSet.Get(op).Jump;
+    /// <summary>How a step at a pc of <paramref name="op"/> jumps: as the opcode does, or, for a fused step, as the jump it stands for.</summary>
+    private static JumpKind KindOf(StepOp step, OpCode op) =>
+        step is StepOp.SwitchTable or StepOp.LdSwitchTable ? JumpKind.Switch
+        : step >= StepOp.Test ? JumpKind.Conditional : InstructionSet.Get(op).Jump;
+
+    /// <summary>The jswitch a switch step at <paramref name="pc"/> stands for: the instruction itself, or the one after its fused load.</summary>
+    private static ExecInstruction SwitchOf(ExecInstruction[] exec, int pc) => exec[pc].Op == OpCode.Jswitch ? exec[pc] : exec[pc + 1];
+
+    /// <summary>Where a jump to <paramref name="pc"/> ends up after any ja.</summary>
+    private static int ThroughJumps(ExecInstruction[] exec, int pc)
+    {
+        while (exec[pc].Op == OpCode.Ja) pc = exec[pc].True;
+        return pc;
+    }
+
+    /// <summary>A field load followed by a jswitch on the loaded register with a table, when no case reads the register.</summary>
+    private static Step? FuseSwitch(ExecInstruction load, ExecInstruction jump, ushort[] liveIn, SetMatcher[] sets)
+    {
+        int size = InstructionSet.Get(load.Op).LoadSize;
+        if (jump.Op != OpCode.Jswitch || jump.A != load.A || !SwitchTable.Fits(sets[(int)jump.Imm].Set)
+            || load.Imm > RecordLayout.HeaderSize - 8 || !BitConverter.IsLittleEndian)
+            return null;
+        int live = liveIn[jump.False];
+        for (int c = 0; c < jump.Cases; c++) live |= liveIn[jump.True + c];
+        if ((live >> load.A & 1) != 0) return null;
+        return new Step(StepOp.LdSwitchTable, load.A, (ushort)load.Imm, jump.False, jump.True, 0, jump.Imm, Mask: size == 8 ? ~0UL : (1UL << 8 * size) - 1);
+    }
 
     /// <summary>
     /// The step for a field load followed by a compare-and-branch of the loaded register against a constant

@@ -14,7 +14,7 @@ namespace Filter.VM;
 /// <c>ret k</c> returns k) and the batch loop of <c>JitBatch.cs</c> (the record and its length are
 /// locals, <c>ret k</c> stores k and goes to the next record). Only <see cref="LoadRecord"/>,
 /// <see cref="LoadLength"/> and <see cref="EmitReturn"/> know the frame.
-/// Set membership is in <c>JitSets.cs</c>, strings in <c>JitStrings.cs</c>.
+/// Set membership is in <c>JitSets.cs</c>, strings in <c>JitStrings.cs</c>, jump tables in <c>JitSwitch.cs</c>.
 /// </summary>
 internal sealed partial class JitEmitter(ProgramForm program, ILGenerator il)
 {
@@ -94,6 +94,7 @@ internal sealed partial class JitEmitter(ProgramForm program, ILGenerator il)
         OpCode.Jin => EmitJin(pc, i),
         OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix => EmitStringTest(pc, i),
         OpCode.JstrContains => EmitContains(pc, i),
+        OpCode.Jswitch => EmitSwitch(pc, i),
     };
 
     /// <summary>What an arm of <see cref="EmitInstruction"/> yields: the IL is written, nothing is returned.</summary>

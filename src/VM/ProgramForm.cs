@@ -21,7 +21,7 @@ internal sealed class ProgramForm
     private ProgramForm(VerifiedProgram program)
     {
         Program = program;
-        Exec = ExecInstruction.Resolve(program.Code);
+        Exec = ExecInstruction.Resolve(program.Code, program.Image.Sets);
         Sets = program.Image.Sets.Select(s => new SetMatcher(s)).ToArray();
         Strings = program.Image.Strings.Select(s => s.ToArray()).ToArray();
     }

@@ -42,7 +42,10 @@ internal sealed class SetMatcher
         return Search(value);
     }
 
-    private bool Search(ulong value)
+    private bool Search(ulong value) => IndexOf(value) >= 0;
+
+    /// <summary>The index of the range holding <paramref name="value"/>, or -1: a jswitch's case.</summary>
+    public int IndexOf(ulong value)
     {
         ulong k = Set.Key(value);
         int lo = 0, hi = _lo.Length - 1;
@@ -51,8 +54,8 @@ internal sealed class SetMatcher
             int mid = (lo + hi) >>> 1;
             if (k < _lo[mid]) hi = mid - 1;
             else if (k > _hi[mid]) lo = mid + 1;
-            else return true;
+            else return mid;
         }
-        return false;
+        return -1;
     }
 }

@@ -19,6 +19,7 @@ public static class RegisterLiveness
                 JumpKind.None => liveIn[pc + 1],
                 JumpKind.Always => liveIn[i.True],
                 JumpKind.Conditional => liveIn[i.True] | liveIn[i.False],
+                JumpKind.Switch => liveIn[i.False] | Cases(liveIn, i),
                 _ => 0,
             };
             int written = 0, read = 0;
@@ -32,6 +33,14 @@ public static class RegisterLiveness
             liveIn[pc] = (ushort)(after & ~written | read);
         }
         return liveIn;
+    }
+
+    /// <summary>The registers live into any case of a jswitch.</summary>
+    private static int Cases(ushort[] liveIn, ExecInstruction i)
+    {
+        int live = 0;
+        for (int c = 0; c < i.Cases; c++) live |= liveIn[i.True + c];
+        return live;
     }
 
 }

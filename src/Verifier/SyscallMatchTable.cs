@@ -194,7 +194,7 @@ public sealed class SyscallMatchTable
 
         public Analysis(VerifiedProgram program)
         {
-            _code = ExecInstruction.Resolve(program.Code);
+            _code = ExecInstruction.Resolve(program.Code, program.Image.Sets);
             _sets = program.Image.Sets;
             _states = new Val[_code.Length * Regs];
             _reach = new ulong[_code.Length * SetWords];
@@ -302,6 +302,9 @@ public sealed class SyscallMatchTable
                     case Analysed.TestX:
                         Branch(new Test(i.Op, r[i.A], r[i.B]), r, reach, i, taken[..words], notTaken[..words], members is not null);
                         continue;
+                    case Analysed.Switch:
+                        Switch(r[i.A], r, reach, i, members is not null);
+                        continue;
                     case Analysed.Unknown:
                         // Strings are unknown when a record opens.
                         Flow(r, reach, i.True, members is not null);
@@ -350,7 +353,7 @@ public sealed class SyscallMatchTable
 
         private static ulong Alu(OpCode op, ulong a, ulong b) => Semantics.Alu(op, a, b);
 
-        private enum Analysed { Return, Load, AluK, AluX, Unary, Jump, TestK, TestX, Unknown }
+        private enum Analysed { Return, Load, AluK, AluX, Unary, Jump, TestK, TestX, Switch, Unknown }
 
         /// <summary>
         /// How the analysis treats each opcode. A switch expression with no default arm: an opcode without a
@@ -369,6 +372,7 @@ public sealed class SyscallMatchTable
             OpCode.JeqK or OpCode.JgtK or OpCode.JgeK or OpCode.JsgtK or OpCode.JsgeK or OpCode.JsetK or OpCode.Jin => Analysed.TestK,
             OpCode.JeqX or OpCode.JgtX or OpCode.JgeX or OpCode.JsgtX or OpCode.JsgeX or OpCode.JsetX => Analysed.TestX,
             OpCode.JstrEq or OpCode.JstrPrefix or OpCode.JstrSuffix or OpCode.JstrContains => Analysed.Unknown,
+            OpCode.Jswitch => Analysed.Switch,
         };
 
         /// <summary>The engines' comparisons; for jin, <paramref name="b"/> is the set index.</summary>
@@ -403,6 +407,39 @@ public sealed class SyscallMatchTable
                 }
                 if (!IsEmpty(taken)) Flow(r, taken, i.True, tracked);
                 if (!IsEmpty(notTaken)) Flow(r, notTaken, i.False, tracked);
+            }
+        }
+
+        /// <summary>
+        /// A jswitch: each member down its own case (or the default) when the value is a constant or a syscall
+        /// function; every case and the default when it is unknown.
+        /// </summary>
+        private void Switch(Val v, Span<Val> r, Span<ulong> reach, ExecInstruction i, bool tracked)
+        {
+            var set = _sets[(int)i.Imm];
+            int Target(ulong value) => set.IndexOf(value) is var c and >= 0 ? i.True + c : i.False;
+            _work += i.Cases;
+            if (v.Kind == Kind.Unknown)
+            {
+                for (int c = 0; c < i.Cases; c++) Flow(r, reach, i.True + c, tracked);
+                Flow(r, reach, i.False, tracked);
+            }
+            else if (v.Kind == Kind.Const)
+            {
+                Flow(r, reach, Target(v.Value), tracked);
+            }
+            else
+            {
+                var byTarget = new Dictionary<int, ulong[]>();
+                for (int n = 0; n < SyscallLimit; n++)
+                {
+                    if ((reach[n >> 6] & 1UL << (n & 63)) == 0) continue;
+                    int to = Target(ValueAt(v, n));
+                    if (!byTarget.TryGetValue(to, out var arriving)) byTarget[to] = arriving = new ulong[reach.Length];
+                    arriving[n >> 6] |= 1UL << (n & 63);
+                }
+                _work += SyscallLimit;
+                foreach (var (to, arriving) in byTarget.OrderBy(t => t.Key)) Flow(r, arriving, to, tracked);
             }
         }
 

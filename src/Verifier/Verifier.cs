@@ -115,9 +115,17 @@ public static class Verifier
                     Flow(insn.TrueTarget(pc));
                     Flow(insn.FalseTarget(pc));
                     break;
+                case JumpKind.Switch:
+                    // One target per range of the set, consecutive from jt: the last must be inside the program.
+                    int cases = image.Sets[(int)insn.Imm].Ranges.Count;
+                    if ((Target(insn.Jt + cases - 1) ?? Target(insn.Jf)) is { } e3)
+                        return e3;
+                    for (int c = 0; c < cases; c++) Flow(insn.TrueTarget(pc) + c);
+                    Flow(insn.FalseTarget(pc));
+                    break;
             }
 
-            Diagnostic? Target(ushort offset) =>
+            Diagnostic? Target(int offset) =>
                 pc + 1 + offset < n ? null
                 : Error(DiagnosticCode.JumpInRange, pc, $"jump target {pc + 1 + offset} is past the end ({n} instructions)");
 
@@ -127,7 +135,7 @@ public static class Verifier
                 reached[to] = true;
             }
         }
-        maxPath = LongestPath(code);
+        maxPath = LongestPath(code, image.Sets);
         return null;
     }
 
@@ -165,14 +173,14 @@ public static class Verifier
             case Operand.Verdict when insn.Imm > (ulong)image.VerdictCount:
                 return Error(DiagnosticCode.VerdictRange, pc, $"verdict {insn.Imm} is out of range (0..{image.VerdictCount})");
         }
-        bool usesJt = info.Jump is JumpKind.Always or JumpKind.Conditional, usesJf = info.Jump == JumpKind.Conditional;
+        bool usesJt = info.Jump is JumpKind.Always or JumpKind.Conditional or JumpKind.Switch, usesJf = info.Jump is JumpKind.Conditional or JumpKind.Switch;
         if ((!usesJt && insn.Jt != 0) || (!usesJf && insn.Jf != 0))
             return Error(DiagnosticCode.UnusedZero, pc, $"{info.Mnemonic} does not jump; its unused jump offsets must be 0");
         return null;
     }
 
     /// <summary>The most instructions a run can execute: the longest path in the (acyclic) flow graph.</summary>
-    private static int LongestPath(IReadOnlyList<Instruction> code)
+    private static int LongestPath(IReadOnlyList<Instruction> code, IReadOnlyList<ValueSet> sets)
     {
         var longest = new int[code.Count];
         for (int pc = code.Count - 1; pc >= 0; pc--)
@@ -183,10 +191,18 @@ public static class Verifier
                 JumpKind.Return => 0,
                 JumpKind.None => longest[pc + 1],
                 JumpKind.Always => longest[insn.TrueTarget(pc)],
-                _ => Math.Max(longest[insn.TrueTarget(pc)], longest[insn.FalseTarget(pc)]),
+                JumpKind.Conditional => Math.Max(longest[insn.TrueTarget(pc)], longest[insn.FalseTarget(pc)]),
+                _ => Math.Max(longest[insn.FalseTarget(pc)], Max(longest.AsSpan(insn.TrueTarget(pc), sets[(int)insn.Imm].Ranges.Count))),
             };
         }
         return longest[0];
+    }
+
+    private static int Max(ReadOnlySpan<int> values)
+    {
+        int max = 0;
+        foreach (int v in values) max = Math.Max(max, v);
+        return max;
     }
 }
 

@@ -58,13 +58,36 @@ class GenError(Exception):
     pass
 
 
+# Lines to add to an input before it is read (--append): {rel: text}.
+APPENDED = {}
+APPEND_NAME = None
+
+
 def read(kernel_dir, rel):
     path = os.path.join(kernel_dir, rel)
     try:
         with open(path, encoding="utf-8") as f:
-            return f.read()
+            return f.read() + APPENDED.get(rel, "")
     except OSError as e:
         raise GenError(f"{rel}: {e.strerror}") from e
+
+
+def load_appends(file):
+    """The sections of an --append file: '@ PATH' starts the lines added to input PATH; '#' lines are comments."""
+    try:
+        with open(file, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise GenError(f"{file}: {e.strerror}") from e
+    rel = None
+    for line_no, line in enumerate(lines, 1):
+        if line.startswith("@"):
+            rel = line[1:].strip()
+            APPENDED.setdefault(rel, "\n")
+        elif line.strip() and not line.startswith("#"):
+            if rel is None:
+                raise GenError(f"{file}:{line_no}: a line before the first '@ PATH'")
+            APPENDED[rel] += line + "\n"
 
 
 # ---- syscall tables ----------------------------------------------------------------------------
@@ -277,6 +300,8 @@ def header(kernel_dir, tree, sources, inputs):
         lines.append(f"//     {rel}")
         if rel in sources:
             lines.append(f"//       from {sources[rel]}")
+        if rel in APPENDED:
+            lines.append(f"//       with the lines of {APPEND_NAME} for it added (the calls of later kernels)")
     lines.append("// </auto-generated>")
     return "\n".join(lines) + "\n"
 
@@ -353,13 +378,24 @@ def main():
     ap.add_argument("--tree", help="where the kernel files came from, for the header")
     ap.add_argument("--source", action="append", default=[], metavar="PATH=TEXT",
                     help="where input PATH came from, for the header (repeatable)")
+    ap.add_argument("--append", metavar="FILE",
+                    help="add the kernel .tbl lines of FILE's '@ PATH' sections to those inputs (tools/gen-tables/syscalls-since-v6.11.tbl)")
+    ap.add_argument("--syscalls-only", action="store_true", help="write only Syscalls.Generated.cs")
     args = ap.parse_args()
+    global APPEND_NAME
+    if args.append:
+        APPEND_NAME = os.path.relpath(args.append, REPO_ROOT)
+        try:
+            load_appends(args.append)
+        except GenError as e:
+            sys.exit(f"gen_tables: {e}")
     sources = dict(s.split("=", 1) for s in args.source if "=" in s)
     if len(sources) != len(args.source):
         sys.exit("gen_tables: --source takes PATH=TEXT")
     try:
-        outputs = [(args.syscalls_out, "Syscalls.Generated.cs", *syscalls_cs(args.kernel_dir, args.tree, sources)),
-                   (args.out, "Constants.Generated.cs", *constants_cs(args.kernel_dir, args.tree, sources))]
+        outputs = [(args.syscalls_out, "Syscalls.Generated.cs", *syscalls_cs(args.kernel_dir, args.tree, sources))]
+        if not args.syscalls_only:
+            outputs.append((args.out, "Constants.Generated.cs", *constants_cs(args.kernel_dir, args.tree, sources)))
     except GenError as e:
         sys.exit(f"gen_tables: {e}")
     for out, file, text, counts in outputs:

@@ -44,7 +44,12 @@ public static class AuditdInput
             input.Position = at;
             return IsGzip(magic[..got]) ? new GzipInput(input) : input;
         }
-        while (got < 2 && input.Read(magic[got..]) is var n and > 0) got += n;
+        while (got < 2)
+        {
+            int n = input.Read(magic[got..]);
+            if (n > 0) got += n;
+            else if (input is not IQuietInput { Quiet: true }) break; // a quiet spell is not the end
+        }
         Stream replayed = new PrefixedStream(magic[..got].ToArray(), input);
         return IsGzip(magic[..got]) ? new GzipInput(replayed) : replayed;
     }
@@ -52,9 +57,12 @@ public static class AuditdInput
     private static bool IsGzip(ReadOnlySpan<byte> magic) => magic.Length == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 
     /// <summary>A read-only stream that yields a few already-read bytes, then the rest of an inner stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyStream
+    private sealed class PrefixedStream(byte[] prefix, Stream inner) : ReadOnlyStream, IQuietInput
     {
         private int _prefixAt;
+
+        // A followed file or pipe stays quiet through it, so that its reader knows a quiet spell from the end.
+        public bool Quiet => _prefixAt == prefix.Length && inner is IQuietInput { Quiet: true };
 
         public override int Read(Span<byte> buffer)
         {

@@ -69,6 +69,9 @@ public sealed class AuditdReader : IDisposable
     private int _lastIdLength;
     private AuditdEventId _lastId;
     private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
+    // Ids of the last events ended by a last record, for the EOE records that may follow them.
+    private readonly AuditdEventId[] _ended = new AuditdEventId[16];
+    private int _endedNext;
     private Diagnostic? _error;
     private bool _disposed;
 
@@ -240,6 +243,12 @@ public sealed class AuditdReader : IDisposable
             if (_count > 0 && _ring[_head]!.Closed) return Emit();
 
             var status = NextLine(out long overLongBytes);
+            if (status == LineStatus.Quiet)
+            {
+                // Nothing came for a while (IQuietInput): no more records of the events held are coming.
+                for (int n = 0; n < _count; n++) _ring[(_head + n) % _ring.Length]!.Closed = true;
+                continue;
+            }
             if (status == LineStatus.End)
             {
                 if (_count == 0) return ReadResult.End;
@@ -254,7 +263,8 @@ public sealed class AuditdReader : IDisposable
         }
     }
 
-    private enum RecordKind : byte { Other, Syscall, AnomAbend, Eoe }
+    // Last: a record after which its event has no more (EventEnd): PROCTITLE, a user-space message, ...
+    private enum RecordKind : byte { Other, Syscall, AnomAbend, Eoe, Last }
 
     /// <summary>Adds one non-empty line to its event, or sets <see cref="Error"/> and returns false.</summary>
     private bool AddLine(ReadOnlySpan<byte> line)
@@ -299,6 +309,9 @@ public sealed class AuditdReader : IDisposable
                 return Reject(message!);
         }
 
+        // An EOE after the PROCTITLE that ended its event (auditd's plugin feed) has nothing more to say:
+        // auditd's logs have no EOE records either.
+        if (kind == RecordKind.Eoe && ev is null && RecentlyEnded(id)) return true;
         ev ??= StartEvent(id);
         // Only stored bytes count towards the buffered limit (Emit subtracts what the event stored): with
         // KeepLines false nothing is stored, and counting the lines anyway split every event after 64 MB.
@@ -323,8 +336,20 @@ public sealed class AuditdReader : IDisposable
         {
             ev.Closed = true;
         }
+        else if (kind == RecordKind.Last)
+        {
+            ev.Closed = true;
+            _ended[_endedNext++ % _ended.Length] = id;
+        }
         if (_bufferedBytes > _maxBufferedBytes) _ring[_head]!.Closed = true;
         return true;
+    }
+
+    /// <summary>Whether an event with this id was ended by its last record (EventEnd) lately.</summary>
+    private bool RecentlyEnded(AuditdEventId id)
+    {
+        foreach (var ended in _ended) if (ended == id && id != default) return true;
+        return false;
     }
 
     /// <summary>The held event with this id that can still take records, newest first (the likely one).</summary>
@@ -432,7 +457,12 @@ public sealed class AuditdReader : IDisposable
         if (type.SequenceEqual("SYSCALL"u8)) kind = RecordKind.Syscall;
         else if (type.SequenceEqual("EOE"u8)) kind = RecordKind.Eoe;
         else if (type.SequenceEqual("ANOM_ABEND"u8)) kind = RecordKind.AnomAbend;
-        else aux = EventExtras.KindOf(type, _aux);
+        else
+        {
+            // Both may hold: a PROCTITLE is decoded into the event and ends it.
+            aux = EventExtras.KindOf(type, _aux);
+            if (EventEnd.IsLast(type)) kind = RecordKind.Last;
+        }
         p += typeLength + 1;
         if (!line[p..].StartsWith("msg=audit("u8))
         {
@@ -496,7 +526,7 @@ public sealed class AuditdReader : IDisposable
 
     // ---- Sources ----------------------------------------------------------------------------------------
 
-    private enum LineStatus : byte { Line, End, Failed }
+    private enum LineStatus : byte { Line, End, Failed, Quiet }
 
     /// <summary>
     /// The next line of the current source, moving on to the next source at the end of one. Failed means an
@@ -519,7 +549,7 @@ public sealed class AuditdReader : IDisposable
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
                 {
                     _stream = null;
-                    Fail($"cannot open: {e.Message}", unreadable: true);
+                    Fail($"cannot open: {Diagnostic.Reason(e, source.Name)}", unreadable: true);
                     _sourceIndex++;
                     return LineStatus.Failed;
                 }
@@ -544,6 +574,7 @@ public sealed class AuditdReader : IDisposable
                 _linesRead++;
                 return LineStatus.Line;
             }
+            if (_lines.Quiet) return LineStatus.Quiet;
             CloseSource();
         }
     }

@@ -38,6 +38,13 @@ internal sealed class LineReader : IDisposable
     /// </summary>
     public ReadOnlySpan<byte> Line => _buffer.AsSpan(_lineStart, _lineLength);
 
+    /// <summary>
+    /// Whether the last <see cref="ReadLine"/> returned false because the input is quiet (<see cref="IQuietInput"/>)
+    /// between lines, not at its end; the next call reads on. Quiet in the middle of a line is not reported:
+    /// the line's writer is not done, and the reader waits for the rest.
+    /// </summary>
+    public bool Quiet { get; private set; }
+
     /// <summary>The 1-based number of the line just read (blank and over-long ones count); at the end, the number of lines.</summary>
     public long LineNumber => _lineNumber;
 
@@ -48,6 +55,7 @@ internal sealed class LineReader : IDisposable
     /// </summary>
     public bool ReadLine(out long overLongBytes)
     {
+        Quiet = false;
         if (!Next(out overLongBytes)) return false;
         _lineNumber++;
         if (_lineNumber == 1 && Line.StartsWith(Utf8Bom))
@@ -98,13 +106,22 @@ internal sealed class LineReader : IDisposable
                 _start = _scan = _end;
                 return true;
             }
-            Fill();
+            // Quiet in the middle of a line: the writer is not done with it, so more is coming.
+            if (!Fill() && _end == _start)
+            {
+                _lineStart = _lineLength = 0;
+                Quiet = true;
+                return false;
+            }
             buffer = _buffer!;
         }
     }
 
-    /// <summary>Reads more input after the unread bytes, compacting or growing (up to the line limit) first.</summary>
-    private void Fill()
+    /// <summary>
+    /// Reads more input after the unread bytes, compacting or growing (up to the line limit) first. False when
+    /// the input is quiet (nothing read, and not the end).
+    /// </summary>
+    private bool Fill()
     {
         var buffer = _buffer!;
         if (_start == _end)
@@ -131,8 +148,10 @@ internal sealed class LineReader : IDisposable
             _end = pending;
         }
         int read = _input.Read(buffer, _end, buffer.Length - _end);
-        if (read == 0) _eof = true;
-        else _end += read;
+        if (read > 0) _end += read;
+        else if (_input is IQuietInput { Quiet: true }) return false;
+        else _eof = true;
+        return true;
     }
 
     /// <summary>
@@ -147,6 +166,7 @@ internal sealed class LineReader : IDisposable
         while (!_eof)
         {
             int read = _input.Read(buffer, 0, buffer.Length);
+            if (read == 0 && _input is IQuietInput { Quiet: true }) continue; // the rest of the line is still coming
             if (read == 0)
             {
                 _eof = true;

@@ -106,7 +106,22 @@ public sealed record Diagnostic(DiagnosticCode Code, DiagnosticLocation Location
 
     /// <summary>A file that cannot be opened or read (FLT3001), with the system's reason.</summary>
     public static Diagnostic CannotRead(string file, Exception e) =>
-        new Diagnostic(DiagnosticCode.CannotRead, default(DiagnosticLocation), $"cannot read: {e.Message}").In(file);
+        new Diagnostic(DiagnosticCode.CannotRead, default(DiagnosticLocation), $"cannot read: {Reason(e, file)}").In(file);
+
+    /// <summary>
+    /// Why <paramref name="path"/> could not be opened or read, in a few words (the diagnostic names the file,
+    /// so the reason does not repeat it): "no such file", "is a directory", "permission denied", or the
+    /// system's own message for any other I/O error.
+    /// </summary>
+    public static string Reason(Exception e, string path) => e switch
+    {
+        FileNotFoundException => "no such file",
+        DirectoryNotFoundException => "no such file or directory",
+        UnauthorizedAccessException when Directory.Exists(path) => "is a directory",
+        UnauthorizedAccessException => "permission denied",
+        IOException when Directory.Exists(path) => "is a directory",
+        _ => e.Message,
+    };
 
     /// <summary>Renders a diagnostic at a span of <paramref name="text"/>, named <paramref name="sourceName"/>.</summary>
     public string Render(string text, string sourceName = "filter") => In(sourceName, text).Render();

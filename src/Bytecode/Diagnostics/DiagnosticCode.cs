@@ -112,6 +112,8 @@ public enum DiagnosticCode
     ImportNote = 4004,
     /// <summary>A line that sets no rule: nothing to import.</summary>
     ImportIgnored = 4005,
+    /// <summary>A translation that depends on the host: a user or group name, what a watched path is there.</summary>
+    ImportHost = 4006,
 
     // ---- The command line and the system around it (src/Cli) -----------------------------------------
     /// <summary>A command line the command cannot run with: options that exclude each other, a value out of range.</summary>

@@ -128,7 +128,7 @@ public sealed partial class Binder
         if (looksConstant)
             Error(DiagnosticCode.UnknownName, name.Span, $"unknown constant '{name.Name}'{Hint(constHint ?? fieldHint)}");
         else
-            Error(DiagnosticCode.UnknownField, name.Span, $"unknown field '{name.Name}'{Hint(fieldHint ?? constHint)}");
+            Error(DiagnosticCode.UnknownField, name.Span, $"unknown field '{name.Name}'{ComparisonHint(name.Name) ?? Hint(fieldHint ?? constHint)}");
     }
 
     private static string Hint(string? suggestion) => suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
@@ -204,8 +204,8 @@ public sealed partial class Binder
         if (comparison && (NamedOperand(b.Left, b.Right) ?? NamedOperand(b.Right, b.Left)) is { } named)
             return BindNamedComparison(b, named.Field, named.Name);
 
-        var left = BindNode(b.Left);
-        var right = BindNode(b.Right);
+        var left = comparison ? BindComparisonOperand(b, b.Left, b.Right) : BindNode(b.Left);
+        var right = comparison ? BindComparisonOperand(b, b.Right, b.Left) : BindNode(b.Right);
         if (left is null || right is null) return null;
         return comparison ? BindComparison(b, left, right) : BindArithmetic(b, left, right);
     }
@@ -441,7 +441,7 @@ public sealed partial class Binder
             if (e.Hi is null && e.Lo is NameSyntax n && (namesWin && lookup(n.Name) is not null || !IsFieldOrConstant(n.Name)))
             {
                 if (lookup(n.Name) is uint value) ranges.Add(new ValueRange(value, value));
-                else Error(DiagnosticCode.UnknownName, n.Span, $"unknown {what} '{n.Name}'{Hint(Spelling.Nearest(n.Name, names))}");
+                else Error(DiagnosticCode.UnknownName, n.Span, $"unknown {what} '{n.Name}'{(what == "arch" ? ArchHint(n.Name) : null) ?? Hint(Spelling.Nearest(n.Name, names))}");
             }
             else Element(e, signed: false, ranges, dynamic);
         }

@@ -8,15 +8,19 @@ namespace Filter.Compiler.CodeGen;
 /// <c>&amp;&amp;</c>, <c>||</c> and <c>!</c> cost no instructions (they only choose targets) and <c>&lt;</c>,
 /// <c>&lt;=</c>, <c>!=</c> are the opposite jumps with swapped targets. Values are computed into registers
 /// with Sethi-Ullman numbering, so the register count is the tree's, not its size.
-/// <para>Rules are chained in order: each rule's false target is the next rule. A policy of several rules
-/// starts with a shared dispatch on arch and syscall number (<see cref="Dispatch"/>), after which the
-/// rules' own syscall tests are specialised to what the dispatch let through.</para>
+/// <para>Rules are chained in order: each rule's false target is the next rule. Runs of rules that name their
+/// syscalls become per-syscall lists behind a <c>jswitch</c> (<see cref="RuleDispatch"/>, CodeGenerator.Runs.cs).
+/// A policy of several rules with any other rule starts with a shared dispatch on arch and syscall number
+/// (<see cref="Dispatch"/>), after which the rules' own syscall tests are specialised to what it let through.</para>
 /// </summary>
-public sealed class CodeGenerator
+public sealed partial class CodeGenerator
 {
     private readonly Emitter _emit = new(InstructionSet.MaxInstructions * 4);
     private readonly List<ValueSet> _sets = [];
     private readonly List<byte[]> _strings = [];
+    // Each constant once: indices by value, so that a policy of thousands of rules does not search the lists.
+    private readonly Dictionary<ValueSet, int> _setIndex = [];
+    private readonly Dictionary<string, int> _stringIndex = new(StringComparer.Ordinal);
     private Diagnostic? _error;
     /// <summary>After the dispatch: per arch, a superset of the syscall numbers that reach the rules.</summary>
     private SyscallSets? _known;
@@ -43,11 +47,15 @@ public sealed class CodeGenerator
         verdicts[0] = noMatch;
         for (int k = policy.Keys.Count; k >= 1; k--) verdicts[k] = gen._emit.Emit(OpCode.Ret, imm: (ulong)k);
 
-        if (dispatch && policy.Rules.Count >= 2 && SyscallAnalysis.For(policy) is { IsUnconstrained: false } reachable)
+        var plan = dispatch ? RuleDispatch.Plan(policy) : [.. policy.Rules.Select((_, i) => (i, (List<RuleDispatch.Member>?)null))];
+        // With every rule in a per-syscall run, the runs' own dispatch already sends every other syscall to ret #0.
+        if (dispatch && policy.Rules.Count >= 2 && plan.Any(p => p.Run is null)
+            && SyscallAnalysis.For(policy) is { IsUnconstrained: false } reachable)
             gen._known = reachable;
         int entry = noMatch;
-        for (int i = policy.Rules.Count - 1; i >= 0; i--)
-            entry = gen.Condition(policy.Rules[i].Condition, verdicts[policy.Rules[i].Verdict], entry);
+        for (int i = plan.Count - 1; i >= 0; i--)
+            entry = plan[i].Run is { } run ? gen.Run(policy, run, verdicts, entry)
+                : gen.Condition(policy.Rules[plan[i].Rule].Condition, verdicts[policy.Rules[plan[i].Rule].Verdict], entry);
         // No syscall of any arch can get a non-zero verdict: the program is `ret #0`.
         if (gen._known is { IsEmpty: true }) entry = noMatch;
         else if (gen._known is { } known) entry = gen.Dispatch(known, entry, noMatch);
@@ -333,15 +341,22 @@ public sealed class CodeGenerator
         if (set.Ranges.Count > ProgramLimits.MaxRangesPerSet)
             _error ??= new Diagnostic(DiagnosticCode.SetTooLarge, span,
                 $"a set has {set.Ranges.Count} separate values or ranges; the limit is {ProgramLimits.MaxRangesPerSet}");
-        int i = _sets.IndexOf(set);
-        if (i < 0) { _sets.Add(set); i = _sets.Count - 1; }
+        if (!_setIndex.TryGetValue(set, out int i))
+        {
+            _setIndex.Add(set, i = _sets.Count);
+            _sets.Add(set);
+        }
         return (ulong)i;
     }
 
     private ulong StringIndex(byte[] value)
     {
-        int i = _strings.FindIndex(s => s.AsSpan().SequenceEqual(value));
-        if (i < 0) { _strings.Add(value); i = _strings.Count - 1; }
+        var key = Convert.ToBase64String(value);
+        if (!_stringIndex.TryGetValue(key, out int i))
+        {
+            _stringIndex.Add(key, i = _strings.Count);
+            _strings.Add(value);
+        }
         return (ulong)i;
     }
 }

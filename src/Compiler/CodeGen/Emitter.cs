@@ -9,8 +9,12 @@ namespace Filter.Compiler.CodeGen;
 /// </summary>
 internal sealed class Emitter
 {
-    /// <summary>An instruction with jump targets as labels (-1: none).</summary>
-    private readonly record struct Pending(OpCode Op, byte A, byte B, ulong Imm, int True, int False);
+    /// <summary>
+    /// An instruction with jump targets as labels (-1: none). A jswitch's True is its first case, and its
+    /// <paramref name="Cases"/> cases follow it as pinned <c>ja</c>s: never threaded away or dropped, so that case
+    /// c stays at True + c.
+    /// </summary>
+    private readonly record struct Pending(OpCode Op, byte A, byte B, ulong Imm, int True, int False, int Cases = 0, bool Pinned = false);
 
     private readonly List<Pending> _reversed = [];
     private readonly int _limit;
@@ -23,6 +27,17 @@ internal sealed class Emitter
     public int Emit(OpCode op, byte a = 0, byte b = 0, ulong imm = 0, int whenTrue = -1, int whenFalse = -1)
     {
         _reversed.Add(new Pending(op, a, b, imm, whenTrue, whenFalse));
+        return _reversed.Count - 1;
+    }
+
+    /// <summary>
+    /// Emits <c>jswitch rA, set</c>: case c (range c of the set, in order) goes to <paramref name="cases"/>[c], a
+    /// value in no range to <paramref name="otherwise"/>. Returns its label.
+    /// </summary>
+    public int EmitSwitch(byte a, ulong set, IReadOnlyList<int> cases, int otherwise)
+    {
+        for (int c = cases.Count - 1; c >= 0; c--) _reversed.Add(new Pending(OpCode.Ja, 0, 0, 0, cases[c], -1, Pinned: true));
+        _reversed.Add(new Pending(OpCode.Jswitch, a, 0, set, _reversed.Count - 1, otherwise, cases.Count));
         return _reversed.Count - 1;
     }
 
@@ -64,8 +79,9 @@ internal sealed class Emitter
         {
             var p = code[pc];
             if (p.True < 0) continue;
+            if (p.Op == OpCode.Jswitch) { code[pc] = p with { False = Resolve(p.False) }; continue; }
             int t = Resolve(p.True), f = p.False < 0 ? -1 : Resolve(p.False);
-            code[pc] = p.False >= 0 && t == f ? new Pending(OpCode.Ja, 0, 0, 0, t, -1) : p with { True = t, False = f };
+            code[pc] = p.False >= 0 && t == f ? new Pending(OpCode.Ja, 0, 0, 0, t, -1, Pinned: p.Pinned) : p with { True = t, False = f };
         }
 
         // Keep what is reachable from pc 0, minus jumps to the next kept instruction.
@@ -77,7 +93,7 @@ internal sealed class Emitter
             var p = code[pc];
             var info = InstructionSet.Get(p.Op);
             if (info.Jump == JumpKind.None) keep[pc + 1] = true;
-            if (p.True >= 0) keep[p.True] = true;
+            if (p.True >= 0) keep.AsSpan(p.True, Math.Max(1, p.Cases)).Fill(true);
             if (p.False >= 0) keep[p.False] = true;
         }
         var newPc = new int[n + 1];
@@ -90,7 +106,7 @@ internal sealed class Emitter
             newPc[n] = count;
             for (int pc = 0; pc < n; pc++)
             {
-                if (keep[pc] && code[pc].Op == OpCode.Ja && newPc[code[pc].True] == newPc[pc] + 1)
+                if (keep[pc] && code[pc].Op == OpCode.Ja && !code[pc].Pinned && newPc[code[pc].True] == newPc[pc] + 1)
                 {
                     keep[pc] = false;
                     changed = true;

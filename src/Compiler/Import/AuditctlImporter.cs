@@ -16,6 +16,18 @@ public sealed record ImportOptions
 
     /// <summary>Resolves <c>-F exe=</c> paths; the local file system by default.</summary>
     public Func<string, ExeResolution> ResolveExe { get; init; } = ExeResolvers.FileSystem;
+
+    /// <summary>What a watched path (<c>-w</c>, <c>-F path=</c>, <c>-F dir=</c>) is; null when not absolute. The local file system by default.</summary>
+    public Func<string, PathFacts?> ResolvePath { get; init; } = HostFacts.StatPath;
+
+    /// <summary>A user name's uid, as auditctl's getpwnam; null when unknown. This machine's /etc/passwd by default.</summary>
+    public Func<string, uint?> ResolveUser { get; init; } = HostFacts.LocalUser;
+
+    /// <summary>A group name's gid, as auditctl's getgrnam; null when unknown. This machine's /etc/group by default.</summary>
+    public Func<string, uint?> ResolveGroup { get; init; } = HostFacts.LocalGroup;
+
+    /// <summary>Carry on past a line auditctl rejects, as <c>auditctl -i</c> does (a <c>-i</c> or <c>-c</c> line in the file turns it on from there).</summary>
+    public bool IgnoreErrors { get; init; }
 }
 
 /// <summary>One imported exit-list rule, in kernel order.</summary>
@@ -65,10 +77,17 @@ public static class AuditctlImporter
         var diagnostics = new List<ImportFinding>();
         var rules = new List<ImportedRule>();
         var lines = text.Split('\n');
+        bool ignoreErrors = options.IgnoreErrors;
         for (int i = 0; i < lines.Length; i++)
         {
             string line = lines[i].TrimEnd('\r');
-            var parsed = new LineImporter(sourceName, i + 1, line, options, diagnostics).Run();
+            int first = diagnostics.Count;
+            var importer = new LineImporter(sourceName, i + 1, line, options, diagnostics);
+            var parsed = importer.Run();
+            if (ignoreErrors)   // auditctl -i: a rejected line is reported and skipped, the file goes on
+                for (int d = first; d < diagnostics.Count; d++)
+                    if (diagnostics[d].Kind == ImportIssue.Invalid) diagnostics[d] = diagnostics[d] with { CarriedOn = true };
+            ignoreErrors |= importer.SetsIgnoreErrors;
             switch (parsed)
             {
                 case LineResult.Rule r when r.Prepend: rules.Insert(0, r.Imported); break;

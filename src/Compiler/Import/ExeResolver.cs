@@ -10,6 +10,11 @@ namespace Filter.Compiler.Import;
 public sealed record ExeResolution(string? LoggedPath, string? Problem = null)
 {
     public static ExeResolution Symlink { get; } = new((string?)null);
+
+    /// <summary>No such file, in an existing directory: the kernel loads the rule with a mark that has no inode, so it matches nothing.</summary>
+    public bool Missing { get; init; }
+
+    public static ExeResolution NoFile { get; } = new((string?)null) { Missing = true };
     public static ExeResolution Unresolved(string problem) => new(null, problem);
 }
 
@@ -31,17 +36,18 @@ public static class ExeResolvers
         string full = dir == "/" ? "/" + name : dir + "/" + name;
         var info = new FileInfo(full);
         if (info.LinkTarget is not null) return ExeResolution.Symlink;
-        if (!info.Exists) return ExeResolution.Unresolved($"{full} does not exist on this machine (the kernel marks an inode when the rule is loaded)");
+        if (!info.Exists) return ExeResolution.NoFile;
         return new ExeResolution(full);
     }
 
     /// <summary>
-    /// A recorded map (tab-separated lines <c>PATH</c> TAB <c>LOGGED-PATH</c>, <c>-</c> for a symlink; <c>#</c>
+    /// A recorded map (tab-separated lines <c>PATH</c> TAB <c>LOGGED-PATH</c>, <c>-</c> for a symlink, <c>missing</c> for no such file; <c>#</c>
     /// comments), to import on another machine exactly as on the one that made the map.
     /// </summary>
     public static Func<string, ExeResolution> FromMap(IReadOnlyDictionary<string, string> map) => path =>
         !map.TryGetValue(path, out var logged) ? ExeResolution.Unresolved("the path is not in the exe map")
         : logged == "-" ? ExeResolution.Symlink
+        : logged == "missing" ? ExeResolution.NoFile
         : new ExeResolution(logged);
 
     /// <summary>Parses the map format of <see cref="FromMap"/>; an error names the line.</summary>
@@ -59,6 +65,13 @@ public static class ExeResolvers
             if (!map.TryAdd(parts[0], parts[1])) return (null, $"line {i + 1}: {parts[0]} is mapped twice");
         }
         return (map, null);
+    }
+
+    /// <summary>realpath(3) of a directory: null when it is missing or has a symlink loop.</summary>
+    internal static string? RealDirectory(string path)
+    {
+        int links = 0;
+        return RealPath(path, ref links);
     }
 
     /// <summary>The path with every symlink resolved (realpath(3)); null if a component is missing.</summary>

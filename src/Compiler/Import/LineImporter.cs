@@ -8,7 +8,7 @@ namespace Filter.Compiler.Import;
 /// One line of a rules file: its options, read as auditctl's <c>setopt</c> reads them (getopt, options in
 /// any order), then the rule translated field by field as the kernel's <c>audit_filter_rules</c> tests it.
 /// </summary>
-internal sealed class LineImporter(string source, int lineNumber, string line, ImportOptions options, List<ImportFinding> diagnostics)
+internal sealed partial class LineImporter(string source, int lineNumber, string line, ImportOptions options, List<ImportFinding> diagnostics)
 {
     private readonly record struct Token(string Text, int Column);
 
@@ -18,10 +18,6 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
     private static readonly HashSet<string> ArgFields = ["a0", "a1", "a2", "a3"];
     private static readonly Dictionary<string, string> Unsupported = new()
     {
-        ["path"] = "a file watch (-F path=): the kernel matches the PATH records' inodes, which our records do not carry",
-        ["dir"] = "a directory watch (-F dir=): the kernel matches the PATH records' inodes, which our records do not carry",
-        ["perm"] = "-F perm= classifies the call by the file access it makes (syscall classes and open flags per arch): not expressible",
-        ["filetype"] = "-F filetype= looks at the PATH records' file modes, which our records do not carry",
         ["inode"] = "-F inode= looks at the PATH records, which our records do not carry",
         ["devmajor"] = "-F devmajor= looks at the PATH records, which our records do not carry",
         ["devminor"] = "-F devminor= looks at the PATH records, which our records do not carry",
@@ -39,14 +35,15 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
 
     private readonly List<string> _conditions = [];
     private readonly List<string> _keys = [];
-    private readonly List<(ImportIssue Kind, Token At, string Message)> _found = [];
+    private readonly List<(ImportIssue Kind, Token At, string Message, ImportCause Cause)> _found = [];
     private Token? _add;
     private Token _listToken;
     private bool _prepend, _always, _possible, _deleteAll;
     private string _list = "";
     private uint? _elf;                         // auditctl's _audit_elf: the last -F arch=, or the host's once -S needed it
     private readonly List<uint> _archEquals = [];
-    private bool _syscallAdded, _exeAdded, _watchAdded, _allSyscalls;
+    private bool _syscallAdded, _exeAdded, _watchAdded, _allSyscalls, _permAdded, _fileAdded;
+    private Token? _watchOption;
     private readonly SortedSet<uint> _syscallNumbers = [];
     private readonly List<(string Text, uint Elf)> _syscallWords = [];
     private int _keyLength;
@@ -85,6 +82,7 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
             return Flush();
         }
         if (_found.Any(f => f.Kind is ImportIssue.Unsupported or ImportIssue.Invalid)) return Flush();
+        if (_watchOption is not null && !_permAdded) _conditions.Add(PermCondition("rwxa", negate: false));   // auditctl's -w without -p
 
         var parts = new List<string>(_archParts);
         parts.Add(SyscallCondition());
@@ -99,7 +97,7 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
 
     private AuditctlImporter.LineResult Flush()
     {
-        foreach (var (kind, at, message) in _found) diagnostics.Add(Diag(kind, at, message));
+        foreach (var (kind, at, message, cause) in _found) diagnostics.Add(Diag(kind, at, message) with { Cause = cause });
         _found.Clear();
         return new AuditctlImporter.LineResult.Nothing();
     }
@@ -107,20 +105,27 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
     private ImportFinding Diag(ImportIssue kind, Token at, string message) =>
         new(source, lineNumber, at.Column, Math.Max(1, at.Text.Length), kind, message, line);
 
-    private void Add(ImportIssue kind, Token at, string message) => _found.Add((kind, at, message));
+    private void Add(ImportIssue kind, Token at, string message, ImportCause cause = ImportCause.None) => _found.Add((kind, at, message, cause));
 
-    /// <summary>auditctl splits a line on spaces; a first word starting with '#' makes it a comment.</summary>
+    /// <summary>The line has <c>-i</c> or <c>-c</c>: auditctl carries on past bad lines from here on.</summary>
+    public bool SetsIgnoreErrors { get; private set; }
+
+    /// <summary>
+    /// auditctl splits a line on spaces only (strtok " "): a tab is part of its word (<c>-k &lt;tab&gt;T1014</c> is the
+    /// key "\tT1014"); a first word starting with '#' makes it a comment.
+    /// </summary>
     private List<Token> Tokenize()
     {
         var tokens = new List<Token>();
         int i = 0;
         while (i < line.Length)
         {
-            while (i < line.Length && line[i] is ' ' or '\t') i++;
+            while (i < line.Length && line[i] == ' ') i++;
             int start = i;
-            while (i < line.Length && line[i] is not (' ' or '\t')) i++;
+            while (i < line.Length && line[i] != ' ') i++;
             if (i > start) tokens.Add(new Token(line[start..i], start + 1));
         }
+        if (tokens.Count > 0 && tokens[0].Text.TrimStart('\t').StartsWith('#')) tokens.Clear();   // a tab-indented comment is still a comment to a reader
         return tokens;
     }
 
@@ -146,7 +151,18 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
                 continue;
             }
             if (t.Text.Length < 2 || t.Text[0] != '-')
-            { Add(ImportIssue.Invalid, t, "a word that is not an option: auditctl rejects the line (\"parameter passed without an option given\")"); return false; }
+            {
+                if (_keys.Count > 0 && _keys[^1].Length == 2 && _keys[^1][0] == '-' && tokens[i - 1].Text == _keys[^1])
+                {
+                    // -k -F KEY: getopt gives -k the word after it, "-F"; KEY is then a word without an option
+                    Add(ImportIssue.Inexact, t, $"-k took '{_keys[^1]}' as its key (an option's value is the word after it), so '{t.Text}' has no option: auditctl rejects the line (\"parameter passed without an option given\"); imported as -k {t.Text}, the rule meant", ImportCause.Mistake);
+                    _keyLength += t.Text.Length - _keys[^1].Length;
+                    _keys[^1] = t.Text;
+                    continue;
+                }
+                Add(ImportIssue.Invalid, t, "a word that is not an option: auditctl rejects the line (\"parameter passed without an option given\")");
+                return false;
+            }
             char opt = t.Text[1];
             bool hasArg = "CefrbaAdSFmRwWkpq".Contains(opt);
             if (!hasArg && !"hicslDvt".Contains(opt)) { Add(ImportIssue.Invalid, t, $"unknown option -{opt}"); return false; }
@@ -158,6 +174,13 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
                 else { Add(ImportIssue.Invalid, t, $"-{opt} needs a value"); return false; }
             }
             else if (t.Text.Length > 2) { Add(ImportIssue.Invalid, t, $"options cannot be grouped here ({t.Text})"); return false; }
+            if (opt == 'F' && t.Text.Length == 2 && argTok.Text is ['-', var next] && "CefrbaAdSFmRwWkpq".Contains(next) && i + 1 < tokens.Count)
+            {
+                // -F -k KEY: the lone -F takes "-k" as its FIELD=VALUE
+                Add(ImportIssue.Inexact, argTok, $"-F took '{argTok.Text}' as its FIELD=VALUE (an option's value is the word after it): that -F has no field; auditctl rejects the line (\"-F missing operation for {argTok.Text}\"); imported without the lone -F, the rule meant", ImportCause.Mistake);
+                i--;
+                continue;
+            }
             if (!Option(opt, t, argTok)) return false;
         }
         return true;
@@ -174,20 +197,19 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
                 _prepend = opt == 'A';
                 return ListAction(arg);
             case 'S': return SyscallOption(arg);
-            case 'F': return Field(arg);
+            case 'F': return Field(Unquote(arg));
             case 'C': return Compare(arg);
             case 'k':
                 if (_add is null || !(_syscallAdded || _exeAdded || _watchAdded))
                 { Add(ImportIssue.Invalid, t, "-k needs a syscall (-S), a watch or -F exe= before it: auditctl rejects the line"); return false; }
-                return Key(arg);
+                return Key(Unquote(arg));
             case 'w':
-                Add(ImportIssue.Unsupported, t, "a file watch (-w): the kernel matches the PATH records' inodes, which our records do not carry");
-                _watchAdded = true; _add ??= t; _list = "exit"; _always = true;
-                return true;
+                if (_watchOption is not null || _fileAdded) { Add(ImportIssue.Invalid, t, "a second watch on one line: the kernel takes one path= or dir= per rule"); return false; }
+                _watchOption = t; _watchAdded = true; _add ??= t; _list = "exit"; _always = true;
+                return Watch(Unquote(arg));
             case 'p':
                 if (!_watchAdded && _add is null) { Add(ImportIssue.Invalid, t, "-p needs a watch given before it"); return false; }
-                Add(ImportIssue.Unsupported, t, "-p (a watch's permissions) classifies the call by the file access it makes: not expressible");
-                return true;
+                return Perm(arg, "=");
             case 'd':
                 Add(ImportIssue.Unsupported, t, "-d deletes a rule: rule deletion is not imported (remove the rule and the -d line)");
                 return false;
@@ -201,13 +223,14 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
                 Add(ImportIssue.Invalid, t, "-R in a rules file: auditctl does not read nested rule files");
                 return false;
             case 'b' or 'f' or 'e' or 'r' or 's' or 'l' or 'm' or 'q' or 't' or 'v' or 'h' or 'i' or 'c':
+                if (opt is 'i' or 'c') SetsIgnoreErrors = true;
                 string what = opt switch
                 {
                     'b' => "-b sets the kernel's backlog limit",
                     'f' => "-f sets the failure mode",
                     'e' => arg.Text == "0" ? "-e 0 DISABLES auditing (nothing after it would be logged)" : "-e sets the enabled flag",
                     'r' => "-r sets the rate limit",
-                    'i' or 'c' => $"-{opt} tells auditctl to go on after errors",
+                    'i' or 'c' => $"-{opt} tells auditctl to go on after errors: the lines after it that auditctl rejects are skipped (warnings)",
                     'm' => "-m sends a user message",
                     _ => $"-{opt} is not a rule",
                 };
@@ -247,10 +270,17 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
             var at = new Token(word, column);
             column += word.Length + 1;
             if (word == "all") { _allSyscalls = true; continue; }
-            if (Syscalls.TryGetNumber(_elf.Value, word, out int number))
+            if (Syscalls.TryGetNumber(_elf.Value, word, out int number)
+                || _elf == AuditArch.I386 && word == "sys_kexec_load" && Syscalls.TryGetNumber(_elf.Value, "kexec_load", out number))
             {
+                string name = word;
+                if (word == "sys_kexec_load")
+                {
+                    Add(ImportIssue.Note, at, "libaudit's i386 table names kexec_load 'sys_kexec_load': auditctl loads it as kexec_load");
+                    name = "kexec_load";
+                }
                 _syscallNumbers.Add((uint)number);
-                _syscallWords.Add((word, _elf.Value));
+                _syscallWords.Add((name, _elf.Value));
                 continue;
             }
             if (word.Length > 0 && char.IsAsciiDigit(word[0]))
@@ -327,7 +357,13 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
         if (_keyLength + added > MaxKeyLength)
         { Add(ImportIssue.Invalid, arg, $"the rule's keys exceed {MaxKeyLength} bytes together: auditctl rejects the line"); return false; }
         _keyLength += added;
-        _keys.Add(arg.Text);
+        string key = arg.Text;
+        if (key.Any(c => char.IsControl(c) && c != KeySeparator))
+        {
+            key = new string(key.Where(c => !char.IsControl(c) || c == KeySeparator).ToArray());
+            Add(ImportIssue.Inexact, arg, $"the key holds a control character, which the kernel logs but a policy key cannot hold (keys are printed one per line): imported as {StringLiteral(key)}", ImportCause.KeyText);
+        }
+        _keys.Add(key);
         return true;
     }
 
@@ -349,12 +385,20 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
         if (_add is null) { Add(ImportIssue.Invalid, arg, "-F before -a/-A: auditctl rejects the line (\"List must be given before field\")"); return false; }
         if (arg.Text.StartsWith("key=", StringComparison.Ordinal)) return Key(new Token(arg.Text[4..], arg.Column + 4));
         if (SplitPair(arg.Text) is not var (field, op, value, valueOffset))
-        { Add(ImportIssue.Invalid, arg, "no operator (= != < > <= >= & &=) in the field"); return false; }
+        {
+            Add(ImportIssue.Invalid, arg, arg.Text.StartsWith('-') && arg.Text.Length == 2
+                ? $"-F took '{arg.Text}' as its FIELD=VALUE (an option's value is the word after it): that -F has no field; auditctl rejects the line (\"-F missing operation for {arg.Text}\"); remove the -F"
+                : "no operator (= != < > <= >= & &=) in the field");
+            return false;
+        }
         var valueTok = new Token(value, arg.Column + valueOffset);
         var fieldTok = new Token(field, arg.Column);
         if (field.Length == 0) { Add(ImportIssue.Invalid, arg, "no field name before the operator"); return false; }
         if (value.Length == 0) { Add(ImportIssue.Invalid, arg, "no value after the operator"); return false; }
-        if (Unsupported.TryGetValue(field, out var why)) { Add(ImportIssue.Unsupported, fieldTok, why); if (field is "path" or "dir") _watchAdded = true; return true; }
+        if (field is "path" or "dir") return FileField(arg, field, op, valueTok);
+        if (field == "perm") return Perm(valueTok, op);
+        if (field == "filetype") return FileType(valueTok, op);
+        if (Unsupported.TryGetValue(field, out var why)) { Add(ImportIssue.Unsupported, fieldTok, why); return true; }
         if (LsmFields.Contains(field)) { Add(ImportIssue.Unsupported, fieldTok, $"-F {field}= tests a security-module (SELinux/AppArmor) label, which our records do not carry"); return true; }
         if (op is "&" or "&=" && !ArgFields.Contains(field))
         { Add(ImportIssue.Invalid, arg, $"the kernel allows & and &= only on a0..a3 (and pers, devminor), not on {field}"); return false; }
@@ -437,10 +481,15 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
             Add(ImportIssue.Invalid, value, $"auditctl reads a {field} that does not start with a digit as a group name: it rejects '{value.Text}'");
             return false;
         }
+        else if ((isUid ? options.ResolveUser(value.Text) : options.ResolveGroup(value.Text)) is { } id)
+        {
+            v = id;
+            Add(ImportIssue.Host, value, $"'{value.Text}' is {(isUid ? "uid" : "gid")} {id} in this host's {(isUid ? "passwd" : "group")} database, as auditctl resolves it when it loads the rule: on another machine it may be another id");
+        }
         else
         {
-            Add(ImportIssue.Unsupported, value, $"'{value.Text}' is a {(isUid ? "user" : "group")} name: it depends on the machine's {(isUid ? "passwd" : "group")} database; write the number");
-            return true;
+            Add(ImportIssue.Invalid, value, $"no {(isUid ? "user" : "group")} '{value.Text}' on this host: auditctl rejects the line (\"Unknown {(isUid ? "user" : "group")}: {value.Text}\")");
+            return false;
         }
         if (v == uint.MaxValue)
         {
@@ -448,7 +497,7 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
             { Add(ImportIssue.Invalid, value, field == "auid" ? "auid -1/unset takes only = or != (the kernel's AUDIT_LOGINUID_SET)" : $"{field} 4294967295 (-1) is not a valid id: the kernel rejects the rule"); return false; }
         }
         if (!isUid && field is "gid" or "egid" && op is "=" or "!=")
-            Add(ImportIssue.Inexact, value, $"the kernel's {field}{op} also {(op == "=" ? "matches" : "excludes")} processes with {v} as a supplementary group, which the log does not show: exact only for processes without supplementary groups");
+            Add(ImportIssue.Inexact, value, $"the kernel's {field}{op} also {(op == "=" ? "matches" : "excludes")} processes with {v} as a supplementary group, which the log does not show: exact only for processes without supplementary groups", ImportCause.SupplementaryGroups);
         _conditions.Add($"{field} {Lang(op)} {v.ToString(CultureInfo.InvariantCulture)}");
         return true;
     }
@@ -572,6 +621,12 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
             Add(ImportIssue.Unsupported, value, $"cannot tell which executable -F exe={value.Text} marks: {problem}");
             return true;
         }
+        if (resolution.Missing)
+        {
+            Add(ImportIssue.Host, value, $"{value.Text} does not exist on this host: the kernel loads the rule with a mark on no inode, so the test is always {(op == "=" ? "false" : "true")} (until the rule is loaded again after the file exists)");
+            _conditions.Add(op == "=" ? "false" : "true");
+            return true;
+        }
         if (resolution.LoggedPath is not { } logged)
         {
             Add(ImportIssue.Note, value, $"{value.Text} is a symlink: the kernel marks the link's own inode, which no process executes, so the test is always {(op == "=" ? "false" : "true")}");
@@ -595,10 +650,18 @@ internal sealed class LineImporter(string source, int lineNumber, string line, I
         else { at = arg.Text.IndexOf('='); op = "="; }
         if (at < 0) { Add(ImportIssue.Invalid, arg, "-C takes FIELD=FIELD or FIELD!=FIELD"); return false; }
         string left = arg.Text[..at], right = arg.Text[(at + op.Length)..];
-        if (left.StartsWith("obj_", StringComparison.Ordinal) || right.StartsWith("obj_", StringComparison.Ordinal))
-        { Add(ImportIssue.Unsupported, arg, "-C with obj_uid/obj_gid compares with the PATH records' owners, which our records do not carry"); return true; }
         static string Canon(string f) => f == "loginuid" ? "auid" : f;
         left = Canon(left); right = Canon(right);
+        if (right is "obj_uid" or "obj_gid" && left is not ("obj_uid" or "obj_gid")) (left, right) = (right, left);
+        if (left is "obj_uid" or "obj_gid")
+        {
+            // audit_compare_uid/gid: any name of the event whose owner passes (an item without an inode has owner 0 in both)
+            if (!(left == "obj_uid" ? CompareUid : CompareGid).Contains(right))
+            { Add(ImportIssue.Invalid, arg, $"-C {arg.Text}: {left} compares with a {(left == "obj_uid" ? "uid field (auid uid euid suid fsuid)" : "gid field (gid egid sgid fsgid)")}"); return false; }
+            string owner = left == "obj_uid" ? "ouid" : "ogid";
+            _conditions.Add("(" + string.Join(" || ", Enumerable.Range(0, RecordLayout.PathItems).Select(i => $"items > {i} && {right} {Lang(op)} {owner}{i}")) + ")");
+            return true;
+        }
         bool valid = left != right && (CompareUid.Contains(left) && CompareUid.Contains(right) || CompareGid.Contains(left) && CompareGid.Contains(right));
         if (!valid) { Add(ImportIssue.Invalid, arg, $"-C {arg.Text}: auditctl compares only two different uid fields (auid uid euid suid fsuid) or gid fields (gid egid sgid fsgid)"); return false; }
         _conditions.Add($"{left} {Lang(op)} {right}");

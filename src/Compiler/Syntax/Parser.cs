@@ -291,7 +291,9 @@ public static class FilterParser
     private static Diagnostic ToDiagnostic(string text, ParseError<char> error)
     {
         int at = Math.Min(error.ErrorOffset, text.Length);
+        bool endExpected = error.Expected.Any(e => e.IsEof || e.Label == "end of filter"); // where an operator could have been too
         string unexpected = error.EOF ? "end of filter"
+            : endExpected && SyntaxHints.WordAt(text, at, Keywords) is { } unexpectedWord ? $"'{unexpectedWord}'"
             : error.Unexpected.HasValue ? Describe(error.Unexpected.Value)
             : at < text.Length ? Describe(text[at]) : "end of filter";
         var expected = error.Expected
@@ -301,7 +303,9 @@ public static class FilterParser
         if (expected.Count > 0)
             message.Append("; expected ").Append(expected.Count == 1 ? expected[0]
                 : string.Join(", ", expected.Take(expected.Count - 1)) + " or " + expected[^1]);
-        if (!error.EOF && at < text.Length && text[at] == '=' && (at + 1 >= text.Length || text[at + 1] != '='))
+        if (!error.EOF && SyntaxHints.At(text, at, Keywords, endExpected) is { } hint)
+            message.Append(hint);
+        else if (!error.EOF && at < text.Length && text[at] == '=' && (at + 1 >= text.Length || text[at + 1] != '='))
             message.Append(" (use '==' to compare)");
         else if (!error.EOF && at < text.Length && "=!<>".Contains(text[at]) && expected.Contains("end of filter"))
             message.Append(" (comparisons do not chain: combine them with &&)");

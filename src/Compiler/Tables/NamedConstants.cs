@@ -19,6 +19,15 @@ public static class NamedConstants
             .Concat(ConstantData.CloneFlags.Select(c => (c.Name, c.Value, Kind: ConstantKind.CloneFlag)))
             .ToFrozenDictionary(c => c.Name, c => (c.Value, c.Kind), StringComparer.Ordinal);
 
+    // Value to name, per group: of several names for one value, the alphabetically first (EAGAIN, not EWOULDBLOCK).
+    private static readonly FrozenDictionary<(ConstantKind, ulong), string> ByValue =
+        ByName.OrderBy(c => c.Key, StringComparer.Ordinal)
+            .GroupBy(c => (c.Value.Kind, c.Value.Value))
+            .ToFrozenDictionary(g => g.Key, g => g.First().Key);
+
+    /// <summary>The name of an errno or signal number (13 → EACCES, 11 → SIGSEGV); null if it has none.</summary>
+    public static string? NameOf(ConstantKind kind, ulong value) => ByValue.GetValueOrDefault((kind, value));
+
     /// <summary>Every constant name (for "did you mean" hints).</summary>
     public static IReadOnlyCollection<string> AllNames { get; } = ByName.Keys;
 

@@ -40,7 +40,7 @@ public static class WorstCaseAnalysis
         for (int pc = 0; pc < n; pc++)
         {
             if (to[pc] == 0) continue;
-            foreach (int s in Successors(code[pc], pc))
+            foreach (int s in Successors(image, code[pc], pc))
                 to[s] = Math.Max(to[s], to[pc] + 1);
         }
         var perVerdict = new int[image.Keys.Count + 1];
@@ -50,17 +50,21 @@ public static class WorstCaseAnalysis
         // Backward: the longest path from each pc to a return.
         var from = new int[n];
         for (int pc = n - 1; pc >= 0; pc--)
-            from[pc] = 1 + Successors(code[pc], pc).Select(s => from[s]).DefaultIfEmpty(0).Max();
+            from[pc] = 1 + Successors(image, code[pc], pc).Select(s => from[s]).DefaultIfEmpty(0).Max();
         var search = new Search(image, from);
         search.Run();
         return new WorstCase(from[0], perVerdict, search.Best, search.BestRecord, search.Exhaustive && search.BestRecord is not null);
     }
 
-    private static IEnumerable<int> Successors(Instruction i, int pc)
+    private static IEnumerable<int> Successors(ProgramImage image, Instruction i, int pc)
     {
         switch (InstructionSet.Get(i.Op).Jump)
         {
             case JumpKind.Return: yield break;
+            case JumpKind.Switch:
+                for (int c = 0; c < image.Sets[(int)i.Imm].Ranges.Count; c++) yield return i.TrueTarget(pc) + c;
+                yield return i.FalseTarget(pc);
+                break;
             case JumpKind.Always: yield return i.TrueTarget(pc); break;
             case JumpKind.Conditional:
                 yield return i.TrueTarget(pc);
@@ -126,6 +130,9 @@ public static class WorstCaseAnalysis
                         Step(i, state);
                         pc++;
                         continue;
+                    case JumpKind.Switch:
+                        WalkSwitch(pc, i, state, executed);
+                        return;
                 }
                 // A conditional jump: the longer continuation first; neither if it cannot beat the best found.
                 int t = i.TrueTarget(pc), f = i.FalseTarget(pc);
@@ -142,6 +149,38 @@ public static class WorstCaseAnalysis
                 }
                 return;
             }
+        }
+
+        /// <summary>A jswitch: each case (its range of values) and the default (none of them), longer continuations first.</summary>
+        private void WalkSwitch(int pc, Instruction i, State state, int executed)
+        {
+            var set = image.Sets[(int)i.Imm];
+            var outcomes = Enumerable.Range(0, set.Ranges.Count)
+                .Select(c => (Target: i.TrueTarget(pc) + c, Allowed: RangeList.FromSet(new ValueSet(set.Signed, [set.Ranges[c]]))))
+                .Append((Target: i.FalseTarget(pc), Allowed: RangeList.Complement(RangeList.FromSet(set), 0, ulong.MaxValue)))
+                .OrderByDescending(o => from[o.Target]);
+            foreach (var (target, allowed) in outcomes)
+            {
+                if (executed + from[target] <= Best || Best == from[0]) continue;
+                var next = state.Clone();
+                var feasible = ConstrainTo(next, i.A, allowed);
+                if (feasible == Feasibility.Unknown) Exhaustive = false;
+                if (feasible != Feasibility.Feasible) continue;
+                Walk(target, next, executed);
+                if (_budget < 0) return;
+            }
+        }
+
+        /// <summary>Adds the constraint that register <paramref name="register"/> holds one of <paramref name="allowed"/>.</summary>
+        private static Feasibility ConstrainTo(State s, byte register, ValueRange[] allowed)
+        {
+            var a = s.Regs[register];
+            if (a.Constant is { } k) return RangeList.Contains(allowed, k) ? Feasibility.Feasible : Feasibility.Infeasible;
+            if (a.Field is not { } f) return Feasibility.Unknown;
+            var c = s.Fields.TryGetValue(f, out var known) ? known : new FieldConstraint(FieldRange(f), 0, []);
+            c = c with { Allowed = RangeList.Intersect(c.Allowed, allowed) };
+            s.Fields[f] = c;
+            return c.Allowed.Length == 0 ? Feasibility.Infeasible : SolveScalar(c) is not null ? Feasibility.Feasible : Feasibility.Unknown;
         }
 
         private static void Step(Instruction i, State s)

@@ -42,12 +42,15 @@ internal sealed class KernelOffsets
     public required short MountMnt { get; init; }
     public required short MountParent { get; init; }
     public required short MountMountpoint { get; init; }
+    /// <summary><c>k_sigaction.sa.sa_handler</c>: SIG_DFL (0) when a signal takes its default action.</summary>
+    public required short SaHandler { get; init; }
 
     public required int SysEnter { get; init; }
     public required int SysExit { get; init; }
     public required int ProcessExec { get; init; }
     public required int ProcessFork { get; init; }
     public required int ProcessExit { get; init; }
+    public required int SignalDeliver { get; init; }
 
     public static KernelResult<KernelOffsets> Resolve(BtfSpec btf)
     {
@@ -94,11 +97,13 @@ internal sealed class KernelOffsets
             MountMnt = At("mount", "mnt"),
             MountParent = At("mount", "mnt_parent"),
             MountMountpoint = At("mount", "mnt_mountpoint"),
+            SaHandler = At("k_sigaction", "sa.sa_handler"),
             SysEnter = Hook("btf_trace_sys_enter", BtfKind.Typedef),
             SysExit = Hook("btf_trace_sys_exit", BtfKind.Typedef),
             ProcessExec = Hook("btf_trace_sched_process_exec", BtfKind.Typedef),
             ProcessFork = Hook("btf_trace_sched_process_fork", BtfKind.Typedef),
             ProcessExit = Hook("btf_trace_sched_process_exit", BtfKind.Typedef),
+            SignalDeliver = Hook("btf_trace_signal_deliver", BtfKind.Typedef),
         };
         return error is null ? offsets : error;
     }

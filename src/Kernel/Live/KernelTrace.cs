@@ -20,6 +20,11 @@ public sealed record KernelTraceOptions
     public int Threads { get; init; } = 32768;
     /// <summary>Processes whose executable path is kept.</summary>
     public int Processes { get; init; } = 65536;
+    /// <summary>
+    /// Also trace the signals that end a process with a core dump, as the signal records audit's ANOM_ABEND
+    /// is (spec/kernel.md): the filter decides on them as on syscall records. Off: syscall records only.
+    /// </summary>
+    public bool Signals { get; init; }
 }
 
 /// <summary>What the kernel side counted, summed over CPUs.</summary>
@@ -50,7 +55,8 @@ public delegate void KernelEventHandler(in KernelEvent e);
 
 /// <summary>
 /// A verified filter running in the kernel at every system call's exit (spec/kernel.md): the maps, the
-/// programs (four, and a fifth at sys_enter when the filter may match a call whose arguments exit cannot see) and their links, and a reader of the ring buffer. Everything is held by descriptors: disposing
+/// programs (four; one at sys_enter when the filter may match a call whose arguments exit cannot see; one at
+/// signal delivery with <see cref="KernelTraceOptions.Signals"/>) and their links, and a reader of the ring buffer. Everything is held by descriptors: disposing
 /// detaches it all, and so does the end of the process, however it ends.
 /// </summary>
 public sealed class KernelTrace : IDisposable
@@ -110,10 +116,12 @@ public sealed class KernelTrace : IDisposable
                 ("filter_task_exit", code.TaskExit, AttachType.TraceRawTp, k.ProcessExit, "tp_btf/sched_process_exit"),
                 ("filter_enter", code.Enter, AttachType.TraceRawTp, k.SysEnter, "tp_btf/sys_enter"),
                 ("filter_exit", () => exitCode, AttachType.TraceRawTp, k.SysExit, "tp_btf/sys_exit"),
+                ("filter_signal", code.SignalDeliver, AttachType.TraceRawTp, k.SignalDeliver, "tp_btf/signal_deliver"),
             };
             foreach (var step in steps)
             {
                 if (step.Name == "filter_enter" && !prefilter.NeedsEntry) continue;
+                if (step.Name == "filter_signal" && !options.Signals) continue;
                 var loaded = BpfProgram.Load(new ProgramSpec(ProgramType.Tracing, step.Code(), step.Name, step.Attach, step.BtfId));
                 if (!loaded.Ok) return Fail(loaded.Error!);
                 programs.Add(loaded.Value);

@@ -11,7 +11,7 @@ namespace Filter.Kernel.Live;
 /// programs that keep each process's executable path (spec/kernel.md). Every struct offset comes from
 /// <see cref="KernelOffsets"/>.
 /// </summary>
-internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedProgram filter, SyscallPrefilter prefilter)
+internal sealed partial class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedProgram filter, SyscallPrefilter prefilter)
 {
     // The exit and entry programs' frame (the filter's registers are in the buffer, not here).
     private const short KeySlot = -8, ZeroKeySlot = -4, PidTgidSlot = -16, FlagsSlot = -24, ArchSlot = -32, EntrySlot = -96;
@@ -30,8 +30,12 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Alu(AluOp.Mul, Reg.R0, TraceMaps.CounterLine);
         asm.LoadMapValue(Reg.R1, maps.Counters.Fd, (int)counter * 8);
         asm.Alu(AluOp.Add, Reg.R1, Reg.R0);
-        asm.MovImm(Reg.R2, 1);
-        asm.AtomicAdd(OpSize.Dw, Reg.R1, 0, Reg.R2);
+        // A plain add, not a locked one: the kernel runs BPF programs at these tracepoints with preemption off
+        // (the syscall ones under guard(preempt_notrace), include/trace/bpf_probe.h), none of our hooks fires in
+        // interrupt context, and each CPU has its own line: nothing else can touch the line between the load and the store.
+        asm.Load(OpSize.Dw, Reg.R2, Reg.R1, 0);
+        asm.Alu(AluOp.Add, Reg.R2, 1);
+        asm.Store(OpSize.Dw, Reg.R1, 0, Reg.R2);
         asm.Mark(skip);
     }
 
@@ -240,6 +244,17 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.StoreImm(OpSize.B, Reg.R6, RecordLayout.Type, RecordLayout.EventTypeSyscall);
         asm.StoreImm(OpSize.H, Reg.R6, RecordLayout.Type + 1, 0);
         asm.StoreImm(OpSize.W, Reg.R6, RecordLayout.Sig, 0);
+        FilterAndSend(asm, done);
+        return asm.Marshal();
+    }
+
+    /// <summary>
+    /// The end of a program that has gathered a record's other fields at r6 (the task in r8): comm and exe,
+    /// the translated filter, and for a verdict the event into the ring buffer, counted as matched or, when
+    /// the ring is full, lost; then the exit, which <paramref name="done"/> jumps to.
+    /// </summary>
+    private void FilterAndSend(BpfAssembler asm, Label done)
+    {
         Comm(asm);
         // exe: before the filter when it reads exe; otherwise only for a record that matched.
         if (_filterReadsExe) Exe(asm);
@@ -285,7 +300,6 @@ internal sealed class TracePrograms(KernelOffsets k, TraceMaps maps, VerifiedPro
         asm.Mark(done);
         asm.MovImm(Reg.R0, 0);
         asm.Exit();
-        return asm.Marshal();
     }
 
     /// <summary>a0..a5 from the registers at r2 (the exit's pt_regs).</summary>

@@ -105,10 +105,11 @@ internal sealed partial class BodyTranslator
         OpCode.JsetK => CompareK(JumpOp.Jset, pc, insn),
         OpCode.JsetX => CompareX(JumpOp.Jset, pc, insn),
         OpCode.Jin => SetTest(pc, insn),
-        OpCode.JstrEq => StringTest(pc, insn, prefix: false),
-        OpCode.JstrPrefix => StringTest(pc, insn, prefix: true),
-        // Refused before translation (KernelSupport, FLT5007): the kernel engine has no suffix or substring test yet.
-        OpCode.JstrSuffix or OpCode.JstrContains => throw new InvalidOperationException($"pc {pc}: {insn.Op} reached the translator; KernelSupport refuses it"),
+        OpCode.Jswitch => SwitchTest(pc, insn),
+        OpCode.JstrEq => StringTest(pc, insn, StringMatch.Equal),
+        OpCode.JstrPrefix => StringTest(pc, insn, StringMatch.Prefix),
+        OpCode.JstrSuffix => StringTest(pc, insn, StringMatch.Suffix),
+        OpCode.JstrContains => StringTest(pc, insn, StringMatch.Contains),
     };
 
     /// <summary>What an arm of <see cref="Translate"/> yields: the eBPF is emitted, nothing is returned.</summary>
@@ -241,9 +242,9 @@ internal sealed partial class BodyTranslator
         return default;
     }
 
-    private Emitted StringTest(int pc, FilterInsn insn, bool prefix)
+    private Emitted StringTest(int pc, FilterInsn insn, StringMatch match)
     {
-        StringTest(insn.A, _program.Strings[(int)insn.Imm], prefix, _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
+        StringTest(insn.A, _program.Strings[(int)insn.Imm], match, _pcs[insn.TrueTarget(pc)], _pcs[insn.FalseTarget(pc)]);
         return default;
     }
 

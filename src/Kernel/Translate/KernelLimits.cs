@@ -39,7 +39,7 @@ public static class KernelLimits
     {
         if (code.Length > MaxInstructions)
             return new(KernelErrorKind.Limit, $"{what} translates to {code.Length:N0} eBPF instructions; at most {MaxInstructions:N0} load " +
-                $"(the kernel's verifier processes up to {WorkPerInstruction} per instruction and stops at {VerifierLimit:N0}; each 8 bytes of a string constant costs 5 instructions, each range of a set about 3)");
+                $"(the kernel's verifier processes up to {WorkPerInstruction} per instruction and stops at {VerifierLimit:N0}; each 8 bytes of a string constant costs 5 instructions, each range of a set about 3, a contains on exe about 4,096 x (3 per 8 bytes of its constant + 7))");
         int branches = BranchesOnLongestPath(code);
         if (branches > MaxBranchesOnAPath)
             return new(KernelErrorKind.Limit, $"{what} has a path through {branches:N0} conditional eBPF jumps; the kernel's verifier refuses more than {MaxBranchesOnAPath:N0} " +

@@ -13,6 +13,7 @@ namespace Filter.Kernel.Translate;
 /// 12                 u32  record length in bytes
 /// 16                 ...  the record (at most RecordCapacity bytes)
 /// 16+RecordCapacity  u64  our r0 .. r15
+/// ...                ...  slack (ExeMaxLength bytes) that contains may read, never sent
 /// </code>
 /// The registers live in map memory, not on the BPF stack, because the kernel's verifier does not track what
 /// map memory holds: every load of one is an unknown value, so the states it reaches at each of our
@@ -38,8 +39,11 @@ public static class KernelRecord
 
     public const int Registers = 16;
 
-    /// <summary>The size of the buffer: the largest event and the registers.</summary>
-    public const int BufferSize = EventCapacity + 8 * Registers;
+    /// <summary>
+    /// The size of the buffer: the largest event, the registers, and slack as long as exe (the longest string
+    /// gathered) that <c>contains</c> reads past a string at the record's end without a branch (its result there masked out).
+    /// </summary>
+    public const int BufferSize = EventCapacity + 8 * Registers + RecordLayout.ExeMaxLength;
 
     /// <summary>Where the record's length is, from the start of the record.</summary>
     public const short LengthFromRecord = LengthOffset - RecordOffset;

@@ -4,8 +4,8 @@ namespace Filter.Kernel.Translate;
 
 /// <summary>
 /// What the kernel engine can run: filters over the fields it gathers at a system call's exit (spec/kernel.md,
-/// "The record gathered") with the string tests it translates. Anything else is refused before translation with
-/// an error naming the field or the test (FLT5007), never run on a record where that field would read as 0 or
+/// "The record gathered"). Anything else is refused before translation with
+/// an error naming the field (FLT5007), never run on a record where that field would read as 0 or
 /// the empty string: the event's time and serial, the keys of audit rules, tty, cwd, the PATH items,
 /// proctitle, EXECVE and SOCKADDR are audit's records, which the kernel engine (no audit) does not have.
 /// </summary>
@@ -25,10 +25,6 @@ public static class KernelSupport
             return new KernelError(KernelErrorKind.NotGathered,
                 $"the filter reads {string.Join(", ", missing.Select(f => $"'{f}'"))}, which the kernel engine does not gather " +
                 "(it has no audit event: only the system call, the task's ids, comm and exe); filter an audit log or the audit stream instead");
-        foreach (var insn in program.Code)
-            if (insn.Op is OpCode.JstrSuffix or OpCode.JstrContains)
-                return new KernelError(KernelErrorKind.NotGathered,
-                    $"the filter uses '{(insn.Op == OpCode.JstrSuffix ? "endswith" : "contains")}' on '{RecordLayout.StringAt(insn.A)!.Name}', which the kernel engine does not translate yet");
         return null;
     }
 }

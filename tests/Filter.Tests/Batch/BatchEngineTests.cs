@@ -135,7 +135,7 @@ internal static class RandomBytecode
          OpCode.MovX, OpCode.AddX, OpCode.SubX, OpCode.AndX, OpCode.OrX, OpCode.XorX, OpCode.LshX, OpCode.RshX, OpCode.ArshX, OpCode.Neg, OpCode.Not];
     private static readonly OpCode[] Jumps =
         [OpCode.JeqK, OpCode.JgtK, OpCode.JgeK, OpCode.JsgtK, OpCode.JsgeK, OpCode.JsetK,
-         OpCode.JeqX, OpCode.JgtX, OpCode.JgeX, OpCode.JsgtX, OpCode.JsgeX, OpCode.JsetX, OpCode.Jin, OpCode.JstrEq, OpCode.JstrPrefix];
+         OpCode.JeqX, OpCode.JgtX, OpCode.JgeX, OpCode.JsgtX, OpCode.JsgeX, OpCode.JsetX, OpCode.Jin, OpCode.JstrEq, OpCode.JstrPrefix, OpCode.Jswitch];
 
     /// <summary>One set per jin strategy of the JIT: mask, tree, signed tree, bitmap, matcher call.</summary>
     private static readonly ValueSet[] Sets =
@@ -180,6 +180,9 @@ internal static class RandomBytecode
                 _ => Jumps[random.Next(Jumps.Length)] switch
                 {
                     OpCode.Jin => new Instruction(OpCode.Jin, Reg(), 0, jt, 0, (ulong)random.Next(Sets.Length)),
+                    // Sets 0-2 have at most 3 ranges; the last case lands at most on the last ret.
+                    OpCode.Jswitch when random.Next(3) is var set => new Instruction(OpCode.Jswitch, Reg(), 0,
+                        (ushort)random.Next(0, tail + 4 - pc - Sets[set].Ranges.Count), 0, (ulong)set),
                     (OpCode.JstrEq or OpCode.JstrPrefix) and var op =>
                         new Instruction(op, (byte)RecordLayout.Strings[random.Next(2)].DescriptorOffset, 0, jt, 0, (ulong)random.Next(Strings.Length)),
                     var op when InstructionSet.Get(op).B == Operand.RegRead => new Instruction(op, Reg(), Reg(), jt, 0, 0),

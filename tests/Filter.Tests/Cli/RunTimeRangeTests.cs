@@ -24,7 +24,7 @@ public class RunTimeRangeTests
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
         int code = Filter.Cli.Program.Run(["run", "--format", "auditd", "--keys", "--filter", "true", .. args, "-"], TextReader.Null,
-            () => new MemoryStream(Encoding.UTF8.GetBytes(log)), stdout, stderr, new FixedClock());
+            () => new MemoryStream(Encoding.UTF8.GetBytes(log)), stdout, stderr, clock: new FixedClock());
         return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
 
@@ -95,12 +95,15 @@ public class RunTimeRangeTests
         Assert.Contains(message, err);
     }
 
-    [Fact]
-    public void StartAndEndNeedAnAuditLog()
+    [Theory]
+    [InlineData("--format", "jsonl", "not JSON lines")]
+    [InlineData("--format", "auto", "<stdin> is JSON lines")]
+    public void StartAndEndNeedAnAuditLog(string option, string format, string message)
     {
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(["run", "--filter", "true", "--start", "today", "-"], TextReader.Null, () => new MemoryStream(), new MemoryStream(), stderr, new FixedClock());
+        int code = Filter.Cli.Program.Run(["run", option, format, "--filter", "true", "--start", "today", "-"], TextReader.Null,
+            () => new MemoryStream("{\"uid\": 0}\n"u8.ToArray()), new MemoryStream(), stderr, clock: new FixedClock());
         Assert.Equal(2, code);
-        Assert.Contains("give --format auditd", stderr.ToString());
+        Assert.Contains(message, stderr.ToString());
     }
 }

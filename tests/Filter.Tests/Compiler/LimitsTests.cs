@@ -36,7 +36,7 @@ public class LimitsTests
         var filter = string.Join(" || ", Enumerable.Range(0, 40_000).Select(i => $"a0 == {i * 3} && a1 != 1"));
         var d = Rejected(filter);
         Assert.Equal(DiagnosticCode.ProgramTooLong, d.Code);
-        Assert.Contains("the limit is 4096", d.Message);
+        Assert.Contains("the limit is 65536", d.Message);
     }
 
     [Fact]

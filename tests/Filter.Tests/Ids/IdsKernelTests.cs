@@ -19,7 +19,7 @@ namespace Filter.Tests.Ids;
 [Trait(KernelRequirements.Category, KernelRequirements.Kernel)]
 public class IdsKernelTests(ITestOutputHelper output)
 {
-    private static string? Script()
+    internal static string? Script()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -75,12 +75,26 @@ public class JitProperties
             (3, from op in Gen.Elements(JumpK) from a in Reg from k in Imm from jt in offset from jf in offset select new Instruction(op, a, 0, jt, jf, k)),
             (3, from op in Gen.Elements(JumpX) from a in Reg from b in Reg from jt in offset from jf in offset select new Instruction(op, a, b, jt, jf, 0)),
             (2, from a in Reg from s in Gen.Choose(0, Sets.Length - 1) from jt in offset from jf in offset select new Instruction(OpCode.Jin, a, 0, jt, jf, (ulong)s)),
+            (2, Switch(pc, last, offset)),
             (1, from op in Gen.Elements(shapes.StringOps)
                 from field in Gen.Elements(shapes.StringFields)
                 from s in Gen.Choose(0, Strings.Length - 1) from jt in offset from jf in offset
                 select new Instruction(op, field, 0, jt, jf, (ulong)s)),
             (1, from jt in offset select new Instruction(OpCode.Ja, 0, 0, jt, 0, 0)),
             (1, Ret));
+    }
+
+    /// <summary>A jswitch over a set whose cases all land in the program (a ja when none fits).</summary>
+    private static Gen<Instruction> Switch(int pc, int last, Gen<ushort> offset)
+    {
+        int room = last - pc; // the targets pc + 1 .. last
+        var fitting = Enumerable.Range(0, Sets.Length).Where(s => Sets[s].Ranges.Count <= room).ToArray();
+        if (fitting.Length == 0) return offset.Select(jt => new Instruction(OpCode.Ja, 0, 0, jt, 0, 0));
+        return from a in Reg
+               from s in Gen.Elements(fitting)
+               from jt in Gen.Choose(0, Math.Min(4, room - Sets[s].Ranges.Count))
+               from jf in offset
+               select new Instruction(OpCode.Jswitch, a, 0, (ushort)jt, jf, (ulong)s);
     }
 
     private static Gen<Instruction> Ret => Gen.Choose(0, MaxVerdict).Select(v => new Instruction(OpCode.Ret, 0, 0, 0, 0, (ulong)v));
@@ -133,7 +147,8 @@ public class JitProperties
             var jump = InstructionSet.Get(i.Op).Jump;
             if (jump == JumpKind.None) reachable[pc + 1] = true;
             if (jump is JumpKind.Always or JumpKind.Conditional) reachable[i.TrueTarget(pc)] = true;
-            if (jump == JumpKind.Conditional) reachable[i.FalseTarget(pc)] = true;
+            if (jump is JumpKind.Conditional or JumpKind.Switch) reachable[i.FalseTarget(pc)] = true;
+            if (jump == JumpKind.Switch) reachable.AsSpan(i.TrueTarget(pc), Sets[(int)i.Imm].Ranges.Count).Fill(true);
         }
         return -1;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Filter.Compiler;
 using Filter.Kernel.Asm;
+using Filter.Kernel.Sys;
 using Filter.Kernel.Translate;
 using Filter.Tests.Conformance;
 using Filter.Tests.Engines;
@@ -39,11 +40,15 @@ public class KernelDifferentialTests(ITestOutputHelper output)
 
     /// <summary>
     /// The kernel's verdict on each record equals the interpreter's, and the kernel's verifier accepted the
-    /// translation within its bound (<see cref="KernelVerifierWorkTests.Bound"/>); returns how many records were compared.
+    /// translation within its bound (<see cref="KernelVerifierWorkTests.Bound"/>); returns how many records were
+    /// compared, or with <paramref name="limitOk"/> -1 for a program past the kernel's limits (spec/limits.md), refused before loading.
     /// </summary>
-    private static int AssertAgrees(VerifiedProgram program, IEnumerable<byte[]> records, string what)
+    private static int AssertAgrees(VerifiedProgram program, IEnumerable<byte[]> records, string what, bool limitOk = false)
     {
-        using var kernel = Load(program);
+        var loaded = TestRunFilter.Load(program);
+        if (limitOk && loaded.Error?.Kind == KernelErrorKind.Limit) return -1;
+        Assert.True(loaded.Ok, $"{what}: {loaded.Error?.Message}\n{Disassembler.Disassemble(program.Image)}");
+        using var kernel = loaded.Value;
         Assert.True(kernel.VerifiedInstructions <= KernelVerifierWorkTests.Bound(kernel.Code.Length),
             $"{what}: the kernel's verifier processed {kernel.VerifiedInstructions:N0} instructions for {kernel.Code.Length:N0}\n{Disassembler.Disassemble(program.Image)}");
         _mostWork = Math.Max(_mostWork, (double)kernel.VerifiedInstructions / kernel.Code.Length);
@@ -137,9 +142,10 @@ public class KernelDifferentialTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// String constants of every length to 17 and the longest, equality and prefix, against strings a byte
-    /// shorter, equal, longer, and differing in their first, middle or last byte: each 8-byte word, the
-    /// overlapping last word and the 4/2/1-byte tails are each decisive somewhere.
+    /// String constants of every length to 17 and the longest, equality, prefix, suffix and substring, against
+    /// strings a byte shorter, equal, longer at either end, holding it inside or after a partial copy, and
+    /// differing in their first, middle or last byte: each 8-byte word, the overlapping last word and the
+    /// 4/2/1-byte tails are each decisive somewhere, and so is each position of a substring.
     /// </summary>
     [SkippableFact]
     public void StringTestsOfEveryLengthAgree()
@@ -149,7 +155,8 @@ public class KernelDifferentialTests(ITestOutputHelper output)
         foreach (int n in Enumerable.Range(0, 18).Append(255).Append(4095).Append(4096))
         {
             var constant = Enumerable.Range(0, n).Select(i => (byte)('a' + i % 26)).ToArray();
-            List<byte[]> values = [constant, constant[..Math.Max(0, n - 1)], [.. constant, (byte)'z'], []];
+            List<byte[]> values = [constant, constant[..Math.Max(0, n - 1)], [.. constant, (byte)'z'], [(byte)'z', .. constant], [], [.. "xy"u8, .. constant, .. "q"u8],
+                [.. constant[..(n / 2)], (byte)'_', .. constant]];
             for (int at = 0; at < n; at += Math.Max(1, n / 5))
             {
                 var changed = (byte[])constant.Clone();
@@ -165,12 +172,21 @@ public class KernelDifferentialTests(ITestOutputHelper output)
                 return r.ToArray();
             }).ToList();
             foreach (var field in RecordLayout.Strings.Where(s => KernelSupport.GatheredFields.Contains(s.Name)))
-                foreach (var op in new[] { OpCode.JstrEq, OpCode.JstrPrefix })
+                foreach (var op in new[] { OpCode.JstrEq, OpCode.JstrPrefix, OpCode.JstrSuffix, OpCode.JstrContains })
                 {
                     var image = new ProgramImage(
                         [new(op, (byte)field.DescriptorOffset, 0, 0, 1, 0), new(OpCode.Ret, 0, 0, 0, 0, 1), new(OpCode.Ret, 0, 0, 0, 0, 0)],
                         [], [constant], [""]);
-                    compared += AssertAgrees(V.Verify(image).Program!, records, $"{field.Name} {op} of {n} bytes");
+                    var program = V.Verify(image).Program!;
+                    if (op == OpCode.JstrContains && field.MaxLength == RecordLayout.ExeMaxLength && n == 255)
+                    {
+                        // 3,842 positions x 32 words: past the kernel's limit, refused before loading (spec/limits.md).
+                        var refused = TestRunFilter.Load(program);
+                        Assert.False(refused.Ok);
+                        Assert.Equal(KernelErrorKind.Limit, refused.Error!.Kind);
+                        continue;
+                    }
+                    compared += AssertAgrees(program, records, $"{field.Name} {op} of {n} bytes");
                 }
         }
         output.WriteLine($"{compared} string tests compared");
@@ -199,7 +215,7 @@ public class KernelDifferentialTests(ITestOutputHelper output)
                 records.Add(copy);
             }
         foreach (var filter in new[] { "comm == \"\"", "exe == \"\"", "comm startswith \"\"", "comm == \"bash\"", "comm startswith \"ba\"",
-                     "exe == \"/usr/bin/bash\"", "exe startswith \"/usr/\"", "exe == \"\\x00\\x00\\x00\\x00\"", "comm in (\"\", \"bash\")" })
+                     "exe == \"/usr/bin/bash\"", "exe startswith \"/usr/\"", "exe endswith \"bash\"", "exe contains \"bin\"", "comm contains \"as\"", "comm endswith \"\"", "exe contains \"\"", "exe == \"\\x00\\x00\\x00\\x00\"", "comm in (\"\", \"bash\")" })
             AssertAgrees(TestPrograms.CompileAndVerify(filter), records, filter);
     }
 
@@ -216,17 +232,21 @@ public class KernelDifferentialTests(ITestOutputHelper output)
         int filters = KernelRandom.Count("FILTER_KERNEL_FILTERS", 1000, 20_000), perFilter = KernelRandom.Count("FILTER_KERNEL_RECORDS", 100, 100);
         var records = KernelRandom.Sample(FilterGen.Record, perFilter * 4, salt: 4).Concat(EdgeRecords()).ToArray();
         var watch = Stopwatch.StartNew();
-        int pairs = 0, programs = 0;
+        int pairs = 0, programs = 0, limited = 0;
         Check.One(KernelRandom.Config(filters, salt: 1), Prop.ForAll(
             Gen.Zip(FilterGen.Filter(8), Gen.Choose(0, records.Length - perFilter)).ToArbitrary(), c =>
             {
                 var program = TestPrograms.CompileAndVerify(c.Item1);
-                pairs += AssertAgrees(program, records.Skip(c.Item2).Take(perFilter), c.Item1);
+                // Several contains on exe pass the translation limit now and then (spec/limits.md): refused by it, by name.
+                int compared = AssertAgrees(program, records.Skip(c.Item2).Take(perFilter), c.Item1, limitOk: true);
+                if (compared < 0) limited++;
+                else pairs += compared;
                 programs++;
             }));
-        output.WriteLine($"seed {KernelRandom.Seed}: {programs} filters x {perFilter} records = {pairs} pairs in {watch.Elapsed.TotalSeconds:F1} s; " +
+        output.WriteLine($"seed {KernelRandom.Seed}: {programs} filters ({limited} past the kernel's limit) x {perFilter} records = {pairs} pairs in {watch.Elapsed.TotalSeconds:F1} s; " +
             $"the kernel's verifier processed at most {_mostWork:F2} per instruction");
-        Assert.True(pairs >= filters * perFilter || KernelRandom.ReplaysOneCase);
+        Assert.True(limited * 20 <= programs, $"{limited} of {programs} filters past the kernel's limit");
+        Assert.True(pairs >= (filters - limited) * perFilter || KernelRandom.ReplaysOneCase);
     }
 
     /// <summary>Random bytecode (shapes the compiler never emits: X-form shifts, arsh, jset X, arithmetic chains) × records.</summary>

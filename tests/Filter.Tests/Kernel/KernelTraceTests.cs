@@ -112,6 +112,41 @@ public class KernelTraceTests(ITestOutputHelper output)
         Assert.Equal(new FileInfo("/bin/true").ResolveLinkTarget(true)?.FullName ?? Path.GetFullPath("/usr/bin/true"), Encoding.UTF8.GetString(r.Exe));
     }
 
+    /// <summary>
+    /// With <see cref="KernelTraceOptions.Signals"/>, a process killed by SIGSEGV (its default action, a core
+    /// dump) yields one signal record as audit's ANOM_ABEND: type signal, sig, pid, auid, comm; syscall 0.
+    /// </summary>
+    [SkippableFact]
+    public void ACoreDumpingSignalIsASignalRecord()
+    {
+        KernelRequirements.RequireBpfTracing();
+        uint loginuid = UniqueLoginUid();
+        var started = KernelTrace.Start(TestPrograms.CompileAndVerify($"type == signal && auid == {loginuid}"), new KernelTraceOptions { Signals = true });
+        Assert.True(started.Ok, started.Error?.Message);
+        var records = new List<byte[]>();
+        int pid;
+        using (var trace = started.Value)
+        {
+            var start = new ProcessStartInfo("sh");
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"echo {loginuid} > /proc/self/loginuid && ulimit -c 0 && kill -SEGV $$");
+            using (var workload = Process.Start(start)!)
+            {
+                pid = workload.Id;
+                Assert.True(workload.WaitForExit(20_000));
+                Assert.Equal(128 + 11, workload.ExitCode);
+            }
+            for (int i = 0; i < 10 && records.Count < 1; i++) trace.Read((in KernelEvent e) => records.Add(e.Bytes.ToArray()), 100);
+        }
+        var r = new Record(Assert.Single(records));
+        Assert.Equal(RecordLayout.EventTypeSignal, r.Bytes[RecordLayout.Type]);
+        Assert.Equal(11u, r.U32(RecordLayout.Sig));
+        Assert.Equal((uint)pid, r.U32(RecordLayout.Pid));
+        Assert.Equal(loginuid, r.U32(RecordLayout.Auid));
+        Assert.Equal(0u, r.Syscall);
+        Assert.Equal("sh", Encoding.UTF8.GetString(r.Comm));
+    }
+
     /// <summary>The same workload through the pipeline: a subscriber gets the 50 records, with the verdict and key.</summary>
     [SkippableFact]
     public void TheKernelSourceFeedsThePipeline()

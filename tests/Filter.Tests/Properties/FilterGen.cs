@@ -76,7 +76,7 @@ public static class FilterGen
             ? Freq(
                 (6, Comparison(1)),
                 (1, Gen.Elements("success", "!success", "success == false", "true", "false")),
-                (2, Zip(Gen.Elements("comm", "exe"), Gen.Elements("==", "!=", "startswith"), Gen.Elements(Strings)).Select(t => $"{t.Item1} {t.Item2} \"{t.Item3}\"")),
+                (2, Zip(Gen.Elements("comm", "exe"), Gen.Elements("==", "!=", "startswith", "endswith", "contains"), Gen.Elements(Strings)).Select(t => $"{t.Item1} {t.Item2} \"{t.Item3}\"")),
                 (1, Zip(Gen.Elements("comm", "exe"), Gen.Elements(Strings).ArrayOf(2)).Select(t => $"{t.Item1} in (\"{t.Item2[0]}\", \"{t.Item2[1]}\")")),
                 (2, Zip(Int(1), Gen.Elements("in", "not in"), Set(SetElement)).Select(t => $"{t.Item1} {t.Item2} {t.Item3}")),
                 (2, Zip(Gen.Elements("==", "!=", "in", "not in"), Set(Freq((3, Gen.Elements(Syscalls)), (1, Gen.Choose(0, 450).Select(i => i.ToString(CultureInfo.InvariantCulture))))))

@@ -64,6 +64,10 @@ public static class CountingInterpreter
                 case OpCode.JsetK: jump = (a & i.Imm) != 0; break;
                 case OpCode.JsetX: jump = (a & b) != 0; break;
                 case OpCode.Jin: jump = program.Image.Sets[(int)i.Imm].Contains(a); break;
+                case OpCode.Jswitch:
+                    int c = program.Image.Sets[(int)i.Imm].IndexOf(a);
+                    pc = c < 0 ? i.FalseTarget(pc) : i.TrueTarget(pc) + c;
+                    continue;
                 case OpCode.JstrEq: jump = Semantics.StringField(record, i.A).SequenceEqual(program.Image.Strings[(int)i.Imm].AsSpan()); break;
                 case OpCode.JstrPrefix: jump = Semantics.StringField(record, i.A).StartsWith(program.Image.Strings[(int)i.Imm].AsSpan()); break;
                 case OpCode.JstrSuffix: jump = Semantics.StringField(record, i.A).EndsWith(program.Image.Strings[(int)i.Imm].AsSpan()); break;

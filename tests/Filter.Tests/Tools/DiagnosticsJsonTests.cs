@@ -124,7 +124,7 @@ public class DiagnosticsJsonTests : IDisposable
             Assert.Equal(("FLT0102", "scope"), (d.GetProperty("code").GetString(), d.GetProperty("file").GetString()));
         }
 
-        var rules = File("r.rules", "-w /etc/passwd -p wa -k passwd\n-a always,exit -F arch=b64 -S execve -k exec\n");
+        var rules = File("r.rules", "-d always,exit -S all\n-a always,exit -F arch=b64 -S execve -k exec\n");
         var (import, policy, importErr) = ExplainTests.Cli("import-auditctl", rules, "--diagnostics", "json");
         Assert.Equal(0, import);
         Assert.Contains("always \"exec\"", policy);

@@ -35,7 +35,8 @@ public class InstructionSetTests
     public static string ProgramUsing(OpInfo op)
     {
         const string header = ".verdict 1 \"k\"\n.set 0 unsigned 1..3, 59\n.string 0 \"/usr/\"\nldw r0, [uid]\nlddw r1, [a0]\n";
-        string jumps = op.Jump == JumpKind.Conditional ? " jt 3 jf 4" : "";
+        // A jswitch over set 0 (two ranges): case 0 to pc 3, case 1 to pc 4, others to pc 5.
+        string jumps = op.Jump switch { JumpKind.Conditional => " jt 3 jf 4", JumpKind.Switch => " jt 3 jf 5", _ => "" };
         string line = (op.A, op.B, op.Imm) switch
         {
             (Operand.None, Operand.None, Operand.Verdict) => "ret #1",
@@ -52,6 +53,7 @@ public class InstructionSetTests
         {
             JumpKind.Return => "",
             JumpKind.Conditional => "ret #1\nret #0\n",
+            JumpKind.Switch => "ret #1\nret #0\nret #0\n",
             _ => "ret #1\n",
         };
         return header + line + "\n" + tail;

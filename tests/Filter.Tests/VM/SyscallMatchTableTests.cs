@@ -517,7 +517,7 @@ public class SyscallMatchTableTests
         [OpCode.AddK, OpCode.SubK, OpCode.AndK, OpCode.OrK, OpCode.XorK, OpCode.LshK, OpCode.RshK, OpCode.ArshK,
          OpCode.AddX, OpCode.SubX, OpCode.AndX, OpCode.OrX, OpCode.XorX, OpCode.LshX, OpCode.RshX, OpCode.ArshX, OpCode.Neg, OpCode.Not, OpCode.MovX];
     private static readonly OpCode[] Jumps =
-        [OpCode.JeqK, OpCode.JgtK, OpCode.JgeK, OpCode.JsgtK, OpCode.JsgeK, OpCode.JsetK, OpCode.Jin,
+        [OpCode.JeqK, OpCode.JgtK, OpCode.JgeK, OpCode.JsgtK, OpCode.JsgeK, OpCode.JsetK, OpCode.Jin, OpCode.Jswitch,
          OpCode.JeqX, OpCode.JgtX, OpCode.JgeX, OpCode.JsgtX, OpCode.JsgeX, OpCode.JsetX];
 
     /// <summary>Immediates that matter for syscall arithmetic: numbers, their negatives, shift counts, the archs.</summary>
@@ -571,7 +571,9 @@ public class SyscallMatchTableTests
             var info = InstructionSet.Get(op);
             ulong imm = op == OpCode.Jin ? k % (ulong)ArithmeticSets.Length : info.Imm == Operand.Imm ? k : 0;
             byte b = info.B == Operand.RegRead ? (byte)(1 - a) : (byte)0;
-            code.Add(new Instruction(op, (byte)a, b, (ushort)(ret0 + 1 - pc - 1), 0, imm));
+            // A jswitch over the two-range set: its first case returns 0, its second 1, others go on.
+            if (op == OpCode.Jswitch) code.Add(new Instruction(op, (byte)a, 0, (ushort)(ret0 - pc - 1), 0, 1));
+            else code.Add(new Instruction(op, (byte)a, b, (ushort)(ret0 + 1 - pc - 1), 0, imm));
         }
         code.Add(new Instruction(OpCode.Ret, 0, 0, 0, 0, 0));
         code.Add(new Instruction(OpCode.Ret, 0, 0, 0, 0, 1));

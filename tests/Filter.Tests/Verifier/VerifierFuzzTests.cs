@@ -104,8 +104,8 @@ public class VerifierFuzzTests(ITestOutputHelper output)
             byte op = rng.Next(40) == 0 ? (byte)rng.Next(256) : (byte)info.Code;
             byte a = (byte)(pc < 2 && info.Code == OpCode.Lddw ? (ulong)pc : slot(info.A));
             int room = Math.Max(1, n - pc - 1);
-            ushort jt = (ushort)(wild() ? rng.Next(65536) : info.Jump is JumpKind.Always or JumpKind.Conditional ? rng.Next(room) : 0);
-            ushort jf = (ushort)(wild() ? rng.Next(65536) : info.Jump == JumpKind.Conditional ? rng.Next(room) : 0);
+            ushort jt = (ushort)(wild() ? rng.Next(65536) : info.Jump is JumpKind.Always or JumpKind.Conditional or JumpKind.Switch ? rng.Next(room) : 0);
+            ushort jf = (ushort)(wild() ? rng.Next(65536) : info.Jump is JumpKind.Conditional or JumpKind.Switch ? rng.Next(room) : 0);
             byte reserved = rng.Next(100) == 0 ? (byte)rng.Next(1, 256) : (byte)0;
             code.Add(new Instruction((OpCode)op, a, (byte)slot(info.B), jt, jf, immediate(info), reserved));
         }

@@ -68,7 +68,23 @@ public class VerifierTests
             .Append(new Instruction(OpCode.Ret, 0, 0, 0, 0, 0)).ToList();
         var result = V.Verify(new ProgramImage(code, [], [], []));
         Assert.Equal(DiagnosticCode.Length, result.Error!.Code);
-        Assert.Contains("4097 instructions", result.Error.Message);
+        Assert.Contains("65537 instructions; at most 65536", result.Error.Message);
+    }
+
+    [Fact]
+    public void EveryCaseOfAJswitchMustLandInTheProgram()
+    {
+        const string set = ".set 0 unsigned 1, 5..7\nldw r0, [uid]\n";
+        // Cases at pcs 2 and 3, the default at 4.
+        var ok = VerifyAsm(Verdict + set + "jswitch r0, set0 jt 2 jf 4\nret #0\nret #1\nret #0");
+        Assert.True(ok.Ok, ok.Error?.ToString());
+        Assert.Equal(3, ok.Program!.MaxPathLength);
+        // The second case would be pc 4, past the end.
+        var past = VerifyAsm(Verdict + set + "jswitch r0, set0 jt 3 jf 2\nret #0\nret #1");
+        Assert.Equal((DiagnosticCode.JumpInRange, 1), (past.Error!.Code, past.Error.Location.Pc));
+        // A case's target is a successor: pc 3 is reached only as the second case.
+        var reached = VerifyAsm(Verdict + set + "jswitch r0, set0 jt 2 jf 2\nret #1\nret #0");
+        Assert.True(reached.Ok, reached.Error?.ToString());
     }
 
     [Fact]

@@ -2,9 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Filter.Audit.Live;
+using Filter.Bytecode;
 using Filter.Compiler;
+using Filter.Kernel.Asm;
+using Filter.Kernel.Btf;
+using Filter.Kernel.Link;
 using Filter.Kernel.Live;
+using Filter.Kernel.Programs;
 using Filter.Kernel.Sys;
+using Filter.Verifier;
 using Filter.VM;
 using V = Filter.Verifier;
 
@@ -16,8 +22,10 @@ using V = Filter.Verifier;
 // rate and the load time of a 1,000-rule policy. Each loop is timed 5 times; the median is printed. Audit
 // rules have their own key (filter-kernel-bench-PID) and are removed in a finally. Root only.
 
-// Program time per run comes from a separate loop with the kernel's BPF run-time statistics on.
+// Program time per run comes from a separate loop with the kernel's BPF run-time statistics on. A second
+// argument "reject" runs only the rejecting modes and the floor (an empty program at sys_exit).
 int calls = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2_000_000;
+bool rejectOnly = args.Length > 1 && args[1] == "reject";
 int pid = Environment.ProcessId;
 Console.WriteLine($"kernel-trace-bench: {calls:N0} getppid calls per loop, median of 5; kernel {Environment.OSVersion.Version}, {Environment.ProcessorCount} CPUs; load average {File.ReadAllText("/proc/loadavg").Trim()}");
 
@@ -26,8 +34,13 @@ Console.WriteLine($"kernel-trace-bench: {calls:N0} getppid calls per loop, media
 double nothing = Median(() => Loop(calls));
 Console.WriteLine($"{"nothing attached",-58} {nothing,8:F1} ns/call");
 
+// The floor: what the kernel charges for any program at sys_exit (the tracepoint's slow path for every
+// syscall, the BPF trampoline), here one that returns at once.
+Floor();
+
 Mode("ours: another syscall's filter (rejected at the syscall test)", "syscall == openat && uid == 4242", drain: false);
 Mode("ours: getppid's filter, rejected after gathering the record", "syscall == getppid && uid == 4242", drain: false);
+if (rejectOnly) return;
 Mode("ours: every call matches, a thread drains the ring", $"syscall == getppid && pid == {pid}", drain: true);
 
 AuditMode("kernel audit: one getppid rule matching nothing", [(AuditRule.FieldPid, 0x7ffffff0u)], calls);
@@ -117,6 +130,35 @@ void Mode(string name, string filter, bool drain)
     }
     Console.WriteLine($"{name,-58} {with.Order().ElementAt(2),8:F1} ns/call  (+{diffs.Order().ElementAt(2):F1} over {without.Order().ElementAt(2):F1} alongside; " +
         $"program time per run: {programs}; matched {st.Matched:N0}, lost {st.Lost}{(drain ? $", received {received:N0}" : "")})");
+}
+
+void Floor()
+{
+    var btf = BtfSpec.LoadKernel().Value;
+    var asm = new BpfAssembler();
+    asm.MovImm(Reg.R0, 0);
+    asm.Exit();
+    var diffs = new List<double>();
+    var with = new List<double>();
+    string program = "";
+    for (int round = 0; round < 5; round++)
+    {
+        double bare = Loop(calls);
+        using var loaded = BpfProgram.Load(new ProgramSpec(ProgramType.Tracing, asm.Marshal(), "filter_floor", AttachType.TraceRawTp,
+            btf.Find("btf_trace_sys_exit", BtfKind.Typedef)!.Value)).Value;
+        using var link = BpfLink.AttachTracing(loaded, "tp_btf/sys_exit").Value;
+        double ns = Loop(calls);
+        if (round == 0)
+        {
+            var before = loaded.Stats();
+            using (Bpf.EnableRunTimeStats().Value) Loop(calls);
+            var after = loaded.Stats();
+            program = $"{(double)(after.RunTimeNs - before.RunTimeNs) / Math.Max(1, after.RunCount - before.RunCount):F0} ns";
+        }
+        with.Add(ns);
+        diffs.Add(ns - bare);
+    }
+    Console.WriteLine($"{"floor: an empty program at sys_exit",-58} {with.Order().ElementAt(2),8:F1} ns/call  (+{diffs.Order().ElementAt(2):F1}; program time per run: {program})");
 }
 
 void AuditMode(string name, AuditRuleField[] fields, int n)

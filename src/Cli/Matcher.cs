@@ -1,0 +1,144 @@
+using Filter.Audit.Formats;
+using Filter.VM;
+
+namespace Filter.Cli;
+
+/// <summary>
+/// Runs a filter over opened inputs (<see cref="RunInputs"/>) and hands each match to a sink: JSON-lines
+/// inputs record by record, each run of consecutive auditd inputs as one log (rotated files, oldest first:
+/// events continue across them). Streaming inputs are flushed to before every wait and, for auditd logs,
+/// hand on their held events after a quiet second (spec/auditd.md, "Events").
+/// </summary>
+internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bool lenient)
+{
+    /// <summary>How long a stream is quiet before the events held are taken to be complete.</summary>
+    public static readonly TimeSpan QuietAfter = TimeSpan.FromSeconds(1);
+
+    // What a field-free filter (`true`) sees for an event without a record: every field 0 or empty.
+    private static readonly byte[] NoRecord = new RecordBuilder().ToArray();
+
+    private readonly RecordBuilder _builder = new();
+    private long _skipped;
+
+    /// <summary>The filter; may be replaced between events (the plugin reloads its policy on SIGHUP).</summary>
+    public IRecordFilter Filter { get; set; } = filter;
+
+    /// <summary>Called between events: the plugin's chance to reload.</summary>
+    public Action? BetweenEvents { get; set; }
+
+    /// <summary>
+    /// Decode only the fields the filter reads (true), or all of them (false: a filter that may be replaced
+    /// by one reading other fields).
+    /// </summary>
+    public bool FieldsOfFilterOnly { get; init; } = true;
+
+    /// <summary>Whether the sink prints what it matched (else the auditd reader keeps no lines).</summary>
+    public bool NeedsLines { get; init; } = true;
+
+    /// <summary>
+    /// The events' time range in whole seconds, both ends included (run --start/--end, as ausearch's -ts/-te):
+    /// events outside it are not filtered. Null: every event. Audit logs only: a JSON-lines input is an error.
+    /// </summary>
+    public (long From, long To)? Seconds { get; init; }
+
+    public int Run(IReadOnlyList<RunInput> inputs)
+    {
+        int code = CliIO.Ok;
+        Diagnostic? error = null;
+        int next = 0;
+        while (next < inputs.Count && code == CliIO.Ok && sink.Output.Error is null)
+        {
+            var input = inputs[next];
+            if (input.Format == InputFormat.JsonLines)
+            {
+                next++;
+                (code, error) = JsonLines(input);
+                continue;
+            }
+            // Auditd inputs and empty ones (no format) read on as one log.
+            int end = next;
+            while (end < inputs.Count && inputs[end].Format != InputFormat.JsonLines) end++;
+            (code, error) = Auditd(inputs.Skip(next).Take(end - next).ToList());
+            next = end;
+        }
+        foreach (var input in inputs.Skip(next)) input.Content.Dispose();
+        if (code == CliIO.Ok && sink.Output.Error is null) sink.End();
+        sink.Output.Flush();
+        if (_skipped > 0) io.Stderr.WriteLine($"warning: skipped {_skipped} malformed line{(_skipped == 1 ? "" : "s")}");
+        if (error is not null) CliDiagnostics.Write(io, DiagnosticsFormat.Text, [error]);
+        if (sink.Output.Error is { } written && !sink.Output.ReaderGone)
+            return io.Fail(CliIO.InputError, CliIO.CannotWrite("filterc", written));
+        return code;
+    }
+
+    private (int, Diagnostic?) JsonLines(RunInput input)
+    {
+        using var content = input.Content;
+        if (Seconds is not null)
+            return (CliIO.UsageError, CliIO.Problem(DiagnosticCode.BadCommandLine, $"--start and --end select events of an audit log by their time: {input.Name} is JSON lines"));
+        using var reader = new JsonLinesReader(content, input.Name) { Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null };
+        while (sink.Output.Error is null)
+        {
+            var result = reader.Read(_builder);
+            if (result == ReadResult.End) break;
+            if (result == ReadResult.Error)
+            {
+                if (!Skip(reader.Error!)) return (CliIO.InputError, reader.Error);
+                continue;
+            }
+            uint verdict = Filter.Run(new Record(_builder.Build()));
+            if (verdict != 0) sink.Record(reader.Line, reader.LineNumber, new Record(_builder.Build()), Key(verdict));
+            BetweenEvents?.Invoke();
+        }
+        return (CliIO.Ok, null);
+    }
+
+    private (int, Diagnostic?) Auditd(List<RunInput> inputs)
+    {
+        foreach (var input in inputs)
+            if (input.Streaming is { } streaming) streaming.QuietAfter = QuietAfter;
+        var sources = inputs.Select(i => new AuditdSource(i.Name, () => i.Content)).ToList();
+        using var reader = new AuditdReader(sources)
+        {
+            Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null,
+            KeepLines = NeedsLines,
+        };
+        while (sink.Output.Error is null)
+        {
+            var result = reader.Read();
+            if (result == ReadResult.End) break;
+            if (result == ReadResult.Error)
+            {
+                if (!Skip(reader.Error!)) return (CliIO.InputError, reader.Error);
+                continue;
+            }
+            if (Seconds is (long from, long to) && (long)Math.Min(reader.EventId.Seconds, long.MaxValue) is var at && (at < from || at > to)) continue;
+            // An event without a record (no SYSCALL nor ANOM_ABEND: USER_*, LOGIN, ...) matches only a filter
+            // that reads no field, such as `true`: it has no fields to test (spec/auditd.md).
+            var filter = Filter;
+            uint verdict = reader.HasRecord ? filter.Run(new Record(reader.Record))
+                : !filter.Program.ReadsRecord ? filter.Run(new Record(NoRecord)) : 0;
+            if (verdict != 0) sink.Event(reader, Key(verdict));
+            BetweenEvents?.Invoke();
+        }
+        // Their path, dir and filetype tests saw only the first items (spec/record.md, "PATH items"): never silent.
+        if (reader.EventsPastPathItems is > 0 and var past)
+            io.Stderr.WriteLine($"warning: {past} event{(past == 1 ? " has" : "s have")} more than {RecordLayout.PathItems} PATH items; filters see the first {RecordLayout.PathItems}");
+        return (CliIO.Ok, null);
+    }
+
+    private string Key(uint verdict)
+    {
+        var keys = Filter.Program.Keys;
+        return verdict <= keys.Count ? keys[(int)verdict - 1] : "";
+    }
+
+    /// <summary>Whether to go on after <paramref name="error"/>: --lenient skips bad lines, never an input it cannot read.</summary>
+    private bool Skip(Diagnostic error)
+    {
+        if (!lenient || !InputErrors.IsSkippable(error)) return false;
+        _skipped++;
+        CliDiagnostics.Write(io, DiagnosticsFormat.Text, [InputErrors.Skipped(error)]);
+        return true;
+    }
+}
