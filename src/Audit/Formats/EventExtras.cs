@@ -118,7 +118,7 @@ internal sealed class EventExtras
                 _fields.SetString(field, text);
                 return true;
             }
-        return message is null || false;
+        return message is null;
     }
 
     private bool Path(ReadOnlySpan<byte> body, byte[] scratch, out string? message)

@@ -34,7 +34,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData(2, "report", "--by", "colour")]
     [InlineData(2, "run", "--filter", "uid == = 0")]             // bad filter
     [InlineData(2, "run", "--program", "/nonexistent/p.bin")]    // bad program (cannot be read)
-    [InlineData(2, "run", "--filter", "true", "--start", "today")] // unknown option
+    [InlineData(2, "run", "--filter", "true", "--since", "today")] // unknown option
     public void EachExitStatusMeansWhatTheReadmeSays(int expected, params string[] args)
     {
         string stdin = expected == 1 ? Record + "{\"uid\": \"x\"}\n" : Record;
@@ -49,7 +49,7 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "run", "--filter", "true", "--start", "today" }, "unknown option '--start' for 'run'")]
+    [InlineData(new[] { "run", "--filter", "true", "--since", "today" }, "unknown option '--since' for 'run'")]
     [InlineData(new[] { "run", "--format", "json", "--filter", "true" }, "--format: Argument 'json' not recognized. Must be one of: 'auto', 'jsonl', 'auditd'")]
     [InlineData(new[] { "run", "--engine", "fast", "--filter", "true" }, "--engine: Argument 'fast' not recognized")]
     [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate' (the commands: compile,")]
