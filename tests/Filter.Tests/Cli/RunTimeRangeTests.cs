@@ -97,7 +97,7 @@ public class RunTimeRangeTests
 
     [Theory]
     [InlineData("jsonl", "", "give --format auditd")]
-    [InlineData("auto", "{\"syscall\": 59}\n", "'-' is JSON lines")]
+    [InlineData("auto", "{\"syscall\": 59}\n", "'<stdin>' is JSON lines")]
     public void StartAndEndNeedAnAuditLog(string format, string input, string message)
     {
         var stderr = new StringWriter();

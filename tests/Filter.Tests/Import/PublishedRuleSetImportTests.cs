@@ -97,21 +97,11 @@ public partial class PublishedRuleSetImportTests(ITestOutputHelper output)
         Assert.Equal(Ratios[set], (ruleLines.Count, result.Rules.Count, refused));
         Assert.True(ratio >= 0.95, $"{set}: only {ratio:P1} imported");
         Assert.DoesNotContain("other:", refused);
+        // Every set fits one program since the limit is 65,536 instructions (spec/limits.md): the largest,
+        // bfuzzy1 and neo23x0 with hundreds of distinct watches, take about 11,000.
         var c = Bind(result.Policy);
-        Assert.Equal(Programs[set], c.Success ? "compiles" : c.Diagnostics.Single().Message.Split(';')[0].Replace("filter compiles to ", "", StringComparison.Ordinal));
+        Assert.True(c.Success, string.Join("\n", c.Diagnostics.Select(d => d.Message)));
     }
-
-    /// <summary>
-    /// Whether each imported policy fits one program: a watch costs ~14 instructions for its 4 items and a
-    /// permission test 14-67, once per policy rule (the compiler shares no test between rules but the syscall
-    /// dispatch; adjacent watches with the same key and fields share a rule), so the sets with hundreds of
-    /// distinct watches exceed the 4096-instruction limit: the bound policy still decides.
-    /// </summary>
-    private static readonly Dictionary<string, string> Programs = new()
-    {
-        ["au-30-stig"] = "compiles", ["au-30-ospp-v42"] = "compiles", ["au-30-pci-dss-v31"] = "compiles",
-        ["gds-puppet-example"] = "compiles", ["bfuzzy1-auditd-attack"] = "11072 instructions", ["neo23x0-audit"] = "11011 instructions",
-    };
 
     /// <summary>The policy bound; a program too long for the limit is the only error allowed (FLT0301).</summary>
     private static Compilation Bind(string policy)
