@@ -16,7 +16,7 @@ namespace Filter.Tests.Kernel;
 /// crashed, as the IDS finds in the log auditd wrote for the same run; SIGTERM detaches and ends it with 0.
 /// Needs root, BPF, BTF, a running auditd, auditctl, ausearch and gcc (the script's); skipped with the reason elsewhere.
 /// </summary>
-[Collection(KernelCollection.Name), Trait(KernelRequirements.Category, KernelRequirements.Kernel)]
+[Collection(KernelCollection.Name), Trait(KernelRequirements.Category, KernelRequirements.Kernel), Trait(KernelRequirements.Category, KernelRequirements.Audit)]
 public class IdsKernelEngineTests(ITestOutputHelper output)
 {
     [SkippableFact]

@@ -20,7 +20,7 @@ namespace Filter.Tests.Kernel;
 /// multisets of (syscall, exit, pid). Needs root, BPF, BTF and a running auditd (.ci/run starts it); skipped
 /// with the reason elsewhere. Never flushes rules or changes audit's settings.
 /// </summary>
-[Collection(KernelCollection.Name), Trait(KernelRequirements.Category, KernelRequirements.Kernel)]
+[Collection(KernelCollection.Name), Trait(KernelRequirements.Category, KernelRequirements.Kernel), Trait(KernelRequirements.Category, KernelRequirements.Audit)]
 public class KernelAuditdTests(ITestOutputHelper output)
 {
     private const string AuditLog = "/var/log/audit/audit.log";
