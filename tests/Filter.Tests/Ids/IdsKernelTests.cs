@@ -16,7 +16,7 @@ namespace Filter.Tests.Ids;
 /// processes of its own login uid (<c>-F auid=</c>). Needs root, audit, a running auditd, auditctl, ausearch
 /// and gcc; otherwise it is reported skipped with the reason.
 /// </summary>
-[Trait(KernelRequirements.Category, KernelRequirements.Kernel), Trait(KernelRequirements.Category, KernelRequirements.Audit)]
+[Collection(global::Filter.Tests.Kernel.KernelCollection.Name), Trait(KernelRequirements.Category, KernelRequirements.Kernel), Trait(KernelRequirements.Category, KernelRequirements.Audit)]
 public class IdsKernelTests(ITestOutputHelper output)
 {
     internal static string? Script()

@@ -264,7 +264,12 @@ public class KernelTraceTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>Tests that load BPF programs run one class at a time: the live ones count programs and system calls.</summary>
+/// <summary>
+/// Tests that load BPF programs or add kernel audit rules run one class at a time: the live ones count programs
+/// and system calls, and the kernel logs an event under the first rule that matches it, so one test's rule
+/// confined to the test process's children (ppid) would take the events of another's workload (seen in CI:
+/// KernelAuditdTests' openat calls logged under IdsKernelTests' key).
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class KernelCollection
 {

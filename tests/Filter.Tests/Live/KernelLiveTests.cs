@@ -17,7 +17,7 @@ namespace Filter.Tests.Live;
 /// each records only processes of this test (<c>-F ppid=</c> this process); they never flush rules or change
 /// audit settings.
 /// </summary>
-[Trait(KernelRequirements.Category, KernelRequirements.Kernel), Trait(KernelRequirements.Category, KernelRequirements.Audit)]
+[Collection(global::Filter.Tests.Kernel.KernelCollection.Name), Trait(KernelRequirements.Category, KernelRequirements.Kernel), Trait(KernelRequirements.Category, KernelRequirements.Audit)]
 public class KernelLiveTests(ITestOutputHelper output)
 {
     private static void Require()
