@@ -18,12 +18,16 @@ internal sealed class FiltercProcess : IDisposable
 
     public FiltercProcess(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // Through env --default-signal: a test run started in the background (`.ci/run &`, nohup) passes on
+        // SIGINT and SIGHUP ignored, the runtime leaves an ignored signal ignored, and a test sending SIGINT
+        // would wait for a filterc that never sees it.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
             StandardOutputEncoding = Encoding.UTF8,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "filterc.dll"));
+        foreach (var a in new[] { "--default-signal=INT,HUP,TERM", "dotnet", Path.Combine(AppContext.BaseDirectory, "filterc.dll") })
+            start.ArgumentList.Add(a);
         foreach (var a in args) start.ArgumentList.Add(a);
         Process = Process.Start(start)!;
         Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
