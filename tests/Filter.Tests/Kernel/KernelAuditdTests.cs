@@ -38,6 +38,8 @@ public class KernelAuditdTests(ITestOutputHelper output)
         var rules = ExitRules.For(SyscallAnalysis.For(compilation.Bound!), key, ExitRules.ReaderPids(), [AuditRuleField.Equal(AuditRule.ProcessFields["auid"], loginuid)], out string? why);
         Assert.True(rules is not null, why);
 
+        uint lostBefore;
+        using (var control = AuditControl.Open()) lostBefore = control.GetStatus().Lost;
         var started = KernelTrace.Start(program);
         Assert.True(started.Ok, started.Error?.Message);
         var traced = new List<(uint Syscall, long Exit, uint Pid)>();
@@ -49,11 +51,14 @@ public class KernelAuditdTests(ITestOutputHelper output)
                 try
                 {
                     ExitRules.Install(control, rules, installed);
-                    // 50 getpriority failing with ESRCH, 20 openat failing with ENOENT, 5 succeeding.
+                    // 50 getpriority failing with ESRCH, 20 openat failing with ENOENT, 5 succeeding; 2 ms apart, so
+                    // that a freshly started auditd keeps the kernel's backlog (64 records by default) from filling:
+                    // in one burst CI once saw 41 of the 50 never reach the log.
                     var start = new ProcessStartInfo("perl") { RedirectStandardError = true };
                     start.ArgumentList.Add("-e");
                     start.ArgumentList.Add($"open(F, '>', '/proc/self/loginuid') or die $!; print F '{loginuid}'; close F or die $!; " +
-                        "getpriority(0, 99999999) for 1..50; open(my $f, '<', \"/nonexistent-filter-test-$_\") for 1..20; " +
+                        "for (1..50) { getpriority(0, 99999999); select(undef, undef, undef, 0.002) } " +
+                        "for (1..20) { open(my $f, '<', \"/nonexistent-filter-test-$_\"); select(undef, undef, undef, 0.002) } " +
                         "for (1..5) { open(my $g, '<', '/etc/passwd') or die $!; close $g; }");
                     using var workload = Process.Start(start)!;
                     Assert.True(workload.WaitForExit(20_000));
@@ -85,7 +90,9 @@ public class KernelAuditdTests(ITestOutputHelper output)
             Thread.Sleep(200);
         }
         while (DateTime.UtcNow < deadline);
-        output.WriteLine($"traced {traced.Count} calls, auditd logged {logged.Count} under {key}");
+        uint lostAfter;
+        using (var control = AuditControl.Open()) lostAfter = control.GetStatus().Lost;
+        output.WriteLine($"traced {traced.Count} calls, auditd logged {logged.Count} under {key}; the kernel's lost count {lostBefore} -> {lostAfter}");
         Assert.Equal(Counted(logged), Counted(traced));
     }
 
