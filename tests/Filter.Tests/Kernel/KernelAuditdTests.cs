@@ -38,8 +38,7 @@ public class KernelAuditdTests(ITestOutputHelper output)
         var rules = ExitRules.For(SyscallAnalysis.For(compilation.Bound!), key, ExitRules.ReaderPids(), [AuditRuleField.Equal(AuditRule.ProcessFields["auid"], loginuid)], out string? why);
         Assert.True(rules is not null, why);
 
-        uint lostBefore;
-        using (var control = AuditControl.Open()) lostBefore = control.GetStatus().Lost;
+        uint lostBefore = KernelLost();
         var started = KernelTrace.Start(program);
         Assert.True(started.Ok, started.Error?.Message);
         var traced = new List<(uint Syscall, long Exit, uint Pid)>();
@@ -90,10 +89,15 @@ public class KernelAuditdTests(ITestOutputHelper output)
             Thread.Sleep(200);
         }
         while (DateTime.UtcNow < deadline);
-        uint lostAfter;
-        using (var control = AuditControl.Open()) lostAfter = control.GetStatus().Lost;
-        output.WriteLine($"traced {traced.Count} calls, auditd logged {logged.Count} under {key}; the kernel's lost count {lostBefore} -> {lostAfter}");
+        output.WriteLine($"traced {traced.Count} calls, auditd logged {logged.Count} under {key}; the kernel's lost count {lostBefore} -> {KernelLost()}");
         Assert.Equal(Counted(logged), Counted(traced));
+    }
+
+    /// <summary>How many records the kernel's audit has dropped since boot (`auditctl -s`'s lost).</summary>
+    private static uint KernelLost()
+    {
+        using var control = AuditControl.Open();
+        return control.GetStatus().Lost;
     }
 
     /// <summary>The multiset as sorted (call, count) pairs, which Assert.Equal compares and prints.</summary>
