@@ -12,6 +12,6 @@ public interface IStreamingInput
     /// <summary>How long without data is a quiet spell (see <see cref="Formats.IQuietInput"/>); null: never.</summary>
     TimeSpan? QuietAfter { get; set; }
 
-    /// <summary>When cancelled, reads return 0: the end.</summary>
+    /// <summary>When cancelled, reads end: a pipe's once the bytes already in it are read (bounded: what it holds), a followed file's at once.</summary>
     CancellationToken Stop { get; set; }
 }

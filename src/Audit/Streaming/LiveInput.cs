@@ -8,7 +8,7 @@ namespace Filter.Audit.Streaming;
 /// feed). Before it would wait it calls <see cref="BeforeWait"/> (a writer flushes what it has, so output
 /// keeps up with input burst by burst, while a busy input is read without waiting and so without flushing);
 /// after <see cref="QuietAfter"/> of nothing it reports a quiet spell (<see cref="IQuietInput"/>: a reader
-/// takes the events it holds to be complete); once <see cref="Stop"/> is cancelled, reads return the end.
+/// takes the events it holds to be complete); once <see cref="Stop"/> is cancelled, reads return what had arrived by then, then the end.
 /// </summary>
 public sealed class LiveInput : ReadOnlyStream, IQuietInput, IStreamingInput
 {
@@ -17,6 +17,7 @@ public sealed class LiveInput : ReadOnlyStream, IQuietInput, IStreamingInput
 
     private readonly int _fd;
     private readonly FileStream _stream;
+    private int _arrived = -1; // once stopped: the bytes still to read of those there at the stop
 
     /// <param name="handle">The descriptor, left open by <see cref="Dispose"/> unless <paramref name="owns"/>.</param>
     public LiveInput(SafeFileHandle handle, bool owns = false)
@@ -55,7 +56,7 @@ public sealed class LiveInput : ReadOnlyStream, IQuietInput, IStreamingInput
             long waited = 0;
             while (!Posix.Readable(_fd, SliceMs))
             {
-                if (Stop.IsCancellationRequested) return 0;
+                if (Stop.IsCancellationRequested) return ReadWhatArrived(buffer);
                 waited += SliceMs;
                 if (QuietAfter is { } quiet && waited >= quiet.TotalMilliseconds)
                 {
@@ -64,8 +65,22 @@ public sealed class LiveInput : ReadOnlyStream, IQuietInput, IStreamingInput
                 }
             }
         }
-        if (Stop.IsCancellationRequested) return 0;
+        if (Stop.IsCancellationRequested) return ReadWhatArrived(buffer);
         return _stream.Read(buffer);
+    }
+
+    /// <summary>
+    /// Once stopped: the bytes that had reached the descriptor when the stop was seen, then the end. What a writer
+    /// sent before it asked us to stop (auditd writes DAEMON_END to its plugins, then sends SIGTERM) is read,
+    /// and a writer that goes on writing cannot keep us from ending.
+    /// </summary>
+    private int ReadWhatArrived(Span<byte> buffer)
+    {
+        if (_arrived < 0) _arrived = Posix.Pending(_fd);
+        if (_arrived == 0) return 0;
+        int n = _stream.Read(buffer[..Math.Min(buffer.Length, _arrived)]);
+        _arrived = n == 0 ? 0 : _arrived - n;
+        return n;
     }
 
     protected override void Dispose(bool disposing)

@@ -6,7 +6,7 @@ namespace Filter.Audit.Streaming;
 internal static unsafe partial class Posix
 {
     private const short POLLIN = 1;
-    private const int EINTR = 4, AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, STATX_INO = 0x100, STATX_SIZE = 0x200;
+    private const int EINTR = 4, FIONREAD = 0x541B, AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, STATX_INO = 0x100, STATX_SIZE = 0x200;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd
@@ -18,6 +18,9 @@ internal static unsafe partial class Posix
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int Ioctl(int fd, nuint request, int* value);
 
     // statx(2): its struct is the same on every architecture (include/uapi/linux/stat.h), unlike struct stat.
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -36,6 +39,13 @@ internal static unsafe partial class Posix
             if (n >= 0) return n > 0;
             if (Marshal.GetLastPInvokeError() != EINTR) return true; // let the read report it
         }
+    }
+
+    /// <summary>How many bytes <paramref name="fd"/> (a pipe, socket or terminal) holds ready to read now; 0 if it cannot say.</summary>
+    public static int Pending(int fd)
+    {
+        int bytes = 0;
+        return Ioctl(fd, FIONREAD, &bytes) == 0 ? bytes : 0;
     }
 
     /// <summary>A file's identity (device and inode) and size, of an open descriptor or of a path; null if there is none.</summary>
