@@ -1,4 +1,5 @@
 using Filter.Audit.Formats;
+using Filter.Verifier;
 using Filter.VM;
 
 namespace Filter.Cli;
@@ -99,6 +100,7 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
         using var reader = new AuditdReader(sources)
         {
             Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null,
+            Matches = FieldsOfFilterOnly ? SyscallMatchTable.Of(Filter.Program) : null,
             KeepLines = NeedsLines,
         };
         while (sink.Output.Error is null)
@@ -114,7 +116,7 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
             // An event without a record (no SYSCALL nor ANOM_ABEND: USER_*, LOGIN, ...) matches only a filter
             // that reads no field, such as `true`: it has no fields to test (spec/auditd.md).
             var filter = Filter;
-            uint verdict = reader.HasRecord ? filter.Run(new Record(reader.Record))
+            uint verdict = reader.HasRecord ? (reader.CannotMatch ? 0 : filter.Run(new Record(reader.Record)))
                 : !filter.Program.ReadsRecord ? filter.Run(new Record(NoRecord)) : 0;
             if (verdict != 0) sink.Event(reader, Key(verdict));
             BetweenEvents?.Invoke();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Filter.Verifier;
 using Filter.VM;
 
 namespace Filter.Audit.Formats;
@@ -126,10 +127,24 @@ public sealed class AuditdReader : IDisposable
     /// </summary>
     public bool KeepLines { get; init; } = true;
 
+    /// <summary>
+    /// Which syscall records the caller's filter can match (its <see cref="SyscallMatchTable"/>; null: any).
+    /// A SYSCALL record it cannot match is decoded no further than its <c>arch</c> and <c>syscall</c>, its event's
+    /// other records are not decoded and its lines not kept: <see cref="CannotMatch"/> tells the caller the
+    /// filter's verdict (0) without a record to run it on (spec/auditd.md, "Decoding").
+    /// </summary>
+    public SyscallMatchTable? Matches { get; init; }
+
+    /// <summary>
+    /// Whether the event just read has a SYSCALL record that the <see cref="Matches"/> table rules out: the
+    /// filter returns 0 for it whatever its other fields, so it was not decoded (<see cref="Record"/> holds
+    /// its arch and syscall only) and its lines may be incomplete.
+    /// </summary>
+    public bool CannotMatch => Current.CannotMatch;
+
     private readonly int _fields = AuditdSyscall.AllFields;
     private readonly AuxFields _aux = AuxFields.All;
     private EventExtras _spareExtras = new();
-    private static readonly ScalarField ItemsField = RecordLayout.ScalarNamed("items")!;
     private long _eventsPastItems;
 
     /// <summary>
@@ -276,6 +291,7 @@ public sealed class AuditdReader : IDisposable
             return Reject(message!);
 
         var ev = FindOpen(id);
+        if (aux != AuxRecord.None && ev is { CannotMatch: true }) aux = AuxRecord.None;
         if (aux != AuxRecord.None)
         {
             // Decoded into the event's extras; a new event's go into the spare ones first, so a bad first line
@@ -292,12 +308,12 @@ public sealed class AuditdReader : IDisposable
                 (ev.Extras, _spareExtras) = (_spareExtras, ev.Extras);
             }
         }
-        bool hasExit = false;
+        bool hasExit = false, cannotMatch = false;
         if (kind == RecordKind.Syscall)
         {
             if (ev is { HasSyscall: true })
                 return Reject($"a second SYSCALL record for event {id} (the first is at line {ev.Lines[ev.SyscallLine].Number})");
-            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchRecord, _hexScratch, _fields, out hasExit, out message))
+            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchRecord, _hexScratch, _fields, Matches, out hasExit, out cannotMatch, out message))
                 return Reject(message!);
         }
         else if (kind == RecordKind.AnomAbend)
@@ -316,7 +332,7 @@ public sealed class AuditdReader : IDisposable
         // Only stored bytes count towards the buffered limit (Emit subtracts what the event stored): with
         // KeepLines false nothing is stored, and counting the lines anyway split every event after 64 MB.
         int stored = ev.DataLength;
-        ev.Append(KeepLines ? line : default, _lineNumber, _sourceIndex);
+        ev.Append(KeepLines && !ev.CannotMatch && !cannotMatch ? line : default, _lineNumber, _sourceIndex);
         _bufferedBytes += ev.DataLength - stored;
         if (kind == RecordKind.Syscall)
         {
@@ -325,6 +341,7 @@ public sealed class AuditdReader : IDisposable
             ev.HasSyscall = true;
             ev.HasSignal = false;
             ev.HasExit = hasExit;
+            ev.CannotMatch = cannotMatch;
             ev.SyscallLine = ev.LineCount - 1;
         }
         else if (kind == RecordKind.AnomAbend)
@@ -390,10 +407,10 @@ public sealed class AuditdReader : IDisposable
         _count--;
         _bufferedBytes -= ev.DataLength;
         _current = ev;
-        if (ev.HasSyscall || ev.HasSignal)
+        if ((ev.HasSyscall || ev.HasSignal) && !ev.CannotMatch)
         {
             ev.Extras.ApplyTo(ev.Record, ev.Id, _aux);
-            if ((_aux & AuxFields.Path) != 0 && ev.Record.GetScalar(ItemsField) > RecordLayout.PathItems) _eventsPastItems++;
+            if ((_aux & AuxFields.Path) != 0 && ev.Record.GetU32(RecordLayout.Items) > RecordLayout.PathItems) _eventsPastItems++;
         }
         return ReadResult.Record;
     }
@@ -632,7 +649,7 @@ public sealed class AuditdReader : IDisposable
 
         public PendingEvent() => Lines = _ownLines;
         public int LineCount;
-        public bool Closed, HasSyscall, HasSignal, HasExit;
+        public bool Closed, HasSyscall, HasSignal, HasExit, CannotMatch;
         public int SyscallLine;
         public RecordBuilder Record = new();
         public EventExtras Extras = new();
@@ -667,7 +684,7 @@ public sealed class AuditdReader : IDisposable
             Data = [];
             Lines = _ownLines;
             DataLength = LineCount = SyscallLine = 0;
-            Closed = HasSyscall = HasSignal = HasExit = false;
+            Closed = HasSyscall = HasSignal = HasExit = CannotMatch = false;
             Id = default;
             Extras.Reset();
         }
