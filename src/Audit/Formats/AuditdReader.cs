@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using Filter.Verifier;
 using Filter.VM;
 
@@ -285,7 +286,8 @@ public sealed class AuditdReader : IDisposable
     private bool AddLine(ReadOnlySpan<byte> line)
     {
         var text = line.EndsWith((byte)'\r') ? line[..^1] : line;
-        if (text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) return true;
+        // A record line starts with a letter: only the others can be blank.
+        if (text.Length == 0 || (text[0] is (byte)' ' or (byte)'\t' && text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0)) return true;
 
         if (!TryParseHeader(text, out var kind, out var aux, out var id, out int bodyAt, out string? message))
             return Reject(message!);
@@ -471,15 +473,7 @@ public sealed class AuditdReader : IDisposable
             return false;
         }
         var type = line.Slice(p, typeLength);
-        if (type.SequenceEqual("SYSCALL"u8)) kind = RecordKind.Syscall;
-        else if (type.SequenceEqual("EOE"u8)) kind = RecordKind.Eoe;
-        else if (type.SequenceEqual("ANOM_ABEND"u8)) kind = RecordKind.AnomAbend;
-        else
-        {
-            // Both may hold: a PROCTITLE is decoded into the event and ends it.
-            aux = EventExtras.KindOf(type, _aux);
-            if (EventEnd.IsLast(type)) kind = RecordKind.Last;
-        }
+        (kind, aux) = Classify(type);
         p += typeLength + 1;
         if (!line[p..].StartsWith("msg=audit("u8))
         {
@@ -520,6 +514,50 @@ public sealed class AuditdReader : IDisposable
         message = null;
         return true;
     }
+
+    /// <summary>What a record of this type is to the reader, from the cache of the types seen.</summary>
+    private (RecordKind, AuxRecord) Classify(ReadOnlySpan<byte> type)
+    {
+        if (type.Length > 16) return ClassifyType(type);
+        ulong lo = Pack(type[..Math.Min(8, type.Length)]), hi = type.Length > 8 ? Pack(type[8..]) : 0;
+        ref var slot = ref _types[(int)(((lo ^ (hi * 31) ^ (ulong)type.Length) * 0x9E3779B97F4A7C15UL) >> 59)];
+        if (slot.Length != type.Length || slot.Lo != lo || slot.Hi != hi)
+        {
+            var (kind, aux) = ClassifyType(type);
+            slot = new TypeClass { Lo = lo, Hi = hi, Length = type.Length, Kind = kind, Aux = aux };
+        }
+        return (slot.Kind, slot.Aux);
+    }
+
+    private (RecordKind, AuxRecord) ClassifyType(ReadOnlySpan<byte> type)
+    {
+        if (type.SequenceEqual("SYSCALL"u8)) return (RecordKind.Syscall, AuxRecord.None);
+        if (type.SequenceEqual("EOE"u8)) return (RecordKind.Eoe, AuxRecord.None);
+        if (type.SequenceEqual("ANOM_ABEND"u8)) return (RecordKind.AnomAbend, AuxRecord.None);
+        // Both may hold: a PROCTITLE is decoded into the event and ends it.
+        return (EventEnd.IsLast(type) ? RecordKind.Last : RecordKind.Other, EventExtras.KindOf(type, _aux));
+    }
+
+    /// <summary>Up to 8 bytes, little-endian.</summary>
+    private static ulong Pack(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length == 8) return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        ulong packed = 0;
+        for (int i = 0; i < bytes.Length; i++) packed |= (ulong)bytes[i] << (8 * i);
+        return packed;
+    }
+
+    // A record type's classification, cached: a log has a dozen types, and comparing each line's type with
+    // every name the reader knows was a tenth of reading a log.
+    private struct TypeClass
+    {
+        public ulong Lo, Hi;
+        public int Length;
+        public RecordKind Kind;
+        public AuxRecord Aux;
+    }
+
+    private readonly TypeClass[] _types = new TypeClass[32];
 
     /// <summary>Decimal digits at <paramref name="p"/> ending with <paramref name="end"/>, which is consumed.</summary>
     private static bool TryNumber(ReadOnlySpan<byte> line, ref int p, byte end, out ulong value)

@@ -118,6 +118,12 @@ internal static class AuditdSyscall
     {
         hasExit = cannotMatch = false;
         if ((fields & SigBit) != 0) matches = null;
+        if (matches is not null && RuledOut(text, matches, builder))
+        {
+            cannotMatch = true;
+            message = null;
+            return true;
+        }
         if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", matches, out int seen, out message)) return false;
         if (matches is not null && (seen & RequiredBits) == RequiredBits
             && !MayMatch(matches, builder))
@@ -162,6 +168,31 @@ internal static class AuditdSyscall
         $"{recordName} record has no '{Keys.First(k => (k.Bit & missing) != 0).Name}' field (the kernel always writes it: the line is cut short or damaged)";
 
     private static readonly ScalarField TypeField = RecordLayout.Scalars.Single(f => f.Name == "type");
+
+    /// <summary>
+    /// The common case of <see cref="TryParse(ReadOnlySpan{byte}, RecordBuilder, byte[], int, SyscallMatchTable?, out bool, out bool, out string?)"/>
+    /// without the general scan: a record that starts <c>arch=HEX syscall=DECIMAL </c> as the kernel writes it,
+    /// which <paramref name="matches"/> rules out. The scan would decode those two the same way and stop
+    /// there; anything else (another order, a value it would reject) is left to it.
+    /// </summary>
+    private static bool RuledOut(ReadOnlySpan<byte> text, SyscallMatchTable matches, RecordBuilder builder)
+    {
+        if (!text.StartsWith("arch="u8)) return false;
+        var rest = text[5..];
+        int space = rest.IndexOf((byte)' ');
+        if (space < 0 || !TryHex(rest[..space], 8, out ulong arch)) return false;
+        rest = rest[(space + 1)..];
+        if (!rest.StartsWith("syscall="u8)) return false;
+        rest = rest[8..];
+        int end = rest.IndexOfAny((byte)' ', (byte)0x1d);
+        if (end < 0) end = rest.Length;
+        if (!TryDecimal(rest[..end], out ulong syscall) || syscall > uint.MaxValue) return false;
+        if (matches.MayMatch((uint)arch, (uint)syscall)) return false;
+        builder.Clear();
+        builder.SetU32(RecordLayout.Arch, (uint)arch);
+        builder.SetU32(RecordLayout.Syscall, (uint)syscall);
+        return true;
+    }
 
     private static bool MayMatch(SyscallMatchTable matches, RecordBuilder builder) =>
         matches.MayMatch(builder.GetU32(RecordLayout.Arch), builder.GetU32(RecordLayout.Syscall));

@@ -84,6 +84,18 @@ public class AuditdReaderOptionsTests
         Assert.Contains("cwd", cwd.Error!.Message);
     }
 
+    [Theory]
+    [InlineData("arch=c000003e syscall=59x success=yes", "'syscall'")]
+    [InlineData("arch=c00000zz syscall=59 success=yes", "'arch'")]
+    [InlineData("arch=c000003e\x1d syscall=59", "'syscall' field")]
+    [InlineData("arch=c000003e syscall=257 syscall=60", "duplicate")]
+    public void ARecordIsRuledOutOnlyByAnArchAndSyscallThatDecode(string fields, string error)
+    {
+        using var reader = Matching("syscall == openat", $"type=SYSCALL msg=audit(1.001:10): {fields}\n");
+        Assert.Equal(ReadResult.Error, reader.Read());
+        Assert.Contains(error, reader.Error!.Message);
+    }
+
     [Fact]
     public void ASignalTestKeepsEveryRecordDecoded()
     {
