@@ -23,19 +23,12 @@ runs=${1:-21}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 command -v python3 > /dev/null || { echo "startup.sh: python3 not found" >&2; exit 1; }
-rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
 aot=${AOT:-$repo/src/Cli/bin/Release/aot/filterc}
 jit=$repo/src/Cli/bin/Release/net10.0/filterc
 
 if [[ -z ${NOBUILD:-} ]]; then
-    if [[ -z ${AOT:-} ]]; then
-        echo "publishing filterc (NativeAOT, $rid; about a minute)..." >&2
-        # An explicit restore for the runtime: a plain `dotnet build` before leaves assets without it.
-        dotnet restore "$repo/src/Cli" -r "$rid" -p:PublishAot=true -v quiet > /dev/null
-        dotnet publish "$repo/src/Cli" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet -o "$repo/src/Cli/bin/Release/aot" > /dev/null
-    fi
-    echo "building filterc (dotnet build, Release)..." >&2
-    dotnet build "$repo/src/Cli" -c Release -nologo -v quiet > /dev/null
+    [[ -n ${AOT:-} ]] || aot=$("$here/build-filterc.sh" aot)
+    jit=$("$here/build-filterc.sh" build)
 fi
 for f in "$aot" "$jit"; do
     [[ -x $f ]] || { echo "startup.sh: $f is not executable (run without NOBUILD)" >&2; exit 1; }
