@@ -100,6 +100,14 @@ public sealed class RecordBuilder
     public void SetComm(string value) => SetComm(Encoding.UTF8.GetBytes(value));
     public void SetExe(string value) => SetExe(Encoding.UTF8.GetBytes(value));
 
+    /// <summary>Copies header bytes [<paramref name="start"/>, <paramref name="end"/>) as set so far in <paramref name="source"/>.</summary>
+    public void CopyHeader(RecordBuilder source, int start, int end)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(end, RecordLayout.HeaderSize);
+        source._buffer.AsSpan(start, end - start).CopyTo(_buffer.AsSpan(start));
+    }
+
     /// <summary>The 32-bit value at a header offset as set so far.</summary>
     public uint GetU32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(offset, sizeof(uint)));
 
