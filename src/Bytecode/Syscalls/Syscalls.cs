@@ -14,7 +14,7 @@ public static class Syscalls
         // A read-only view: callers of ForArch must not be able to cast back and edit the data.
         public IReadOnlyList<(string Name, int Number)> Entries { get; } = Array.AsReadOnly(entries);
         // Plain dictionaries: they are read a few times per compilation, and building frozen ones was a
-        // tenth of filterc's start-up (NativeAOT).
+        // twelfth of filterc's start-up (NativeAOT).
         public Dictionary<string, int> Numbers { get; } = entries.ToDictionary(e => e.Name, e => e.Number, StringComparer.Ordinal);
         public Dictionary<int, string> Names { get; } = entries.ToDictionary(e => e.Number, e => e.Name);
     }
