@@ -6,9 +6,15 @@
 #   r2r    dotnet publish src/Cli -c Release -r RID (ReadyToRun, JIT), into src/Cli/bin/Release/r2r/
 #   aot    dotnet publish src/Cli -c Release -r RID -p:PublishAot=true (NativeAOT, the interpreter), into
 #          src/Cli/bin/Release/aot/ (about a minute)
+# With FILTERC set (a filterc built already), prints that instead, once it is found executable.
 # Progress goes to standard error.
 set -euo pipefail
 build=${1:-}
+if [[ -n ${FILTERC:-} ]]; then
+    [[ -x $FILTERC ]] || { echo "build-filterc.sh: FILTERC=$FILTERC is not executable" >&2; exit 1; }
+    echo "$FILTERC"
+    exit 0
+fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
@@ -28,6 +34,6 @@ case $build in
         dotnet publish "$repo/src/Cli" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet -o "$repo/src/Cli/bin/Release/aot" > /dev/null
         echo "$repo/src/Cli/bin/Release/aot/filterc" ;;
     *)
-        sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+        echo "build-filterc.sh: BUILD must be build, r2r or aot, not '$build'" >&2
         exit 2 ;;
 esac

@@ -37,12 +37,8 @@ for tool in python3 /usr/bin/time; do
 done
 
 build=${BUILD:-build}
-if [[ -n ${FILTERC:-} ]]; then
-    build="FILTERC=$FILTERC"
-else
-    FILTERC=$("$here/build-filterc.sh" "$build") || { echo "compare-ausearch.sh: BUILD must be build, r2r or aot, not '$build'" >&2; exit 2; }
-fi
-[[ -x $FILTERC ]] || { echo "compare-ausearch.sh: $FILTERC is not executable" >&2; exit 1; }
+[[ -z ${FILTERC:-} ]] || build="FILTERC=$FILTERC"
+FILTERC=$("$here/build-filterc.sh" "${BUILD:-build}") || exit $?
 
 work=$(mktemp -d /tmp/compare-ausearch.XXXXXX)
 trap 'rm -rf "$work"' EXIT

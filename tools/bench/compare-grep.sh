@@ -29,12 +29,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 command -v python3 > /dev/null || { echo "compare-grep.sh: python3 not found" >&2; exit 1; }
 build=${BUILD:-aot}
-if [[ -n ${FILTERC:-} ]]; then
-    build="FILTERC=$FILTERC"
-else
-    FILTERC=$("$here/build-filterc.sh" "$build") || { echo "compare-grep.sh: BUILD must be build, r2r or aot, not '$build'" >&2; exit 2; }
-fi
-[[ -x $FILTERC ]] || { echo "compare-grep.sh: $FILTERC is not executable" >&2; exit 1; }
+[[ -z ${FILTERC:-} ]] || build="FILTERC=$FILTERC"
+FILTERC=$("$here/build-filterc.sh" "${BUILD:-aot}") || exit $?
 
 work=$(mktemp -d /tmp/compare-grep.XXXXXX)
 trap 'rm -rf "$work"' EXIT
