@@ -38,9 +38,10 @@ internal enum StepOp : byte
     /// <summary>jin on a register, with a bitmap.</summary>
     JinBits,
     /// <summary>A string test against a constant of 1..8 bytes: one 8-byte load instead of a span comparison. A is
-    /// the descriptor offset, B the constant's length, Aux the field's maximum length, Imm the constant's bytes
-    /// as the high bytes of a little-endian word (the last in the top byte), Mask those bytes. A suffix reads the 8
-    /// bytes that end where the string does.</summary>
+    /// the descriptor offset, B the constant's length, Span how much longer the string may be (0 for equality, the
+    /// field's maximum length less B otherwise), Imm the constant's bytes as the high bytes of a little-endian word
+    /// (the last in the top byte), Mask those bytes. A suffix or an equality reads the 8 bytes that end where the
+    /// string does, a prefix those that end at the string's B-th byte.</summary>
     JstrEq8, JstrPrefix8, JstrSuffix8,
     /// <summary>A jswitch on a set of small values (syscall numbers): a table of every value's target after the
     /// steps (Imm: its byte offset from the step, Aux: its entries), each entry a target as the step's own are
@@ -141,14 +142,15 @@ internal static class InterpreterCode
             if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix or StepOp.JstrContains)
                 step = step with { Aux = RecordLayout.StringAt(step.A)!.MaxLength };
             if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
-                && BitConverter.IsLittleEndian)
+                && constant.Length <= step.Aux && BitConverter.IsLittleEndian)
                 step = step with
                 {
                     Op = step.Op switch { StepOp.JstrEq => StepOp.JstrEq8, StepOp.JstrPrefix => StepOp.JstrPrefix8, _ => StepOp.JstrSuffix8 },
                     B = (ushort)constant.Length,
-                    Aux = RecordLayout.StringAt(step.A)!.MaxLength,
                     Imm = Pack(constant) << 8 * (8 - constant.Length),
                     Mask = ~0UL << 8 * (8 - constant.Length),
+                    // How much longer than the constant the string may be.
+                    Span = step.Op == StepOp.JstrEq ? 0 : (ulong)(step.Aux - constant.Length),
                 };
             steps[pc] = step;
         }
