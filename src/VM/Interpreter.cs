@@ -57,13 +57,15 @@ public static class Interpreter
                     }
                 } while (s.Op == StepOp.Test);
             }
+            // The steps from Test to Ret (StepOp), so one jump table behind one bound.
             switch (s.Op)
             {
-                case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: true)); break;
-                case StepOp.JstrEq8 or StepOp.JstrSuffix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: false)); break;
+                case StepOp.Test: continue;
                 case StepOp.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
                 case StepOp.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
                 case StepOp.LdSwitchTable: next = TableCase(in s, LoadU64(ref rec, s.B) & s.Mask); break;
+                case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: true)); break;
+                case StepOp.JstrEq8 or StepOp.JstrSuffix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: false)); break;
                 case StepOp.Ret: return (uint)s.Imm;
                 default: return RunRegisters(program, ref rec, length, ref s);
             }
