@@ -29,10 +29,10 @@ public static class Interpreter
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     internal static uint Run(InterpreterProgram program, Record record)
     {
-        // The steps that write no register (a field's test, its set or switch, a short string's test) run
-        // here, in a frame with nothing to save: most programs are only such steps, so the call, the frame
-        // and the return cost a few instructions. The first step of any other kind goes on in RunRegisters
-        // with the same state (no register has been written, and none of these steps reads one).
+        // The steps that write no register (a field's test, its set or switch, a short string's test, ret)
+        // run here, with no register file and no machine register to save: most programs are only such
+        // steps, so they run in their caller's frame. The first step of any other kind goes on in
+        // RunRegisters with the same state (no register has been written, and none of these steps reads one).
         ref byte rec = ref record.Start;
         int length = record.Bytes.Length;
         // A Record is at least the header long.
@@ -60,7 +60,7 @@ public static class Interpreter
             // The steps from Test to Ret (StepOp), so one jump table behind one bound.
             switch (s.Op)
             {
-                case StepOp.Test: continue;
+                case StepOp.Test: continue; // not reached (the loop above ran it), but keeps the table dense
                 case StepOp.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
                 case StepOp.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
                 case StepOp.LdSwitchTable: next = TableCase(in s, LoadU64(ref rec, s.B) & s.Mask); break;
@@ -89,8 +89,8 @@ public static class Interpreter
         int next;
         while (true)
         {
-            // A chain of field tests, most of a typical filter, runs in this loop without the switch (as in Run:
-            // the two loops are one code, copied so that each keeps its step in a machine register).
+            // A chain of field tests, most of a typical filter, runs in this loop without the switch: Run's
+            // loop, copied, since a helper could not move the caller's step (a ref local) on.
             while (s.Op == StepOp.Test)
             {
                 if ((LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span)
