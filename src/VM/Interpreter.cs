@@ -13,30 +13,84 @@ public static class Interpreter
 {
     /// <summary>Returns the verdict: 0 for no match, otherwise the number of the deciding rule.</summary>
     /// <remarks>
-    /// Compiled once, fully optimised, without tiering: profile-guided code tuned to whichever program ran
-    /// first (its hot case moved ahead of the switch) made every other program up to 1.6x slower, and one
-    /// process runs many programs (one per subscriber).
-    /// </remarks>
-    /// <remarks>
     /// Looks up the program's interpreter form (built on first use); a caller running many records keeps an
     /// <see cref="InterpretedFilter"/> (from <see cref="RecordFilters.Create"/>), which holds it.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Run(VerifiedProgram program, Record record) => Run(InterpreterProgram.Of(program), record);
 
-    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// Inlined into its callers (<see cref="InterpretedFilter.Run"/>, the batch loops), which saves the call
+    /// per record. This method and every caller it is inlined into are compiled once, fully optimised,
+    /// without tiering (AggressiveOptimization): profile-guided code tuned to whichever program ran first
+    /// (its hot case moved ahead of the switch) made every other program up to 1.6x slower, and one process
+    /// runs many programs (one per subscriber).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     internal static uint Run(InterpreterProgram program, Record record)
+    {
+        // The steps that write no register (a field's test, its set or switch, a short string's test, ret)
+        // run here, with no register file and no machine register to save: most programs are only such
+        // steps, so they run in their caller's frame. The first step of any other kind goes on in
+        // RunRegisters with the same state (no register has been written, and none of these steps reads one).
+        ref byte rec = ref record.Start;
+        int length = record.Bytes.Length;
+        // A Record is at least the header long.
+        ulong body = (uint)(length - RecordLayout.HeaderSize);
+        ref Step s = ref MemoryMarshal.GetArrayDataReference(program.Steps);
+        int next;
+        while (true)
+        {
+            if (s.Op == StepOp.Test)
+            {
+                // Tested at the bottom, so that each test is one taken branch at most.
+                do
+                {
+                    if ((LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span)
+                    {
+                        s = ref Unsafe.Add(ref s, 1);
+                    }
+                    else
+                    {
+                        if (s.False < 0) return (uint)~s.False;
+                        s = ref Unsafe.AddByteOffset(ref s, s.False);
+                    }
+                } while (s.Op == StepOp.Test);
+            }
+            // The steps from Test to Ret (StepOp), so one jump table behind one bound.
+            switch (s.Op)
+            {
+                case StepOp.Test: continue; // not reached (the loop above ran it), but keeps the table dense
+                case StepOp.Test2: next = Pick(in s, (LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span); break;
+                case StepOp.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
+                case StepOp.LdSwitchTable: next = TableCase(in s, LoadU64(ref rec, s.B) & s.Mask); break;
+                case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: true)); break;
+                case StepOp.JstrEq8 or StepOp.JstrSuffix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: false)); break;
+                case StepOp.Ret: return (uint)s.Imm;
+                default: return RunRegisters(program, ref rec, length, ref s);
+            }
+            if (next < 0) return (uint)~next;
+            s = ref Unsafe.AddByteOffset(ref s, next);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> from step <paramref name="s"/> on, for every step: the registers live here, on the
+    /// stack, and this frame saves the machine registers the larger loop needs.
+    /// </summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static uint RunRegisters(InterpreterProgram program, ref byte rec, int length, ref Step s)
     {
         // The verifier proved no register is read before it is written, so the slots need no zeroing; an
         // inline array rather than stackalloc spares each call the stack probe and the buffer-overrun cookie.
         Unsafe.SkipInit(out Registers regs);
         ref ulong r = ref regs[0];
-        ref byte rec = ref record.Start;
-        int length = record.Bytes.Length;
-        ref Step s = ref MemoryMarshal.GetArrayDataReference(program.Steps);
+        ulong body = (uint)(length - RecordLayout.HeaderSize);
         int next;
         while (true)
         {
-            // A chain of field tests, most of a typical filter, runs in this loop without the switch.
+            // A chain of field tests, most of a typical filter, runs in this loop without the switch: Run's
+            // loop, copied, since a helper could not move the caller's step (a ref local) on.
             while (s.Op == StepOp.Test)
             {
                 if ((LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span)
@@ -103,9 +157,8 @@ public static class Interpreter
                 case StepOp.LdJinBits: next = Pick(in s, InBits(in s, LoadU64(ref rec, s.B) & s.Mask)); break;
                 case StepOp.LdJin: next = Pick(in s, program.Sets[(int)s.Imm].Contains(LoadU64(ref rec, s.B) & s.Mask)); break;
                 case StepOp.JinBits: next = Pick(in s, InBits(in s, Reg(ref r, s.A))); break;
-                case StepOp.JstrEq8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: false)); break;
-                case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, length, in s, prefix: true)); break;
-                case StepOp.JstrSuffix8: next = Pick(in s, SmallSuffix(ref rec, length, in s)); break;
+                case StepOp.JstrPrefix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: true)); break;
+                case StepOp.JstrEq8 or StepOp.JstrSuffix8: next = Pick(in s, SmallString(ref rec, body, in s, prefix: false)); break;
                 case StepOp.SwitchTable: next = TableCase(in s, Reg(ref r, s.A)); break;
                 case StepOp.LdSwitchTable: next = TableCase(in s, LoadU64(ref rec, s.B) & s.Mask); break;
 
@@ -161,39 +214,25 @@ public static class Interpreter
     }
 
     /// <summary>
-    /// A string field tested against a constant of 1..8 bytes (B: its length; Imm: its bytes as the high bytes
-    /// of a word, Mask: those bytes; Aux: the field's maximum length). A descriptor out of bounds reads as the
-    /// empty string (spec/record.md), which neither equals nor starts with a non-empty constant. Otherwise the
-    /// 8 bytes ending at the constant's last byte are read at once: they start at most 7 bytes before the
-    /// string, which is past the 128-byte header.
+    /// A string field tested against a constant of 1..8 bytes (B: its length n; Imm: its bytes as the high bytes
+    /// of a word, Mask: those bytes; Span: how much longer than n the string may be, the field's maximum length
+    /// less n for a prefix or a suffix, 0 for equality). A descriptor out of bounds reads as the empty string
+    /// (spec/record.md), which neither equals, starts nor ends with a non-empty constant: so one test of the
+    /// length and one of the bytes' place (<paramref name="body"/>: the record's bytes after the header). Then
+    /// the 8 bytes ending at the constant's last byte in the string are read at once: the string's n-th byte
+    /// for a prefix, its last for a suffix or an equality (where the two are one). They start at most 7 bytes
+    /// before the string, which is past the header.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool SmallString(ref byte rec, int recordLength, ref readonly Step s, bool prefix)
+    private static bool SmallString(ref byte rec, ulong body, ref readonly Step s, bool prefix)
     {
         uint d = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rec, (nint)s.A));
         uint offset = d & 0xFFFF, length = d >> 16, n = s.B;
-        // n <= length <= the maximum (a prefix) or length == n (which is below every maximum); then
-        // 128 <= offset and offset + length <= the record's length, as one unsigned comparison.
-        if ((prefix ? length - n > (uint)s.Aux - n : length != n)
-            || (ulong)(offset - RecordLayout.HeaderSize) + length > (ulong)(recordLength - RecordLayout.HeaderSize))
+        // n <= length <= n + Span, then 320 <= offset and offset + length <= the record's length, as one
+        // unsigned comparison each.
+        if (length - n > (uint)s.Span || (ulong)(offset - RecordLayout.HeaderSize) + length > body)
             return false;
-        ulong last8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rec, (nint)(offset + n - 8)));
-        return (last8 & s.Mask) == s.Imm;
-    }
-
-    /// <summary>
-    /// <see cref="SmallString"/> for a suffix: the 8 bytes ending at the string's last byte, which start at most 7
-    /// bytes before the string and so past the header (the string starts at 320 or later).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool SmallSuffix(ref byte rec, int recordLength, ref readonly Step s)
-    {
-        uint d = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref rec, (nint)s.A));
-        uint offset = d & 0xFFFF, length = d >> 16, n = s.B;
-        if (length - n > (uint)s.Aux - n
-            || (ulong)(offset - RecordLayout.HeaderSize) + length > (ulong)(recordLength - RecordLayout.HeaderSize))
-            return false;
-        ulong last8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rec, (nint)(offset + length - 8)));
+        ulong last8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rec, (nint)(offset + (prefix ? n : length) - 8)));
         return (last8 & s.Mask) == s.Imm;
     }
 
@@ -206,6 +245,7 @@ public static class Interpreter
     /// of non-zero verdicts (see <see cref="IRecordFilter.RunBatch"/>). The interpreter's cost is the
     /// dispatch per instruction, so a plain loop over <see cref="Run"/> loses nothing worth a second copy.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int RunBatch(InterpreterProgram program, RecordBatch batch, Span<uint> verdicts)
     {
         batch.CheckOutput(verdicts.Length, nameof(verdicts));
@@ -220,6 +260,7 @@ public static class Interpreter
     }
 
     /// <summary>The indices of the batch's matching records, in order (see <see cref="IRecordFilter.MatchIndices"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int MatchIndices(InterpreterProgram program, RecordBatch batch, Span<int> indices)
     {
         batch.CheckOutput(indices.Length, nameof(indices));

@@ -4,18 +4,14 @@ using System.Runtime.InteropServices;
 namespace Filter.VM;
 
 /// <summary>
-/// The interpreter's own step codes: one per opcode, then the steps that stand for more than one instruction
-/// or for a common case of one (<see cref="InterpreterCode"/>). Dense from 0, so the interpreter's switch is
-/// one jump table; the fused steps come last, after every opcode's own.
+/// The interpreter's own step codes: the steps that stand for more than one instruction or for a common case of
+/// one (<see cref="InterpreterCode"/>), and one per opcode. Dense from 0, so that each of the interpreter's
+/// switches is one jump table. The steps that write no register come first, up to <see cref="Ret"/>: the
+/// interpreter's inner loop runs those and hands any other to the loop with the registers, and so tests one
+/// bound.
 /// </summary>
 internal enum StepOp : byte
 {
-    Ret, Ldb, Ldw, Lddw,
-    MovK, MovX, AddK, AddX, SubK, SubX, AndK, AndX, OrK, OrX, XorK, XorX,
-    LshK, LshX, RshK, RshX, ArshK, ArshX, Neg, Not,
-    Ja, JeqK, JeqX, JgtK, JgtX, JgeK, JgeX, JsgtK, JsgtX, JsgeK, JsgeX, JsetK, JsetX,
-    Jin, JstrEq, JstrPrefix, JstrSuffix, JstrContains, Jswitch,
-
     // ---- Steps that are not bytecode ---------------------------------------------------------------------
     // An interpreter's cost is its dispatch, so the commonest pairs and constants get steps of their own.
     //
@@ -32,22 +28,34 @@ internal enum StepOp : byte
     Test,
     /// <summary>The same test when neither side is the next step: True or False.</summary>
     Test2,
-    /// <summary>A field load and jin on it: a set of small values (syscall numbers, errnos) is a bitmap after the
-    /// steps (Imm: its byte offset from the step, Aux: its words), any other set is searched (Imm: the set).</summary>
-    LdJinBits, LdJin,
+    /// <summary>A field load and jin on it with a set of small values (syscall numbers, errnos), a bitmap after the
+    /// steps (Imm: its byte offset from the step, Aux: its words).</summary>
+    LdJinBits,
+    /// <summary>A field load (B: its offset, Mask: its bytes) and a jswitch on it, with a table (see <see cref="SwitchTable"/>).</summary>
+    LdSwitchTable,
+    /// <summary>A string test against a constant of 1..8 bytes: one 8-byte load instead of a span comparison. A is
+    /// the descriptor offset, B the constant's length, Span how much longer the string may be (0 for equality, the
+    /// field's maximum length less B otherwise), Imm the constant's bytes as the high bytes of a little-endian word
+    /// (the last in the top byte), Mask those bytes. A suffix or an equality reads the 8 bytes that end where the
+    /// string does, a prefix those that end at the string's B-th byte.</summary>
+    JstrEq8, JstrPrefix8, JstrSuffix8,
+
+    // ---- One step per opcode: ret (the last step that writes no register), then the rest -------------------
+    Ret, Ldb, Ldw, Lddw,
+    MovK, MovX, AddK, AddX, SubK, SubX, AndK, AndX, OrK, OrX, XorK, XorX,
+    LshK, LshX, RshK, RshX, ArshK, ArshX, Neg, Not,
+    Ja, JeqK, JeqX, JgtK, JgtX, JgeK, JgeX, JsgtK, JsgtX, JsgeK, JsgeX, JsetK, JsetX,
+    Jin, JstrEq, JstrPrefix, JstrSuffix, JstrContains, Jswitch,
+
+    // ---- Steps that are not bytecode and read a register or a set ------------------------------------------
+    /// <summary>A field load and jin on it with any other set, which is searched (Imm: the set).</summary>
+    LdJin,
     /// <summary>jin on a register, with a bitmap.</summary>
     JinBits,
-    /// <summary>A string test against a constant of 1..8 bytes: one 8-byte load instead of a span comparison. A is
-    /// the descriptor offset, B the constant's length, Aux the field's maximum length, Imm the constant's bytes
-    /// as the high bytes of a little-endian word (the last in the top byte), Mask those bytes. A suffix reads the 8
-    /// bytes that end where the string does.</summary>
-    JstrEq8, JstrPrefix8, JstrSuffix8,
     /// <summary>A jswitch on a set of small values (syscall numbers): a table of every value's target after the
     /// steps (Imm: its byte offset from the step, Aux: its entries), each entry a target as the step's own are
     /// (through any ja), so that the case is one load; a value past the table goes to False.</summary>
     SwitchTable,
-    /// <summary>A field load (B: its offset, Mask: its bytes) and a jswitch on it, with a table.</summary>
-    LdSwitchTable,
 }
 
 /// <summary>
@@ -141,14 +149,15 @@ internal static class InterpreterCode
             if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix or StepOp.JstrContains)
                 step = step with { Aux = RecordLayout.StringAt(step.A)!.MaxLength };
             if (step.Op is StepOp.JstrEq or StepOp.JstrPrefix or StepOp.JstrSuffix && strings[(int)step.Imm] is { Length: >= 1 and <= 8 } constant
-                && BitConverter.IsLittleEndian)
+                && constant.Length <= step.Aux && BitConverter.IsLittleEndian)
                 step = step with
                 {
                     Op = step.Op switch { StepOp.JstrEq => StepOp.JstrEq8, StepOp.JstrPrefix => StepOp.JstrPrefix8, _ => StepOp.JstrSuffix8 },
                     B = (ushort)constant.Length,
-                    Aux = RecordLayout.StringAt(step.A)!.MaxLength,
                     Imm = Pack(constant) << 8 * (8 - constant.Length),
                     Mask = ~0UL << 8 * (8 - constant.Length),
+                    // How much longer than the constant the string may be.
+                    Span = step.Op == StepOp.JstrEq ? 0 : (ulong)(step.Aux - constant.Length),
                 };
             steps[pc] = step;
         }
@@ -241,9 +250,13 @@ internal static class InterpreterCode
     }
 
     /// <summary>How a step at a pc of <paramref name="op"/> jumps: as the opcode does, or, for a fused step, as the jump it stands for.</summary>
-    private static JumpKind KindOf(StepOp step, OpCode op) =>
-        step is StepOp.SwitchTable or StepOp.LdSwitchTable ? JumpKind.Switch
-        : step >= StepOp.Test ? JumpKind.Conditional : InstructionSet.Get(op).Jump;
+    private static JumpKind KindOf(StepOp step, OpCode op) => step switch
+    {
+        StepOp.SwitchTable or StepOp.LdSwitchTable => JumpKind.Switch,
+        StepOp.Test or StepOp.Test2 or StepOp.LdJinBits or StepOp.LdJin or StepOp.JinBits
+            or StepOp.JstrEq8 or StepOp.JstrPrefix8 or StepOp.JstrSuffix8 => JumpKind.Conditional,
+        _ => InstructionSet.Get(op).Jump,
+    };
 
     /// <summary>The jswitch a switch step at <paramref name="pc"/> stands for: the instruction itself, or the one after its fused load.</summary>
     private static ExecInstruction SwitchOf(ExecInstruction[] exec, int pc) => exec[pc].Op == OpCode.Jswitch ? exec[pc] : exec[pc + 1];

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Filter.VM;
 
 /// <summary>How a verified program is executed.</summary>
@@ -60,6 +62,8 @@ public sealed class InterpretedFilter : IRecordFilter
 
     public VerifiedProgram Program { get; }
     public EngineKind Engine => EngineKind.Interpreter;
+    // Not tiered, as the interpreter's loop it inlines (Interpreter.Run).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public uint Run(Record record) => Interpreter.Run(_code, record);
     public int RunBatch(RecordBatch batch, Span<uint> verdicts) => Interpreter.RunBatch(_code, batch, verdicts);
     public int MatchIndices(RecordBatch batch, Span<int> indices) => Interpreter.MatchIndices(_code, batch, indices);

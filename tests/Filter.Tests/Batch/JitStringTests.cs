@@ -7,7 +7,7 @@ using Xunit;
 namespace Filter.Tests.Batch;
 
 /// <summary>
-/// The JIT compiles string tests inline: one or two integer compares for constants up to
+/// The JIT compiles string tests (equality, prefix, suffix) inline: one or two integer compares for constants up to
 /// <c>JitEmitter.InlineCompareBytes</c> (16) bytes, a span compare beyond. Every constant length from 0
 /// to past that limit and past comm's 15-byte maximum, against strings one byte shorter, equal, one
 /// byte different at each end, and longer; plus malformed descriptors. Oracle: <see cref="Record.GetString"/>.
@@ -58,7 +58,7 @@ public class JitStringTests
     }
 
     public static IEnumerable<object[]> Cases() =>
-        from n in Lengths from op in new[] { "jstreq", "jstrpfx" } from field in new[] { "comm", "exe" } select new object[] { op, field, n };
+        from n in Lengths from op in new[] { "jstreq", "jstrpfx", "jstrsfx" } from field in new[] { "comm", "exe" } select new object[] { op, field, n };
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -73,7 +73,12 @@ public class JitStringTests
         {
             var view = new Record(records[i]);
             var actual = view.GetString(RecordLayout.StringNamed(field)!);
-            bool expected = op == "jstreq" ? actual.SequenceEqual(bytes) : actual.StartsWith(bytes);
+            bool expected = op switch
+            {
+                "jstreq" => actual.SequenceEqual(bytes),
+                "jstrpfx" => actual.StartsWith(bytes),
+                _ => actual.EndsWith(bytes),
+            };
             Assert.True(expected == (verdicts[i] == 1), $"record {i}: {op} [{field}] \"{c}\"");
         }
         // Each shape of test matches something and misses something, where it can.
