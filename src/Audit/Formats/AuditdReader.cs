@@ -126,6 +126,28 @@ public sealed class AuditdReader : IDisposable
     /// </summary>
     public bool KeepLines { get; init; } = true;
 
+    /// <summary>
+    /// The line number of the first source's first line: above 1 when that source is the rest of a file from
+    /// a line start (a chunk of a parallel run, spec/auditd.md "Parallel runs"); that line then keeps any byte
+    /// order mark, as it does when the whole file is read.
+    /// </summary>
+    public long StartLineNumber { get; init; } = 1;
+
+    /// <summary>
+    /// Whether no event is held (an idle point, spec/auditd.md "Parallel runs"): every event started is complete
+    /// and was returned. The next <see cref="Read"/> then reads on as a new reader from here would, except for
+    /// dropping an EOE record after the last record of its event (<see cref="SawEoe"/>).
+    /// </summary>
+    public bool Idle => _count == 0;
+
+    /// <summary>Bytes of the current source taken by the lines read so far (their '\n' included).</summary>
+    public long Position => _position;
+
+    /// <summary>Whether an EOE record was read: the one kind whose handling looks at events already returned.</summary>
+    public bool SawEoe { get; private set; }
+
+    private long _position;
+
     private readonly int _fields = AuditdSyscall.AllFields;
     private readonly AuxFields _aux = AuxFields.All;
     private EventExtras _spareExtras = new();
@@ -311,6 +333,7 @@ public sealed class AuditdReader : IDisposable
 
         // An EOE after the PROCTITLE that ended its event (auditd's plugin feed) has nothing more to say:
         // auditd's logs have no EOE records either.
+        if (kind == RecordKind.Eoe) SawEoe = true;
         if (kind == RecordKind.Eoe && ev is null && RecentlyEnded(id)) return true;
         ev ??= StartEvent(id);
         // Only stored bytes count towards the buffered limit (Emit subtracts what the event stored): with
@@ -542,6 +565,7 @@ public sealed class AuditdReader : IDisposable
             {
                 var source = _sources[_sourceIndex];
                 _lineNumber = 0;
+                _position = 0;
                 try
                 {
                     _stream = source.Open();
@@ -553,7 +577,7 @@ public sealed class AuditdReader : IDisposable
                     _sourceIndex++;
                     return LineStatus.Failed;
                 }
-                _lines = new LineReader(_stream, _maxLineBytes);
+                _lines = new LineReader(_stream, _maxLineBytes, _sourceIndex == 0 ? StartLineNumber : 1);
             }
             bool more;
             try
@@ -571,6 +595,7 @@ public sealed class AuditdReader : IDisposable
             if (more)
             {
                 _lineNumber = _lines.LineNumber;
+                _position = _lines.Position;
                 _linesRead++;
                 return LineStatus.Line;
             }
