@@ -116,12 +116,16 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
         return (CliIO.Ok, null);
     }
 
-    /// <summary>A reader of an auditd log as this run reads it; <paramref name="startLineNumber"/> is its first line's.</summary>
-    internal AuditdReader OpenReader(IReadOnlyList<AuditdSource> sources, long startLineNumber = 1) => new(sources)
+    /// <summary>
+    /// A reader of an auditd log as this run reads it. A parallel run's readers start inside a file: at line
+    /// <paramref name="startLineNumber"/>, after the events <paramref name="ended"/> (<see cref="AuditdReader.EndedIds"/>).
+    /// </summary>
+    internal AuditdReader OpenReader(IReadOnlyList<AuditdSource> sources, long startLineNumber = 1, AuditdEventId[]? ended = null) => new(sources)
     {
         Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null,
         KeepLines = NeedsLines,
         StartLineNumber = startLineNumber,
+        EndedIds = ended ?? [],
     };
 
     /// <summary>The verdict of <paramref name="filter"/> on the event just read (0 outside --start/--end).</summary>

@@ -85,25 +85,23 @@ internal sealed class ParallelRun
         return new ParallelRun(matcher, plan, input, file, chunks);
     }
 
-    /// <summary>Chunks starting at the line starts at or after multiples of <paramref name="chunkBytes"/>.</summary>
+    /// <summary>Chunks of <paramref name="chunkBytes"/> or a little more: each cut moved on to a line start.</summary>
     private static Chunk[] Cut(SafeFileHandle file, long length, long chunkBytes)
     {
         var starts = new List<long> { 0 };
         var buffer = new byte[4096];
-        for (long nominal = chunkBytes; nominal < length; nominal += chunkBytes)
+        while (starts[^1] + chunkBytes < length)
         {
-            long at = Math.Max(nominal, starts[^1]), start = -1;
-            while (start < 0 && at < length)
+            // The line start after the '\n' at or after the byte before the cut: a cut at a line start stays there.
+            long at = starts[^1] + chunkBytes - 1, start = -1;
+            while (start < 0 && RandomAccess.Read(file, buffer, at) is > 0 and var n)
             {
-                // The line start after the '\n' before `nominal`'s byte, so a cut at a line start stays there.
-                int n = RandomAccess.Read(file, buffer, at - 1);
-                if (n == 0) break;
                 int newline = buffer.AsSpan(0, n).IndexOf((byte)'\n');
-                if (newline >= 0) start = at - 1 + newline + 1;
+                if (newline >= 0) start = at + newline + 1;
                 else at += n;
             }
             if (start < 0 || start >= length) break;
-            if (start > starts[^1]) starts.Add(start);
+            starts.Add(start);
         }
         var chunks = new Chunk[starts.Count];
         for (int k = 0; k < chunks.Length; k++) chunks[k] = new Chunk(starts[k], k + 1 < starts.Count ? starts[k + 1] : length);
@@ -159,11 +157,12 @@ internal sealed class ParallelRun
         public ChunkOutput? Output;
         // Whether the worker stopped at an idle point (Stop) with no error and no EOE record.
         public bool Usable;
-        public long Stop, Lines, Matches, PastItems;
+        public long Stop, Lines, Matches, PastItems, EndedCount;
+        public AuditdEventId[] EndedIds = [];
     }
 
     /// <summary>Where a worker was idle, and its results up to there.</summary>
-    private readonly record struct IdlePoint(long Offset, long Lines, int OutputLength, long Matches, long PastItems);
+    private readonly record struct IdlePoint(long Offset, long Lines, int OutputLength, long Matches, long PastItems, long Ended);
 
     private void Work(Chunk chunk, IRecordFilter filter)
     {
@@ -175,7 +174,7 @@ internal sealed class ParallelRun
         // Past this without an idle point, the merge reads on itself rather than hold ever more output here.
         long giveUpAt = chunk.End + Math.Max(_plan.ChunkBytes, 16 << 20);
         long matches = 0;
-        chunk.Points.Add(new IdlePoint(chunk.Start, 0, 0, 0, 0));
+        chunk.Points.Add(new IdlePoint(chunk.Start, 0, 0, 0, 0, 0));
         while (!_stop.IsCancellationRequested)
         {
             var result = reader.Read();
@@ -204,9 +203,10 @@ internal sealed class ParallelRun
                 break;
             }
             if (chunk.Points.Count < MaxPoints && at - chunk.Start <= MaxPointsSpan)
-                chunk.Points.Add(new IdlePoint(at, reader.LinesRead, output.Length, matches, reader.EventsPastPathItems));
+                chunk.Points.Add(new IdlePoint(at, reader.LinesRead, output.Length, matches, reader.EventsPastPathItems, reader.EndedCount));
         }
         (chunk.Output, chunk.Lines, chunk.Matches, chunk.PastItems) = (output, reader.LinesRead, matches, reader.EventsPastPathItems);
+        (chunk.EndedIds, chunk.EndedCount) = (reader.EndedIds, reader.EndedCount);
     }
 
     // ---- Merging ----------------------------------------------------------------------------------------
@@ -214,8 +214,9 @@ internal sealed class ParallelRun
     private (int, Diagnostic?) Merge(SemaphoreSlim slots)
     {
         var sink = _matcher.Sink;
-        // The sequential reader is idle at `at`, after `lines` lines.
+        // The sequential reader is idle at `at`, after `lines` lines and the events `ended` (EndedIds).
         long at = 0, lines = 0, pastItems = 0;
+        AuditdEventId[] ended = [];
         foreach (var chunk in _chunks)
         {
             chunk.Done.Wait();
@@ -227,10 +228,13 @@ internal sealed class ParallelRun
                     chunk.Output!.CopyTo(sink.Output, point.OutputLength);
                     if (sink is MatchSink.Count count) count.Add(chunk.Matches - point.Matches);
                     (at, lines, pastItems) = (chunk.Stop, lines + chunk.Lines - point.Lines, pastItems + chunk.PastItems - point.PastItems);
+                    // The events ended after the point, and before them the ones ended before it.
+                    var since = chunk.EndedIds[^(int)Math.Min(chunk.EndedIds.Length, chunk.EndedCount - point.Ended)..];
+                    ended = [.. ended.Concat(since).TakeLast(AuditdReader.EndedIdsKept)];
                 }
                 else
                 {
-                    var (code, error) = Sequential(chunk.End, ref at, ref lines, ref pastItems);
+                    var (code, error) = Sequential(chunk.End, ref at, ref lines, ref pastItems, ref ended);
                     if (code != CliIO.Ok) return (code, error);
                 }
             }
@@ -248,11 +252,11 @@ internal sealed class ParallelRun
     /// idle point at or after <paramref name="end"/>, or the end, as the sequential run does: into the real
     /// sink, errors stopping or skipped (--lenient) as they would be there.
     /// </summary>
-    private (int, Diagnostic?) Sequential(long end, ref long at, ref long lines, ref long pastItems)
+    private (int, Diagnostic?) Sequential(long end, ref long at, ref long lines, ref long pastItems, ref AuditdEventId[] ended)
     {
         var sink = _matcher.Sink;
         long from = at;
-        using var reader = _matcher.OpenReader([new AuditdSource(_input.Name, () => new ChunkStream(_file.SafeFileHandle, from))], lines + 1);
+        using var reader = _matcher.OpenReader([new AuditdSource(_input.Name, () => new ChunkStream(_file.SafeFileHandle, from))], lines + 1, ended);
         try
         {
             while (sink.Output.Error is null)
@@ -271,7 +275,7 @@ internal sealed class ParallelRun
         }
         finally
         {
-            (at, lines, pastItems) = (from + reader.Position, lines + reader.LinesRead, pastItems + reader.EventsPastPathItems);
+            (at, lines, pastItems, ended) = (from + reader.Position, lines + reader.LinesRead, pastItems + reader.EventsPastPathItems, reader.EndedIds);
         }
     }
 

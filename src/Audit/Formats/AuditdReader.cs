@@ -70,8 +70,8 @@ public sealed class AuditdReader : IDisposable
     private AuditdEventId _lastId;
     private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
     // Ids of the last events ended by a last record, for the EOE records that may follow them.
-    private readonly AuditdEventId[] _ended = new AuditdEventId[16];
-    private int _endedNext;
+    private readonly AuditdEventId[] _ended = new AuditdEventId[EndedIdsKept];
+    private long _endedNext;
     private Diagnostic? _error;
     private bool _disposed;
 
@@ -145,6 +145,32 @@ public sealed class AuditdReader : IDisposable
 
     /// <summary>Whether an EOE record was read: the one kind whose handling looks at events already returned.</summary>
     public bool SawEoe { get; private set; }
+
+    /// <summary>How many of the last events ended by their last record are remembered (<see cref="EndedIds"/>).</summary>
+    public const int EndedIdsKept = 16;
+
+    /// <summary>
+    /// The ids of the last events ended by their last record (at most <see cref="EndedIdsKept"/>, oldest first), by which an EOE
+    /// record after one is left out: with <see cref="Idle"/>, all a reader started at an idle point needs
+    /// to read on as this one does. Set it on such a reader to what the reader before had here.
+    /// </summary>
+    public AuditdEventId[] EndedIds
+    {
+        get
+        {
+            long count = Math.Min(_endedNext, _ended.Length);
+            var ids = new AuditdEventId[count];
+            for (long i = 0; i < count; i++) ids[i] = _ended[(_endedNext - count + i) % _ended.Length];
+            return ids;
+        }
+        init
+        {
+            foreach (var id in value) _ended[_endedNext++ % _ended.Length] = id;
+        }
+    }
+
+    /// <summary>How many records ended their event so far (each one's id goes into <see cref="EndedIds"/>).</summary>
+    public long EndedCount => _endedNext;
 
     private long _position;
 
