@@ -1,3 +1,4 @@
+using System.Buffers;
 using Filter.Audit.Formats;
 using Filter.VM;
 using Microsoft.Win32.SafeHandles;
@@ -152,7 +153,7 @@ internal sealed class ParallelRun
     private sealed class Chunk(long start, long end)
     {
         public readonly long Start = start, End = end;
-        public readonly ManualResetEventSlim Done = new();
+        public readonly ManualResetEventSlim Done = new(false, spinCount: 1);
         public readonly List<IdlePoint> Points = [];
         public ChunkOutput? Output;
         // Whether the worker stopped at an idle point (Stop) with no error and no EOE record.
@@ -238,6 +239,7 @@ internal sealed class ParallelRun
                     if (code != CliIO.Ok) return (code, error);
                 }
             }
+            chunk.Output?.Dispose();
             chunk.Output = null;
             chunk.Points.Clear();
             slots.Release();
@@ -290,20 +292,31 @@ internal sealed class ParallelRun
         }
     }
 
-    /// <summary>A chunk's output, kept in memory until the merge copies it, line by line, to the real output.</summary>
+    /// <summary>
+    /// A chunk's output, kept in memory until the merge copies it, line by line, to the real output: in pooled
+    /// segments that lines never straddle (growing one array by copying was most of a printing run's cost).
+    /// </summary>
     private sealed class ChunkOutput : MatchOutput
     {
-        private byte[] _bytes = new byte[1 << 16];
+        private const int SegmentBytes = 1 << 20;
+        private readonly List<byte[]> _segments = [];
+        private readonly List<int> _ends = [];
 
+        /// <summary>Bytes written so far: a position <see cref="CopyTo"/> takes.</summary>
         public int Length { get; private set; }
 
         public override void Line(ReadOnlySpan<byte> line)
         {
-            if (_bytes.Length - Length < line.Length + 1)
-                Array.Resize(ref _bytes, (int)Math.Min(Array.MaxLength, Math.Max(2L * _bytes.Length, Length + line.Length + 1L)));
-            line.CopyTo(_bytes.AsSpan(Length));
-            Length += line.Length;
-            _bytes[Length++] = (byte)'\n';
+            if (_segments.Count == 0 || _segments[^1].Length - _ends[^1] < line.Length + 1)
+            {
+                _segments.Add(ArrayPool<byte>.Shared.Rent(Math.Max(SegmentBytes, line.Length + 1)));
+                _ends.Add(0);
+            }
+            var segment = _segments[^1].AsSpan(_ends[^1]);
+            line.CopyTo(segment);
+            segment[line.Length] = (byte)'\n';
+            _ends[^1] += line.Length + 1;
+            Length += line.Length + 1;
         }
 
         public override void Flush() { }
@@ -311,12 +324,29 @@ internal sealed class ParallelRun
         /// <summary>Writes the lines from byte <paramref name="from"/> (a line start) on to <paramref name="to"/>.</summary>
         public void CopyTo(MatchOutput to, int from)
         {
-            var rest = _bytes.AsSpan(from, Length - from);
-            while (rest.IndexOf((byte)'\n') is >= 0 and var newline)
+            for (int i = 0; i < _segments.Count; i++)
             {
-                to.Line(rest[..newline]);
-                rest = rest[(newline + 1)..];
+                var rest = _segments[i].AsSpan(0, _ends[i]);
+                if (from >= rest.Length)
+                {
+                    from -= rest.Length;
+                    continue;
+                }
+                rest = rest[from..];
+                from = 0;
+                while (rest.IndexOf((byte)'\n') is >= 0 and var newline)
+                {
+                    to.Line(rest[..newline]);
+                    rest = rest[(newline + 1)..];
+                }
             }
+        }
+
+        public override void Dispose()
+        {
+            foreach (var segment in _segments) ArrayPool<byte>.Shared.Return(segment);
+            _segments.Clear();
+            _ends.Clear();
         }
     }
 }
