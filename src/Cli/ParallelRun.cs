@@ -76,8 +76,16 @@ internal sealed class ParallelRun
         {
             return null; // it was opened a moment ago: the sequential run reads that one
         }
-        long length = file.CanSeek ? file.Length : 0; // pipes and devices are not chunked
-        var chunks = length >= Math.Max(1, plan.MinFileBytes) ? Cut(file.SafeFileHandle, length, plan.ChunkBytes) : null;
+        Chunk[]? chunks = null;
+        try
+        {
+            long length = file.CanSeek ? file.Length : 0; // pipes and devices are not chunked
+            if (length >= Math.Max(1, plan.MinFileBytes)) chunks = Cut(file.SafeFileHandle, length, plan.ChunkBytes);
+        }
+        catch (IOException)
+        {
+            // The sequential run reads it, and reports what it cannot read as it always does.
+        }
         if (chunks is not { Length: > 1 })
         {
             file.Dispose();

@@ -61,9 +61,11 @@ internal static class RunCommand
                 return io.Usage($"--end {endError}");
             if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } verified) return CliIO.UsageError;
             if (r.GetValue(chunkBytes) is < 1) return io.Usage("--chunk-bytes must be at least 1");
-            Func<MatchOutput, MatchSink> newSink = to => r.GetValue(count) ? new MatchSink.Count(to)
-                : r.GetValue(keys) ? new MatchSink.Keys(to)
-                : r.GetValue(output) switch
+            // Called by a parallel run's workers too: the options are read here, once.
+            (bool counting, bool keyed, string? shape) = (r.GetValue(count), r.GetValue(keys), r.GetValue(output));
+            Func<MatchOutput, MatchSink> newSink = to => counting ? new MatchSink.Count(to)
+                : keyed ? new MatchSink.Keys(to)
+                : shape switch
                 {
                     "interpreted" => new MatchSink.Interpreted(to),
                     "json" => new MatchSink.Json(to),
