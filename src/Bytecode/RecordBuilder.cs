@@ -22,8 +22,12 @@ public sealed class RecordBuilder
     private static readonly StringField[] Extras = RecordLayout.Strings.Skip(2).ToArray();
     private static readonly int[] StagedAt = Extras.Select((s, k) => Extras.Take(k).Sum(e => e.MaxLength)).ToArray();
 
-    private readonly byte[] _buffer = new byte[RecordLayout.MaxRecordSize];
-    private readonly byte[] _staged = new byte[Extras.Sum(e => e.MaxLength)];
+    // Header, comm and exe; the room for the other strings (about 110 KB with their staging area) only once
+    // one is set: a reader holds a builder per open event, and most filters read none of them.
+    private const int SmallSize = ExeAt + RecordLayout.ExeMaxLength;
+    private static readonly int StagedSize = Extras.Sum(e => e.MaxLength);
+    private byte[] _buffer = new byte[SmallSize];
+    private byte[] _staged = [];
     private readonly int[] _extraLength = new int[Extras.Length];
     private int _commLength, _exeLength, _extras;
 
@@ -96,6 +100,17 @@ public sealed class RecordBuilder
     public void SetComm(string value) => SetComm(Encoding.UTF8.GetBytes(value));
     public void SetExe(string value) => SetExe(Encoding.UTF8.GetBytes(value));
 
+    /// <summary>Copies header bytes [<paramref name="start"/>, <paramref name="end"/>) as set so far in <paramref name="source"/>.</summary>
+    public void CopyHeader(RecordBuilder source, int start, int end)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(end, RecordLayout.HeaderSize);
+        source._buffer.AsSpan(start, end - start).CopyTo(_buffer.AsSpan(start));
+    }
+
+    /// <summary>The 32-bit value at a header offset as set so far.</summary>
+    public uint GetU32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(offset, sizeof(uint)));
+
     /// <summary>The value of a scalar field as set so far.</summary>
     public ulong GetScalar(ScalarField field) => new Record(_buffer.AsSpan(0, RecordLayout.HeaderSize)).Load(field);
 
@@ -104,36 +119,65 @@ public sealed class RecordBuilder
     {
         RecordLayout.CommDescriptor => _buffer.AsSpan(CommAt, _commLength),
         RecordLayout.ExeDescriptor => _buffer.AsSpan(ExeAt, _exeLength),
-        _ => _staged.AsSpan(StagedAt[ExtraIndex(field)], _extraLength[ExtraIndex(field)]),
+        _ => _extraLength[ExtraIndex(field)] is > 0 and var n ? _staged.AsSpan(StagedAt[ExtraIndex(field)], n) : default,
     };
 
     /// <summary>
     /// The staging area of a string field other than comm and exe, to be filled in place; <see cref="SetLength"/>
     /// then says how much of it holds the value. For readers that decode straight into the record.
     /// </summary>
-    public Span<byte> StringArea(StringField field) => _staged.AsSpan(StagedAt[ExtraIndex(field)], field.MaxLength);
+    public Span<byte> StringArea(StringField field)
+    {
+        int k = ExtraIndex(field);
+        EnsureExtras();
+        return _staged.AsSpan(StagedAt[k], field.MaxLength);
+    }
 
     /// <summary>The length of the value written to <see cref="StringArea"/> (at most the field's maximum).</summary>
     public void SetLength(StringField field, int length)
     {
         int k = ExtraIndex(field);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, field.MaxLength);
+        if (length > 0) EnsureExtras();
         _extraLength[k] = length;
         _extras |= length > 0 ? 1 << k : 0;
     }
 
     private void SetExtra(int k, ReadOnlySpan<byte> utf8)
     {
+        if (utf8.IsEmpty)
+        {
+            _extraLength[k] = 0;
+            _extras &= ~(1 << k);
+            return;
+        }
+        EnsureExtras();
         int n = Copy(utf8, _staged.AsSpan(StagedAt[k], Extras[k].MaxLength));
         _extraLength[k] = n;
         _extras |= n > 0 ? 1 << k : 0;
     }
 
+    // Extras' index by descriptor offset: found for every string set, and Array.IndexOf's record equality
+    // (names compared) was a tenth of reading a log whose filter reads paths.
+    private static readonly int[] ExtraByDescriptor = Enumerable.Range(0, RecordLayout.HeaderSize)
+        .Select(offset => Array.FindIndex(Extras, e => e.DescriptorOffset == offset)).ToArray();
+
     private static int ExtraIndex(StringField field)
     {
+        if ((uint)field.DescriptorOffset < (uint)ExtraByDescriptor.Length && ExtraByDescriptor[field.DescriptorOffset] is >= 0 and var found
+            && ReferenceEquals(Extras[found], field)) return found;
         int k = Array.IndexOf(Extras, field);
         if (k < 0) throw new ArgumentException($"'{field.Name}' is not a string field of the layout other than comm and exe", nameof(field));
         return k;
+    }
+
+    private void EnsureExtras()
+    {
+        if (_staged.Length > 0) return;
+        _staged = new byte[StagedSize];
+        var larger = new byte[RecordLayout.MaxRecordSize];
+        _buffer.CopyTo(larger);
+        _buffer = larger;
     }
 
     private static int Copy(ReadOnlySpan<byte> value, Span<byte> to)

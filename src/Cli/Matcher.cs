@@ -1,4 +1,5 @@
 using Filter.Audit.Formats;
+using Filter.Verifier;
 using Filter.VM;
 
 namespace Filter.Cli;
@@ -123,6 +124,7 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
     internal AuditdReader OpenReader(IReadOnlyList<AuditdSource> sources, long startLineNumber = 1, AuditdEventId[]? ended = null) => new(sources)
     {
         Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null,
+        Matches = FieldsOfFilterOnly ? SyscallMatchTable.Of(Filter.Program) : null,
         KeepLines = NeedsLines,
         StartLineNumber = startLineNumber,
         EndedIds = ended ?? [],
@@ -134,7 +136,7 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
         if (Times is { } times && !times.Contains(reader.EventId)) return 0;
         // An event without a record (no SYSCALL nor ANOM_ABEND: USER_*, LOGIN, ...) matches only a filter
         // that reads no field, such as `true`: it has no fields to test (spec/auditd.md).
-        return reader.HasRecord ? filter.Run(new Record(reader.Record))
+        return reader.HasRecord ? (reader.CannotMatch ? 0 : filter.Run(new Record(reader.Record)))
             : !filter.Program.ReadsRecord ? filter.Run(new Record(NoRecord)) : 0;
     }
 

@@ -37,29 +37,8 @@ for tool in python3 /usr/bin/time; do
 done
 
 build=${BUILD:-build}
-if [[ -n ${FILTERC:-} ]]; then
-    build="FILTERC=$FILTERC"
-else
-    rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
-    case $build in
-        build)
-            echo "building filterc (dotnet build, Release)..." >&2
-            dotnet build "$repo/src/Cli" -c Release -nologo -v quiet > /dev/null
-            FILTERC=$repo/src/Cli/bin/Release/net10.0/filterc ;;
-        r2r)
-            echo "publishing filterc (ReadyToRun, $rid)..." >&2
-            dotnet publish "$repo/src/Cli" -c Release -r "$rid" -nologo -v quiet -o "$repo/src/Cli/bin/Release/r2r" > /dev/null
-            FILTERC=$repo/src/Cli/bin/Release/r2r/filterc ;;
-        aot)
-            echo "publishing filterc (NativeAOT, $rid; about a minute)..." >&2
-            # An explicit restore for the runtime: a plain `dotnet build` before leaves assets without it.
-            dotnet restore "$repo/src/Cli" -r "$rid" -p:PublishAot=true -v quiet > /dev/null
-            dotnet publish "$repo/src/Cli" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet -o "$repo/src/Cli/bin/Release/aot" > /dev/null
-            FILTERC=$repo/src/Cli/bin/Release/aot/filterc ;;
-        *) echo "compare-ausearch.sh: BUILD must be build, r2r or aot, not '$build'" >&2; exit 2 ;;
-    esac
-fi
-[[ -x $FILTERC ]] || { echo "compare-ausearch.sh: $FILTERC is not executable" >&2; exit 1; }
+[[ -z ${FILTERC:-} ]] || build="FILTERC=$FILTERC"
+FILTERC=$("$here/build-filterc.sh" "${BUILD:-build}") || exit $?
 
 work=$(mktemp -d /tmp/compare-ausearch.XXXXXX)
 trap 'rm -rf "$work"' EXIT

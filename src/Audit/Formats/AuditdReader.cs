@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using Filter.Verifier;
 using Filter.VM;
 
 namespace Filter.Audit.Formats;
@@ -174,10 +176,24 @@ public sealed class AuditdReader : IDisposable
 
     private long _position;
 
+    /// <summary>
+    /// Which syscall records the caller's filter can match (its <see cref="SyscallMatchTable"/>; null: any).
+    /// A SYSCALL record it cannot match is decoded no further than its <c>arch</c> and <c>syscall</c>, its event's
+    /// other records are not decoded and its lines not kept: <see cref="CannotMatch"/> tells the caller the
+    /// filter's verdict (0) without a record to run it on (spec/auditd.md, "Decoding").
+    /// </summary>
+    public SyscallMatchTable? Matches { get; init; }
+
+    /// <summary>
+    /// Whether the event just read has a SYSCALL record that the <see cref="Matches"/> table rules out: the
+    /// filter returns 0 for it whatever its other fields, so it was not decoded (<see cref="Record"/> holds
+    /// its arch and syscall only) and its lines may be incomplete.
+    /// </summary>
+    public bool CannotMatch => Current.CannotMatch;
+
     private readonly int _fields = AuditdSyscall.AllFields;
     private readonly AuxFields _aux = AuxFields.All;
     private EventExtras _spareExtras = new();
-    private static readonly ScalarField ItemsField = RecordLayout.ScalarNamed("items")!;
     private long _eventsPastItems;
 
     /// <summary>
@@ -318,12 +334,14 @@ public sealed class AuditdReader : IDisposable
     private bool AddLine(ReadOnlySpan<byte> line)
     {
         var text = line.EndsWith((byte)'\r') ? line[..^1] : line;
-        if (text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) return true;
+        // A record line starts with a letter: only the others can be blank.
+        if (text.Length == 0 || (text[0] is (byte)' ' or (byte)'\t' && text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0)) return true;
 
         if (!TryParseHeader(text, out var kind, out var aux, out var id, out int bodyAt, out string? message))
             return Reject(message!);
 
         var ev = FindOpen(id);
+        if (aux != AuxRecord.None && ev is { CannotMatch: true }) aux = AuxRecord.None;
         if (aux != AuxRecord.None)
         {
             // Decoded into the event's extras; a new event's go into the spare ones first, so a bad first line
@@ -340,12 +358,12 @@ public sealed class AuditdReader : IDisposable
                 (ev.Extras, _spareExtras) = (_spareExtras, ev.Extras);
             }
         }
-        bool hasExit = false;
+        bool hasExit = false, cannotMatch = false;
         if (kind == RecordKind.Syscall)
         {
             if (ev is { HasSyscall: true })
                 return Reject($"a second SYSCALL record for event {id} (the first is at line {ev.Lines[ev.SyscallLine].Number})");
-            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchRecord, _hexScratch, _fields, out hasExit, out message))
+            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchRecord, _hexScratch, _fields, Matches, out hasExit, out cannotMatch, out message))
                 return Reject(message!);
         }
         else if (kind == RecordKind.AnomAbend)
@@ -365,7 +383,7 @@ public sealed class AuditdReader : IDisposable
         // Only stored bytes count towards the buffered limit (Emit subtracts what the event stored): with
         // KeepLines false nothing is stored, and counting the lines anyway split every event after 64 MB.
         int stored = ev.DataLength;
-        ev.Append(KeepLines ? line : default, _lineNumber, _sourceIndex);
+        ev.Append(KeepLines && !ev.CannotMatch && !cannotMatch ? line : default, _lineNumber, _sourceIndex);
         _bufferedBytes += ev.DataLength - stored;
         if (kind == RecordKind.Syscall)
         {
@@ -374,6 +392,7 @@ public sealed class AuditdReader : IDisposable
             ev.HasSyscall = true;
             ev.HasSignal = false;
             ev.HasExit = hasExit;
+            ev.CannotMatch = cannotMatch;
             ev.SyscallLine = ev.LineCount - 1;
         }
         else if (kind == RecordKind.AnomAbend)
@@ -439,10 +458,10 @@ public sealed class AuditdReader : IDisposable
         _count--;
         _bufferedBytes -= ev.DataLength;
         _current = ev;
-        if (ev.HasSyscall || ev.HasSignal)
+        if ((ev.HasSyscall || ev.HasSignal) && !ev.CannotMatch)
         {
             ev.Extras.ApplyTo(ev.Record, ev.Id, _aux);
-            if ((_aux & AuxFields.Path) != 0 && ev.Record.GetScalar(ItemsField) > RecordLayout.PathItems) _eventsPastItems++;
+            if ((_aux & AuxFields.Path) != 0 && ev.Record.GetU32(RecordLayout.Items) > RecordLayout.PathItems) _eventsPastItems++;
         }
         return ReadResult.Record;
     }
@@ -503,15 +522,7 @@ public sealed class AuditdReader : IDisposable
             return false;
         }
         var type = line.Slice(p, typeLength);
-        if (type.SequenceEqual("SYSCALL"u8)) kind = RecordKind.Syscall;
-        else if (type.SequenceEqual("EOE"u8)) kind = RecordKind.Eoe;
-        else if (type.SequenceEqual("ANOM_ABEND"u8)) kind = RecordKind.AnomAbend;
-        else
-        {
-            // Both may hold: a PROCTITLE is decoded into the event and ends it.
-            aux = EventExtras.KindOf(type, _aux);
-            if (EventEnd.IsLast(type)) kind = RecordKind.Last;
-        }
+        (kind, aux) = Classify(type);
         p += typeLength + 1;
         if (!line[p..].StartsWith("msg=audit("u8))
         {
@@ -552,6 +563,50 @@ public sealed class AuditdReader : IDisposable
         message = null;
         return true;
     }
+
+    /// <summary>What a record of this type is to the reader, from the cache of the types seen.</summary>
+    private (RecordKind, AuxRecord) Classify(ReadOnlySpan<byte> type)
+    {
+        if (type.Length > 16) return ClassifyType(type);
+        ulong lo = Pack(type[..Math.Min(8, type.Length)]), hi = type.Length > 8 ? Pack(type[8..]) : 0;
+        ref var slot = ref _types[(int)(((lo ^ (hi * 31) ^ (ulong)type.Length) * 0x9E3779B97F4A7C15UL) >> 59)];
+        if (slot.Length != type.Length || slot.Lo != lo || slot.Hi != hi)
+        {
+            var (kind, aux) = ClassifyType(type);
+            slot = new TypeClass { Lo = lo, Hi = hi, Length = type.Length, Kind = kind, Aux = aux };
+        }
+        return (slot.Kind, slot.Aux);
+    }
+
+    private (RecordKind, AuxRecord) ClassifyType(ReadOnlySpan<byte> type)
+    {
+        if (type.SequenceEqual("SYSCALL"u8)) return (RecordKind.Syscall, AuxRecord.None);
+        if (type.SequenceEqual("EOE"u8)) return (RecordKind.Eoe, AuxRecord.None);
+        if (type.SequenceEqual("ANOM_ABEND"u8)) return (RecordKind.AnomAbend, AuxRecord.None);
+        // Both may hold: a PROCTITLE is decoded into the event and ends it.
+        return (EventEnd.IsLast(type) ? RecordKind.Last : RecordKind.Other, EventExtras.KindOf(type, _aux));
+    }
+
+    /// <summary>Up to 8 bytes, little-endian.</summary>
+    private static ulong Pack(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length == 8) return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        ulong packed = 0;
+        for (int i = 0; i < bytes.Length; i++) packed |= (ulong)bytes[i] << (8 * i);
+        return packed;
+    }
+
+    // A record type's classification, cached: a log has a dozen types, and comparing each line's type with
+    // every name the reader knows was 3% of reading a log.
+    private struct TypeClass
+    {
+        public ulong Lo, Hi;
+        public int Length;
+        public RecordKind Kind;
+        public AuxRecord Aux;
+    }
+
+    private readonly TypeClass[] _types = new TypeClass[32];
 
     /// <summary>Decimal digits at <paramref name="p"/> ending with <paramref name="end"/>, which is consumed.</summary>
     private static bool TryNumber(ReadOnlySpan<byte> line, ref int p, byte end, out ulong value)
@@ -683,7 +738,7 @@ public sealed class AuditdReader : IDisposable
 
         public PendingEvent() => Lines = _ownLines;
         public int LineCount;
-        public bool Closed, HasSyscall, HasSignal, HasExit;
+        public bool Closed, HasSyscall, HasSignal, HasExit, CannotMatch;
         public int SyscallLine;
         public RecordBuilder Record = new();
         public EventExtras Extras = new();
@@ -718,7 +773,7 @@ public sealed class AuditdReader : IDisposable
             Data = [];
             Lines = _ownLines;
             DataLength = LineCount = SyscallLine = 0;
-            Closed = HasSyscall = HasSignal = HasExit = false;
+            Closed = HasSyscall = HasSignal = HasExit = CannotMatch = false;
             Id = default;
             Extras.Reset();
         }

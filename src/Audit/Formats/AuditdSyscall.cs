@@ -1,4 +1,5 @@
 using System.Text;
+using Filter.Verifier;
 using Filter.VM;
 
 namespace Filter.Audit.Formats;
@@ -29,6 +30,7 @@ internal static class AuditdSyscall
     private static readonly ulong[] PackedKeys = Keys.Select(k => Pack(k.Utf8)).ToArray();
     private static readonly int RequiredBits = Bit("arch") | Bit("syscall");
     private static readonly int ExitBit = Bit("exit");
+    private static readonly int SigBit = Bit("sig");
 
     /// <summary>
     /// The fields of the record a crash is (<c>type == signal</c>): those the kernel writes in every
@@ -101,11 +103,35 @@ internal static class AuditdSyscall
     /// records have neither <c>success=</c> nor <c>exit=</c>). <paramref name="scratch"/> holds decoded
     /// hex strings and must be at least <see cref="RecordLayout.ExeMaxLength"/> bytes.
     /// </summary>
-    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out bool hasExit, out string? message)
+    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out bool hasExit, out string? message) =>
+        TryParse(text, builder, scratch, fields, null, out hasExit, out _, out message);
+
+    /// <summary>
+    /// As <see cref="TryParse(ReadOnlySpan{byte}, RecordBuilder, byte[], int, out bool, out string?)"/>, and once
+    /// <c>arch</c> and <c>syscall</c> are decoded, stops there with <paramref name="cannotMatch"/> true if
+    /// <paramref name="matches"/> says no filter can match a record of that arch and syscall: the rest of the
+    /// record is neither decoded nor checked (it cannot change the verdict), and the builder holds only those two.
+    /// Not when <c>sig</c> is among <paramref name="fields"/>: the table's promise holds for sig 0 only.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, SyscallMatchTable? matches,
+        out bool hasExit, out bool cannotMatch, out string? message)
     {
-        hasExit = false;
-        if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", out int seen, out message)
-            || !AllWritten(seen, (fields | RequiredBits) & SyscallAlwaysWritten, "SYSCALL", out message)) return false;
+        hasExit = cannotMatch = false;
+        if ((fields & SigBit) != 0) matches = null;
+        if (matches is not null && RuledOut(text, matches, builder))
+        {
+            cannotMatch = true;
+            message = null;
+            return true;
+        }
+        if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", matches, out int seen, out message)) return false;
+        if (matches is not null && (seen & RequiredBits) == RequiredBits
+            && !MayMatch(matches, builder))
+        {
+            cannotMatch = true;
+            return true;
+        }
+        if (!AllWritten(seen, (fields | RequiredBits) & SyscallAlwaysWritten, "SYSCALL", out message)) return false;
         hasExit = (seen & ExitBit) != 0;
         return true;
     }
@@ -120,7 +146,7 @@ internal static class AuditdSyscall
     /// </summary>
     public static bool TryParseAnomAbend(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out string? message)
     {
-        if (!TryParseFields(text, builder, scratch, fields, "ANOM_ABEND", out int seen, out message)
+        if (!TryParseFields(text, builder, scratch, fields, "ANOM_ABEND", null, out int seen, out message)
             || !AllWritten(seen, fields & AnomAbendAlwaysWritten, "ANOM_ABEND", out message)) return false;
         builder.SetScalar(TypeField, RecordLayout.EventTypeSignal);
         return true;
@@ -144,11 +170,39 @@ internal static class AuditdSyscall
     private static readonly ScalarField TypeField = RecordLayout.Scalars.Single(f => f.Name == "type");
 
     /// <summary>
+    /// The common case of <see cref="TryParse(ReadOnlySpan{byte}, RecordBuilder, byte[], int, SyscallMatchTable?, out bool, out bool, out string?)"/>
+    /// without the general scan: a record that starts <c>arch=HEX syscall=DECIMAL </c> as the kernel writes it,
+    /// which <paramref name="matches"/> rules out. The scan would decode those two the same way and stop
+    /// there; anything else (another order, a value it would reject) is left to it.
+    /// </summary>
+    private static bool RuledOut(ReadOnlySpan<byte> text, SyscallMatchTable matches, RecordBuilder builder)
+    {
+        if (!text.StartsWith("arch="u8)) return false;
+        var rest = text[5..];
+        int space = rest.IndexOf((byte)' ');
+        if (space < 0 || !TryHex(rest[..space], 8, out ulong arch)) return false;
+        rest = rest[(space + 1)..];
+        if (!rest.StartsWith("syscall="u8)) return false;
+        rest = rest[8..];
+        int end = rest.IndexOfAny((byte)' ', (byte)0x1d);
+        if (end < 0) end = rest.Length;
+        if (!TryDecimal(rest[..end], out ulong syscall) || syscall > uint.MaxValue) return false;
+        if (matches.MayMatch((uint)arch, (uint)syscall)) return false;
+        builder.Clear();
+        builder.SetU32(RecordLayout.Arch, (uint)arch);
+        builder.SetU32(RecordLayout.Syscall, (uint)syscall);
+        return true;
+    }
+
+    private static bool MayMatch(SyscallMatchTable matches, RecordBuilder builder) =>
+        matches.MayMatch(builder.GetU32(RecordLayout.Arch), builder.GetU32(RecordLayout.Syscall));
+
+    /// <summary>
     /// The shared scan: clears the builder, decodes the requested known keys and returns which keys were seen.
     /// <paramref name="recordName"/> names the record type in messages.
     /// </summary>
     private static bool TryParseFields(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, string recordName,
-        out int seen, out string? message)
+        SyscallMatchTable? matches, out int seen, out string? message)
     {
         builder.Clear();
         seen = 0;
@@ -211,6 +265,9 @@ internal static class AuditdSyscall
             if ((key.Bit & fields) == 0) continue;
             if (!SetField(key, value, quoted, builder, scratch, recordName, out message)) return false;
             if ((seen & fields) == fields) break;
+            // The kernel writes arch and syscall first: the caller's verdict on them comes before any other field.
+            if (matches is not null && (seen & RequiredBits) == RequiredBits
+                && (key.Bit & RequiredBits) != 0 && !MayMatch(matches, builder)) break;
         }
         message = null;
         return true;

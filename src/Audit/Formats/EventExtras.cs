@@ -38,6 +38,17 @@ internal sealed class EventExtras
     }
 
     private static readonly ScalarField[] Scalars = RecordLayout.Scalars.Where(f => f.Offset >= RecordLayout.Inode && f.Name != "items").ToArray();
+
+    // Those fields as runs of adjacent header bytes, copied as such (field by field was a few percent of a
+    // path filter's run).
+    private static readonly (int Start, int End)[] ScalarRuns = Scalars
+        .Select(f => (Start: f.Offset, End: f.Offset + f.Size))
+        .Aggregate(new List<(int Start, int End)>(), (runs, f) =>
+        {
+            if (runs.Count > 0 && runs[^1].End == f.Start) runs[^1] = (runs[^1].Start, f.End);
+            else runs.Add(f);
+            return runs;
+        }).ToArray();
     private static readonly StringField[] Strings = RecordLayout.Strings.Where(s => s.Name is "cwd" or "proctitle" or "argv" or "addr" || s.Name.StartsWith("name", StringComparison.Ordinal)).ToArray();
     private static readonly StringField Cwd = RecordLayout.StringNamed("cwd")!, ProctitleField = RecordLayout.StringNamed("proctitle")!;
     private static readonly StringField Argv = RecordLayout.StringNamed("argv")!, Addr = RecordLayout.StringNamed("addr")!;
@@ -301,7 +312,7 @@ internal sealed class EventExtras
         record.SetU64(RecordLayout.Time, id.Seconds * 1000 + id.Millis);
         record.SetU64(RecordLayout.Serial, id.Serial);
         if (!_any) return;
-        foreach (var f in Scalars) record.SetScalar(f, _fields.GetScalar(f));
+        foreach (var (start, end) in ScalarRuns) record.CopyHeader(_fields, start, end);
         foreach (var s in Strings) record.SetString(s, _fields.GetString(s));
         if ((wanted & AuxFields.Path) == 0) return;
         var cwd = _fields.GetString(Cwd);

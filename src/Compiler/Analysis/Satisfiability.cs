@@ -91,10 +91,10 @@ internal sealed class Satisfiability
         return points;
     }
 
-    private static ValueRange[] SyscallSetFor(BoundSyscallIn s, Env env)
+    private static IReadOnlyList<ValueRange> SyscallSetFor(BoundSyscallIn s, Env env)
     {
         var set = env.ArchIndex >= 0 ? s.PerArch[env.ArchIndex] : s.OtherArch;
-        return set is null ? RangeList.Empty : set.Ranges.ToArray();
+        return set is null ? RangeList.Empty : set.Ranges;
     }
 
     // ---------------------------------------------------------------- solving
@@ -129,12 +129,12 @@ internal sealed class Satisfiability
         switch (node)
         {
             case BoundBoolConst c:
-                return c.Value == positive ? [[]] : [];
+                return c.Value == positive ? True : False;
             case BoundNot n:
                 return Cubes(n.Operand, !positive, env);
             case BoundLogical l when l.IsAnd == positive:
             {
-                List<List<Literal>>? product = [[]];
+                List<List<Literal>>? product = True;
                 foreach (var operand in l.Operands)
                 {
                     product = Product(product, Cubes(operand, positive, env));
@@ -171,13 +171,21 @@ internal sealed class Satisfiability
             SyscallInAtom s => RangeList.Contains(SyscallSetFor(s.Node, env), env.Syscall),
             _ => null,
         };
-        if (constant is { } value) return value == sense ? [[]] : [];
+        if (constant is { } value) return value == sense ? True : False;
         return [[new Literal(atom, sense)]];
     }
+
+    // The condition that always holds (one empty conjunction) and the one that never does (none), shared:
+    // cube lists are never changed once made, and most of an analysis's solving meets them (an arch or a
+    // syscall test that is constant for the record solved); a new pair each time was most of its allocation.
+    private static readonly List<List<Literal>> True = [[]], False = [];
 
     private static List<List<Literal>>? Product(List<List<Literal>>? a, List<List<Literal>>? b)
     {
         if (a is null || b is null || (long)a.Count * b.Count > MaxCubes) return null;
+        if (a.Count == 0 || b.Count == 0) return False;
+        if (a.Count == 1 && a[0].Count == 0) return b;
+        if (b.Count == 1 && b[0].Count == 0) return a;
         var result = new List<List<Literal>>(a.Count * b.Count);
         foreach (var x in a)
             foreach (var y in b)

@@ -232,12 +232,7 @@ public sealed partial class Binder
     /// </summary>
     private static BoundBool PermTest(uint mask, TextSpan span)
     {
-        string[] special = ["open", "openat", "openat2", "execve", "execveat", "socketcall"];
-        var names = new List<string>();
-        if ((mask & 4) != 0) names.AddRange(AuditClassData.Read);
-        if ((mask & 2) != 0) names.AddRange(AuditClassData.Write);
-        if ((mask & 8) != 0) names.AddRange(AuditClassData.Attr);
-        var tests = new List<BoundBool> { SyscallsNamed(names.Except(special), span) };
+        var tests = new List<BoundBool> { PermClasses.GetOrAdd(mask & 0xf, ClassesOf) is { } classes ? new BoundSyscallIn(classes, null, span) : new BoundBoolConst(false, span) };
         var flags = AccessModes(mask);
         if (flags is not null)
         {
@@ -268,8 +263,26 @@ public sealed partial class Binder
         }
     }
 
+    // Per perm mask, the syscalls its classes name (the open and exec calls and socketcall apart), per arch:
+    // the same for every rule, so built once per mask rather than for each of an imported rule set's perm
+    // rules. Null: none on any arch.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<uint, IReadOnlyList<ValueSet?>?> PermClasses = new();
+
+    private static IReadOnlyList<ValueSet?>? ClassesOf(uint mask)
+    {
+        string[] special = ["open", "openat", "openat2", "execve", "execveat", "socketcall"];
+        var names = new List<string>();
+        if ((mask & 4) != 0) names.AddRange(AuditClassData.Read);
+        if ((mask & 2) != 0) names.AddRange(AuditClassData.Write);
+        if ((mask & 8) != 0) names.AddRange(AuditClassData.Attr);
+        return PerArch(names.Except(special));
+    }
+
     /// <summary>The record's syscall is one of these names in its arch (absent names match nothing there).</summary>
-    private static BoundBool SyscallsNamed(IEnumerable<string> names, TextSpan span)
+    private static BoundBool SyscallsNamed(IEnumerable<string> names, TextSpan span) =>
+        PerArch(names) is { } perArch ? new BoundSyscallIn(perArch, null, span) : new BoundBoolConst(false, span);
+
+    private static IReadOnlyList<ValueSet?>? PerArch(IEnumerable<string> names)
     {
         var list = names.Distinct().ToList();
         var perArch = AuditArch.All.Select(arch =>
@@ -279,7 +292,7 @@ public sealed partial class Binder
                 if (Syscalls.TryGetNumber(arch.Value, name, out int nr)) ranges.Add(new ValueRange((ulong)nr, (ulong)nr));
             return SetBuilder.Build(ranges, signed: false);
         }).ToList();
-        return perArch.All(s => s is null) ? new BoundBoolConst(false, span) : new BoundSyscallIn(perArch, null, span);
+        return perArch.All(s => s is null) ? null : perArch;
     }
 
     // ---------------------------------------------------------------- keys

@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-
 namespace Filter.Compiler.Tables;
 
 /// <summary>The group a named constant comes from.</summary>
@@ -12,21 +10,23 @@ public enum ConstantKind { Errno, Signal, OpenFlag, CloneFlag }
 /// </summary>
 public static class NamedConstants
 {
-    private static readonly FrozenDictionary<string, (ulong Value, ConstantKind Kind)> ByName =
+    // Plain dictionaries, the reverse one built on first use: every filterc run builds the first at start-up,
+    // where frozen ones cost more to build than their lookups save.
+    private static readonly Dictionary<string, (ulong Value, ConstantKind Kind)> ByName =
         ConstantData.Errno.Select(c => (c.Name, c.Value, Kind: ConstantKind.Errno))
             .Concat(ConstantData.Signals.Select(c => (c.Name, c.Value, Kind: ConstantKind.Signal)))
             .Concat(ConstantData.OpenFlags.Select(c => (c.Name, c.Value, Kind: ConstantKind.OpenFlag)))
             .Concat(ConstantData.CloneFlags.Select(c => (c.Name, c.Value, Kind: ConstantKind.CloneFlag)))
-            .ToFrozenDictionary(c => c.Name, c => (c.Value, c.Kind), StringComparer.Ordinal);
+            .ToDictionary(c => c.Name, c => (c.Value, c.Kind), StringComparer.Ordinal);
 
     // Value to name, per group: of several names for one value, the alphabetically first (EAGAIN, not EWOULDBLOCK).
-    private static readonly FrozenDictionary<(ConstantKind, ulong), string> ByValue =
+    private static readonly Lazy<Dictionary<(ConstantKind, ulong), string>> ByValue = new(() =>
         ByName.OrderBy(c => c.Key, StringComparer.Ordinal)
             .GroupBy(c => (c.Value.Kind, c.Value.Value))
-            .ToFrozenDictionary(g => g.Key, g => g.First().Key);
+            .ToDictionary(g => g.Key, g => g.First().Key));
 
     /// <summary>The name of an errno or signal number (13 → EACCES, 11 → SIGSEGV); null if it has none.</summary>
-    public static string? NameOf(ConstantKind kind, ulong value) => ByValue.GetValueOrDefault((kind, value));
+    public static string? NameOf(ConstantKind kind, ulong value) => ByValue.Value.GetValueOrDefault((kind, value));
 
     /// <summary>Every constant name (for "did you mean" hints).</summary>
     public static IReadOnlyCollection<string> AllNames { get; } = ByName.Keys;

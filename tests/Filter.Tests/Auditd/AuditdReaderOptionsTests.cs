@@ -1,5 +1,7 @@
 using System.Text;
 using Filter.Audit.Formats;
+using Filter.Verifier;
+using Filter.Tests.Engines;
 using Filter.VM;
 using Xunit;
 
@@ -44,5 +46,61 @@ public class AuditdReaderOptionsTests
         Assert.Equal(2, reader.LineCount);
         Assert.Throws<InvalidOperationException>(() => reader.GetLine(0));
         Assert.Equal(ReadResult.End, reader.Read(new RecordBuilder()));
+    }
+
+    private const string BadUidLog =
+        "type=SYSCALL msg=audit(1.001:10): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=2 auid=1000 uid=zz gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3 comm=\"ls\" exe=\"/usr/bin/ls\" key=(null)\n" +
+        "type=CWD msg=audit(1.001:10): cwd=zz\n" +
+        "type=PROCTITLE msg=audit(1.001:10): proctitle=6C73\n";
+
+    private static AuditdReader Matching(string filter, string log) =>
+        new([AuditdSource.Stream(new MemoryStream(Encoding.ASCII.GetBytes(log)), "log")])
+        {
+            Fields = TestPrograms.CompileAndVerify(filter).FieldsRead,
+            Matches = SyscallMatchTable.Of(TestPrograms.CompileAndVerify(filter)),
+        };
+
+    [Fact]
+    public void ARecordNoFilterCanMatchIsDecodedNoFurtherThanItsSyscall()
+    {
+        // openat only: the execve record's bad uid and its event's bad CWD record cannot change the verdict.
+        using var reader = Matching("syscall == openat && uid == 0 && cwd == \"/\"", BadUidLog);
+        Assert.Equal(ReadResult.Record, reader.Read());
+        Assert.True(reader.CannotMatch);
+        Assert.True(reader.HasRecord);
+        Assert.Equal(3, reader.LineCount);
+        Assert.Equal(ReadResult.End, reader.Read());
+    }
+
+    [Fact]
+    public void ARecordTheFilterCanMatchIsDecodedAndChecked()
+    {
+        using var reader = Matching("syscall == execve && uid == 0", BadUidLog);
+        Assert.Equal(ReadResult.Error, reader.Read());
+        Assert.Contains("'uid'", reader.Error!.Message);
+        // Its CWD record too, once the filter reads cwd.
+        using var cwd = Matching("syscall == execve && cwd == \"/\"", BadUidLog);
+        Assert.Equal(ReadResult.Error, cwd.Read());
+        Assert.Contains("cwd", cwd.Error!.Message);
+    }
+
+    [Theory]
+    [InlineData("arch=c000003e syscall=59x success=yes", "'syscall'")]
+    [InlineData("arch=c00000zz syscall=59 success=yes", "'arch'")]
+    [InlineData("arch=c000003e\x1d syscall=59", "'syscall' field")]
+    [InlineData("arch=c000003e syscall=257 syscall=60", "duplicate")]
+    public void ARecordIsRuledOutOnlyByAnArchAndSyscallThatDecode(string fields, string error)
+    {
+        using var reader = Matching("syscall == openat", $"type=SYSCALL msg=audit(1.001:10): {fields}\n");
+        Assert.Equal(ReadResult.Error, reader.Read());
+        Assert.Contains(error, reader.Error!.Message);
+    }
+
+    [Fact]
+    public void ASignalTestKeepsEveryRecordDecoded()
+    {
+        // The table's promise is for sig 0: a filter reading sig decodes every record it reads.
+        using var reader = Matching("syscall == openat || (sig == 11 && uid == 0)", BadUidLog);
+        Assert.Equal(ReadResult.Error, reader.Read());
     }
 }
