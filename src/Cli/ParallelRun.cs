@@ -117,6 +117,10 @@ internal sealed class ParallelRun
         return chunks;
     }
 
+    /// <summary>
+    /// Runs the chunks on the workers and merges them in order on this thread: the exit code and error of
+    /// the sequential run, whose output, warnings and skipped lines have gone where it would put them.
+    /// </summary>
     public (int, Diagnostic?) Run()
     {
         using var file = _file;
@@ -153,6 +157,7 @@ internal sealed class ParallelRun
             _stop.Cancel();
             foreach (var worker in workers) worker.Join();
             foreach (var chunk in _chunks) chunk.Done.Dispose();
+            _stop.Dispose();
         }
     }
 
