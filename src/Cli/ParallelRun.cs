@@ -306,7 +306,7 @@ internal sealed class ParallelRun
     }
 
     /// <summary>
-    /// A chunk's output, kept in memory until the merge copies it, line by line, to the real output: in pooled
+    /// A chunk's output, kept in memory until the merge copies it to the real output: in pooled
     /// segments that lines never straddle (growing one array by copying was most of a printing run's cost).
     /// </summary>
     private sealed class ChunkOutput : MatchOutput
@@ -334,7 +334,7 @@ internal sealed class ParallelRun
 
         public override void Flush() { }
 
-        /// <summary>Writes the lines from byte <paramref name="from"/> (a line start) on to <paramref name="to"/>.</summary>
+        /// <summary>Writes the lines from byte <paramref name="from"/> (a line start) on to <paramref name="to"/>, a segment at a time.</summary>
         public void CopyTo(MatchOutput to, int from)
         {
             for (int i = 0; i < _segments.Count; i++)
@@ -345,13 +345,8 @@ internal sealed class ParallelRun
                     from -= rest.Length;
                     continue;
                 }
-                rest = rest[from..];
+                to.Lines(rest[from..]);
                 from = 0;
-                while (rest.IndexOf((byte)'\n') is >= 0 and var newline)
-                {
-                    to.Line(rest[..newline]);
-                    rest = rest[(newline + 1)..];
-                }
             }
         }
 
