@@ -63,13 +63,13 @@ internal static class RunCommand
             if (r.GetValue(chunkBytes) is < 1) return io.Usage("--chunk-bytes must be at least 1");
             // Called by a parallel run's workers too: the options are read here, once.
             (bool counting, bool keyed, string? shape) = (r.GetValue(count), r.GetValue(keys), r.GetValue(output));
-            Func<MatchOutput, MatchSink> newSink = to => counting ? new MatchSink.Count(to)
-                : keyed ? new MatchSink.Keys(to)
+            Func<MatchOutput, MatchSink> newSink = into => counting ? new MatchSink.Count(into)
+                : keyed ? new MatchSink.Keys(into)
                 : shape switch
                 {
-                    "interpreted" => new MatchSink.Interpreted(to),
-                    "json" => new MatchSink.Json(to),
-                    _ => new MatchSink.Raw(to, io.StdoutIsTerminal),
+                    "interpreted" => new MatchSink.Interpreted(into),
+                    "json" => new MatchSink.Json(into),
+                    _ => new MatchSink.Raw(into, io.StdoutIsTerminal),
                 };
             var parallel = r.GetValue(threads) > 1 ? Parallelism.For(r.GetValue(threads), newSink, r.GetValue(chunkBytes)) : null;
             return Execute(io, verified, paths, Format(r.GetValue(format)), r.GetValue(follow), r.GetValue(engine)!, newSink(new MatchOutput.ToStream(io.Stdout)),
