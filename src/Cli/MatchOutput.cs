@@ -16,6 +16,19 @@ internal abstract class MatchOutput : IDisposable
 
     public void Line(string line) => Line(Encoding.UTF8.GetBytes(line));
 
+    /// <summary>
+    /// Whole lines, each ending in '\n' (a chunk of a parallel run's output): what as many <see cref="Line"/>
+    /// calls would write, in one write where the output can.
+    /// </summary>
+    public virtual void Lines(ReadOnlySpan<byte> lines)
+    {
+        while (lines.IndexOf((byte)'\n') is >= 0 and var end)
+        {
+            Line(lines[..end]);
+            lines = lines[(end + 1)..];
+        }
+    }
+
     public abstract void Flush();
 
     public virtual void Dispose() => Flush();
@@ -38,6 +51,13 @@ internal abstract class MatchOutput : IDisposable
                 _buffer.Write(line);
                 _buffer.WriteByte((byte)'\n');
             }
+            catch (IOException e) { Error = e; }
+        }
+
+        public override void Lines(ReadOnlySpan<byte> lines)
+        {
+            if (Error is not null) return;
+            try { _buffer.Write(lines); }
             catch (IOException e) { Error = e; }
         }
 

@@ -138,6 +138,9 @@ internal abstract class MatchSink(MatchOutput output)
 
         public override void Record(ReadOnlySpan<byte> line, long lineNumber, Record record, string key) => _count++;
 
+        /// <summary>Adds matches counted elsewhere (the chunks of a parallel run).</summary>
+        public void Add(long matches) => _count += matches;
+
         public override void End() => Output.Line(_count.ToString(CultureInfo.InvariantCulture));
     }
 

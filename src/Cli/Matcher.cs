@@ -39,6 +39,9 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
     /// <summary>Only audit events in this time range (run --start/--end); JSON-lines inputs are then refused.</summary>
     public EventTimes? Times { get; init; }
 
+    /// <summary>How a large auditd file may be run in parallel chunks (run --threads); null: never.</summary>
+    public Parallelism? Parallel { get; init; }
+
     public int Run(IReadOnlyList<RunInput> inputs)
     {
         int code = CliIO.Ok;
@@ -56,7 +59,8 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
             // Auditd inputs and empty ones (no format) read on as one log.
             int end = next;
             while (end < inputs.Count && inputs[end].Format != InputFormat.JsonLines) end++;
-            (code, error) = Auditd(inputs.Skip(next).Take(end - next).ToList());
+            var group = inputs.Skip(next).Take(end - next).ToList();
+            (code, error) = ParallelRun.Open(this, group) is { } parallel ? parallel.Run() : Auditd(group);
             next = end;
         }
         foreach (var input in inputs.Skip(next)) input.Content.Dispose();
@@ -96,13 +100,7 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
     {
         foreach (var input in inputs)
             if (input.Streaming is { } streaming) streaming.QuietAfter = QuietAfter;
-        var sources = inputs.Select(i => new AuditdSource(i.Name, () => i.Content)).ToList();
-        using var reader = new AuditdReader(sources)
-        {
-            Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null,
-            Matches = FieldsOfFilterOnly ? SyscallMatchTable.Of(Filter.Program) : null,
-            KeepLines = NeedsLines,
-        };
+        using var reader = OpenReader([.. inputs.Select(i => new AuditdSource(i.Name, () => i.Content))]);
         while (sink.Output.Error is null)
         {
             var result = reader.Read();
@@ -112,29 +110,53 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
                 if (!Skip(reader.Error!)) return (CliIO.InputError, reader.Error);
                 continue;
             }
-            if (Times is { } times && !times.Contains(reader.EventId)) continue;
-            // An event without a record (no SYSCALL nor ANOM_ABEND: USER_*, LOGIN, ...) matches only a filter
-            // that reads no field, such as `true`: it has no fields to test (spec/auditd.md).
-            var filter = Filter;
-            uint verdict = reader.HasRecord ? (reader.CannotMatch ? 0 : filter.Run(new Record(reader.Record)))
-                : !filter.Program.ReadsRecord ? filter.Run(new Record(NoRecord)) : 0;
-            if (verdict != 0) sink.Event(reader, Key(verdict));
+            if (Verdict(Filter, reader) is not 0 and var verdict) sink.Event(reader, Key(verdict));
             BetweenEvents?.Invoke();
         }
-        // Their path, dir and filetype tests saw only the first items (spec/record.md, "PATH items"): never silent.
-        if (reader.EventsPastPathItems is > 0 and var past)
-            io.Stderr.WriteLine($"warning: {past} event{(past == 1 ? " has" : "s have")} more than {RecordLayout.PathItems} PATH items; filters see the first {RecordLayout.PathItems}");
+        WarnPastPathItems(reader.EventsPastPathItems);
         return (CliIO.Ok, null);
     }
 
-    private string Key(uint verdict)
+    /// <summary>
+    /// A reader of an auditd log as this run reads it. A parallel run's readers start inside a file: at line
+    /// <paramref name="startLineNumber"/>, after the events <paramref name="ended"/> (<see cref="AuditdReader.EndedIds"/>).
+    /// </summary>
+    internal AuditdReader OpenReader(IReadOnlyList<AuditdSource> sources, long startLineNumber = 1, AuditdEventId[]? ended = null) => new(sources)
+    {
+        Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null,
+        Matches = FieldsOfFilterOnly ? SyscallMatchTable.Of(Filter.Program) : null,
+        KeepLines = NeedsLines,
+        StartLineNumber = startLineNumber,
+        EndedIds = ended ?? [],
+    };
+
+    /// <summary>The verdict of <paramref name="filter"/> on the event just read (0 outside --start/--end).</summary>
+    internal uint Verdict(IRecordFilter filter, AuditdReader reader)
+    {
+        if (Times is { } times && !times.Contains(reader.EventId)) return 0;
+        // An event without a record (no SYSCALL nor ANOM_ABEND: USER_*, LOGIN, ...) matches only a filter
+        // that reads no field, such as `true`: it has no fields to test (spec/auditd.md).
+        return reader.HasRecord ? (reader.CannotMatch ? 0 : filter.Run(new Record(reader.Record)))
+            : !filter.Program.ReadsRecord ? filter.Run(new Record(NoRecord)) : 0;
+    }
+
+    /// <summary>Their path, dir and filetype tests saw only the first items (spec/record.md, "PATH items"): never silent.</summary>
+    internal void WarnPastPathItems(long past)
+    {
+        if (past > 0)
+            io.Stderr.WriteLine($"warning: {past} event{(past == 1 ? " has" : "s have")} more than {RecordLayout.PathItems} PATH items; filters see the first {RecordLayout.PathItems}");
+    }
+
+    internal MatchSink Sink => sink;
+
+    internal string Key(uint verdict)
     {
         var keys = Filter.Program.Keys;
         return verdict <= keys.Count ? keys[(int)verdict - 1] : "";
     }
 
     /// <summary>Whether to go on after <paramref name="error"/>: --lenient skips bad lines, never an input it cannot read.</summary>
-    private bool Skip(Diagnostic error)
+    internal bool Skip(Diagnostic error)
     {
         if (!lenient || !InputErrors.IsSkippable(error)) return false;
         _skipped++;

@@ -28,10 +28,21 @@ internal static class RunCommand
         var start = new Option<string?>("--start") { Description = "auditd: only events at or after this time, as ausearch -ts takes it ('today', 'recent', '12/06/2026 10:00', 2026-12-06T10:00:00, ...)" };
         var end = new Option<string?>("--end") { Description = "auditd: only events at or before this time, as ausearch -te takes it" };
         var lenient = LenientOption();
+        var threads = new Option<int>("--threads")
+        {
+            Description = "threads that decode and filter one large auditd file in parallel chunks, the output unchanged (1: none)",
+            DefaultValueFactory = _ => Environment.ProcessorCount,
+        };
+        threads.Validators.Add(v =>
+        {
+            if (v.GetValueOrDefault<int>() < 1) v.AddError("--threads must be at least 1");
+        });
+        // Tests only: chunks of this many bytes, whatever the file's size (spec/auditd.md, "Parallel runs").
+        var chunkBytes = new Option<long?>("--chunk-bytes") { Hidden = true };
         var diagnostics = CliDiagnostics.Option();
         var inputs = InputsArgument();
         var cmd = new Command("run", "print the records or events a filter matches, unchanged (like grep), as they come")
-            { filter.Expression, filter.File, filter.Program, format, engine, count, keys, output, follow, start, end, lenient, diagnostics, inputs };
+            { filter.Expression, filter.File, filter.Program, format, engine, count, keys, output, follow, start, end, lenient, threads, chunkBytes, diagnostics, inputs };
         cmd.SetAction(r =>
         {
             if (filter.Source(r, io) is not { } source) return CliIO.UsageError;
@@ -49,17 +60,20 @@ internal static class RunCommand
             if (r.GetValue(end) is { } e && !AusearchTime.TryParse(e, end: true, io.Clock, out to, out string endError))
                 return io.Usage($"--end {endError}");
             if (FilterLoading.Load(source, io, CliDiagnostics.Get(r, diagnostics)).Program is not { } verified) return CliIO.UsageError;
-            var stdout = new MatchOutput.ToStream(io.Stdout);
-            MatchSink sink = r.GetValue(count) ? new MatchSink.Count(stdout)
-                : r.GetValue(keys) ? new MatchSink.Keys(stdout)
-                : r.GetValue(output) switch
+            if (r.GetValue(chunkBytes) is < 1) return io.Usage("--chunk-bytes must be at least 1");
+            // Called by a parallel run's workers too: the options are read here, once.
+            (bool counting, bool keyed, string? shape) = (r.GetValue(count), r.GetValue(keys), r.GetValue(output));
+            Func<MatchOutput, MatchSink> newSink = into => counting ? new MatchSink.Count(into)
+                : keyed ? new MatchSink.Keys(into)
+                : shape switch
                 {
-                    "interpreted" => new MatchSink.Interpreted(stdout),
-                    "json" => new MatchSink.Json(stdout),
-                    _ => new MatchSink.Raw(stdout, io.StdoutIsTerminal),
+                    "interpreted" => new MatchSink.Interpreted(into),
+                    "json" => new MatchSink.Json(into),
+                    _ => new MatchSink.Raw(into, io.StdoutIsTerminal),
                 };
-            return Execute(io, verified, paths, Format(r.GetValue(format)), r.GetValue(follow), r.GetValue(engine)!, sink, r.GetValue(lenient), printed,
-                ranged ? new EventTimes(from, to) : null);
+            var parallel = r.GetValue(threads) > 1 ? Parallelism.For(r.GetValue(threads), newSink, r.GetValue(chunkBytes)) : null;
+            return Execute(io, verified, paths, Format(r.GetValue(format)), r.GetValue(follow), r.GetValue(engine)!, newSink(new MatchOutput.ToStream(io.Stdout)),
+                r.GetValue(lenient), printed, ranged ? new EventTimes(from, to) : null, parallel);
         });
         return cmd;
     }
@@ -70,7 +84,7 @@ internal static class RunCommand
     /// SIGHUP, and what was matched is printed before exit (status 0).
     /// </summary>
     public static int Execute(CliIO io, VerifiedProgram program, string[] paths, InputFormat? format, bool follow, string engine,
-        MatchSink sink, bool lenient, bool needsLines, EventTimes? times = null)
+        MatchSink sink, bool lenient, bool needsLines, EventTimes? times = null, Parallelism? parallel = null)
     {
         using var stop = new CancellationTokenSource();
         var signals = new List<PosixSignalRegistration>();
@@ -93,7 +107,7 @@ internal static class RunCommand
             var filterEngine = RecordFilters.Create(program, ChooseEngine(engine, paths, follow));
             if (engine == "jit" && filterEngine.Engine != EngineKind.Jit)
                 io.Stderr.WriteLine("note: --engine jit is not available in this build (NativeAOT): using the interpreter");
-            return new Matcher(io, filterEngine, sink, lenient) { NeedsLines = needsLines, Times = times }.Run(inputs);
+            return new Matcher(io, filterEngine, sink, lenient) { NeedsLines = needsLines, Times = times, Parallel = parallel }.Run(inputs);
         }
         finally
         {

@@ -72,8 +72,8 @@ public sealed class AuditdReader : IDisposable
     private AuditdEventId _lastId;
     private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
     // Ids of the last events ended by a last record, for the EOE records that may follow them.
-    private readonly AuditdEventId[] _ended = new AuditdEventId[16];
-    private int _endedNext;
+    private readonly AuditdEventId[] _ended = new AuditdEventId[EndedIdsKept];
+    private long _endedNext;
     private Diagnostic? _error;
     private bool _disposed;
 
@@ -127,6 +127,54 @@ public sealed class AuditdReader : IDisposable
     /// <see cref="GetLine"/> must not be called.
     /// </summary>
     public bool KeepLines { get; init; } = true;
+
+    /// <summary>
+    /// The line number of the first source's first line: above 1 when that source is the rest of a file from
+    /// a line start (a chunk of a parallel run, spec/auditd.md "Parallel runs"); that line then keeps any byte
+    /// order mark, as it does when the whole file is read.
+    /// </summary>
+    public long StartLineNumber { get; init; } = 1;
+
+    /// <summary>
+    /// Whether no event is held (an idle point, spec/auditd.md "Parallel runs"): every event started is complete
+    /// and was returned. The next <see cref="Read"/> then reads on as a new reader from here would, except for
+    /// dropping an EOE record after the last record of its event (<see cref="SawEoe"/>).
+    /// </summary>
+    public bool Idle => _count == 0;
+
+    /// <summary>Bytes of the current source taken by the lines read so far (their '\n' included).</summary>
+    public long Position => _position;
+
+    /// <summary>Whether an EOE record was read: the one kind whose handling looks at events already returned.</summary>
+    public bool SawEoe { get; private set; }
+
+    /// <summary>How many of the last events ended by their last record are remembered (<see cref="EndedIds"/>).</summary>
+    public const int EndedIdsKept = 16;
+
+    /// <summary>
+    /// The ids of the last events ended by their last record (at most <see cref="EndedIdsKept"/>, oldest first), by which an EOE
+    /// record after one is left out: with <see cref="Idle"/>, all a reader started at an idle point needs
+    /// to read on as this one does. Set it on such a reader to what the reader before had here.
+    /// </summary>
+    public AuditdEventId[] EndedIds
+    {
+        get
+        {
+            long count = Math.Min(_endedNext, _ended.Length);
+            var ids = new AuditdEventId[count];
+            for (long i = 0; i < count; i++) ids[i] = _ended[(_endedNext - count + i) % _ended.Length];
+            return ids;
+        }
+        init
+        {
+            foreach (var id in value) _ended[_endedNext++ % _ended.Length] = id;
+        }
+    }
+
+    /// <summary>How many records ended their event so far (each one's id goes into <see cref="EndedIds"/>).</summary>
+    public long EndedCount => _endedNext;
+
+    private long _position;
 
     /// <summary>
     /// Which syscall records the caller's filter can match (its <see cref="SyscallMatchTable"/>; null: any).
@@ -329,6 +377,7 @@ public sealed class AuditdReader : IDisposable
 
         // An EOE after the PROCTITLE that ended its event (auditd's plugin feed) has nothing more to say:
         // auditd's logs have no EOE records either.
+        if (kind == RecordKind.Eoe) SawEoe = true;
         if (kind == RecordKind.Eoe && ev is null && RecentlyEnded(id)) return true;
         ev ??= StartEvent(id);
         // Only stored bytes count towards the buffered limit (Emit subtracts what the event stored): with
@@ -597,6 +646,7 @@ public sealed class AuditdReader : IDisposable
             {
                 var source = _sources[_sourceIndex];
                 _lineNumber = 0;
+                _position = 0;
                 try
                 {
                     _stream = source.Open();
@@ -608,7 +658,7 @@ public sealed class AuditdReader : IDisposable
                     _sourceIndex++;
                     return LineStatus.Failed;
                 }
-                _lines = new LineReader(_stream, _maxLineBytes);
+                _lines = new LineReader(_stream, _maxLineBytes, _sourceIndex == 0 ? StartLineNumber : 1);
             }
             bool more;
             try
@@ -626,6 +676,7 @@ public sealed class AuditdReader : IDisposable
             if (more)
             {
                 _lineNumber = _lines.LineNumber;
+                _position = _lines.Position;
                 _linesRead++;
                 return LineStatus.Line;
             }

@@ -21,13 +21,18 @@ internal sealed class LineReader : IDisposable
     private bool _eof;
     private int _lineStart, _lineLength;
     private long _lineNumber;
+    // How many input bytes come before _buffer[0]: Position is this plus _start.
+    private long _bufferOrigin;
 
     /// <param name="input">The input; read forward only, left open by <see cref="Dispose"/>.</param>
     /// <param name="maxLineBytes">The longest line accepted, in bytes without the '\n'; at least 1.</param>
-    public LineReader(Stream input, int maxLineBytes)
+    /// <param name="firstLineNumber">The number of the input's first line: above 1 when the input is the rest
+    /// of a file read from a line start (a chunk), whose first line then keeps any byte order mark.</param>
+    public LineReader(Stream input, int maxLineBytes, long firstLineNumber = 1)
     {
         _input = input;
         _maxLineBytes = maxLineBytes;
+        _lineNumber = firstLineNumber - 1;
         _buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(InitialBufferSize, maxLineBytes + 1L));
     }
 
@@ -47,6 +52,9 @@ internal sealed class LineReader : IDisposable
 
     /// <summary>The 1-based number of the line just read (blank and over-long ones count); at the end, the number of lines.</summary>
     public long LineNumber => _lineNumber;
+
+    /// <summary>How many bytes of the input the lines read so far took, their '\n' included.</summary>
+    public long Position => _bufferOrigin + _start;
 
     /// <summary>
     /// Moves to the next line. Returns false at the end of input. An over-long line is skipped: the result
@@ -126,6 +134,7 @@ internal sealed class LineReader : IDisposable
         var buffer = _buffer!;
         if (_start == _end)
         {
+            _bufferOrigin += _end;
             _start = _scan = _end = 0;
         }
         else if (_end == buffer.Length)
@@ -143,6 +152,7 @@ internal sealed class LineReader : IDisposable
             {
                 buffer.AsSpan(_start, pending).CopyTo(buffer);
             }
+            _bufferOrigin += _start;
             _scan -= _start;
             _start = 0;
             _end = pending;
@@ -162,6 +172,7 @@ internal sealed class LineReader : IDisposable
     {
         var buffer = _buffer!;
         long length = counted;
+        _bufferOrigin += _end;
         _start = _scan = _end = 0;
         while (!_eof)
         {
@@ -180,6 +191,7 @@ internal sealed class LineReader : IDisposable
                 _end = read;
                 break;
             }
+            _bufferOrigin += read;
             length += read;
         }
         return length;
