@@ -11,29 +11,18 @@
 # times the counting case on the first MB megabytes of LOG (cut at a line end) with the parallel run
 # forced (--chunk-bytes 8388608, the default chunk, lifts the size threshold): where parallel starts to pay.
 #
-# Environment: BUILD=aot (default: dotnet publish -p:PublishAot=true into src/Cli/bin/Release/aot of this
-# checkout) or build (dotnet build -c Release); RUNS=timed rounds.
+# Environment: BUILD=aot (default), build or r2r, FILTERC=a filterc built already (tools/bench/build-filterc.sh);
+# RUNS=timed rounds.
 set -euo pipefail
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; fi
 log=$1; shift
 [[ -f $log ]] || { echo "compare-threads.sh: no such log: $log" >&2; exit 2; }
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 runs=${RUNS:-5}
-case ${BUILD:-aot} in
-    aot)
-        rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
-        echo "publishing filterc (NativeAOT, $rid; about a minute)..." >&2
-        dotnet restore "$repo/src/Cli" -r "$rid" -nologo -v quiet > /dev/null
-        dotnet publish "$repo/src/Cli" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet -o "$repo/src/Cli/bin/Release/aot" > /dev/null
-        filterc=("$repo/src/Cli/bin/Release/aot/filterc") ;;
-    build)
-        dotnet build "$repo/src/Cli" -c Release -nologo -v quiet > /dev/null
-        filterc=(dotnet "$repo/src/Cli/bin/Release/net10.0/filterc.dll") ;;
-    *) echo "compare-threads.sh: BUILD must be aot or build, not '${BUILD}'" >&2; exit 2 ;;
-esac
+filterc=$("$repo/tools/bench/build-filterc.sh" "${BUILD:-aot}") || exit $?
 
 echo "== $(basename "$log"): $(stat -c %s "$log") bytes; $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$runs" "$log" "$@" -- "${filterc[@]}" << 'PY'
+python3 - "$runs" "$log" "$@" -- "$filterc" << 'PY'
 import hashlib, os, statistics, subprocess, sys, tempfile, time
 args = sys.argv[1:]
 sep = args.index("--")
