@@ -119,8 +119,11 @@ public sealed class RecordBuilder
     {
         RecordLayout.CommDescriptor => _buffer.AsSpan(CommAt, _commLength),
         RecordLayout.ExeDescriptor => _buffer.AsSpan(ExeAt, _exeLength),
-        _ => _extraLength[ExtraIndex(field)] is > 0 and var n ? _staged.AsSpan(StagedAt[ExtraIndex(field)], n) : default,
+        _ => ExtraString(ExtraIndex(field)),
     };
+
+    // Unset strings are empty, with or without a staging area yet.
+    private ReadOnlySpan<byte> ExtraString(int k) => _extraLength[k] > 0 ? _staged.AsSpan(StagedAt[k], _extraLength[k]) : default;
 
     /// <summary>
     /// The staging area of a string field other than comm and exe, to be filled in place; <see cref="SetLength"/>

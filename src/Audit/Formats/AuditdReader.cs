@@ -383,7 +383,8 @@ public sealed class AuditdReader : IDisposable
         // Only stored bytes count towards the buffered limit (Emit subtracts what the event stored): with
         // KeepLines false nothing is stored, and counting the lines anyway split every event after 64 MB.
         int stored = ev.DataLength;
-        ev.Append(KeepLines && !ev.CannotMatch && !cannotMatch ? line : default, _lineNumber, _sourceIndex);
+        ev.CannotMatch |= cannotMatch;
+        ev.Append(KeepLines && !ev.CannotMatch ? line : default, _lineNumber, _sourceIndex);
         _bufferedBytes += ev.DataLength - stored;
         if (kind == RecordKind.Syscall)
         {
@@ -392,7 +393,6 @@ public sealed class AuditdReader : IDisposable
             ev.HasSyscall = true;
             ev.HasSignal = false;
             ev.HasExit = hasExit;
-            ev.CannotMatch = cannotMatch;
             ev.SyscallLine = ev.LineCount - 1;
         }
         else if (kind == RecordKind.AnomAbend)

@@ -124,13 +124,8 @@ internal static class AuditdSyscall
             message = null;
             return true;
         }
-        if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", matches, out int seen, out message)) return false;
-        if (matches is not null && (seen & RequiredBits) == RequiredBits
-            && !MayMatch(matches, builder))
-        {
-            cannotMatch = true;
-            return true;
-        }
+        if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", matches, out int seen, out cannotMatch, out message)) return false;
+        if (cannotMatch) return true;
         if (!AllWritten(seen, (fields | RequiredBits) & SyscallAlwaysWritten, "SYSCALL", out message)) return false;
         hasExit = (seen & ExitBit) != 0;
         return true;
@@ -146,7 +141,7 @@ internal static class AuditdSyscall
     /// </summary>
     public static bool TryParseAnomAbend(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out string? message)
     {
-        if (!TryParseFields(text, builder, scratch, fields, "ANOM_ABEND", null, out int seen, out message)
+        if (!TryParseFields(text, builder, scratch, fields, "ANOM_ABEND", null, out int seen, out _, out message)
             || !AllWritten(seen, fields & AnomAbendAlwaysWritten, "ANOM_ABEND", out message)) return false;
         builder.SetScalar(TypeField, RecordLayout.EventTypeSignal);
         return true;
@@ -199,11 +194,13 @@ internal static class AuditdSyscall
 
     /// <summary>
     /// The shared scan: clears the builder, decodes the requested known keys and returns which keys were seen.
-    /// <paramref name="recordName"/> names the record type in messages.
+    /// <paramref name="recordName"/> names the record type in messages. With <paramref name="matches"/>, stops
+    /// (<paramref name="ruledOut"/>) as soon as arch and syscall are decoded and the table rules them out.
     /// </summary>
     private static bool TryParseFields(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, string recordName,
-        SyscallMatchTable? matches, out int seen, out string? message)
+        SyscallMatchTable? matches, out int seen, out bool ruledOut, out string? message)
     {
+        ruledOut = false;
         builder.Clear();
         seen = 0;
         int i = 0, n = text.Length;
@@ -267,7 +264,11 @@ internal static class AuditdSyscall
             if ((seen & fields) == fields) break;
             // The kernel writes arch and syscall first: the caller's verdict on them comes before any other field.
             if (matches is not null && (seen & RequiredBits) == RequiredBits
-                && (key.Bit & RequiredBits) != 0 && !MayMatch(matches, builder)) break;
+                && (key.Bit & RequiredBits) != 0 && !MayMatch(matches, builder))
+            {
+                ruledOut = true;
+                break;
+            }
         }
         message = null;
         return true;

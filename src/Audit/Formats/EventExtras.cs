@@ -37,11 +37,11 @@ internal sealed class EventExtras
         _argvLength = 0;
     }
 
-    private static readonly ScalarField[] Scalars = RecordLayout.Scalars.Where(f => f.Offset >= RecordLayout.Inode && f.Name != "items").ToArray();
-
-    // Those fields as runs of adjacent header bytes, copied as such (field by field was a few percent of a
+    // The scalars these records give (those after the event's time and serial, but items: the SYSCALL
+    // record's), as runs of adjacent header bytes, copied as such (field by field was a few percent of a
     // path filter's run).
-    private static readonly (int Start, int End)[] ScalarRuns = Scalars
+    private static readonly (int Start, int End)[] ScalarRuns = RecordLayout.Scalars
+        .Where(f => f.Offset >= RecordLayout.Inode && f.Name != "items")
         .Select(f => (Start: f.Offset, End: f.Offset + f.Size))
         .Aggregate(new List<(int Start, int End)>(), (runs, f) =>
         {
@@ -49,6 +49,7 @@ internal sealed class EventExtras
             else runs.Add(f);
             return runs;
         }).ToArray();
+
     private static readonly StringField[] Strings = RecordLayout.Strings.Where(s => s.Name is "cwd" or "proctitle" or "argv" or "addr" || s.Name.StartsWith("name", StringComparison.Ordinal)).ToArray();
     private static readonly StringField Cwd = RecordLayout.StringNamed("cwd")!, ProctitleField = RecordLayout.StringNamed("proctitle")!;
     private static readonly StringField Argv = RecordLayout.StringNamed("argv")!, Addr = RecordLayout.StringNamed("addr")!;
