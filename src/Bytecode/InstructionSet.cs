@@ -144,6 +144,12 @@ public static class InstructionSet
     public static OpInfo Get(OpCode code) => ByCode[(byte)code] ?? throw new ArgumentOutOfRangeException(nameof(code));
 
     /// <summary>Rows by mnemonic: the assembler picks the row whose operand shapes match the text.</summary>
-    public static readonly FrozenDictionary<string, OpInfo[]> ByMnemonic =
-        All.GroupBy(i => i.Mnemonic).ToFrozenDictionary(g => g.Key, g => g.ToArray());
+    public static FrozenDictionary<string, OpInfo[]> ByMnemonic => Mnemonics.Table;
+
+    // Built on the assembler's first use, not in every process that runs a program.
+    private static class Mnemonics
+    {
+        public static readonly FrozenDictionary<string, OpInfo[]> Table =
+            All.GroupBy(i => i.Mnemonic).ToFrozenDictionary(g => g.Key, g => g.ToArray());
+    }
 }

@@ -10,7 +10,7 @@ namespace Filter.Cli;
 public static class Program
 {
     public static int Main(string[] args) =>
-        Run(args, Console.In, () => (Stream?)LiveInput.StandardInput() ?? Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error,
+        Run(args, () => (Stream?)LiveInput.StandardInput() ?? Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error,
             stdoutIsTerminal: !Console.IsOutputRedirected);
 
     /// <summary>
@@ -18,7 +18,7 @@ public static class Program
     /// <see cref="LiveInput"/> (a pipe, a terminal) is read as it comes; <paramref name="stdoutIsTerminal"/>
     /// says whether standard output is a terminal; <paramref name="clock"/> is the clock of run --start/--end.
     /// </summary>
-    public static int Run(string[] args, TextReader stdinText, Func<Stream> stdin, Stream stdout, TextWriter stderr,
+    public static int Run(string[] args, Func<Stream> stdin, Stream stdout, TextWriter stderr,
         bool stdoutIsTerminal = false, TimeProvider? clock = null)
     {
         var io = new CliIO(stdin, stdout, stderr) { StdoutIsTerminal = stdoutIsTerminal, Clock = clock ?? TimeProvider.System };

@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-
 namespace Filter.Audit.Formats;
 
 /// <summary>
@@ -15,22 +13,12 @@ namespace Filter.Audit.Formats;
 /// </summary>
 internal static class EventEnd
 {
-    private static readonly FrozenSet<string> Alone = Enumerable.Range(1000, 2000)
-        .Where(t => t is 1005 or 2000 or (>= 1100 and <= 1299) or (>= 2100 and <= 2999))
-        .Select(t => Live.RecordTypes.NameOf((ushort)t))
-        .Where(name => !name.StartsWith("UNKNOWN[", StringComparison.Ordinal))
-        .ToFrozenSet(StringComparer.Ordinal);
-
-    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> AloneByChars = Alone.GetAlternateLookup<ReadOnlySpan<char>>();
-
     /// <summary>Whether a record of this type (the name after <c>type=</c>) is the last of its event.</summary>
     public static bool IsLast(ReadOnlySpan<byte> type)
     {
         // The records of system calls, by far the most lines, are answered without a lookup.
         if (type.SequenceEqual("PROCTITLE"u8)) return true;
-        if (type.SequenceEqual("PATH"u8) || type.SequenceEqual("CWD"u8) || type.SequenceEqual("EXECVE"u8) || type.Length > 32) return false;
-        Span<char> chars = stackalloc char[type.Length];
-        for (int i = 0; i < type.Length; i++) chars[i] = (char)type[i];
-        return AloneByChars.Contains(chars);
+        if (type.SequenceEqual("PATH"u8) || type.SequenceEqual("CWD"u8) || type.SequenceEqual("EXECVE"u8)) return false;
+        return Live.RecordTypes.TryParse(type, out ushort t) && t is 1005 or 2000 or (>= 1100 and <= 1299) or (>= 2100 and <= 2999);
     }
 }

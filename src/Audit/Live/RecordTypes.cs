@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-
 namespace Filter.Audit.Live;
 
 /// <summary>
@@ -15,12 +13,25 @@ public static partial class RecordTypes
     /// <summary>Kernel and user-space record types are 1100..2999; below are the control messages (AUDIT_GET, ...).</summary>
     public const ushort FirstRecordType = 1100;
 
-    private static readonly FrozenDictionary<ushort, string> Names = Table.ToFrozenDictionary(t => t.Type, t => t.Name);
-    private static readonly FrozenDictionary<string, ushort> Numbers = Table.ToFrozenDictionary(t => t.Name, t => t.Type);
+    // Plain dictionaries: a few lookups per event at most, and frozen ones cost more to build at start-up.
+    private static readonly Dictionary<ushort, string> Names = Table.ToDictionary(t => t.Type, t => t.Name);
+    private static readonly Dictionary<string, ushort> Numbers = Table.ToDictionary(t => t.Name, t => t.Type, StringComparer.Ordinal);
+    private static readonly Dictionary<string, ushort>.AlternateLookup<ReadOnlySpan<char>> NumbersByChars =
+        Numbers.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>The name auditd writes for <paramref name="type"/>: <c>SYSCALL</c>, ..., or <c>UNKNOWN[n]</c>.</summary>
     public static string NameOf(ushort type) => Names.TryGetValue(type, out var name) ? name : $"UNKNOWN[{type}]";
 
     /// <summary>The number of a record type name (<c>SYSCALL</c> → 1300).</summary>
     public static bool TryParse(string name, out ushort type) => Numbers.TryGetValue(name, out type);
+
+    /// <summary>The number of a record type name given as ASCII bytes (<c>type=</c>'s value in a log).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> name, out ushort type)
+    {
+        type = 0;
+        if (name.Length > 64) return false;
+        Span<char> chars = stackalloc char[name.Length];
+        for (int i = 0; i < name.Length; i++) chars[i] = (char)name[i];
+        return NumbersByChars.TryGetValue(chars, out type);
+    }
 }

@@ -44,7 +44,12 @@ public static class Syscalls
         Tables.TryGetValue(auditArch, out var table) && table.Names.TryGetValue(number, out var name) ? name : null;
 
     /// <summary>Whether <paramref name="name"/> is a syscall on at least one supported architecture.</summary>
-    public static bool IsKnown(string name) => AllNames.Contains(name);
+    public static bool IsKnown(string name)
+    {
+        foreach (var table in Tables.Values)
+            if (table.Numbers.ContainsKey(name)) return true;
+        return false;
+    }
 
     /// <summary>The syscalls of <paramref name="auditArch"/> sorted by number; empty for an unsupported architecture.</summary>
     public static IReadOnlyList<(string Name, int Number)> ForArch(uint auditArch) =>

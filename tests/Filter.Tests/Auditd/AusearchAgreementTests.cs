@@ -49,8 +49,7 @@ public class AusearchAgreementTests(ITestOutputHelper output)
     {
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(["run", "--format", "auditd", "--engine", "interp", "--keys", "--filter", filter, log],
-            TextReader.Null, () => Stream.Null, stdout, stderr);
+        int code = Filter.Cli.Program.Run(["run", "--format", "auditd", "--engine", "interp", "--keys", "--filter", filter, log], () => Stream.Null, stdout, stderr);
         Assert.True(code == 0, $"{filter} on {log}: exit {code}: {stderr}");
         Assert.Equal("", stderr.ToString());
         return [.. Encoding.UTF8.GetString(stdout.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => ulong.Parse(l.Split('\t')[0]))];

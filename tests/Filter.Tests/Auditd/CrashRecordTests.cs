@@ -140,8 +140,7 @@ public partial class CrashRecordTests
     {
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(["run", "--format", "auditd", "--filter", filter, Log],
-            new StringReader(""), () => new MemoryStream(), stdout, stderr);
+        int code = Filter.Cli.Program.Run(["run", "--format", "auditd", "--filter", filter, Log], () => new MemoryStream(), stdout, stderr);
         Assert.True(code == 0, stderr.ToString());
         return [.. Encoding.UTF8.GetString(stdout.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => LogLine().Match(l).Groups[2].Value).Distinct()];

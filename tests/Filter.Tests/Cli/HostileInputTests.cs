@@ -38,7 +38,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
         var stderr = new StringWriter();
         long before = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
-        int code = Filter.Cli.Program.Run(args, new StringReader(""), () => new MemoryStream(), stdout, stderr);
+        int code = Filter.Cli.Program.Run(args, () => new MemoryStream(), stdout, stderr);
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         string err = stderr.ToString();
         output.WriteLine($"filterc {string.Join(' ', args.Select(a => a.StartsWith(_dir, StringComparison.Ordinal) ? Path.GetFileName(a) : a))}: " +

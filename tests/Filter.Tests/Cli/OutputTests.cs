@@ -20,7 +20,7 @@ public sealed class OutputTests : IDisposable
     {
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(args, new StringReader(stdin), () => new MemoryStream(Encoding.UTF8.GetBytes(stdin)), stdout, stderr, terminal);
+        int code = Filter.Cli.Program.Run(args, () => new MemoryStream(Encoding.UTF8.GetBytes(stdin)), stdout, stderr, terminal);
         return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
 

@@ -21,7 +21,7 @@ public class ParallelRunTests : IDisposable
     {
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(args, TextReader.Null, () => new MemoryStream(), stdout, stderr);
+        int code = Filter.Cli.Program.Run(args, () => new MemoryStream(), stdout, stderr);
         return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
 

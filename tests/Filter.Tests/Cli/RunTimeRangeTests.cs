@@ -23,7 +23,7 @@ public class RunTimeRangeTests
     {
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(["run", "--format", "auditd", "--keys", "--filter", "true", .. args, "-"], TextReader.Null,
+        int code = Filter.Cli.Program.Run(["run", "--format", "auditd", "--keys", "--filter", "true", .. args, "-"],
             () => new MemoryStream(Encoding.UTF8.GetBytes(log)), stdout, stderr, clock: new FixedClock());
         return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
@@ -101,7 +101,7 @@ public class RunTimeRangeTests
     public void StartAndEndNeedAnAuditLog(string format, string input, string message)
     {
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(["run", "--format", format, "--filter", "true", "--start", "today", "-"], TextReader.Null,
+        int code = Filter.Cli.Program.Run(["run", "--format", format, "--filter", "true", "--start", "today", "-"],
             () => new MemoryStream(Encoding.UTF8.GetBytes(input)), new MemoryStream(), stderr, clock: new FixedClock());
         Assert.Equal(2, code);
         Assert.Contains("FLT6001", stderr.ToString());

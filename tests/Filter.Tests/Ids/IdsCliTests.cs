@@ -13,7 +13,7 @@ public class IdsCliTests
     {
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(args, new StringReader(""), () => new MemoryStream(), stdout, stderr);
+        int code = Filter.Cli.Program.Run(args, () => new MemoryStream(), stdout, stderr);
         return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
 

@@ -14,8 +14,7 @@ public class ImportCommandTests
         {
             var stdout = new MemoryStream();
             var stderr = new StringWriter();
-            int code = Filter.Cli.Program.Run(["import-auditctl", path, "--host-arch", "x86_64", .. extra],
-                TextReader.Null, () => Stream.Null, stdout, stderr);
+            int code = Filter.Cli.Program.Run(["import-auditctl", path, "--host-arch", "x86_64", .. extra], () => Stream.Null, stdout, stderr);
             return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
         }
         finally { File.Delete(path); }

@@ -156,7 +156,7 @@ public class PolicyCompilerTests
     {
         var stdout = new MemoryStream();
         var stderr = new StringWriter();
-        int code = Filter.Cli.Program.Run(args, new StringReader(stdin), () => new MemoryStream(Encoding.UTF8.GetBytes(stdin)), stdout, stderr);
+        int code = Filter.Cli.Program.Run(args, () => new MemoryStream(Encoding.UTF8.GetBytes(stdin)), stdout, stderr);
         return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
     }
 
