@@ -57,10 +57,13 @@ internal sealed class Satisfiability
     /// <summary>
     /// Syscall numbers where some atom's truth may change for this arch: each tested range contributes its
     /// start and the number after its end. Between two breakpoints every syscall atom is constant.
+    /// <paramref name="tests"/> gets the ranges each syscall atom holds on (one entry per atom): with the
+    /// arch fixed, the atoms that hold at a number are all that <see cref="Solve(BoundBool, bool, Env)"/>
+    /// learns from it.
     /// </summary>
-    public SortedSet<ulong> Breakpoints(BoundBool node, Env env)
+    public List<ulong> Breakpoints(BoundBool node, Env env, List<IReadOnlyList<ValueRange>> tests)
     {
-        var points = new SortedSet<ulong>();
+        var points = new List<ulong>();
         var seen = new HashSet<BoundBool>(ReferenceEqualityComparer.Instance);
         var stack = new Stack<BoundBool>();
         stack.Push(node);
@@ -81,13 +84,20 @@ internal sealed class Satisfiability
                 SyscallInAtom s => SyscallSetFor(s.Node, env),
                 _ => null,
             };
-            foreach (var r in ranges ?? [])
+            if (ranges is null) continue;
+            tests.Add(ranges);
+            foreach (var r in ranges)
             {
                 points.Add(r.Lo);
                 if (r.Hi < SyscallSet.MaxNumber) points.Add(r.Hi + 1);
             }
         }
-        points.Remove(0);
+        // Sorted, each once, without 0 (where the first interval starts anyway).
+        points.Sort();
+        int kept = 0;
+        for (int i = 0; i < points.Count; i++)
+            if (points[i] != 0 && (kept == 0 || points[kept - 1] != points[i])) points[kept++] = points[i];
+        points.RemoveRange(kept, points.Count - kept);
         return points;
     }
 

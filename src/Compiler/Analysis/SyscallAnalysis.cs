@@ -121,19 +121,36 @@ public static class SyscallAnalysis
             return union;
         }
 
-        /// <summary>Checks one syscall number per interval on which every syscall test of the node is constant.</summary>
+        /// <summary>
+        /// Checks one syscall number per interval on which every syscall test of the node is constant, and
+        /// solves once per combination of those tests' values: intervals with the same tests holding give
+        /// the same answer (a rule on a syscall class of a hundred numbers has two hundred intervals and
+        /// two combinations).
+        /// </summary>
         private SyscallSet Partition(BoundBool node, bool positive, int arch)
         {
-            var points = _sat.Breakpoints(node, new Satisfiability.Env(arch, 0));
+            var tests = new List<IReadOnlyList<ValueRange>>();
+            var points = _sat.Breakpoints(node, new Satisfiability.Env(arch, 0), tests);
+            var answers = tests.Count <= 64 ? new Dictionary<ulong, bool>() : null;
             var ranges = new List<ValueRange>();
             ulong lo = 0;
             foreach (ulong next in points.Append(SyscallSet.MaxNumber + 1))
             {
-                if (_sat.Solve(node, positive, new Satisfiability.Env(arch, lo)) != Satisfiability.Outcome.Unsatisfiable)
-                    ranges.Add(new ValueRange(lo, next - 1));
+                if (CanHold(node, positive, arch, lo, tests, answers)) ranges.Add(new ValueRange(lo, next - 1));
                 lo = next;
             }
             return SyscallSet.Of(ranges);
+        }
+
+        private bool CanHold(BoundBool node, bool positive, int arch, ulong syscall, List<IReadOnlyList<ValueRange>> tests, Dictionary<ulong, bool>? answers)
+        {
+            if (answers is null) return _sat.Solve(node, positive, new Satisfiability.Env(arch, syscall)) != Satisfiability.Outcome.Unsatisfiable;
+            ulong holding = 0;
+            for (int i = 0; i < tests.Count; i++)
+                if (RangeList.Contains(tests[i], syscall)) holding |= 1UL << i;
+            if (!answers.TryGetValue(holding, out bool can))
+                answers[holding] = can = _sat.Solve(node, positive, new Satisfiability.Env(arch, syscall)) != Satisfiability.Outcome.Unsatisfiable;
+            return can;
         }
 
         private sealed class KeyComparer : IEqualityComparer<(BoundBool Node, bool Positive, int Arch)>

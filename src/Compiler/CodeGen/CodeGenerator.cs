@@ -220,7 +220,7 @@ public sealed partial class CodeGenerator
             if (set is null) return f;
             if (!known.IsAll)
             {
-                var inter = SyscallSet.Of(set.Ranges).Intersect(known);
+                var inter = Narrowed(set, known);
                 if (inter.IsEmpty) return f;
                 if (known.IsSubsetOf(inter)) return t;
                 if (inter.Ranges.Count < set.Ranges.Count) set = inter.ToValueSet()!;
@@ -243,12 +243,34 @@ public sealed partial class CodeGenerator
     }
 
     /// <summary>True or false when the test of <paramref name="set"/> is decided for every syscall in <paramref name="known"/>; else null.</summary>
-    private static bool? Decided(ValueSet? set, SyscallSet known)
+    private bool? Decided(ValueSet? set, SyscallSet known)
     {
         if (set is null) return false;
         if (known.IsAll) return null;
-        var inter = SyscallSet.Of(set.Ranges).Intersect(known);
+        var inter = Narrowed(set, known);
         return inter.IsEmpty ? false : known.IsSubsetOf(inter) ? true : null;
+    }
+
+    /// <summary>
+    /// The syscalls of <paramref name="set"/> among <paramref name="known"/>. Memoised: the rules of a policy
+    /// share their syscall sets (a permission class, a list) and the dispatch's known sets, and each is asked
+    /// twice per arch.
+    /// </summary>
+    private SyscallSet Narrowed(ValueSet set, SyscallSet known)
+    {
+        if (!_narrowed.TryGetValue((set, known), out var inter))
+            _narrowed[(set, known)] = inter = SyscallSet.Of(set.Ranges).Intersect(known);
+        return inter;
+    }
+
+    private readonly Dictionary<(ValueSet, SyscallSet), SyscallSet> _narrowed = new(ReferencePairComparer.Instance);
+
+    private sealed class ReferencePairComparer : IEqualityComparer<(ValueSet, SyscallSet)>
+    {
+        public static readonly ReferencePairComparer Instance = new();
+        public bool Equals((ValueSet, SyscallSet) x, (ValueSet, SyscallSet) y) => ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2);
+        public int GetHashCode((ValueSet, SyscallSet) k) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item1), System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item2));
     }
 
     // ------------------------------------------------------------ values
