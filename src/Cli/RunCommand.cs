@@ -71,7 +71,7 @@ internal static class RunCommand
                     "json" => new MatchSink.Json(into),
                     _ => new MatchSink.Raw(into, io.StdoutIsTerminal),
                 };
-            var parallel = r.GetValue(threads) > 1 ? Parallelism.For(r.GetValue(threads), newSink, r.GetValue(chunkBytes)) : null;
+            var parallel = r.GetValue(threads) > 1 ? Parallelism.For(r.GetValue(threads), newSink, smallOutput: counting || keyed, r.GetValue(chunkBytes)) : null;
             return Execute(io, verified, paths, Format(r.GetValue(format)), r.GetValue(follow), r.GetValue(engine)!, newSink(new MatchOutput.ToStream(io.Stdout)),
                 r.GetValue(lenient), printed, ranged ? new EventTimes(from, to) : null, parallel);
         });

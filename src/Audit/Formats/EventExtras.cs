@@ -25,7 +25,9 @@ internal sealed class EventExtras
     private readonly RecordBuilder _fields = new();
     private bool _any, _sockaddr;
     private int _lastArg = -1, _items;
-    private readonly byte[] _argv = new byte[RecordLayout.ArgvMaxLength];
+    // Allocated by the first EXECVE record decoded: most events, and every event of a filter that does not
+    // read argv, have none, and a reader keeps one of these per event it holds open.
+    private byte[]? _argv;
     private int _argvLength;
 
     public void Reset()
@@ -241,6 +243,7 @@ internal sealed class EventExtras
 
     private void Append(ReadOnlySpan<byte> bytes)
     {
+        _argv ??= new byte[RecordLayout.ArgvMaxLength];
         int n = Math.Min(bytes.Length, _argv.Length - _argvLength);
         bytes[..n].CopyTo(_argv.AsSpan(_argvLength));
         _argvLength += n;
