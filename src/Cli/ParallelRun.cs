@@ -24,7 +24,7 @@ internal sealed record Parallelism(int Threads, Func<MatchOutput, MatchSink> New
     /// <summary>
     /// The largest chunk of a run that prints little. Each chunk costs a reader, a filter and the overlap
     /// past its end (about 0.2 ms); a quarter of the file per worker keeps the workers' last chunks even.
-    /// 200 MB counted on 2 cores: 25 MB chunks took 8-10% less CPU and 5% less wall time than 8 MB ones
+    /// 200 MB counted on 2 cores: 25 MB chunks took 6-11% less CPU and 6-8% less wall time than 8 MB ones
     /// (bench/README.md, "run in parallel chunks").
     /// </summary>
     public const long MaxChunkBytes = 32 << 20;

@@ -9,7 +9,7 @@
 # and prints the median wall and median CPU (user + system, from wait4) of each, and the ratio of the
 # median walls (2 threads / 1 thread). Checks (in the warm-up round) that both print the same bytes. With MB arguments, also
 # times the counting case on the first MB megabytes of LOG (cut at a line end) with the parallel run
-# forced (--chunk-bytes 8388608, the default chunk, lifts the size threshold): where parallel starts to pay.
+# forced (--chunk-bytes 8388608, the smallest chunk, lifts the size threshold): where parallel starts to pay.
 #
 # Environment: BUILD=aot (default), build or r2r, FILTERC=a filterc built already (tools/bench/build-filterc.sh);
 # RUNS=timed rounds.
