@@ -89,7 +89,7 @@ public sealed class AuditdPluginTests : IDisposable
             { RedirectStandardOutput = true, RedirectStandardError = true })!;
         try
         {
-            // DAEMON_START is logged (and dispatched) once auditd runs; stopping it makes a DAEMON_END.
+            // DAEMON_START is logged (and dispatched) once auditd runs; stopping it makes a DAEMON_END (logged, not always dispatched).
             Await(() => File.Exists(log) && File.ReadAllText(log).Contains("type=DAEMON_START"), "auditd's DAEMON_START in its log", auditd);
             Await(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0, "auditd to start the plugin", auditd);
             int plugin = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
@@ -116,7 +116,9 @@ public sealed class AuditdPluginTests : IDisposable
         // Every event auditd dispatched while the plugin ran, as JSON, in order: its own serials and types.
         var events = written.Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var types = events.Select(e => e.GetProperty("records")[0].GetProperty("type").GetString()).ToList();
-        Assert.Equal(["DAEMON_START", "DAEMON_END"], types);
+        // auditd dispatches DAEMON_END only if its dispatcher gets to it before the stop flag (audisp/audispd.c,
+        // event_loop; missed once under load): it may be missing, and nothing else may be there (spec/live.md).
+        Assert.True(types is ["DAEMON_START"] or ["DAEMON_START", "DAEMON_END"], $"events written: {string.Join(", ", types)}");
         foreach (var e in events)
             Assert.Contains($":{e.GetProperty("serial").GetInt64()}): ", logged);
         Assert.Equal("root", events[0].GetProperty("records")[0].GetProperty("enriched").GetProperty("UID").GetString());
