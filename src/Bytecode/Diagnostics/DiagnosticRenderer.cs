@@ -63,14 +63,21 @@ public static class DiagnosticRenderer
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "expected text, json or sarif"),
     };
 
+    /// <summary>How many diagnostics with the same file, severity, code and message text prints in full.</summary>
+    public const int RepeatsShown = 3;
+
     /// <summary>
-    /// Text: each diagnostic's text form, one after another, each ending in a newline. JSON or SARIF:
-    /// <c>{"version": 1, "diagnostics": [...]}</c> or a SARIF log, one document on one line, ending in a newline.
+    /// Text: each diagnostic's text form, one after another, each ending in a newline; past
+    /// <see cref="RepeatsShown"/> diagnostics with the same file, severity, code and message, the rest are
+    /// counted instead, and after all the others one line per such finding says how many more there were and
+    /// on which lines (an imported rule set's 300 watches, each with the same warning). JSON or SARIF:
+    /// <c>{"version": 1, "diagnostics": [...]}</c> or a SARIF log with every diagnostic, one document on one
+    /// line, ending in a newline.
     /// </summary>
     public static string Render(DiagnosticsFormat format, IEnumerable<Diagnostic> diagnostics)
     {
         if (format == DiagnosticsFormat.Text)
-            return string.Concat(diagnostics.Select(d => d.Render() + "\n"));
+            return RenderText(diagnostics);
         var entries = diagnostics.Select(DiagnosticEntry.From).ToList();
         using var stream = new MemoryStream();
         // One line: the first line of standard error is the whole document, whatever the command prints after it.
@@ -87,6 +94,61 @@ public static class DiagnosticRenderer
             else WriteSarif(w, entries);
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static string RenderText(IEnumerable<Diagnostic> diagnostics)
+    {
+        var text = new StringBuilder();
+        var seen = new Dictionary<(string?, Severity, DiagnosticCode, string), Repeats>();
+        var folded = new List<Repeats>();
+        foreach (var d in diagnostics)
+        {
+            var key = (d.File, d.Severity, d.Code, d.Message);
+            if (!seen.TryGetValue(key, out var repeats)) seen[key] = repeats = new Repeats(d);
+            if (++repeats.Count <= RepeatsShown)
+            {
+                text.Append(d.Render()).Append('\n');
+                continue;
+            }
+            if (repeats.More.Count == 0) folded.Add(repeats);
+            repeats.More.Add(LineOf(d));
+        }
+        foreach (var r in folded)
+        {
+            string where = r.More.All(l => l > 0) ? $", on {(r.More.Count == 1 ? "line" : "lines")} {Ranges(r.More)}" : "";
+            text.Append($"{r.First.File ?? "filter"}: {r.First.SeverityText} {r.First.CodeText}: {r.More.Count} more as above{where} (--diagnostics json lists each)\n");
+        }
+        return text.ToString();
+    }
+
+    private sealed class Repeats(Diagnostic first)
+    {
+        public readonly Diagnostic First = first;
+        public int Count;
+        public readonly List<long> More = [];
+    }
+
+    /// <summary>The line a diagnostic points at, or 0 when it points at no line.</summary>
+    private static long LineOf(Diagnostic d) => d.Location.Kind switch
+    {
+        LocationKind.Text when d.SourceText is { } text => Diagnostic.LineColumn(text, d.Span.Start).Line,
+        LocationKind.Line => d.Location.Line,
+        _ => 0,
+    };
+
+    /// <summary><c>4, 7-9, 12</c>: ascending numbers, runs of consecutive ones as ranges.</summary>
+    private static string Ranges(List<long> numbers)
+    {
+        var sorted = numbers.Order().ToList();
+        var parts = new List<string>();
+        for (int i = 0; i < sorted.Count;)
+        {
+            int j = i;
+            while (j + 1 < sorted.Count && sorted[j + 1] <= sorted[j] + 1) j++;
+            parts.Add(sorted[i] == sorted[j] ? $"{sorted[i]}" : $"{sorted[i]}-{sorted[j]}");
+            i = j + 1;
+        }
+        return string.Join(", ", parts);
     }
 
     private static void Number(Utf8JsonWriter w, string name, long? value)
