@@ -101,6 +101,7 @@ public static class DiagnosticRenderer
         var text = new StringBuilder();
         var seen = new Dictionary<(string?, Severity, DiagnosticCode, string), Repeats>();
         var folded = new List<Repeats>();
+        var newlines = new Dictionary<string, int[]>(ReferenceEqualityComparer.Instance);
         foreach (var d in diagnostics)
         {
             var key = (d.File, d.Severity, d.Code, d.Message);
@@ -111,7 +112,7 @@ public static class DiagnosticRenderer
                 continue;
             }
             if (repeats.More.Count == 0) folded.Add(repeats);
-            repeats.More.Add(LineOf(d));
+            repeats.More.Add(LineOf(d, newlines));
         }
         foreach (var r in folded)
         {
@@ -128,13 +129,24 @@ public static class DiagnosticRenderer
         public readonly List<long> More = [];
     }
 
-    /// <summary>The line a diagnostic points at, or 0 when it points at no line.</summary>
-    private static long LineOf(Diagnostic d) => d.Location.Kind switch
+    /// <summary>
+    /// The line a diagnostic points at, or 0 when it points at no line. <paramref name="newlines"/> keeps each
+    /// source text's newline offsets: thousands of diagnostics in one large text are counted in log time each.
+    /// </summary>
+    private static long LineOf(Diagnostic d, Dictionary<string, int[]> newlines)
     {
-        LocationKind.Text when d.SourceText is { } text => Diagnostic.LineColumn(text, d.Span.Start).Line,
-        LocationKind.Line => d.Location.Line,
-        _ => 0,
-    };
+        if (d.Location.Kind == LocationKind.Line) return d.Location.Line;
+        if (d.Location.Kind != LocationKind.Text || d.SourceText is not { } text) return 0;
+        if (!newlines.TryGetValue(text, out var at))
+        {
+            var found = new List<int>();
+            for (int i = text.IndexOf('\n'); i >= 0; i = text.IndexOf('\n', i + 1)) found.Add(i);
+            newlines[text] = at = [.. found];
+        }
+        // Line 1 + the newlines before the offset (as Diagnostic.LineColumn counts).
+        int index = Array.BinarySearch(at, d.Span.Start);
+        return 1 + (index >= 0 ? index : ~index);
+    }
 
     /// <summary><c>4, 7-9, 12</c>: ascending numbers, runs of consecutive ones as ranges.</summary>
     private static string Ranges(List<long> numbers)
