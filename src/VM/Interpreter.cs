@@ -90,7 +90,9 @@ public static class Interpreter
         while (true)
         {
             // A chain of field tests, most of a typical filter, runs in this loop without the switch: Run's
-            // loop, copied, since a helper could not move the caller's step (a ref local) on.
+            // loop, copied. Shared as an inlined helper returning the next step by ref and a deciding verdict
+            // as an out parameter, `lifecycle` ran 4.7-4.8 ns against 4.2 in two in-process runs each (records
+            // in L2, 2026-12-07; the other filters within the noise).
             while (s.Op == StepOp.Test)
             {
                 if ((LoadU64(ref rec, s.B) & s.Mask) - s.Imm <= s.Span)
