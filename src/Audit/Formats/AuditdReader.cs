@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Filter.Verifier;
 using Filter.VM;
 
@@ -69,6 +70,8 @@ public sealed class AuditdReader : IDisposable
     // adjacent, so most lines repeat it, and comparing ~25 bytes is cheaper than parsing three numbers.
     private readonly byte[] _lastIdText = new byte[64];
     private int _lastIdLength;
+    // Where the '.' and ':' are in _lastIdText (none yet: past any prefix).
+    private int _lastDot = int.MaxValue, _lastColon = int.MaxValue;
     private AuditdEventId _lastId;
     private readonly byte[] _hexScratch = new byte[RecordLayout.ExeMaxLength];
     // Ids of the last events ended by a last record, for the EOE records that may follow them.
@@ -293,7 +296,7 @@ public sealed class AuditdReader : IDisposable
     /// The record of the event <see cref="Read()"/> returned, when <see cref="HasRecord"/> (empty otherwise):
     /// header and strings as <see cref="RecordBuilder.Build"/> lays them out, valid until the next read.
     /// </summary>
-    public ReadOnlySpan<byte> Record => _current is { } ev && (ev.HasSyscall || ev.HasSignal) ? ev.Record.Build() : default;
+    public ReadOnlySpan<byte> Record => _current is { } ev && (ev.HasSyscall || ev.HasSignal) ? ev.BuildRecord() : default;
 
     /// <summary>As <see cref="Read(RecordBuilder)"/>, without copying the record: read it from <see cref="Record"/>.</summary>
     public ReadResult Read()
@@ -388,8 +391,10 @@ public sealed class AuditdReader : IDisposable
         _bufferedBytes += ev.DataLength - stored;
         if (kind == RecordKind.Syscall)
         {
-            // A SYSCALL record is the event's record even if an ANOM_ABEND came first.
-            (ev.Record, _scratchRecord) = (_scratchRecord, ev.Record);
+            // A SYSCALL record is the event's record even if an ANOM_ABEND came first. One ruled out keeps
+            // just its arch and syscall (BuildRecord).
+            if (cannotMatch) (ev.RuledOutArch, ev.RuledOutSyscall) = (_scratchRecord.GetU32(RecordLayout.Arch), _scratchRecord.GetU32(RecordLayout.Syscall));
+            else (ev.Record, _scratchRecord) = (_scratchRecord, ev.Record);
             ev.HasSyscall = true;
             ev.HasSignal = false;
             ev.HasExit = hasExit;
@@ -490,7 +495,8 @@ public sealed class AuditdReader : IDisposable
 
     /// <summary>
     /// Parses <c>[node=NAME ]type=TYPE msg=audit(SEC.MSEC:SERIAL):</c> and returns where the record's text
-    /// starts. <paramref name="line"/> has no '\r'.
+    /// starts. <paramref name="line"/> has no '\r'. (Every line passes here: the messages are built out of
+    /// line, so that the position stays in a register and the frame small.)
     /// </summary>
     private bool TryParseHeader(ReadOnlySpan<byte> line, out RecordKind kind, out AuxRecord aux, out AuditdEventId id, out int bodyAt, out string? message)
     {
@@ -501,36 +507,20 @@ public sealed class AuditdReader : IDisposable
         int p = 0;
         if (line.StartsWith("node="u8))
         {
-            int space = line.IndexOf((byte)' ');
-            if (space < 0)
-            {
-                message = "expected 'type=' after the node name";
-                return false;
-            }
-            p = space + 1;
+            p = line.IndexOf((byte)' ') + 1;
+            if (p == 0) return Malformed(HeaderError.NoType, line, 0, 0, out message);
         }
-        if (!line[p..].StartsWith("type="u8))
-        {
-            message = $"expected a record 'type=TYPE msg=audit(...)', got '{AuditdSyscall.Show(line[p..])}'";
-            return false;
-        }
+        if (!line[p..].StartsWith("type="u8)) return Malformed(HeaderError.NoType, line, p, 0, out message);
         p += "type=".Length;
-        int typeLength = line[p..].IndexOf((byte)' ');
-        if (typeLength <= 0)
-        {
-            message = "expected a record type and ' msg=audit(' after 'type='";
-            return false;
-        }
-        var type = line.Slice(p, typeLength);
-        (kind, aux) = Classify(type);
-        p += typeLength + 1;
-        if (!line[p..].StartsWith("msg=audit("u8))
-        {
-            message = $"expected 'msg=audit(' after 'type={AuditdSyscall.Show(type)}'";
-            return false;
-        }
-        p += "msg=audit(".Length;
-        if (_lastIdLength > 0 && line[p..].StartsWith(_lastIdText.AsSpan(0, _lastIdLength)))
+        // Types are short: a scalar search beats a vectorised call here.
+        int end = p;
+        while (end < line.Length && line[end] != (byte)' ') end++;
+        if (end == p || end == line.Length) return Malformed(HeaderError.NoTypeName, line, p, 0, out message);
+        if (!line[end..].StartsWith(" msg=audit("u8)) return Malformed(HeaderError.NoMsg, line, p, end - p, out message);
+        (kind, aux) = Classify(line, p, end - p);
+        p = end + " msg=audit(".Length;
+        var lastIdText = _lastIdText.AsSpan(0, _lastIdLength);
+        if (_lastIdLength > 0 && line[p..].StartsWith(lastIdText))
         {
             // Digits cannot contain "):", so a prefix match is the same id.
             id = _lastId;
@@ -538,25 +528,36 @@ public sealed class AuditdReader : IDisposable
         }
         else
         {
-            int idAt = p;
-            if (!TryNumber(line, ref p, (byte)'.', out ulong seconds)
-                || !TryNumber(line, ref p, (byte)':', out ulong millis)
-                || !TryNumber(line, ref p, (byte)')', out ulong serial)
-                || p >= line.Length || line[p] != (byte)':')
+            // A new id usually repeats the last one's seconds, often its milliseconds too: those are not
+            // parsed again (a common prefix reaching past the '.' or ':' means the same digits before it).
+            int idAt = p, common = _lastIdLength > 0 ? line[p..].CommonPrefixLength(lastIdText) : 0;
+            ulong seconds = _lastId.Seconds, millis = _lastId.Millis;
+            int dot = _lastDot, colon = _lastColon;
+            if (common <= colon)
             {
-                message = "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):";
-                return false;
+                if (common <= dot)
+                {
+                    p = Number(line, p, (byte)'.', out seconds);
+                    dot = p - 1 - idAt;
+                }
+                else p += dot + 1;
+                if (p > 0) p = Number(line, p, (byte)':', out millis);
+                colon = p - 1 - idAt;
             }
+            else p += colon + 1;
+            ulong serial = 0;
+            if (p > 0) p = Number(line, p, (byte)')', out serial);
+            if (p <= 0 || p >= line.Length || line[p] != (byte)':') return Malformed(HeaderError.BadId, line, 0, 0, out message);
             if (!AuditdEventId.TryCreate(seconds, millis, serial, out id))
             {
-                message = $"event time {seconds}.{millis:D3} is out of range (seconds at most {AuditdEventId.MaxSeconds}, milliseconds 000 to 999)";
+                message = TimeOutOfRange(seconds, millis);
                 return false;
             }
             p++;
             if (p - idAt <= _lastIdText.Length)
             {
                 line[idAt..p].CopyTo(_lastIdText);
-                (_lastIdLength, _lastId) = (p - idAt, id);
+                (_lastIdLength, _lastId, _lastDot, _lastColon) = (p - idAt, id, dot, colon);
             }
         }
         bodyAt = p < line.Length && line[p] == (byte)' ' ? p + 1 : p;
@@ -564,16 +565,43 @@ public sealed class AuditdReader : IDisposable
         return true;
     }
 
-    /// <summary>What a record of this type is to the reader, from the cache of the types seen.</summary>
-    private (RecordKind, AuxRecord) Classify(ReadOnlySpan<byte> type)
+    private enum HeaderError : byte { NoType, NoTypeName, NoMsg, BadId }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Malformed(HeaderError error, ReadOnlySpan<byte> line, int at, int length, out string? message)
     {
-        if (type.Length > 16) return ClassifyType(type);
-        ulong lo = Pack(type[..Math.Min(8, type.Length)]), hi = type.Length > 8 ? Pack(type[8..]) : 0;
-        ref var slot = ref _types[(int)(((lo ^ (hi * 31) ^ (ulong)type.Length) * 0x9E3779B97F4A7C15UL) >> 59)];
-        if (slot.Length != type.Length || slot.Lo != lo || slot.Hi != hi)
+        message = error switch
+        {
+            HeaderError.NoType when line.StartsWith("node="u8) && at == 0 => "expected 'type=' after the node name",
+            HeaderError.NoType => $"expected a record 'type=TYPE msg=audit(...)', got '{AuditdSyscall.Show(line[at..])}'",
+            HeaderError.NoTypeName => "expected a record type and ' msg=audit(' after 'type='",
+            HeaderError.NoMsg => $"expected 'msg=audit(' after 'type={AuditdSyscall.Show(line.Slice(at, length))}'",
+            _ => "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):",
+        };
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string TimeOutOfRange(ulong seconds, ulong millis) =>
+        $"event time {seconds}.{millis:D3} is out of range (seconds at most {AuditdEventId.MaxSeconds}, milliseconds 000 to 999)";
+
+    /// <summary>
+    /// What a record of type <c>line[at..(at + length)]</c> is to the reader, from the cache of the types seen.
+    /// The line goes on with " msg=audit(" after the type, so the 16 bytes from <paramref name="at"/> that
+    /// a type of more than 8 bytes is packed from are all in the line, and 8 bytes for a shorter one.
+    /// </summary>
+    private (RecordKind, AuxRecord) Classify(ReadOnlySpan<byte> line, int at, int length)
+    {
+        var type = line.Slice(at, length);
+        if (length > 16) return ClassifyType(type);
+        ulong lo = BinaryPrimitives.ReadUInt64LittleEndian(line[at..]), hi = 0;
+        if (length > 8) hi = BinaryPrimitives.ReadUInt64LittleEndian(line[(at + 8)..]) & (ulong.MaxValue >> (8 * (16 - length)));
+        else lo &= ulong.MaxValue >> (8 * (8 - length));
+        ref var slot = ref _types[(int)(((lo ^ (hi * 31) ^ (ulong)length) * 0x9E3779B97F4A7C15UL) >> 59)];
+        if (slot.Length != length || slot.Lo != lo || slot.Hi != hi)
         {
             var (kind, aux) = ClassifyType(type);
-            slot = new TypeClass { Lo = lo, Hi = hi, Length = type.Length, Kind = kind, Aux = aux };
+            slot = new TypeClass { Lo = lo, Hi = hi, Length = length, Kind = kind, Aux = aux };
         }
         return (slot.Kind, slot.Aux);
     }
@@ -585,15 +613,6 @@ public sealed class AuditdReader : IDisposable
         if (type.SequenceEqual("ANOM_ABEND"u8)) return (RecordKind.AnomAbend, AuxRecord.None);
         // Both may hold: a PROCTITLE is decoded into the event and ends it.
         return (EventEnd.IsLast(type) ? RecordKind.Last : RecordKind.Other, EventExtras.KindOf(type, _aux));
-    }
-
-    /// <summary>Up to 8 bytes, little-endian.</summary>
-    private static ulong Pack(ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.Length == 8) return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        ulong packed = 0;
-        for (int i = 0; i < bytes.Length; i++) packed |= (ulong)bytes[i] << (8 * i);
-        return packed;
     }
 
     // A record type's classification, cached: a log has a dozen types, and comparing each line's type with
@@ -608,24 +627,24 @@ public sealed class AuditdReader : IDisposable
 
     private readonly TypeClass[] _types = new TypeClass[32];
 
-    /// <summary>Decimal digits at <paramref name="p"/> ending with <paramref name="end"/>, which is consumed.</summary>
-    private static bool TryNumber(ReadOnlySpan<byte> line, ref int p, byte end, out ulong value)
+    /// <summary>
+    /// Decimal digits at <paramref name="p"/> ending with <paramref name="end"/>: the position after
+    /// <paramref name="end"/>, or -1 if there are none or something else ends them.
+    /// </summary>
+    private static int Number(ReadOnlySpan<byte> line, int p, byte end, out ulong value)
     {
-        // The digits in a local span and a local index: a loop over the ref parameter stores it every step.
-        var digits = line[p..];
         ulong v = 0;
-        int n = 0;
-        while (n < digits.Length && (uint)(digits[n] - '0') <= 9)
+        int n = p;
+        while (n < line.Length && (uint)(line[n] - '0') <= 9)
         {
-            v = v * 10 + (uint)(digits[n] - '0');
+            v = v * 10 + (uint)(line[n] - '0');
             n++;
         }
         value = v;
-        if (n == 0 || n >= digits.Length || digits[n] != end) return false;
+        if (n == p || n >= line.Length || line[n] != end) return -1;
         // 19 digits cannot overflow; longer numbers are checked the slow way (they are never in real logs).
-        if (n > 19 && !System.Buffers.Text.Utf8Parser.TryParse(digits[..n], out value, out _)) return false;
-        p += n + 1;
-        return true;
+        if (n - p > 19 && !System.Buffers.Text.Utf8Parser.TryParse(line[p..n], out value, out _)) return -1;
+        return n + 1;
     }
 
     // ---- Sources ----------------------------------------------------------------------------------------
@@ -743,17 +762,25 @@ public sealed class AuditdReader : IDisposable
         public RecordBuilder Record = new();
         public EventExtras Extras = new();
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Append(ReadOnlySpan<byte> line, long number, int source)
         {
-            if (Data.Length - DataLength < line.Length)
+            if (Data.Length - DataLength < line.Length || LineCount == Lines.Length) Grow(line.Length);
+            if (line.Length > 0) line.CopyTo(Data.AsSpan(DataLength));
+            Lines[LineCount++] = new LineInfo { Start = DataLength, Length = line.Length, Source = source, Number = number };
+            DataLength += line.Length;
+        }
+
+        private void Grow(int lineLength)
+        {
+            if (Data.Length - DataLength < lineLength)
             {
-                long wanted = Math.Max(Math.Max(MinDataBytes, 2L * Data.Length), (long)DataLength + line.Length);
+                long wanted = Math.Max(Math.Max(MinDataBytes, 2L * Data.Length), (long)DataLength + lineLength);
                 var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, wanted));
                 Data.AsSpan(0, DataLength).CopyTo(larger);
                 if (Data.Length > 0) ArrayPool<byte>.Shared.Return(Data);
                 Data = larger;
             }
-            line.CopyTo(Data.AsSpan(DataLength));
             if (LineCount == Lines.Length)
             {
                 var larger = ArrayPool<LineInfo>.Shared.Rent(2 * Lines.Length);
@@ -761,19 +788,44 @@ public sealed class AuditdReader : IDisposable
                 if (Lines != _ownLines) ArrayPool<LineInfo>.Shared.Return(Lines);
                 Lines = larger;
             }
-            Lines[LineCount++] = new LineInfo { Start = DataLength, Length = line.Length, Source = source, Number = number };
-            DataLength += line.Length;
         }
+
+        /// <summary>
+        /// The event's record, built. Of one ruled out (<see cref="CannotMatch"/>) only the arch and syscall
+        /// were decoded: its record is made of those two on first use here, not for every record ruled out
+        /// (most never are).
+        /// </summary>
+        public ReadOnlySpan<byte> BuildRecord()
+        {
+            if (CannotMatch && !_ruledOutBuilt)
+            {
+                Record.Clear();
+                Record.SetU32(RecordLayout.Arch, RuledOutArch);
+                Record.SetU32(RecordLayout.Syscall, RuledOutSyscall);
+                _ruledOutBuilt = true;
+            }
+            return Record.Build();
+        }
+
+        public uint RuledOutArch, RuledOutSyscall;
+        private bool _ruledOutBuilt;
 
         /// <summary>Empties the event for reuse, giving its storage back to the pool.</summary>
         public void Reset()
         {
-            if (Data.Length > 0) ArrayPool<byte>.Shared.Return(Data);
-            if (Lines != _ownLines) ArrayPool<LineInfo>.Shared.Return(Lines);
-            Data = [];
-            Lines = _ownLines;
+            // Stored only when changed: a reference stored is a write barrier, and most events rent nothing.
+            if (Data.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(Data);
+                Data = [];
+            }
+            if (Lines != _ownLines)
+            {
+                ArrayPool<LineInfo>.Shared.Return(Lines);
+                Lines = _ownLines;
+            }
             DataLength = LineCount = SyscallLine = 0;
-            Closed = HasSyscall = HasSignal = HasExit = CannotMatch = false;
+            Closed = HasSyscall = HasSignal = HasExit = CannotMatch = _ruledOutBuilt = false;
             Id = default;
             Extras.Reset();
         }

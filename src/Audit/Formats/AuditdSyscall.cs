@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Filter.Verifier;
 using Filter.VM;
@@ -110,7 +111,8 @@ internal static class AuditdSyscall
     /// As <see cref="TryParse(ReadOnlySpan{byte}, RecordBuilder, byte[], int, out bool, out string?)"/>, and once
     /// <c>arch</c> and <c>syscall</c> are decoded, stops there with <paramref name="cannotMatch"/> true if
     /// <paramref name="matches"/> says no filter can match a record of that arch and syscall: the rest of the
-    /// record is neither decoded nor checked (it cannot change the verdict), and the builder holds only those two.
+    /// record is neither decoded nor checked (it cannot change the verdict), and of the builder only those two are
+    /// certain: the rest may hold an earlier record's fields (clear it before use).
     /// Not when <c>sig</c> is among <paramref name="fields"/>: the table's promise holds for sig 0 only.
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, SyscallMatchTable? matches,
@@ -174,16 +176,18 @@ internal static class AuditdSyscall
     {
         if (!text.StartsWith("arch="u8)) return false;
         var rest = text[5..];
-        int space = rest.IndexOf((byte)' ');
-        if (space < 0 || !TryHex(rest[..space], 8, out ulong arch)) return false;
+        // Both values are a few characters long: scalar searches beat vectorised calls here.
+        int space = 0;
+        while (space < rest.Length && rest[space] != (byte)' ') space++;
+        if (space == rest.Length || !TryHex(rest[..space], 8, out ulong arch)) return false;
         rest = rest[(space + 1)..];
         if (!rest.StartsWith("syscall="u8)) return false;
         rest = rest[8..];
-        int end = rest.IndexOfAny((byte)' ', (byte)0x1d);
-        if (end < 0) end = rest.Length;
+        int end = 0;
+        while (end < rest.Length && rest[end] is not ((byte)' ' or 0x1d)) end++;
         if (!TryDecimal(rest[..end], out ulong syscall) || syscall > uint.MaxValue) return false;
         if (matches.MayMatch((uint)arch, (uint)syscall)) return false;
-        builder.Clear();
+        // Not cleared: a record ruled out is never run, and most are (AuditdReader clears it if it is read).
         builder.SetU32(RecordLayout.Arch, (uint)arch);
         builder.SetU32(RecordLayout.Syscall, (uint)syscall);
         return true;
@@ -367,22 +371,36 @@ internal static class AuditdSyscall
 
     // ---- Numbers, parsed in place -----------------------------------------------------------------------
 
-    internal static int HexDigit(byte c) =>
-        c is >= (byte)'0' and <= (byte)'9' ? c - '0'
-        : (c | 0x20) is >= 'a' and <= 'f' ? (c | 0x20) - 'a' + 10
-        : -1;
+    /// <summary>The value of a hex digit (either case), or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int HexDigit(byte c) => HexDigits[c];
+
+    // HexDigit as a table: arch and arguments are hex, and a digit's range tests cost more than a load.
+    private static ReadOnlySpan<sbyte> HexDigits =>
+    [
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,
+        -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    ];
 
     internal static bool TryHex(ReadOnlySpan<byte> text, int maxDigits, out ulong value)
     {
-        value = 0;
-        if (text.Length == 0 || text.Length > maxDigits) return false;
+        ulong v = 0;
+        int digits = 0;
+        // No branch per digit: a bad one makes the or of all of them negative.
         foreach (byte c in text)
         {
             int d = HexDigit(c);
-            if (d < 0) return false;
-            value = value << 4 | (uint)d;
+            digits |= d;
+            v = v << 4 | (uint)(d & 0xF);
         }
-        return true;
+        value = v;
+        return digits >= 0 && text.Length > 0 && text.Length <= maxDigits;
     }
 
     internal static bool TryDecimal(ReadOnlySpan<byte> text, out ulong value)

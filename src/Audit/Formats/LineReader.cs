@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Filter.Audit.Formats;
 
@@ -61,7 +62,29 @@ internal sealed class LineReader : IDisposable
     /// is true, <see cref="Line"/> is empty and <paramref name="overLongBytes"/> holds its length (which is
     /// more than the limit, so never 0); for any other line it is 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ReadLine(out long overLongBytes)
+    {
+        // The common case inline: a whole line in the buffer, not the first (which may start with a byte
+        // order mark), not too long.
+        if (_lineNumber > 0 && _buffer is { } buffer)
+        {
+            int newline = buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
+            if (newline >= 0 && newline + _scan - _start <= _maxLineBytes)
+            {
+                newline += _scan;
+                (_lineStart, _lineLength) = (_start, newline - _start);
+                _start = _scan = newline + 1;
+                _lineNumber++;
+                Quiet = false;
+                overLongBytes = 0;
+                return true;
+            }
+        }
+        return ReadLineSlowly(out overLongBytes);
+    }
+
+    private bool ReadLineSlowly(out long overLongBytes)
     {
         Quiet = false;
         if (!Next(out overLongBytes)) return false;

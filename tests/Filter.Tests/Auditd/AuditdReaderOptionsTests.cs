@@ -73,6 +73,33 @@ public class AuditdReaderOptionsTests
     }
 
     [Fact]
+    public void ARuledOutRecordAfterADecodedOneHoldsItsArchAndSyscallOnly()
+    {
+        // The execve record is decoded; the openat one after it is ruled out, and its record (made on demand)
+        // keeps nothing of the execve record's uid and exe, although its event reuses the first one's storage
+        // (PROCTITLE ends each event, so the first is handed on and recycled before the second starts).
+        string first = Log.Replace("a3=zz", "a3=4") + "type=PROCTITLE msg=audit(1.001:10): proctitle=6C73\n";
+        string log = first + first.Replace("1.001:10", "1.001:11").Replace("syscall=59", "syscall=257");
+        using var reader = Matching("syscall == execve && uid == 1000 && exe == \"/usr/bin/ls\"", log);
+        var builder = new RecordBuilder();
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.False(reader.CannotMatch);
+        Assert.Equal(1000u, new Record(builder.Build()).U32(RecordLayout.Uid));
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.True(reader.CannotMatch);
+        AssertArchAndSyscallOnly(new Record(builder.Build()));
+        AssertArchAndSyscallOnly(new Record(reader.Record));
+        Assert.Equal(ReadResult.End, reader.Read(builder));
+    }
+
+    private static void AssertArchAndSyscallOnly(Record record)
+    {
+        Assert.Equal((AuditArch.X86_64, 257u), (record.Arch, record.Syscall));
+        Assert.Equal(0u, record.U32(RecordLayout.Uid));
+        Assert.Empty(record.Exe.ToArray());
+    }
+
+    [Fact]
     public void ARecordTheFilterCanMatchIsDecodedAndChecked()
     {
         using var reader = Matching("syscall == execve && uid == 0", BadUidLog);

@@ -412,6 +412,39 @@ public class AuditdReaderTests
         { "type=PATH msg=audit(1.1000:1): item=0", "event time 1.1000 is out of range (seconds at most 9223372036854774, milliseconds 000 to 999)" },
     };
 
+    /// <summary>
+    /// Ids that share their start with the one before (the reader parses only what differs): longer and
+    /// shorter serials, seconds and milliseconds, and bad ids after good ones.
+    /// </summary>
+    [Fact]
+    public void IdsSharingTheirStartWithTheLastOneReadWhole()
+    {
+        string[] ids =
+        [
+            "1700000000.123:99", "1700000000.123:100", "1700000000.123:1", "1700000000.124:1", "1700000000.024:1",
+            "1700000001.024:1", "170000000.024:1", "1700000000.123:99", "1700000000.1:99", "17000000001.123:99",
+        ];
+        string text = string.Join("", ids.Select(id => Other("PROCTITLE", id) + "\n"))
+            + "type=PROCTITLE msg=audit(17000000001.12x:99): x=1\n"
+            + "type=PROCTITLE msg=audit(17000000001.123:9x): x=1\n"
+            + "type=PROCTITLE msg=audit(17000000001.123:99) x=1\n"
+            + Other("PROCTITLE", "17000000001.123:98") + "\n";
+        var (reader, builder) = Open(text);
+        foreach (var id in ids)
+        {
+            Assert.Equal(ReadResult.Record, reader.Read(builder));
+            Assert.Equal(id.Replace(".1:", ".001:"), reader.EventId.ToString());
+        }
+        for (int line = ids.Length + 1; line <= ids.Length + 3; line++)
+        {
+            Assert.Equal(ReadResult.Error, reader.Read(builder));
+            Assert.Equal(InputErrors.Malformed(Source, line, "malformed event id: expected msg=audit(SECONDS.MILLISECONDS:SERIAL):"), reader.Error);
+        }
+        Assert.Equal(ReadResult.Record, reader.Read(builder));
+        Assert.Equal(new AuditdEventId(17000000001, 123, 98), reader.EventId);
+        Assert.Equal(ReadResult.End, reader.Read(builder));
+    }
+
     [Fact]
     public void TheLatestTimeReadsAndConvertsExactly()
     {
