@@ -210,7 +210,8 @@ internal static class AuditdSyscall
         builder.Clear();
         seen = 0;
         int i = 0, n = text.Length;
-        // One pass over the bytes: fields are short, so a plain loop beats a vectorised search per token.
+        // One pass over the bytes, eight at a time (KeyEnd, ValueEnd): fields are short, so a vectorised search
+        // per token costs more to start than it saves.
         // The ENRICHED tail after \x1d is not the kernel's and ends the record's text.
         while (i < n)
         {
@@ -222,22 +223,7 @@ internal static class AuditdSyscall
             }
             if (c == 0x1d) break;
             int keyStart = i;
-            ulong packed = 0;
-            int stop = 8;
-            if (i + 8 <= n && (stop = FirstOf(BinaryPrimitives.ReadUInt64LittleEndian(text[i..]), (byte)'=', (byte)' ', 0x1d)) < 8)
-            {
-                // Eight bytes at a time: every key is shorter, so one load finds its end and packs it.
-                packed = BinaryPrimitives.ReadUInt64LittleEndian(text[i..]) & (stop == 0 ? 0 : ulong.MaxValue >> (64 - 8 * stop));
-                i += stop;
-            }
-            else
-            {
-                while (i < n && (c = text[i]) != (byte)'=' && c != (byte)' ' && c != 0x1d)
-                {
-                    if (i - keyStart < 8) packed |= (ulong)c << (8 * (i - keyStart));
-                    i++;
-                }
-            }
+            i = KeyEnd(text, i);
             c = i < n ? text[i] : (byte)0;
             var keyBytes = text[keyStart..i];
             if (i == n || c != (byte)'=')
@@ -264,13 +250,11 @@ internal static class AuditdSyscall
             else
             {
                 int valueStart = i;
-                while (i + 8 <= n && (stop = FirstOf(BinaryPrimitives.ReadUInt64LittleEndian(text[i..]), (byte)' ', 0x1d, 0x1d)) == 8) i += 8;
-                if (i + 8 <= n) i += stop;
-                else while (i < n && (c = text[i]) != (byte)' ' && c != 0x1d) i++;
+                i = ValueEnd(text, i);
                 value = text[valueStart..i];
             }
 
-            var key = FindKey(packed, keyBytes.Length);
+            var key = FindKey(text, keyStart, keyBytes.Length);
             if (key is null) continue;
             if ((seen & key.Bit) != 0)
             {
@@ -294,6 +278,25 @@ internal static class AuditdSyscall
     }
 
     /// <summary>The key whose name is <paramref name="length"/> bytes packed little-endian in <paramref name="packed"/>.</summary>
+    /// <summary>Where the key starting at <paramref name="i"/> ends: the first '=', ' ' or 0x1d from there, or the end.</summary>
+    internal static int KeyEnd(ReadOnlySpan<byte> text, int i)
+    {
+        // Eight bytes at a time (fields are short: a vectorised search costs more to start than it saves).
+        for (; i + 8 <= text.Length; i += 8)
+            if (FirstOf(BinaryPrimitives.ReadUInt64LittleEndian(text[i..]), (byte)'=', (byte)' ', 0x1d) is < 8 and var stop) return i + stop;
+        while (i < text.Length && text[i] is not ((byte)'=' or (byte)' ' or 0x1d)) i++;
+        return i;
+    }
+
+    /// <summary>Where the unquoted value starting at <paramref name="i"/> ends: the first ' ' or 0x1d from there, or the end.</summary>
+    internal static int ValueEnd(ReadOnlySpan<byte> text, int i)
+    {
+        for (; i + 8 <= text.Length; i += 8)
+            if (FirstOf(BinaryPrimitives.ReadUInt64LittleEndian(text[i..]), (byte)' ', 0x1d, 0x1d) is < 8 and var stop) return i + stop;
+        while (i < text.Length && text[i] is not ((byte)' ' or 0x1d)) i++;
+        return i;
+    }
+
     /// <summary>
     /// The index of the first of the eight bytes of <paramref name="word"/> (little-endian) equal to
     /// <paramref name="a"/>, <paramref name="b"/> or <paramref name="c"/>; 8 if none is.
@@ -309,9 +312,15 @@ internal static class AuditdSyscall
         return BitOperations.TrailingZeroCount(found) >> 3;
     }
 
-    private static Key? FindKey(ulong packed, int length)
+    /// <summary>The known key <c>text[at..(at + length)]</c>, or null.</summary>
+    private static Key? FindKey(ReadOnlySpan<byte> text, int at, int length)
     {
         if (length > 8) return null;
+        // Packed little-endian, as PackedKeys: one load when eight bytes are there (the key is followed by
+        // at least its '='), else byte by byte.
+        ulong packed = 0;
+        if (at + 8 <= text.Length) packed = BinaryPrimitives.ReadUInt64LittleEndian(text[at..]) & (length == 0 ? 0 : ulong.MaxValue >> (64 - 8 * length));
+        else for (int k = 0; k < length; k++) packed |= (ulong)text[at + k] << (8 * k);
         var slots = KeySlots;
         for (int slot = SlotOf(packed); ; slot = (slot + 1) & (slots.Length - 1))
         {
