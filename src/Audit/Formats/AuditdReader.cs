@@ -151,7 +151,7 @@ public sealed class AuditdReader : IDisposable
     /// <summary>Whether an EOE record was read: the one kind whose handling looks at events already returned.</summary>
     public bool SawEoe { get; private set; }
 
-    /// <summary>How many of the last events ended by their last record are remembered (<see cref="EndedIds"/>).</summary>
+    /// <summary>How many of the last events ended by their last record are remembered (<see cref="EndedIds"/>): a power of two.</summary>
     public const int EndedIdsKept = 16;
 
     /// <summary>
@@ -165,12 +165,12 @@ public sealed class AuditdReader : IDisposable
         {
             long count = Math.Min(_endedNext, _ended.Length);
             var ids = new AuditdEventId[count];
-            for (long i = 0; i < count; i++) ids[i] = _ended[(_endedNext - count + i) % _ended.Length];
+            for (long i = 0; i < count; i++) ids[i] = _ended[EndedSlot(_endedNext - count + i)];
             return ids;
         }
         init
         {
-            foreach (var id in value) _ended[_endedNext++ % _ended.Length] = id;
+            foreach (var id in value) _ended[EndedSlot(_endedNext++)] = id;
         }
     }
 
@@ -313,7 +313,7 @@ public sealed class AuditdReader : IDisposable
             if (status == LineStatus.Quiet)
             {
                 // Nothing came for a while (IQuietInput): no more records of the events held are coming.
-                for (int n = 0; n < _count; n++) _ring[(_head + n) % _ring.Length]!.Closed = true;
+                for (int n = 0; n < _count; n++) _ring[RingSlot(n)]!.Closed = true;
                 continue;
             }
             if (status == LineStatus.End)
@@ -412,11 +412,21 @@ public sealed class AuditdReader : IDisposable
         else if (kind == RecordKind.Last)
         {
             ev.Closed = true;
-            _ended[_endedNext++ % _ended.Length] = id;
+            _ended[EndedSlot(_endedNext++)] = id;
         }
         if (_bufferedBytes > _maxBufferedBytes) _ring[_head]!.Closed = true;
         return true;
     }
+
+    // Ring and history slots without a division: an integer division per event was a few percent of a
+    // count (the ring's length is maxOpenEvents + 1, not a power of two; the history's is one).
+    private int RingSlot(int n)
+    {
+        int slot = _head + n;
+        return slot < _ring.Length ? slot : slot - _ring.Length;
+    }
+
+    private static int EndedSlot(long n) => (int)(n & (EndedIdsKept - 1));
 
     /// <summary>Whether an event with this id was ended by its last record (EventEnd) lately.</summary>
     private bool RecentlyEnded(AuditdEventId id)
@@ -437,7 +447,7 @@ public sealed class AuditdReader : IDisposable
         }
         for (int n = _count - 1; n >= 0; n--)
         {
-            var ev = _ring[(_head + n) % _ring.Length]!;
+            var ev = _ring[RingSlot(n)]!;
             if (!ev.Closed && ev.Id == id) return ev;
         }
         return null;
@@ -450,7 +460,7 @@ public sealed class AuditdReader : IDisposable
         if (_count >= _maxOpenEvents) _ring[_head]!.Closed = true;
         var ev = _free.Count > 0 ? _free.Pop() : new PendingEvent();
         ev.Id = id;
-        _ring[(_head + _count) % _ring.Length] = ev;
+        _ring[RingSlot(_count)] = ev;
         _count++;
         return ev;
     }
@@ -459,7 +469,7 @@ public sealed class AuditdReader : IDisposable
     {
         var ev = _ring[_head]!;
         _ring[_head] = null;
-        _head = (_head + 1) % _ring.Length;
+        _head = RingSlot(1);
         _count--;
         _bufferedBytes -= ev.DataLength;
         _current = ev;
@@ -512,9 +522,7 @@ public sealed class AuditdReader : IDisposable
         }
         if (!line[p..].StartsWith("type="u8)) return Malformed(HeaderError.NoType, line, p, 0, out message);
         p += "type=".Length;
-        // Types are short: a scalar search beats a vectorised call here.
-        int end = p;
-        while (end < line.Length && line[end] != (byte)' ') end++;
+        int end = AuditdSyscall.ScanTo(line, p, (byte)' ', (byte)' ', (byte)' ');
         if (end == p || end == line.Length) return Malformed(HeaderError.NoTypeName, line, p, 0, out message);
         if (!line[end..].StartsWith(" msg=audit("u8)) return Malformed(HeaderError.NoMsg, line, p, end - p, out message);
         (kind, aux) = Classify(line, p, end - p);
@@ -722,8 +730,8 @@ public sealed class AuditdReader : IDisposable
         _current = null;
         for (int n = 0; n < _count; n++)
         {
-            var ev = _ring[(_head + n) % _ring.Length]!;
-            _ring[(_head + n) % _ring.Length] = null;
+            var ev = _ring[RingSlot(n)]!;
+            _ring[RingSlot(n)] = null;
             Recycle(ev);
         }
         _count = 0;

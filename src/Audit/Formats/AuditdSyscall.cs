@@ -178,15 +178,12 @@ internal static class AuditdSyscall
     {
         if (!text.StartsWith("arch="u8)) return false;
         var rest = text[5..];
-        // Both values are a few characters long: scalar searches beat vectorised calls here.
-        int space = 0;
-        while (space < rest.Length && rest[space] != (byte)' ') space++;
+        int space = ScanTo(rest, 0, (byte)' ', (byte)' ', (byte)' ');
         if (space == rest.Length || !TryHex(rest[..space], 8, out ulong arch)) return false;
         rest = rest[(space + 1)..];
         if (!rest.StartsWith("syscall="u8)) return false;
         rest = rest[8..];
-        int end = 0;
-        while (end < rest.Length && rest[end] is not ((byte)' ' or 0x1d)) end++;
+        int end = ValueEnd(rest, 0);
         if (!TryDecimal(rest[..end], out ulong syscall) || syscall > uint.MaxValue) return false;
         if (matches.MayMatch((uint)arch, (uint)syscall)) return false;
         // Not cleared: a record ruled out is never run, and most are (AuditdReader clears it if it is read).
@@ -210,8 +207,7 @@ internal static class AuditdSyscall
         builder.Clear();
         seen = 0;
         int i = 0, n = text.Length;
-        // One pass over the bytes, eight at a time (KeyEnd, ValueEnd): fields are short, so a vectorised search
-        // per token costs more to start than it saves.
+        // One pass over the bytes, eight at a time (KeyEnd, ValueEnd).
         // The ENRICHED tail after \x1d is not the kernel's and ends the record's text.
         while (i < n)
         {
@@ -279,21 +275,22 @@ internal static class AuditdSyscall
 
     /// <summary>The key whose name is <paramref name="length"/> bytes packed little-endian in <paramref name="packed"/>.</summary>
     /// <summary>Where the key starting at <paramref name="i"/> ends: the first '=', ' ' or 0x1d from there, or the end.</summary>
-    internal static int KeyEnd(ReadOnlySpan<byte> text, int i)
-    {
-        // Eight bytes at a time (fields are short: a vectorised search costs more to start than it saves).
-        for (; i + 8 <= text.Length; i += 8)
-            if (FirstOf(BinaryPrimitives.ReadUInt64LittleEndian(text[i..]), (byte)'=', (byte)' ', 0x1d) is < 8 and var stop) return i + stop;
-        while (i < text.Length && text[i] is not ((byte)'=' or (byte)' ' or 0x1d)) i++;
-        return i;
-    }
+    internal static int KeyEnd(ReadOnlySpan<byte> text, int i) => ScanTo(text, i, (byte)'=', (byte)' ', 0x1d);
 
     /// <summary>Where the unquoted value starting at <paramref name="i"/> ends: the first ' ' or 0x1d from there, or the end.</summary>
-    internal static int ValueEnd(ReadOnlySpan<byte> text, int i)
+    internal static int ValueEnd(ReadOnlySpan<byte> text, int i) => ScanTo(text, i, (byte)' ', 0x1d, 0x1d);
+
+    /// <summary>
+    /// The index of the first <paramref name="a"/>, <paramref name="b"/> or <paramref name="c"/> at or after
+    /// <paramref name="i"/>, or the text's length: eight bytes at a time, for the short tokens of a record
+    /// line (a vectorised search costs more to start than it saves on them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int ScanTo(ReadOnlySpan<byte> text, int i, byte a, byte b, byte c)
     {
         for (; i + 8 <= text.Length; i += 8)
-            if (FirstOf(BinaryPrimitives.ReadUInt64LittleEndian(text[i..]), (byte)' ', 0x1d, 0x1d) is < 8 and var stop) return i + stop;
-        while (i < text.Length && text[i] is not ((byte)' ' or 0x1d)) i++;
+            if (FirstOf(BinaryPrimitives.ReadUInt64LittleEndian(text[i..]), a, b, c) is < 8 and var stop) return i + stop;
+        while (i < text.Length && text[i] != a && text[i] != b && text[i] != c) i++;
         return i;
     }
 
