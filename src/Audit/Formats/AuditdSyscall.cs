@@ -207,17 +207,44 @@ internal static class AuditdSyscall
         builder.Clear();
         seen = 0;
         int i = 0, n = text.Length;
+        bool jump = true;
+        // Where the first search started, and what had been seen there: a field the search did not find
+        // may be among those it passed over (a log not in the kernel's order), which are then read after all.
+        int jumpedFrom = -1, seenBeforeJump = 0;
         // One pass over the bytes, eight at a time (KeyEnd, ValueEnd).
         // The ENRICHED tail after \x1d is not the kernel's and ends the record's text.
-        while (i < n)
+        while (true)
         {
+            if (i >= n || text[i] == 0x1d)
+            {
+                // The end with a wanted field not found after a search passed fields over: read those too.
+                if (!jump || jumpedFrom < 0 || (fields & ~seen) == 0) break;
+                (i, seen, jump) = (jumpedFrom, seenBeforeJump, false);
+                continue;
+            }
             byte c = text[i];
             if (c == (byte)' ')
             {
                 i++;
                 continue;
             }
-            if (c == 0x1d) break;
+            // Once only the strings at the end of the record (comm, exe, key) are still wanted, the fields
+            // before them are passed over in one search (a filter on exe needs no uid).
+            if (jump && i > 0 && (fields & ~seen) is not 0 and var pending && (pending & ~LateBits) == 0)
+            {
+                int at = JumpTo(text, i, pending);
+                if (at < 0 && jumpedFrom >= 0)
+                {
+                    (i, seen, jump) = (jumpedFrom, seenBeforeJump, false);
+                    continue;
+                }
+                if (at < 0) jump = false;
+                else
+                {
+                    if (jumpedFrom < 0 && at > i) (jumpedFrom, seenBeforeJump) = (i, seen);
+                    i = at;
+                }
+            }
             int keyStart = i;
             i = KeyEnd(text, i);
             c = i < n ? text[i] : (byte)0;
@@ -274,6 +301,25 @@ internal static class AuditdSyscall
     }
 
     /// <summary>The key whose name is <paramref name="length"/> bytes packed little-endian in <paramref name="packed"/>.</summary>
+    private static readonly int CommBit = Bit("comm"), ExeBit = Bit("exe"), LateBits = CommBit | ExeBit | Bit("key");
+
+    /// <summary>
+    /// Where the first of the wanted late fields (comm, exe, key, in the kernel's order) starts after
+    /// <paramref name="i"/>, a field's start: found by searching for " comm=" (or " exe=", " key="), and
+    /// taken only where the fields passed over cannot hide it, that is with no ENRICHED tail (0x1d) and an
+    /// even number of quotes before it (a quoted value never holds a space or a quote: the kernel writes
+    /// such strings in hex). -1 when there is no such place: the caller reads on field by field, and
+    /// finds what that finds (a field the kernel writes elsewhere, or a missing one).
+    /// </summary>
+    private static int JumpTo(ReadOnlySpan<byte> text, int i, int pending)
+    {
+        var pattern = (pending & CommBit) != 0 ? " comm="u8 : (pending & ExeBit) != 0 ? " exe="u8 : " key="u8;
+        int found = text[(i - 1)..].IndexOf(pattern);
+        if (found <= 0) return found == 0 ? i : -1;
+        var passed = text.Slice(i, found - 1);
+        return passed.Contains((byte)0x1d) || (passed.Count((byte)'"') & 1) != 0 ? -1 : i + found;
+    }
+
     /// <summary>Where the key starting at <paramref name="i"/> ends: the first '=', ' ' or 0x1d from there, or the end.</summary>
     internal static int KeyEnd(ReadOnlySpan<byte> text, int i) => ScanTo(text, i, (byte)'=', (byte)' ', 0x1d);
 

@@ -48,6 +48,63 @@ public class AuditdReaderOptionsTests
         Assert.Equal(ReadResult.End, reader.Read(new RecordBuilder()));
     }
 
+    // The fields of a SYSCALL record after arch, syscall, success and exit, as the kernel writes them.
+    private const string Ids = "a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=2 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3";
+
+    /// <summary>
+    /// Records whose late strings (comm, exe, key) a filter reading only them finds by searching past the
+    /// other fields: in the kernel's order; with a quoted value holding " exe=" (which the kernel writes in
+    /// hex, but a log need not); with key before comm and exe; with an ENRICHED tail naming an exe.
+    /// </summary>
+    public static TheoryData<string> LateFieldRecords => new()
+    {
+        $"arch=c000003e syscall=59 success=yes exit=0 {Ids} comm=\"ls\" exe=\"/usr/bin/ls\" key=\"k\"",
+        $"arch=c000003e syscall=59 success=yes exit=0 {Ids} comm=\"a exe=/x key=y\" exe=\"/usr/bin/ls\" key=\"k\"",
+        $"arch=c000003e syscall=59 success=yes exit=0 key=\"k\" {Ids} comm=\"ls\" exe=\"/usr/bin/ls\"",
+        $"arch=c000003e syscall=59 success=yes exit=0 {Ids} exe=\"/usr/bin/ls\" comm=\"ls\" key=(null)\u001dARCH=x86_64 exe=/tmp/x comm=y",
+    };
+
+    [Theory]
+    [MemberData(nameof(LateFieldRecords))]
+    public void TheLateStringsAloneReadAsAWholeRecordReadsThem(string fields)
+    {
+        string log = $"type=SYSCALL msg=audit(1.001:10): {fields}\ntype=PROCTITLE msg=audit(1.001:10): proctitle=6C73\n";
+        var whole = Read(log, null);
+        foreach (string[] wanted in new string[][] { ["exe"], ["comm"], ["key"], ["comm", "exe"], ["exe", "key"], ["comm", "exe", "key"] })
+        {
+            var part = Read(log, wanted);
+            foreach (var name in wanted)
+                Assert.True(whole[name] == part[name], $"{string.Join(",", wanted)}: {name} '{part[name]}', not '{whole[name]}'");
+        }
+    }
+
+    [Fact]
+    public void ALateStringOnlyInTheEnrichedTailIsMissing()
+    {
+        string log = $"type=SYSCALL msg=audit(1.001:10): arch=c000003e syscall=59 success=yes exit=0 {Ids} comm=\"ls\" key=(null)\u001dARCH=x86_64 exe=/tmp/x\n";
+        using var reader = Reader(log, ["exe"]);
+        Assert.Equal(ReadResult.Error, reader.Read(new RecordBuilder()));
+        Assert.Contains("has no 'exe' field", reader.Error!.Message);
+    }
+
+    private static AuditdReader Reader(string log, IEnumerable<string>? fields) =>
+        new([AuditdSource.Stream(new MemoryStream(Encoding.ASCII.GetBytes(log)), "log")]) { Fields = fields };
+
+    private static Dictionary<string, string> Read(string log, IEnumerable<string>? fields)
+    {
+        using var reader = Reader(log, fields);
+        var builder = new RecordBuilder();
+        var result = reader.Read(builder);
+        Assert.True(result == ReadResult.Record, $"{string.Join(",", fields ?? [])}: {reader.Error?.Message}");
+        var record = new Record(builder.Build());
+        return new()
+        {
+            ["comm"] = Encoding.ASCII.GetString(record.Comm),
+            ["exe"] = Encoding.ASCII.GetString(record.Exe),
+            ["key"] = Encoding.ASCII.GetString(record.GetString(RecordLayout.StringNamed("key")!)),
+        };
+    }
+
     private const string BadUidLog =
         "type=SYSCALL msg=audit(1.001:10): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=2 auid=1000 uid=zz gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3 comm=\"ls\" exe=\"/usr/bin/ls\" key=(null)\n" +
         "type=CWD msg=audit(1.001:10): cwd=zz\n" +
