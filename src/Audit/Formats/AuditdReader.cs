@@ -418,8 +418,9 @@ public sealed class AuditdReader : IDisposable
         return true;
     }
 
-    // Ring and history slots without a division: an integer division per event was a few percent of a
-    // count (the ring's length is maxOpenEvents + 1, not a power of two; the history's is one).
+    // Ring and history slots without an integer division, which every event paid a few times (the ring's
+    // length is maxOpenEvents + 1, not a power of two; the history's is one). No faster in a timed count
+    // here, but no slower either, and simpler than the modulo it replaces where it wraps.
     private int RingSlot(int n)
     {
         int slot = _head + n;

@@ -300,7 +300,6 @@ internal static class AuditdSyscall
         return true;
     }
 
-    /// <summary>The key whose name is <paramref name="length"/> bytes packed little-endian in <paramref name="packed"/>.</summary>
     private static readonly int CommBit = Bit("comm"), ExeBit = Bit("exe"), LateBits = CommBit | ExeBit | Bit("key");
 
     /// <summary>
