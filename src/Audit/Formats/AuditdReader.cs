@@ -309,6 +309,14 @@ public sealed class AuditdReader : IDisposable
         {
             if (_count > 0 && _ring[_head]!.Closed) return Emit();
 
+            // Most lines are whole in the line reader's buffer: taken here, without NextLine's source handling.
+            if (_lines is { } lines && lines.TryReadBuffered())
+            {
+                (_lineNumber, _position) = (lines.LineNumber, lines.Position);
+                _linesRead++;
+                if (!AddLine(lines.Line)) return ReadResult.Error;
+                continue;
+            }
             var status = NextLine(out long overLongBytes);
             if (status == LineStatus.Quiet)
             {
@@ -509,6 +517,7 @@ public sealed class AuditdReader : IDisposable
     /// starts. <paramref name="line"/> has no '\r'. (Every line passes here: the messages are built out of
     /// line, so that the position stays in a register and the frame small.)
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryParseHeader(ReadOnlySpan<byte> line, out RecordKind kind, out AuxRecord aux, out AuditdEventId id, out int bodyAt, out string? message)
     {
         kind = RecordKind.Other;
@@ -599,6 +608,7 @@ public sealed class AuditdReader : IDisposable
     /// The line goes on with " msg=audit(" after the type, so the 16 bytes from <paramref name="at"/> that
     /// a type of more than 8 bytes is packed from are all in the line, and 8 bytes for a shorter one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private (RecordKind, AuxRecord) Classify(ReadOnlySpan<byte> line, int at, int length)
     {
         var type = line.Slice(at, length);

@@ -348,7 +348,6 @@ internal static class AuditdSyscall
     {
         // A byte of x ^ broadcast(v) is zero where the word holds v; (x - 0x01..) & ~x & 0x80.. marks the
         // first zero byte exactly (bits above it may be marked too, which the lowest-bit count ignores).
-        const ulong Ones = 0x0101010101010101UL, Highs = 0x8080808080808080UL;
         ulong xa = word ^ (Ones * a), xb = word ^ (Ones * b), xc = word ^ (Ones * c);
         ulong found = ((xa - Ones) & ~xa | (xb - Ones) & ~xb | (xc - Ones) & ~xc) & Highs;
         return BitOperations.TrailingZeroCount(found) >> 3;
@@ -491,6 +490,7 @@ internal static class AuditdSyscall
 
     internal static bool TryHex(ReadOnlySpan<byte> text, int maxDigits, out ulong value)
     {
+        if (text.Length == 8 && maxDigits >= 8) return TryHex8(BinaryPrimitives.ReadUInt64LittleEndian(text), out value);
         ulong v = 0;
         int digits = 0;
         // No branch per digit: a bad one makes the or of all of them negative.
@@ -503,6 +503,29 @@ internal static class AuditdSyscall
         value = v;
         return digits >= 0 && text.Length > 0 && text.Length <= maxDigits;
     }
+
+    /// <summary>
+    /// Eight hex digits (either case) at once, the first in the low byte of <paramref name="word"/>: every
+    /// arch (<c>c000003e</c>) and many arguments are eight digits long.
+    /// </summary>
+    private static bool TryHex8(ulong word, out ulong value)
+    {
+        ulong lower = word | Ones * 0x20;
+        bool valid = (word & Highs) == 0 && (InRange(word, (byte)'0', (byte)'9') | InRange(lower, (byte)'a', (byte)'f')) == Highs;
+        // '0'-'9' have bit 6 clear, letters set: a digit's value is its low nibble, plus 9 for a letter.
+        ulong nibbles = (word & Ones * 0x0F) + 9 * ((word >> 6) & Ones);
+        // The first digit is the most significant: pair the bytes, then the pairs, then the halves.
+        ulong pairs = ((nibbles & 0x00FF00FF00FF00FFUL) << 4) | ((nibbles >> 8) & 0x00FF00FF00FF00FFUL);
+        ulong quads = ((pairs & 0x0000FFFF0000FFFFUL) << 8) | ((pairs >> 16) & 0x0000FFFF0000FFFFUL);
+        value = valid ? (quads & 0xFFFF) << 16 | quads >> 32 : 0;
+        return valid;
+    }
+
+    private const ulong Ones = 0x0101010101010101UL, Highs = Ones * 0x80;
+
+    /// <summary>For bytes below 0x80, (b + 0x80 - lo) &amp; ~(b + 0x7f - hi) has its high bit set when lo &lt;= b &lt;= hi.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong InRange(ulong x, byte lo, byte hi) => (x + Ones * (byte)(0x80 - lo)) & ~(x + Ones * (byte)(0x7f - hi)) & Highs;
 
     internal static bool TryDecimal(ReadOnlySpan<byte> text, out ulong value)
     {

@@ -65,23 +65,27 @@ internal sealed class LineReader : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ReadLine(out long overLongBytes)
     {
-        // The common case inline: a whole line in the buffer, not the first (which may start with a byte
-        // order mark), not too long.
-        if (_lineNumber > 0 && _buffer is { } buffer)
-        {
-            int newline = buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
-            if (newline >= 0 && newline + _scan - _start <= _maxLineBytes)
-            {
-                newline += _scan;
-                (_lineStart, _lineLength) = (_start, newline - _start);
-                _start = _scan = newline + 1;
-                _lineNumber++;
-                Quiet = false;
-                overLongBytes = 0;
-                return true;
-            }
-        }
-        return ReadLineSlowly(out overLongBytes);
+        overLongBytes = 0;
+        return TryReadBuffered() || ReadLineSlowly(out overLongBytes);
+    }
+
+    /// <summary>
+    /// <see cref="ReadLine"/>'s common case, inline and without reading: moves to the next line if it is
+    /// whole in the buffer, not the first (which may start with a byte order mark) and not too long. False
+    /// otherwise, with nothing changed: <see cref="ReadLine"/> then reads on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadBuffered()
+    {
+        if (_lineNumber == 0 || _buffer is not { } buffer) return false;
+        int newline = buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
+        if (newline < 0 || newline + _scan - _start > _maxLineBytes) return false;
+        newline += _scan;
+        (_lineStart, _lineLength) = (_start, newline - _start);
+        _start = _scan = newline + 1;
+        _lineNumber++;
+        Quiet = false;
+        return true;
     }
 
     private bool ReadLineSlowly(out long overLongBytes)

@@ -56,6 +56,49 @@ public class AuditdReaderTests
         Assert.Equal(ReadResult.End, reader.Read(builder));
     }
 
+    /// <summary>
+    /// Eight-digit hex values (the arch, and a0 here), which are decoded eight bytes at once: every byte
+    /// value but the line's and the fields' separators, at every place, reads as a hex parse of the text
+    /// would, or is an error naming the field.
+    /// </summary>
+    [Fact]
+    public void EightDigitHexValuesDecodeAsTheDigitsSay()
+    {
+        var lines = new List<(string Arch, string A0)>();
+        for (int place = 0; place < 8; place++)
+            for (int b = 1; b < 256; b++)
+                if (b is not ('\n' or '\r' or ' ' or 0x1d))
+                {
+                    lines.Add(("c000003e"[..place] + (char)b + "c000003e"[(place + 1)..], "7ffd1234"));
+                    lines.Add(("c000003e", "7ffd1234"[..place] + (char)b + "7ffd1234"[(place + 1)..]));
+                }
+        var text = new StringBuilder();
+        for (int i = 0; i < lines.Count; i++)
+            text.Append($"type=SYSCALL msg=audit(1.000:{i + 1}): {KernelText.Syscall($"arch={lines[i].Arch} syscall=59 success=yes exit=0 a0={lines[i].A0}")}\n")
+                .Append($"type=PROCTITLE msg=audit(1.000:{i + 1}): proctitle=6C73\n"); // ends the event: results in line order
+        using var reader = new AuditdReader(new MemoryStream(Encoding.Latin1.GetBytes(text.ToString())), Source);
+        var builder = new RecordBuilder();
+        foreach (var (arch, a0) in lines)
+        {
+            bool archHex = arch.All(char.IsAsciiHexDigit), a0Hex = a0.All(char.IsAsciiHexDigit);
+            var result = reader.Read(builder);
+            if (archHex && a0Hex)
+            {
+                Assert.True(result == ReadResult.Record, $"arch={arch} a0={a0}: {reader.Error?.Message}");
+                var record = new Record(builder.Build());
+                Assert.Equal((Convert.ToUInt32(arch, 16), Convert.ToUInt64(a0, 16)), (record.Arch, record.Load(RecordLayout.Scalars.First(f => f.Name == "a0"))));
+            }
+            else
+            {
+                Assert.True(result == ReadResult.Error, $"arch={arch} a0={a0} read as a record");
+                Assert.Contains(archHex ? "'a0'" : "'arch'", reader.Error!.Message);
+                Assert.Equal(ReadResult.Record, reader.Read(builder));   // its PROCTITLE, an event without a record
+                Assert.False(reader.HasRecord);
+            }
+        }
+        Assert.Equal(ReadResult.End, reader.Read(builder));
+    }
+
     [Fact]
     public void HexEncodedNullAndQuotedStringsDecode()
     {
