@@ -248,7 +248,7 @@ public static class FilterParser
         if (CheckParenDepth(text) is { } depthError) return (null, depthError);
         if (CheckSurrogates(text) is { } textError) return (null, textError);
 
-        var result = Policy.Parse(text);
+        var result = Policy.Parse(text, ParserPools.Instance);
         if (!result.Success) return (null, ToDiagnostic(text, result.Error!));
         return (result.Value, null);
     }
