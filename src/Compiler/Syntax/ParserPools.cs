@@ -18,15 +18,15 @@ internal sealed class ParserPools : IConfiguration<char>, IArrayPoolProvider
 
     public IArrayPoolProvider ArrayPoolProvider => this;
 
-    public ArrayPool<T> GetArrayPool<T>() => ThreadPool<T>.Instance ??= new ThreadPool<T>();
+    public ArrayPool<T> GetArrayPool<T>() => PerThread<T>.Instance ??= new PerThread<T>();
 
     /// <summary>
     /// One thread's arrays of one element type, kept as returned (the parser overwrites what it reads): a
     /// stack of a few dozen, which is what one parse has out at once.
     /// </summary>
-    private sealed class ThreadPool<T> : ArrayPool<T>
+    private sealed class PerThread<T> : ArrayPool<T>
     {
-        [ThreadStatic] public static ThreadPool<T>? Instance;
+        [ThreadStatic] public static PerThread<T>? Instance;
 
         private const int Kept = 64;
         private readonly T[][] _free = new T[Kept][];
