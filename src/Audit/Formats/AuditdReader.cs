@@ -312,8 +312,7 @@ public sealed class AuditdReader : IDisposable
             // Most lines are whole in the line reader's buffer: taken here, without NextLine's source handling.
             if (_lines is { } lines && lines.TryReadBuffered())
             {
-                (_lineNumber, _position) = (lines.LineNumber, lines.Position);
-                _linesRead++;
+                Took(lines);
                 if (!AddLine(lines.Line)) return ReadResult.Error;
                 continue;
             }
@@ -528,7 +527,7 @@ public sealed class AuditdReader : IDisposable
         if (line.StartsWith("node="u8))
         {
             p = line.IndexOf((byte)' ') + 1;
-            if (p == 0) return Malformed(HeaderError.NoType, line, 0, 0, out message);
+            if (p == 0) return Malformed(HeaderError.NodeOnly, line, 0, 0, out message);
         }
         if (!line[p..].StartsWith("type="u8)) return Malformed(HeaderError.NoType, line, p, 0, out message);
         p += "type=".Length;
@@ -583,14 +582,14 @@ public sealed class AuditdReader : IDisposable
         return true;
     }
 
-    private enum HeaderError : byte { NoType, NoTypeName, NoMsg, BadId }
+    private enum HeaderError : byte { NodeOnly, NoType, NoTypeName, NoMsg, BadId }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool Malformed(HeaderError error, ReadOnlySpan<byte> line, int at, int length, out string? message)
     {
         message = error switch
         {
-            HeaderError.NoType when line.StartsWith("node="u8) && at == 0 => "expected 'type=' after the node name",
+            HeaderError.NodeOnly => "expected 'type=' after the node name",
             HeaderError.NoType => $"expected a record 'type=TYPE msg=audit(...)', got '{AuditdSyscall.Show(line[at..])}'",
             HeaderError.NoTypeName => "expected a record type and ' msg=audit(' after 'type='",
             HeaderError.NoMsg => $"expected 'msg=audit(' after 'type={AuditdSyscall.Show(line.Slice(at, length))}'",
@@ -713,14 +712,19 @@ public sealed class AuditdReader : IDisposable
             }
             if (more)
             {
-                _lineNumber = _lines.LineNumber;
-                _position = _lines.Position;
-                _linesRead++;
+                Took(_lines);
                 return LineStatus.Line;
             }
             if (_lines.Quiet) return LineStatus.Quiet;
             CloseSource();
         }
+    }
+
+    /// <summary>The bookkeeping of a line read from <paramref name="lines"/>, the current source's.</summary>
+    private void Took(LineReader lines)
+    {
+        (_lineNumber, _position) = (lines.LineNumber, lines.Position);
+        _linesRead++;
     }
 
     private void CloseSource()

@@ -206,78 +206,39 @@ internal static class AuditdSyscall
         ruledOut = false;
         builder.Clear();
         seen = 0;
-        int i = 0, n = text.Length;
+        var tokens = new RecordTokens(text, recordName);
         bool jump = true;
         // Where the first search started, and what had been seen there: a field the search did not find
         // may be among those it passed over (a log not in the kernel's order), which are then read after all.
         int jumpedFrom = -1, seenBeforeJump = 0;
-        // One pass over the bytes, eight at a time (KeyEnd, ValueEnd).
-        // The ENRICHED tail after \x1d is not the kernel's and ends the record's text.
         while (true)
         {
-            if (i >= n || text[i] == 0x1d)
-            {
-                // The end with a wanted field not found after a search passed fields over: read those too.
-                if (!jump || jumpedFrom < 0 || (fields & ~seen) == 0) break;
-                (i, seen, jump) = (jumpedFrom, seenBeforeJump, false);
-                continue;
-            }
-            byte c = text[i];
-            if (c == (byte)' ')
-            {
-                i++;
-                continue;
-            }
             // Once only the strings at the end of the record (comm, exe, key) are still wanted, the fields
             // before them are passed over in one search (a filter on exe needs no uid).
-            if (jump && i > 0 && (fields & ~seen) is not 0 and var pending && (pending & ~LateBits) == 0)
+            if (jump && (fields & ~seen) is not 0 and var pending && (pending & ~LateBits) == 0 && tokens.AtField() && tokens.Position > 0)
             {
-                int at = JumpTo(text, i, pending);
+                int i = tokens.Position, at = JumpTo(text, i, pending);
                 if (at < 0 && jumpedFrom >= 0)
                 {
-                    (i, seen, jump) = (jumpedFrom, seenBeforeJump, false);
+                    (tokens.Position, seen, jump) = (jumpedFrom, seenBeforeJump, false);
                     continue;
                 }
                 if (at < 0) jump = false;
                 else
                 {
                     if (jumpedFrom < 0 && at > i) (jumpedFrom, seenBeforeJump) = (i, seen);
-                    i = at;
+                    tokens.Position = at;
                 }
             }
-            int keyStart = i;
-            i = KeyEnd(text, i);
-            c = i < n ? text[i] : (byte)0;
-            var keyBytes = text[keyStart..i];
-            if (i == n || c != (byte)'=')
+            if (!tokens.Next(out var keyBytes, out var value, out bool quoted, out message))
             {
-                // The kernel writes only KEY=VALUE fields: a bare word is a line cut short (`... a2=3 a3`) or damaged.
-                message = $"{recordName} record: '{Show(keyBytes)}' is not a KEY=VALUE field (the line is cut short or damaged)";
-                return false;
+                if (message is not null) return false;
+                // The end with a wanted field not found after a search passed fields over: read those too.
+                if (!jump || jumpedFrom < 0 || (fields & ~seen) == 0) break;
+                (tokens.Position, seen, jump) = (jumpedFrom, seenBeforeJump, false);
+                continue;
             }
-            i++;
-
-            ReadOnlySpan<byte> value;
-            bool quoted = i < n && text[i] == (byte)'"';
-            if (quoted)
-            {
-                int close = text[(i + 1)..].IndexOf((byte)'"');
-                if (close < 0)
-                {
-                    message = $"{recordName} field '{Show(keyBytes)}': unterminated quoted value";
-                    return false;
-                }
-                value = text.Slice(i + 1, close);
-                i += close + 2;
-            }
-            else
-            {
-                int valueStart = i;
-                i = ValueEnd(text, i);
-                value = text[valueStart..i];
-            }
-
-            var key = FindKey(text, keyStart, keyBytes.Length);
+            var key = FindKey(text, tokens.KeyAt, keyBytes.Length);
             if (key is null) continue;
             if ((seen & key.Bit) != 0)
             {

@@ -125,7 +125,7 @@ internal sealed class EventExtras
 
     private bool Text(ReadOnlySpan<byte> body, string record, ReadOnlySpan<byte> name, StringField field, byte[] scratch, out string? message)
     {
-        var t = new Tokens(body, record);
+        var t = new RecordTokens(body, record);
         while (t.Next(out var key, out var value, out bool quoted, out message))
             if (key.SequenceEqual(name))
             {
@@ -138,7 +138,7 @@ internal sealed class EventExtras
 
     private bool Path(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
     {
-        var t = new Tokens(body, "PATH");
+        var t = new RecordTokens(body, "PATH");
         int item = -1;
         while (t.Next(out var key, out var value, out bool quoted, out message))
         {
@@ -196,7 +196,7 @@ internal sealed class EventExtras
 
     private bool Proctitle(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
     {
-        var t = new Tokens(body, "PROCTITLE");
+        var t = new RecordTokens(body, "PROCTITLE");
         while (t.Next(out var key, out var value, out bool quoted, out message))
             if (key.SequenceEqual("proctitle"u8))
             {
@@ -220,7 +220,7 @@ internal sealed class EventExtras
     /// </summary>
     private bool Execve(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
     {
-        var t = new Tokens(body, "EXECVE");
+        var t = new RecordTokens(body, "EXECVE");
         while (t.Next(out var key, out var value, out bool quoted, out message))
         {
             if (key.SequenceEqual("argc"u8))
@@ -253,7 +253,7 @@ internal sealed class EventExtras
     /// <summary>SOCKADDR: <c>saddr=HEX</c>, a struct sockaddr (the event's first one counts).</summary>
     private bool Sockaddr(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
     {
-        var t = new Tokens(body, "SOCKADDR");
+        var t = new RecordTokens(body, "SOCKADDR");
         while (t.Next(out var key, out var value, out _, out message))
         {
             if (!key.SequenceEqual("saddr"u8)) continue;
@@ -295,7 +295,7 @@ internal sealed class EventExtras
 
     private bool Openat2(ReadOnlySpan<byte> body, out string? message)
     {
-        var t = new Tokens(body, "OPENAT2");
+        var t = new RecordTokens(body, "OPENAT2");
         while (t.Next(out var key, out var value, out _, out message))
             if (key.SequenceEqual("oflag"u8))
             {
@@ -350,54 +350,6 @@ internal sealed class EventExtras
         return false;
     }
 
-    /// <summary>The KEY=VALUE fields of a record's kernel text, up to any \x1d (auditd's ENRICHED tail).</summary>
-    private ref struct Tokens(ReadOnlySpan<byte> text, string record)
-    {
-        private readonly ReadOnlySpan<byte> _text = text;
-        private int _at;
-
-        public bool Next(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out bool quoted, out string? message)
-        {
-            key = value = default;
-            quoted = false;
-            message = null;
-            // The position in a local: a loop over the field stores it every step.
-            var text = _text;
-            int at = _at;
-            while (at < text.Length && text[at] == (byte)' ') at++;
-            if (at >= text.Length || text[at] == 0x1d)
-            {
-                _at = at;
-                return false;
-            }
-            int start = at;
-            at = AuditdSyscall.KeyEnd(text, at);
-            key = text[start..at];
-            if (at >= text.Length || text[at] != (byte)'=')
-            {
-                message = $"{record} record: '{AuditdSyscall.Show(key)}' is not a KEY=VALUE field (the line is cut short or damaged)";
-                return false;
-            }
-            at++;
-            if (at < text.Length && text[at] == (byte)'"')
-            {
-                int close = text[(at + 1)..].IndexOf((byte)'"');
-                if (close < 0)
-                {
-                    message = $"{record} field '{AuditdSyscall.Show(key)}': unterminated quoted value";
-                    return false;
-                }
-                value = text.Slice(at + 1, close);
-                quoted = true;
-                _at = at + close + 2;
-                return true;
-            }
-            int v = at;
-            _at = at = AuditdSyscall.ValueEnd(text, at);
-            value = text[v..at];
-            return true;
-        }
-    }
 }
 
 /// <summary>

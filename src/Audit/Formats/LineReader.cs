@@ -72,14 +72,20 @@ internal sealed class LineReader : IDisposable
     /// <summary>
     /// <see cref="ReadLine"/>'s common case, inline and without reading: moves to the next line if it is
     /// whole in the buffer, not the first (which may start with a byte order mark) and not too long. False
-    /// otherwise, with nothing changed: <see cref="ReadLine"/> then reads on.
+    /// otherwise, no line taken: <see cref="ReadLine"/> then reads on (from where this search stopped: the
+    /// buffered bytes are not searched again).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadBuffered()
     {
         if (_lineNumber == 0 || _buffer is not { } buffer) return false;
         int newline = buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
-        if (newline < 0 || newline + _scan - _start > _maxLineBytes) return false;
+        if (newline < 0)
+        {
+            _scan = _end;
+            return false;
+        }
+        if (newline + _scan - _start > _maxLineBytes) return false;
         newline += _scan;
         (_lineStart, _lineLength) = (_start, newline - _start);
         _start = _scan = newline + 1;
