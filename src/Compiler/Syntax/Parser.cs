@@ -22,21 +22,16 @@ public static class FilterParser
     private static readonly HashSet<string> Keywords = ["and", "or", "not", "in", "startswith", "endswith", "contains", "true", "false"];
 
     // Whitespace and '#' comments to the end of the line.
-    private static readonly Parser<char, Unit> Ws =
-        Whitespace.IgnoreResult().Or(Char('#').Then(AnyCharExcept('\n').SkipMany())).SkipMany();
+    private static readonly Parser<char, Unit> Ws = Lexemes.Whitespace;
 
-    private static readonly Parser<char, char> IdentChar = Token(c => char.IsAsciiLetterOrDigit(c) || c == '_');
-
-    private static Parser<char, T> Tok<T>(Parser<char, T> p) => p.Before(Ws);
+    private static readonly Parser<char, char> IdentChar = Token(Lexemes.IsNameChar);
 
     private static Parser<char, (T Value, TextSpan Span)> Spanned<T>(Parser<char, T> p) =>
         Map((start, value, end) => (value, new TextSpan(start, end)), CurrentOffset, p, CurrentOffset).Before(Ws);
 
-    private static Parser<char, TextSpan> Keyword(string word) =>
-        Spanned(Try(String(word).Before(Not(IdentChar)))).Select(t => t.Span).Labelled($"'{word}'");
+    private static Parser<char, TextSpan> Keyword(string word) => Lexemes.Keyword(word);
 
-    private static Parser<char, TextSpan> Symbol(string text, string notFollowedBy = "") =>
-        Spanned(Try(notFollowedBy.Length == 0 ? String(text) : String(text).Before(Not(OneOf(notFollowedBy))))).Select(t => t.Span).Labelled($"'{text}'");
+    private static Parser<char, TextSpan> Symbol(string text, string notFollowedBy = "") => Lexemes.Symbol(text, notFollowedBy);
 
     // ---- terminals ----
 
@@ -89,11 +84,10 @@ public static class FilterParser
 
     private static readonly Parser<char, SyntaxNode> StringLiteral = StringLiteralLabelled("expression");
 
-    private static readonly Parser<char, string> Identifier =
-        Token(c => char.IsAsciiLetter(c) || c == '_').Then(IdentChar.ManyString(), (first, rest) => first + rest);
+    private static readonly Parser<char, (string Value, TextSpan Span)> Identifier = Lexemes.Name;
 
     private static readonly Parser<char, SyntaxNode> NameOrBool =
-        Try(Spanned(Identifier).Assert(t => !Keywords.Contains(t.Value) || t.Value is "true" or "false", "a name"))
+        Try(Identifier.Assert(t => !Keywords.Contains(t.Value) || t.Value is "true" or "false", "a name"))
         .Select(t => t.Value switch
         {
             "true" => new BoolLiteralSyntax(true, t.Span),
@@ -112,11 +106,11 @@ public static class FilterParser
     private static readonly Parser<char, SyntaxNode> Primary =
         OneOf(DateTime, Number, NameOrBool).Labelled("expression").Or(StringLiteral).Or(Parenthesised);
 
-    private static readonly Parser<char, (UnaryOp Op, TextSpan Span)> PrefixOp = OneOf(
-        Symbol("~").Select(s => (UnaryOp.BitNot, s)),
-        Symbol("-").Select(s => (UnaryOp.Negate, s)),
-        Symbol("!", "=").Select(s => (UnaryOp.LogicalNot, s)),
-        Keyword("not").Select(s => (UnaryOp.LogicalNot, s))).Labelled("expression");
+    private static readonly Parser<char, (UnaryOp Op, TextSpan Span)> PrefixOp = Lexemes.OneOf(
+        (Symbol("~"), UnaryOp.BitNot),
+        (Symbol("-"), UnaryOp.Negate),
+        (Symbol("!", "="), UnaryOp.LogicalNot),
+        (Keyword("not"), UnaryOp.LogicalNot)).Labelled("expression");
 
     // Prefix operators are collected and applied in a loop (not by recursion), so a long run of them
     // cannot overflow the stack here; the depth check after parsing bounds the tree.
@@ -129,9 +123,10 @@ public static class FilterParser
             return node;
         }, PrefixOp.Many().Select(o => o.ToList()), Primary);
 
-    private static Parser<char, Func<SyntaxNode, SyntaxNode, SyntaxNode>> Binary(Parser<char, TextSpan> token, BinaryOp op) =>
-        token.Select<Func<SyntaxNode, SyntaxNode, SyntaxNode>>(opSpan =>
-            (l, r) => new BinarySyntax(op, l, r, opSpan, TextSpan.Cover(l.Span, r.Span)));
+    /// <summary>The binary operators of one level, by their symbols (one parser for them all: each is tried after every operand).</summary>
+    private static Parser<char, Func<SyntaxNode, SyntaxNode, SyntaxNode>> Binary(params (Parser<char, TextSpan> Symbol, BinaryOp Op)[] ops) =>
+        Lexemes.OneOf(ops).Select<Func<SyntaxNode, SyntaxNode, SyntaxNode>>(op =>
+            (l, r) => new BinarySyntax(op.Value, l, r, op.Span, TextSpan.Cover(l.Span, r.Span)));
 
     private static readonly Parser<char, SetElementSyntax> SetElement =
         Map((lo, hi) => new SetElementSyntax(lo, hi.HasValue ? hi.Value : null,
@@ -148,7 +143,7 @@ public static class FilterParser
 
     /// <summary>A name that is not a keyword (a list or macro name, or a definition's name).</summary>
     private static Parser<char, NameSyntax> PlainName(string label) =>
-        Try(Spanned(Identifier).Assert(t => !Keywords.Contains(t.Value), label))
+        Try(Identifier.Assert(t => !Keywords.Contains(t.Value), label))
         .Select(t => new NameSyntax(t.Value, t.Span))
         .Labelled(label);
 
@@ -169,25 +164,25 @@ public static class FilterParser
 
     private static readonly Parser<char, SyntaxNode> BitOrLevel = ExpressionParser.Build(Unary,
     [
-        Operator.InfixL(Binary(Symbol("+"), BinaryOp.Add)).And(Operator.InfixL(Binary(Symbol("-"), BinaryOp.Subtract))),
-        Operator.InfixL(Binary(Symbol("<<"), BinaryOp.ShiftLeft)).And(Operator.InfixL(Binary(Symbol(">>"), BinaryOp.ShiftRight))),
-        Operator.InfixL(Binary(Symbol("&", "&"), BinaryOp.BitAnd)),
-        Operator.InfixL(Binary(Symbol("^"), BinaryOp.BitXor)),
-        Operator.InfixL(Binary(Symbol("|", "|"), BinaryOp.BitOr)),
+        Operator.InfixL(Binary((Symbol("+"), BinaryOp.Add), (Symbol("-"), BinaryOp.Subtract))),
+        Operator.InfixL(Binary((Symbol("<<"), BinaryOp.ShiftLeft), (Symbol(">>"), BinaryOp.ShiftRight))),
+        Operator.InfixL(Binary((Symbol("&", "&"), BinaryOp.BitAnd))),
+        Operator.InfixL(Binary((Symbol("^"), BinaryOp.BitXor))),
+        Operator.InfixL(Binary((Symbol("|", "|"), BinaryOp.BitOr))),
     ]);
 
     private static readonly Parser<char, SyntaxNode> Comparison = ExpressionParser.Build(BitOrLevel,
     [
-        Operator.InfixN(OneOf(
-            Binary(Symbol("=="), BinaryOp.Equal),
-            Binary(Symbol("!="), BinaryOp.NotEqual),
-            Binary(Symbol("<="), BinaryOp.LessEqual),
-            Binary(Symbol(">="), BinaryOp.GreaterEqual),
-            Binary(Symbol("<"), BinaryOp.Less),
-            Binary(Symbol(">"), BinaryOp.Greater),
-            Binary(Keyword("startswith"), BinaryOp.StartsWith),
-            Binary(Keyword("endswith"), BinaryOp.EndsWith),
-            Binary(Keyword("contains"), BinaryOp.Contains)))
+        Operator.InfixN(Binary(
+            (Symbol("=="), BinaryOp.Equal),
+            (Symbol("!="), BinaryOp.NotEqual),
+            (Symbol("<="), BinaryOp.LessEqual),
+            (Symbol(">="), BinaryOp.GreaterEqual),
+            (Symbol("<"), BinaryOp.Less),
+            (Symbol(">"), BinaryOp.Greater),
+            (Keyword("startswith"), BinaryOp.StartsWith),
+            (Keyword("endswith"), BinaryOp.EndsWith),
+            (Keyword("contains"), BinaryOp.Contains)))
         .And(Operator.Postfix(InSuffix)),
     ]);
 
@@ -200,21 +195,21 @@ public static class FilterParser
         });
 
     private static readonly Parser<char, SyntaxNode> AndLevel =
-        Chain(Comparison, Symbol("&&").Or(Keyword("and")), isAnd: true);
+        Chain(Comparison, Lexemes.OneOf((Symbol("&&"), true), (Keyword("and"), true)).Select(t => t.Span), isAnd: true);
 
     private static readonly Parser<char, SyntaxNode> Expression =
-        Chain(AndLevel, Symbol("||").Or(Keyword("or")), isAnd: false);
+        Chain(AndLevel, Lexemes.OneOf((Symbol("||"), false), (Keyword("or"), false)).Select(t => t.Span), isAnd: false);
 
     // ---- policies: statements start with a reserved word, so no terminators are needed ----
 
     private static readonly Parser<char, SyntaxNode> ListDefinition =
         Map((start, name, elements) => (SyntaxNode)new ListDefinitionSyntax(name, elements.Elements, new TextSpan(start.Start, elements.Close.End)),
-            Keyword("list"), Spanned(Identifier).Select(t => new NameSyntax(t.Value, t.Span)).Labelled("name"),
+            Keyword("list"), Identifier.Select(t => new NameSyntax(t.Value, t.Span)).Labelled("name"),
             Symbol("=", "=").Then(Elements));
 
     private static readonly Parser<char, SyntaxNode> MacroDefinition =
         Map((start, name, body) => (SyntaxNode)new MacroDefinitionSyntax(name, body, new TextSpan(start.Start, body.Span.End)),
-            Keyword("macro"), Spanned(Identifier).Select(t => new NameSyntax(t.Value, t.Span)).Labelled("name"),
+            Keyword("macro"), Identifier.Select(t => new NameSyntax(t.Value, t.Span)).Labelled("name"),
             Symbol("=", "=").Then(Expression));
 
     private static readonly Parser<char, (RuleKind Kind, StringLiteralSyntax? Key, TextSpan Start)> RuleHead =
