@@ -78,6 +78,38 @@ public class AuditdReaderOptionsTests
         }
     }
 
+    /// <summary>
+    /// Records whose fields a filter reading a few of them decodes as a whole read does, whether it reads on
+    /// field by field, stops early or searches past the fields it does not read: in the kernel's order;
+    /// with a quoted value and an ENRICHED tail holding " uid=" and " a2="; with fields out of the kernel's
+    /// order (uid before auid, a2 after ses, success and exit last); without success and exit (a call that
+    /// never returned).
+    /// </summary>
+    public static TheoryData<string> SearchedFieldRecords => new()
+    {
+        $"arch=c000003e syscall=59 success=yes exit=0 {Ids} comm=\"ls\" exe=\"/usr/bin/ls\" key=\"k\"",
+        $"arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=2 comm=\"x uid=7 a2=8\" auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3 exe=\"/usr/bin/ls\" key=(null)\u001dARCH=x86_64 uid=9 a2=9",
+        "arch=c000003e syscall=59 uid=5 a0=1 a1=2 a3=4 items=1 ppid=1 pid=2 auid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3 a2=3 comm=\"ls\" exe=\"/usr/bin/ls\" key=(null) success=no exit=-13",
+        $"arch=c000003e syscall=231 {Ids} comm=\"ls\" exe=\"/usr/bin/ls\" key=(null)",
+    };
+
+    [Theory]
+    [MemberData(nameof(SearchedFieldRecords))]
+    [MemberData(nameof(LateFieldRecords))]
+    public void AnyFieldsReadAsAWholeRecordReadsThem(string fields)
+    {
+        string log = $"type=SYSCALL msg=audit(1.001:10): {fields}\ntype=PROCTITLE msg=audit(1.001:10): proctitle=6C73\n";
+        var whole = Read(log, null);
+        string[] names = ["success", "exit", "a0", "a2", "a3", "items", "ppid", "pid", "auid", "uid", "euid", "fsgid", "ses", "tty", "comm", "exe", "key"];
+        // Each field alone, and each pair: every distance a search can pass over.
+        foreach (var wanted in names.Select(n => new[] { n }).Concat(names.SelectMany((a, i) => names.Skip(i + 1).Select(b => new[] { a, b }))))
+        {
+            var part = Read(log, wanted);
+            foreach (var name in wanted)
+                Assert.True(whole[name] == part[name], $"{string.Join(",", wanted)}: {name} '{part[name]}', not '{whole[name]}'");
+        }
+    }
+
     [Fact]
     public void ALateStringOnlyInTheEnrichedTailIsMissing()
     {
@@ -97,12 +129,11 @@ public class AuditdReaderOptionsTests
         var result = reader.Read(builder);
         Assert.True(result == ReadResult.Record, $"{string.Join(",", fields ?? [])}: {reader.Error?.Message}");
         var record = new Record(builder.Build());
-        return new()
-        {
-            ["comm"] = Encoding.ASCII.GetString(record.Comm),
-            ["exe"] = Encoding.ASCII.GetString(record.Exe),
-            ["key"] = Encoding.ASCII.GetString(record.GetString(RecordLayout.StringNamed("key")!)),
-        };
+        var values = new Dictionary<string, string>();
+        foreach (var f in RecordLayout.Scalars) values[f.Name] = record.Load(f).ToString();
+        foreach (var name in new[] { "comm", "exe", "key", "tty" })
+            values[name] = Encoding.ASCII.GetString(record.GetString(RecordLayout.StringNamed(name)!));
+        return values;
     }
 
     private const string BadUidLog =
