@@ -177,8 +177,10 @@ public sealed class RecordBuilder
     private void EnsureExtras()
     {
         if (_staged.Length > 0) return;
-        _staged = new byte[StagedSize];
-        var larger = new byte[RecordLayout.MaxRecordSize];
+        // Not zeroed: only what is written is read back (a value up to its length, a record up to its end),
+        // and zeroing the 0.5 MB would touch every page of it (on these VMs 11 us a page, 1.5 ms a run).
+        _staged = GC.AllocateUninitializedArray<byte>(StagedSize);
+        var larger = GC.AllocateUninitializedArray<byte>(RecordLayout.MaxRecordSize);
         _buffer.CopyTo(larger);
         _buffer = larger;
     }
