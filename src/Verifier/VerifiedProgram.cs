@@ -52,29 +52,36 @@ public sealed class VerifiedProgram
     /// <summary>
     /// A form of this program that an engine or analysis derives from it (the interpreter's steps, the JIT's
     /// code, the syscall match table), built by <paramref name="build"/> on first use and kept with the program
-    /// for its lifetime: one per type. A race may build twice; one result is kept. What is kept is derived
-    /// from the program, so it changes nothing the verifier proved; a lookup is a few loads (engines call it
-    /// per record).
+    /// for its lifetime: one per type. Threads asking for a form not built yet wait for the one building it
+    /// (the workers of a parallel run all start by asking for the same ones: each built them, a policy's
+    /// syscall table twice). What is kept is derived from the program, so it changes nothing the verifier
+    /// proved; a lookup of a built form is a few loads and no lock (engines call it per record).
     /// </summary>
     public T Derived<T>(Func<VerifiedProgram, T> build) where T : class
     {
         var forms = Volatile.Read(ref _derived);
         int slot = DerivedSlot<T>.Index;
         if (forms is not null && slot < forms.Length && forms[slot] is T known) return known;
-        return AddDerived(slot, build(this));
+        lock (_building)
+        {
+            forms = Volatile.Read(ref _derived);
+            if (forms is not null && slot < forms.Length && forms[slot] is T built) return built;
+            return AddDerived(slot, build(this));
+        }
     }
 
+    // Held while a form is built; building one may ask for another (the lock is reentrant).
+    private readonly Lock _building = new();
+
+    // Under _building: readers see the old array or the grown one, never one half-filled.
     private T AddDerived<T>(int slot, T value) where T : class
     {
-        while (true)
-        {
-            var forms = Volatile.Read(ref _derived);
-            if (forms is not null && slot < forms.Length && forms[slot] is T known) return known;
-            var grown = new object?[Math.Max(slot + 1, forms?.Length ?? 0)];
-            forms?.CopyTo(grown, 0);
-            grown[slot] = value;
-            if (Interlocked.CompareExchange(ref _derived, grown, forms) == forms) return value;
-        }
+        var forms = _derived;
+        var grown = new object?[Math.Max(slot + 1, forms?.Length ?? 0)];
+        forms?.CopyTo(grown, 0);
+        grown[slot] = value;
+        Volatile.Write(ref _derived, grown);
+        return value;
     }
 
     private object?[]? _derived;

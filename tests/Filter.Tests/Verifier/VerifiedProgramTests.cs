@@ -69,6 +69,34 @@ public class VerifiedProgramTests
         Assert.False(program.Bytes.Span.SequenceEqual(bytes));
     }
 
+    /// <summary>
+    /// Threads asking at once for a derived form not built yet get one instance, built once (the workers
+    /// of a parallel run all ask for the syscall table and the interpreter's steps as they start).
+    /// </summary>
+    [Fact]
+    public void ADerivedFormIsBuiltOnceForThreadsAskingAtOnce()
+    {
+        var program = V.Verify(TestPrograms.Compile(Source).Image!.Encode()).Program!;
+        int builds = 0;
+        using var start = new Barrier(8);
+        var forms = new object[8];
+        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            forms[t] = program.Derived(_ =>
+            {
+                Interlocked.Increment(ref builds);
+                Thread.Sleep(20); // long enough that the others ask while it is being built
+                return new object();
+            });
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Equal(1, builds);
+        Assert.All(forms, f => Assert.Same(forms[0], f));
+        Assert.Same(forms[0], program.Derived<object>(_ => throw new InvalidOperationException("built again")));
+    }
+
     private static void AssertReadOnly<T>(IReadOnlyList<T> list)
     {
         if (list is IList<T> writable) Assert.Throws<NotSupportedException>(() => writable[0] = default!);
