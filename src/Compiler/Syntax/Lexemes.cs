@@ -22,11 +22,11 @@ internal static class Lexemes
     public static Parser<char, Unit> Whitespace { get; } = new WhitespaceParser();
 
     /// <summary><paramref name="text"/>, not followed by one of <paramref name="notFollowedBy"/>, then whitespace; its span.</summary>
-    public static Parser<char, TextSpan> Symbol(string text, string notFollowedBy = "") =>
+    public static SymbolParser Symbol(string text, string notFollowedBy = "") =>
         new SymbolParser(text, notFollowedBy.Length == 0 ? null : notFollowedBy.Contains, $"'{text}'");
 
     /// <summary>The word <paramref name="word"/>, not followed by a name's character, then whitespace; its span.</summary>
-    public static Parser<char, TextSpan> Keyword(string word) => new SymbolParser(word, IsNameChar, $"'{word}'");
+    public static SymbolParser Keyword(string word) => new(word, IsNameChar, $"'{word}'");
 
     /// <summary>A name (<c>[A-Za-z_][A-Za-z0-9_]*</c>), then whitespace: the name and its span. Not labelled.</summary>
     public static Parser<char, (string Value, TextSpan Span)> Name { get; } = new NameParser();
@@ -67,9 +67,10 @@ internal static class Lexemes
         }
     }
 
-    private sealed class SymbolParser(string text, Func<char, bool>? notFollowedBy, string label) : Parser<char, TextSpan>
+    /// <summary>A symbol or keyword: see <see cref="Symbol"/>, <see cref="Keyword"/>.</summary>
+    public sealed class SymbolParser(string text, Func<char, bool>? notFollowedBy, string label) : Parser<char, TextSpan>
     {
-        public readonly Expected<char> Expected = new(label);
+        internal readonly Expected<char> Expected = new(label);
 
         public override bool TryParse(ref ParseState<char> state, ref PooledList<Expected<char>> expecteds, out TextSpan result)
         {
@@ -80,7 +81,7 @@ internal static class Lexemes
         }
 
         /// <summary>The symbol and the whitespace after it, or (nothing consumed) the error String and Not would have set.</summary>
-        public bool TryMatch(ref ParseState<char> state, out TextSpan span, out Failure error)
+        internal bool TryMatch(ref ParseState<char> state, out TextSpan span, out Failure error)
         {
             span = default;
             long start = state.Location;
@@ -107,14 +108,13 @@ internal static class Lexemes
         }
     }
 
-    private readonly record struct Failure(Maybe<char> Unexpected, bool Eof, long Location);
+    internal readonly record struct Failure(Maybe<char> Unexpected, bool Eof, long Location);
 
     /// <summary>
     /// The first of <paramref name="symbols"/> that is there, and its value; as <c>OneOf</c> of them: when none
     /// is, the error of the one that got furthest (the first of those), and every one's label expected.
     /// </summary>
-    public static Parser<char, (T Value, TextSpan Span)> OneOf<T>(params (Parser<char, TextSpan> Symbol, T Value)[] symbols) =>
-        new ChoiceParser<T>([.. symbols.Select(s => ((SymbolParser)s.Symbol, s.Value))]);
+    public static Parser<char, (T Value, TextSpan Span)> OneOf<T>(params (SymbolParser Symbol, T Value)[] symbols) => new ChoiceParser<T>(symbols);
 
     private sealed class ChoiceParser<T>((SymbolParser Symbol, T Value)[] symbols) : Parser<char, (T Value, TextSpan Span)>
     {

@@ -29,9 +29,9 @@ public static class FilterParser
     private static Parser<char, (T Value, TextSpan Span)> Spanned<T>(Parser<char, T> p) =>
         Map((start, value, end) => (value, new TextSpan(start, end)), CurrentOffset, p, CurrentOffset).Before(Ws);
 
-    private static Parser<char, TextSpan> Keyword(string word) => Lexemes.Keyword(word);
+    private static Lexemes.SymbolParser Keyword(string word) => Lexemes.Keyword(word);
 
-    private static Parser<char, TextSpan> Symbol(string text, string notFollowedBy = "") => Lexemes.Symbol(text, notFollowedBy);
+    private static Lexemes.SymbolParser Symbol(string text, string notFollowedBy = "") => Lexemes.Symbol(text, notFollowedBy);
 
     // ---- terminals ----
 
@@ -124,7 +124,7 @@ public static class FilterParser
         }, PrefixOp.Many().Select(o => o.ToList()), Primary);
 
     /// <summary>The binary operators of one level, by their symbols (one parser for them all: each is tried after every operand).</summary>
-    private static Parser<char, Func<SyntaxNode, SyntaxNode, SyntaxNode>> Binary(params (Parser<char, TextSpan> Symbol, BinaryOp Op)[] ops) =>
+    private static Parser<char, Func<SyntaxNode, SyntaxNode, SyntaxNode>> Binary(params (Lexemes.SymbolParser Symbol, BinaryOp Op)[] ops) =>
         Lexemes.OneOf(ops).Select<Func<SyntaxNode, SyntaxNode, SyntaxNode>>(op =>
             (l, r) => new BinarySyntax(op.Value, l, r, op.Span, TextSpan.Cover(l.Span, r.Span)));
 
