@@ -121,8 +121,10 @@ internal sealed class Matcher(CliIO io, IRecordFilter filter, MatchSink sink, bo
     /// A reader of an auditd log as this run reads it. A parallel run's readers start inside a file: at line
     /// <paramref name="startLineNumber"/>, after the events <paramref name="ended"/> (<see cref="AuditdReader.EndedIds"/>).
     /// </summary>
-    internal AuditdReader OpenReader(IReadOnlyList<AuditdSource> sources, long startLineNumber = 1, AuditdEventId[]? ended = null) => new(sources)
+    internal AuditdReader OpenReader(IReadOnlyList<AuditdSource> sources, long startLineNumber = 1, AuditdEventId[]? ended = null,
+        AuditdReaderPool? pool = null) => new(sources)
     {
+        Pool = pool,
         Fields = FieldsOfFilterOnly ? Filter.Program.FieldsRead : null,
         Matches = FieldsOfFilterOnly ? SyscallMatchTable.Of(Filter.Program) : null,
         KeepLines = NeedsLines,

@@ -150,6 +150,7 @@ internal sealed class ParallelRun
             workers[w] = new Thread(() =>
             {
                 var filter = RecordFilters.Create(_matcher.Filter.Program, _matcher.Filter.Engine);
+                var events = new AuditdReaderPool();
                 try
                 {
                     while (true)
@@ -157,7 +158,7 @@ internal sealed class ParallelRun
                         slots.Wait(_stop.Token);
                         int k = Interlocked.Increment(ref next);
                         if (k >= _chunks.Length) return;
-                        try { Work(_chunks[k], filter); }
+                        try { Work(_chunks[k], filter, events); }
                         finally { _chunks[k].Done.Set(); }
                     }
                 }
@@ -195,13 +196,13 @@ internal sealed class ParallelRun
     /// <summary>Where a worker was idle, and its results up to there.</summary>
     private readonly record struct IdlePoint(long Offset, long Lines, int OutputLength, long Matches, long PastItems, long Ended);
 
-    private void Work(Chunk chunk, IRecordFilter filter)
+    private void Work(Chunk chunk, IRecordFilter filter, AuditdReaderPool events)
     {
         var output = new ChunkOutput();
         var sink = _plan.NewSink(output);
         // A chunk after the first starts past line 1: its first line keeps a byte order mark, as it does sequentially.
         using var reader = _matcher.OpenReader([new AuditdSource(_input.Name, () => new ChunkStream(_file.SafeFileHandle, chunk.Start))],
-            chunk.Start == 0 ? 1 : 2);
+            chunk.Start == 0 ? 1 : 2, pool: events);
         // Past this without an idle point, the merge reads on itself rather than hold ever more output here.
         long giveUpAt = chunk.End + Math.Max(_chunkBytes, 16 << 20);
         long matches = 0;

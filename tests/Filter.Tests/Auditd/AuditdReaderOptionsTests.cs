@@ -99,6 +99,49 @@ public class AuditdReaderOptionsTests
         }
     }
 
+    /// <summary>
+    /// Readers sharing a pool one after another (a parallel run's worker, chunk after chunk) read what fresh
+    /// readers read: every event's id, lines and record, paths and cwd included, whatever the reader before
+    /// left in the events it gave back; also when that reader stopped with events still open.
+    /// </summary>
+    [Fact]
+    public void ReadersSharingAPoolReadAsFreshReadersDo()
+    {
+        var logs = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Data", "oracle", "logs"), "*.log").Order().ToList();
+        string[] fields = ["syscall", "uid", "exe", "path0", "path1", "cwd", "inode0", "mode1", "key"];
+        var pool = new AuditdReaderPool();
+        foreach (var log in logs.Concat(logs.AsEnumerable().Reverse()))
+        {
+            Assert.Equal(Events(log, fields, null), Events(log, fields, pool));
+            Assert.Equal(Events(log, null, null), Events(log, null, pool));
+            // Stopped with events open (their records interleaved): they go back to the pool unfinished.
+            using var early = new AuditdReader([AuditdSource.Stream(new MemoryStream(Encoding.ASCII.GetBytes(Interleaved)), "log")]) { Fields = fields, Pool = pool };
+            Assert.Equal(ReadResult.Record, early.Read(new RecordBuilder()));
+        }
+    }
+
+    private const string Interleaved =
+        "type=SYSCALL msg=audit(1.001:10): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=2 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3 comm=\"ls\" exe=\"/usr/bin/ls\" key=\"k1\"\n" +
+        "type=SYSCALL msg=audit(1.001:11): arch=c000003e syscall=257 success=yes exit=3 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=3 auid=1000 uid=7 gid=1000 euid=7 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=3 comm=\"cat\" exe=\"/usr/bin/cat\" key=\"k2\"\n" +
+        "type=CWD msg=audit(1.001:11): cwd=\"/stale\"\n" +
+        "type=PATH msg=audit(1.001:11): item=0 name=\"/stale/path\" inode=99 dev=fe:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0\n" +
+        "type=PROCTITLE msg=audit(1.001:10): proctitle=6C73\n";
+
+    private static List<string> Events(string log, IEnumerable<string>? fields, AuditdReaderPool? pool)
+    {
+        using var reader = new AuditdReader([AuditdSource.File(log)]) { Fields = fields, Pool = pool };
+        var builder = new RecordBuilder();
+        var events = new List<string>();
+        for (ReadResult result; (result = reader.Read(builder)) != ReadResult.End;)
+        {
+            Assert.NotEqual(ReadResult.Error, result);
+            var lines = Enumerable.Range(0, reader.LineCount).Select(i => Encoding.UTF8.GetString(reader.GetLine(i)));
+            events.Add($"{reader.EventId} {result} {(result == ReadResult.Record ? Convert.ToHexString(builder.Build()) : "")} {string.Join("|", lines)}");
+        }
+        Assert.NotEmpty(events);
+        return events;
+    }
+
     [Fact]
     public void ALateStringOnlyInTheEnrichedTailIsMissing()
     {
