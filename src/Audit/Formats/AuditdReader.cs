@@ -373,7 +373,7 @@ public sealed class AuditdReader : IDisposable
             // Decoded into the event's extras; a new event's go into the spare ones first, so a bad first line
             // starts no event. Fields of a bad record decoded before the bad one stay (the error is reported).
             var extras = ev?.Extras ?? _spareExtras;
-            if (!extras.TryAdd(aux, text[bodyAt..], _hexScratch, out message))
+            if (!extras.TryAdd(aux, text[bodyAt..], _hexScratch, _aux, out message))
             {
                 if (ev is null) _spareExtras.Reset();
                 return Reject(message!);

@@ -6,12 +6,18 @@ namespace Filter.Audit.Formats;
 /// <summary>The records of an event besides SYSCALL that the record's fields come from (spec/auditd.md).</summary>
 internal enum AuxRecord : byte { None, Cwd, Path, Proctitle, Execve, Sockaddr, Openat2 }
 
-/// <summary>Which of those records a filter needs decoded (from the fields it reads).</summary>
+/// <summary>
+/// Which of those records a filter needs decoded (from the fields it reads), and which of a PATH record's
+/// fields: its reading stops once those are read (a filter on paths needs a record's name and inode, not the
+/// ten fields after them).
+/// </summary>
 [Flags]
-internal enum AuxFields : byte
+internal enum AuxFields : ushort
 {
     None = 0, Cwd = 1, Path = 2, Proctitle = 4, Execve = 8, Sockaddr = 16, Openat2 = 32,
-    All = Cwd | Path | Proctitle | Execve | Sockaddr | Openat2,
+    PathName = 64, PathInode = 128, PathDev = 256, PathMode = 512, PathOuid = 1024, PathOgid = 2048, PathNametype = 4096,
+    PathFields = PathName | PathInode | PathDev | PathMode | PathOuid | PathOgid | PathNametype,
+    All = Cwd | Path | Proctitle | Execve | Sockaddr | Openat2 | PathFields,
 }
 
 /// <summary>
@@ -19,7 +25,7 @@ internal enum AuxFields : byte
 /// any order, interleaved with other events) and put into the event's record when it is complete
 /// (<see cref="ApplyTo"/>), with the time and serial of its id and each item's name resolved against the cwd.
 /// The one decoding of these records: the auditd reader and the live source both use it (spec/record.md).
-/// Only the records the filter needs are decoded, and so checked.
+/// Only the records the filter needs are decoded, and so checked; of a PATH record, only the fields it reads.
 /// </summary>
 internal sealed class EventExtras
 {
@@ -53,7 +59,18 @@ internal sealed class EventExtras
             return runs;
         }).ToArray();
 
-    private static readonly StringField[] Strings = RecordLayout.Strings.Where(s => s.Name is "cwd" or "proctitle" or "argv" or "addr" || s.Name.StartsWith("name", StringComparison.Ordinal)).ToArray();
+    // The strings these records give, each with what decodes it.
+    private static readonly (StringField Field, AuxFields DecodedBy)[] Strings = [.. RecordLayout.Strings
+        .Select(s => (s, s.Name switch
+        {
+            "cwd" => AuxFields.Cwd,
+            "proctitle" => AuxFields.Proctitle,
+            "argv" => AuxFields.Execve,
+            "addr" => AuxFields.Sockaddr,
+            _ when s.Name.StartsWith("name", StringComparison.Ordinal) => AuxFields.PathName,
+            _ => AuxFields.None,
+        }))
+        .Where(s => s.Item2 != AuxFields.None)];
     private static readonly StringField Cwd = RecordLayout.StringNamed("cwd")!, ProctitleField = RecordLayout.StringNamed("proctitle")!;
     private static readonly StringField Argv = RecordLayout.StringNamed("argv")!, Addr = RecordLayout.StringNamed("addr")!;
     private static readonly StringField[] Names = [.. Enumerable.Range(0, RecordLayout.PathItems).Select(i => RecordLayout.StringAt(RecordLayout.NameDescriptor + 4 * i)!)];
@@ -75,8 +92,14 @@ internal sealed class EventExtras
                 "argv" or "argc" => AuxFields.Execve,
                 "saddr_fam" or "addr" or "port" => AuxFields.Sockaddr,
                 "oflag" => AuxFields.Openat2,
-                _ when stem == "path" => AuxFields.Path | AuxFields.Cwd,
-                _ when stem is "name" or "inode" or "dev" or "mode" or "ouid" or "ogid" or "nametype" => AuxFields.Path,
+                _ when stem == "path" => AuxFields.Path | AuxFields.PathName | AuxFields.Cwd,
+                _ when stem == "name" => AuxFields.Path | AuxFields.PathName,
+                _ when stem == "inode" => AuxFields.Path | AuxFields.PathInode,
+                _ when stem == "dev" => AuxFields.Path | AuxFields.PathDev,
+                _ when stem == "mode" => AuxFields.Path | AuxFields.PathMode,
+                _ when stem == "ouid" => AuxFields.Path | AuxFields.PathOuid,
+                _ when stem == "ogid" => AuxFields.Path | AuxFields.PathOgid,
+                _ when stem == "nametype" => AuxFields.Path | AuxFields.PathNametype,
                 _ => AuxFields.None,
             };
         }
@@ -106,13 +129,16 @@ internal sealed class EventExtras
         return AuxRecord.None;
     }
 
-    /// <summary>Decodes one record's text (after <c>msg=audit(...): </c>); false with a message naming the field when it does not decode.</summary>
-    public bool TryAdd(AuxRecord kind, ReadOnlySpan<byte> body, byte[] scratch, out string? message)
+    /// <summary>
+    /// Decodes one record's text (after <c>msg=audit(...): </c>), of a PATH record the fields in
+    /// <paramref name="wanted"/>; false with a message naming the field when it does not decode.
+    /// </summary>
+    public bool TryAdd(AuxRecord kind, ReadOnlySpan<byte> body, byte[] scratch, AuxFields wanted, out string? message)
     {
         _any = true;
         return kind switch
         {
-            AuxRecord.Path => Path(body, scratch, out message),
+            AuxRecord.Path => Path(body, scratch, wanted & AuxFields.PathFields, out message),
             AuxRecord.Cwd => Text(body, "CWD", "cwd"u8, Cwd, scratch, out message),
             AuxRecord.Proctitle => Proctitle(body, scratch, out message),
             AuxRecord.Execve => Execve(body, scratch, out message),
@@ -136,14 +162,18 @@ internal sealed class EventExtras
         return message is null;
     }
 
-    private bool Path(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
+    /// <summary>PATH: <c>item=</c> first, then of the fields after it those in <paramref name="wanted"/>, up to the last of them.</summary>
+    private bool Path(ReadOnlySpan<byte> body, byte[] scratch, AuxFields wanted, out string? message)
     {
         var t = new RecordTokens(body, "PATH");
         int item = -1;
-        while (t.Next(out var key, out var value, out bool quoted, out message))
+        var read = AuxFields.None;
+        message = null;
+        while ((item < 0 || (read & wanted) != wanted) && t.Next(out var key, out var value, out bool quoted, out message))
         {
-            if (key.SequenceEqual("item"u8))
+            if (item < 0)
             {
+                if (!key.SequenceEqual("item"u8)) { message = "PATH record: 'item' is not its first field"; return false; }
                 if (!AuditdSyscall.TryDecimal(value, out ulong n) || n > int.MaxValue) return Bad("PATH", "item", value, out message);
                 item = (int)n;
                 if (item >= RecordLayout.PathItems) return true; // beyond what a record holds (spec/record.md)
@@ -151,48 +181,59 @@ internal sealed class EventExtras
                 _items |= 1 << item;
                 continue;
             }
-            if (item < 0) { message = "PATH record: 'item' is not its first field"; return false; }
-            if (key.SequenceEqual("name"u8))
+            var field = PathField(key);
+            if ((field & wanted) == 0) continue;
+            read |= field;
+            switch (field)
             {
-                if (!AuditdSyscall.TryText(value, quoted, scratch, out var name)) return Bad("PATH", "name", value, out message);
-                _fields.SetString(Names[item], name);
-            }
-            else if (key.SequenceEqual("inode"u8))
-            {
-                if (!AuditdSyscall.TryDecimal(value, out ulong inode)) return Bad("PATH", "inode", value, out message);
-                _fields.SetU64(RecordLayout.Inode + 8 * item, inode);
-            }
-            else if (key.SequenceEqual("dev"u8))
-            {
-                // dev=fd:01: the major and minor numbers in hex, encoded as the kernel's dev_t (major << 20 | minor).
-                int colon = value.IndexOf((byte)':');
-                if (colon < 0 || !AuditdSyscall.TryHex(value[..colon], 3, out ulong major) || !AuditdSyscall.TryHex(value[(colon + 1)..], 5, out ulong minor))
-                    return Bad("PATH", "dev", value, out message);
-                _fields.SetU32(RecordLayout.Dev + 4 * item, (uint)(major << 20 | minor));
-            }
-            else if (key.SequenceEqual("mode"u8))
-            {
-                if (!TryOctal(value, out ulong mode) || mode > uint.MaxValue) return Bad("PATH", "mode", value, out message);
-                _fields.SetU32(RecordLayout.Mode + 4 * item, (uint)mode);
-            }
-            else if (key.SequenceEqual("ouid"u8) || key.SequenceEqual("ogid"u8))
-            {
-                if (!AuditdSyscall.TryDecimal(value, out ulong id) || id > uint.MaxValue) return Bad("PATH", key[1] == (byte)'u' ? "ouid" : "ogid", value, out message);
-                _fields.SetU32((key[1] == (byte)'u' ? RecordLayout.Ouid : RecordLayout.Ogid) + 4 * item, (uint)id);
-            }
-            else if (key.SequenceEqual("nametype"u8))
-            {
-                int type = -1;
-                foreach (var (n, v) in NameTypes)
-                    if (value.SequenceEqual(n)) type = v;
-                if (type < 0) return Bad("PATH", "nametype", value, out message);
-                _fields.SetU8(RecordLayout.Nametype + item, (byte)type);
+                case AuxFields.PathName:
+                    if (!AuditdSyscall.TryText(value, quoted, scratch, out var name)) return Bad("PATH", "name", value, out message);
+                    _fields.SetString(Names[item], name);
+                    break;
+                case AuxFields.PathInode:
+                    if (!AuditdSyscall.TryDecimal(value, out ulong inode)) return Bad("PATH", "inode", value, out message);
+                    _fields.SetU64(RecordLayout.Inode + 8 * item, inode);
+                    break;
+                case AuxFields.PathDev:
+                    // dev=fd:01: the major and minor numbers in hex, encoded as the kernel's dev_t (major << 20 | minor).
+                    int colon = value.IndexOf((byte)':');
+                    if (colon < 0 || !AuditdSyscall.TryHex(value[..colon], 3, out ulong major) || !AuditdSyscall.TryHex(value[(colon + 1)..], 5, out ulong minor))
+                        return Bad("PATH", "dev", value, out message);
+                    _fields.SetU32(RecordLayout.Dev + 4 * item, (uint)(major << 20 | minor));
+                    break;
+                case AuxFields.PathMode:
+                    if (!TryOctal(value, out ulong mode) || mode > uint.MaxValue) return Bad("PATH", "mode", value, out message);
+                    _fields.SetU32(RecordLayout.Mode + 4 * item, (uint)mode);
+                    break;
+                case AuxFields.PathOuid or AuxFields.PathOgid:
+                    bool ouid = field == AuxFields.PathOuid;
+                    if (!AuditdSyscall.TryDecimal(value, out ulong id) || id > uint.MaxValue) return Bad("PATH", ouid ? "ouid" : "ogid", value, out message);
+                    _fields.SetU32((ouid ? RecordLayout.Ouid : RecordLayout.Ogid) + 4 * item, (uint)id);
+                    break;
+                default: // nametype
+                    int type = -1;
+                    foreach (var (n, v) in NameTypes)
+                        if (value.SequenceEqual(n)) type = v;
+                    if (type < 0) return Bad("PATH", "nametype", value, out message);
+                    _fields.SetU8(RecordLayout.Nametype + item, (byte)type);
+                    break;
             }
         }
         if (message is not null) return false;
         if (item < 0) { message = "PATH record has no 'item' field (the kernel always writes it: the line is cut short or damaged)"; return false; }
         return true;
     }
+
+    /// <summary>The PATH field a key names (<see cref="AuxFields.None"/> for one not kept: rdev, cap_*, ...).</summary>
+    private static AuxFields PathField(ReadOnlySpan<byte> key) =>
+        key.SequenceEqual("name"u8) ? AuxFields.PathName
+        : key.SequenceEqual("inode"u8) ? AuxFields.PathInode
+        : key.SequenceEqual("dev"u8) ? AuxFields.PathDev
+        : key.SequenceEqual("mode"u8) ? AuxFields.PathMode
+        : key.SequenceEqual("ouid"u8) ? AuxFields.PathOuid
+        : key.SequenceEqual("ogid"u8) ? AuxFields.PathOgid
+        : key.SequenceEqual("nametype"u8) ? AuxFields.PathNametype
+        : AuxFields.None;
 
     private bool Proctitle(ReadOnlySpan<byte> body, byte[] scratch, out string? message)
     {
@@ -310,7 +351,8 @@ internal sealed class EventExtras
 
     /// <summary>
     /// Puts the event's time and serial into <paramref name="record"/> and, when any of these records came, their
-    /// fields, with each PATH item's name resolved against the cwd (<see cref="PathNames.Resolve"/>).
+    /// fields, with each PATH item's name resolved against the cwd (<see cref="PathNames.Resolve"/>). The record
+    /// is the one its SYSCALL (or ANOM_ABEND) record was just decoded into, so its strings are empty.
     /// </summary>
     public void ApplyTo(RecordBuilder record, AuditdEventId id, AuxFields wanted)
     {
@@ -318,14 +360,16 @@ internal sealed class EventExtras
         record.SetU64(RecordLayout.Serial, id.Serial);
         if (!_any) return;
         foreach (var (start, end) in ScalarRuns) record.CopyHeader(_fields, start, end);
-        foreach (var s in Strings) record.SetString(s, _fields.GetString(s));
-        if ((wanted & AuxFields.Path) == 0) return;
+        // Only the strings set are copied (the record's are empty).
+        foreach (var (field, decodedBy) in Strings)
+            if ((wanted & decodedBy) != 0 && _fields.GetString(field) is { IsEmpty: false } value) record.SetString(field, value);
+        if ((wanted & AuxFields.PathName) == 0) return;
         var cwd = _fields.GetString(Cwd);
-        for (int i = 0; i < RecordLayout.PathItems; i++)
+        for (int items = _items; items != 0; items &= items - 1)
         {
+            int i = System.Numerics.BitOperations.TrailingZeroCount(items);
             var name = _fields.GetString(Names[i]);
-            int n = name.Length == 0 ? 0 : PathNames.Resolve(name, cwd, record.StringArea(Paths[i]));
-            record.SetLength(Paths[i], Math.Max(0, n));
+            if (name.Length > 0) record.SetLength(Paths[i], Math.Max(0, PathNames.Resolve(name, cwd, record.StringArea(Paths[i]))));
         }
     }
 

@@ -65,7 +65,7 @@ public sealed class LiveEventDecoder
             if (r.Type == RecordTypes.Syscall) syscall ??= r;
             else if (r.Type == RecordTypes.AnomAbend) abend ??= r;
             else if (EventExtras.KindOf(RecordTypes.NameOf(r.Type), _aux) is var aux and not AuxRecord.None
-                && !_extras.TryAdd(aux, r.Body, _scratch, out message))
+                && !_extras.TryAdd(aux, r.Body, _scratch, _aux, out message))
                 return Fail($"event {ev.Id}: {message}");
         }
         LiveEventKind kind;

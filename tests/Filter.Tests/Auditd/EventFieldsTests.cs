@@ -126,7 +126,7 @@ public class EventFieldsTests
         for (int i = 0; i < 5; i++)
             lines.Add($"type=PATH msg=audit(10.5:7): item={i} name=\"n{i}\" inode={i + 1} dev=00:2a mode=0100644 ouid=1 ogid=2 rdev=00:00 nametype=CREATE cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0");
         lines.Add("type=EOE msg=audit(10.5:7): ");
-        using var reader = new AuditdReader(new MemoryStream(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n")), "t.log") { Fields = ["path0", "key", "tty"] };
+        using var reader = new AuditdReader(new MemoryStream(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n")), "t.log") { Fields = ["path0", "inode3", "dev3", "nametype3", "key", "tty"] };
         var builder = new RecordBuilder();
         Assert.Equal(ReadResult.Record, reader.Read(builder));
         var r = builder.ToArray();
@@ -171,6 +171,33 @@ public class EventFieldsTests
         Assert.Equal(family, Scalar(r, "saddr_fam"));
         Assert.Equal(addr, Text(r, "addr"));
         Assert.Equal(port, Scalar(r, "port"));
+    }
+
+    [Theory]
+    [InlineData("path0", "/etc/x")]     // read up to name=: the bad mode after it is not read
+    [InlineData("inode0", "5")]
+    [InlineData("nametype0", "1")]      // the bad mode passed over, not decoded
+    [InlineData("ogid0", "7")]
+    [InlineData("mode0", null)]         // read: an error
+    [InlineData("dev0", "42")]
+    public void APathRecordIsReadOnlyForTheFieldsTheFilterReads(string field, string? value)
+    {
+        string log = "type=SYSCALL msg=audit(1.0:1): arch=c000003e syscall=2 success=yes exit=3 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 " +
+            "pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts1 ses=1 comm=\"cat\" exe=\"/bin/cat\" key=(null)\n" +
+            "type=PATH msg=audit(1.0:1): item=0 name=\"/etc/x\" inode=5 dev=00:2a mode=0999 ouid=6 ogid=7 rdev=00:00 nametype=NORMAL cap_fp=0 odd\n" +
+            "type=EOE msg=audit(1.0:1): \n";
+        using var reader = new AuditdReader(new MemoryStream(Encoding.UTF8.GetBytes(log)), "t.log") { Fields = [field] };
+        var builder = new RecordBuilder();
+        var result = reader.Read(builder);
+        if (value is null)
+        {
+            Assert.Equal(ReadResult.Error, result);
+            Assert.Contains("PATH field 'mode': cannot decode 0999", reader.Error!.ToString());
+            return;
+        }
+        Assert.Equal(ReadResult.Record, result);
+        var r = builder.ToArray();
+        Assert.Equal(value, field == "path0" ? Text(r, field) : Scalar(r, field).ToString());
     }
 
     [Theory]
