@@ -51,6 +51,8 @@ internal sealed class Satisfiability
     private static readonly ScalarField ArchField = RecordLayout.ScalarNamed("arch")!;
 
     private readonly Dictionary<BoundBool, (Atom Atom, bool Invert)> _atoms = new(ReferenceEqualityComparer.Instance);
+    /// <summary>Per leaf, its one-literal cube list when it does not hold and when it does (shared: cube lists are never changed).</summary>
+    private readonly Dictionary<BoundBool, List<List<Literal>>?[]> _leafCubes = new(ReferenceEqualityComparer.Instance);
 
     // ---------------------------------------------------------------- syscall breakpoints
 
@@ -182,7 +184,9 @@ internal sealed class Satisfiability
             _ => null,
         };
         if (constant is { } value) return value == sense ? True : False;
-        return [[new Literal(atom, sense)]];
+        // Made once per leaf and sense: an analysis solves each rule once per interval of syscalls.
+        if (!_leafCubes.TryGetValue(node, out var bySense)) _leafCubes[node] = bySense = new List<List<Literal>>?[2];
+        return bySense[sense ? 1 : 0] ??= [[new Literal(atom, sense)]];
     }
 
     // The condition that always holds (one empty conjunction) and the one that never does (none), shared:
@@ -274,41 +278,71 @@ internal sealed class Satisfiability
     /// values found and confirms with the reference evaluator that <paramref name="check"/> equals
     /// <paramref name="positive"/> on it.
     /// </summary>
-    private static Outcome SolveCube(List<Literal> cube, Env env, BoundBool? check, bool positive, out byte[]? witness)
+    private Outcome SolveCube(List<Literal> cube, Env env, BoundBool? check, bool positive, out byte[]? witness)
     {
         witness = null;
         bool unknown = false;
-        var scalars = new Dictionary<ScalarField, ulong>();
-        foreach (var group in cube.Where(l => l.Atom is FieldAtom or BitsAtom).GroupBy(l => l.Atom is FieldAtom f ? f.Field : ((BitsAtom)l.Atom).Field))
+        // The values found are kept only to build a witness.
+        Dictionary<ScalarField, ulong>? scalars = check is null ? null : [];
+        Dictionary<StringField, byte[]>? strings = check is null ? null : [];
+        // Field by field, in the order the cube first names them (its literals grouped without LINQ: this is
+        // most of an analysis's solving, once per cube of every interval of syscalls).
+        _fieldsSolved.Clear();
+        foreach (var literal in cube)
         {
-            var outcome = SolveScalar(group.Key, group, env, out ulong value);
+            object? field = FieldOf(literal.Atom);
+            if (field is null) unknown |= literal.Atom is OpaqueAtom;
+            if (field is null || _fieldsSolved.Contains(field)) continue;
+            _fieldsSolved.Add(field);
+            Outcome outcome;
+            if (field is ScalarField scalar)
+            {
+                _scalarGroup.Clear();
+                foreach (var l in cube)
+                    if (scalar.Equals(FieldOf(l.Atom))) _scalarGroup.Add(l);
+                outcome = SolveScalar(scalar, _scalarGroup, env, out ulong value);
+                if (outcome == Outcome.Satisfiable && scalars is not null) scalars[scalar] = value;
+            }
+            else
+            {
+                var text = (StringField)field;
+                _stringGroup.Clear();
+                foreach (var l in cube)
+                    if (l.Atom is StringAtom a && a.Field.Equals(text)) _stringGroup.Add((a, l.Positive));
+                outcome = SolveString(text, _stringGroup, out var value);
+                if (outcome == Outcome.Satisfiable && strings is not null) strings[text] = value!;
+            }
             if (outcome == Outcome.Unsatisfiable) return outcome;
             if (outcome == Outcome.Unknown) unknown = true;
-            else scalars[group.Key] = value;
         }
-        var strings = new Dictionary<StringField, byte[]>();
-        foreach (var group in cube.Where(l => l.Atom is StringAtom).GroupBy(l => ((StringAtom)l.Atom).Field))
-        {
-            var outcome = SolveString(group.Key, group.Select(l => (Atom: (StringAtom)l.Atom, l.Positive)).ToList(), out var value);
-            if (outcome == Outcome.Unsatisfiable) return outcome;
-            if (outcome == Outcome.Unknown) unknown = true;
-            else strings[group.Key] = value!;
-        }
-        if (cube.Any(l => l.Atom is OpaqueAtom)) unknown = true;
         if (check is null) return unknown ? Outcome.Unknown : Outcome.Satisfiable;
 
         // Build the witness even when unsure: opaque atoms may happen to hold on it.
         var builder = new RecordBuilder();
-        foreach (var (field, value) in scalars) builder.SetScalar(field, value);
+        foreach (var (field, value) in scalars!) builder.SetScalar(field, value);
         builder.SetU32(RecordLayout.Syscall, (uint)env.Syscall);
         if (env.ArchIndex >= 0) builder.SetU32(RecordLayout.Arch, env.ArchValue);
         else if (!scalars.ContainsKey(ArchField)) builder.SetU32(RecordLayout.Arch, OtherArchValue(RangeList.Empty));
-        foreach (var (field, value) in strings) builder.SetString(field, value);
+        foreach (var (field, value) in strings!) builder.SetString(field, value);
         var record = builder.ToArray();
         if (ReferenceEvaluator.Evaluate(check, new Record(record)) != positive) return Outcome.Unknown;
         witness = record;
         return Outcome.Satisfiable;
     }
+
+    /// <summary>The field a literal's atom tests (a <see cref="ScalarField"/> or <see cref="StringField"/>); null for the others.</summary>
+    private static object? FieldOf(Atom atom) => atom switch
+    {
+        FieldAtom f => f.Field,
+        BitsAtom b => b.Field,
+        StringAtom s => s.Field,
+        _ => null,
+    };
+
+    // SolveCube's scratch: the fields solved so far and one field's literals.
+    private readonly List<object> _fieldsSolved = [];
+    private readonly List<Literal> _scalarGroup = [];
+    private readonly List<(StringAtom Atom, bool Positive)> _stringGroup = [];
 
     /// <summary>An arch value that is none of the known ones, outside <paramref name="excluded"/> if possible.</summary>
     private static uint OtherArchValue(ValueRange[] excluded)
