@@ -32,7 +32,7 @@ internal static class RunInputs
             {
                 raw = path == "-" ? io.Stdin()
                     : follow && i == paths.Count - 1 ? FollowedFile.Open(path)
-                    : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+                    : AuditdInput.OpenFile(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

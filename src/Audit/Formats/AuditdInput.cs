@@ -9,13 +9,18 @@ namespace Filter.Audit.Formats;
 /// </summary>
 public static class AuditdInput
 {
-    private const int FileBufferSize = 1 << 16;
+    /// <summary>
+    /// Opens a log file for reading, unbuffered: its readers read in blocks of their own (the line reader
+    /// 256 KB, <see cref="GzipInput"/> its buffer), and a FileStream buffer only made the first sniff of two
+    /// bytes read 64 KB into a buffer of fresh pages, to be copied out again.
+    /// </summary>
+    public static FileStream OpenFile(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan);
 
-    /// <summary>Opens <paramref name="path"/> for reading; the caller disposes the result.</summary>
+    /// <summary>Opens <paramref name="path"/> for reading, decompressed; the caller disposes the result.</summary>
     public static Stream Open(string path)
     {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-            FileBufferSize, FileOptions.SequentialScan);
+        var file = OpenFile(path);
         try
         {
             return Decompressing(file);
