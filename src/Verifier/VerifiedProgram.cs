@@ -59,16 +59,13 @@ public sealed class VerifiedProgram
     /// </summary>
     public T Derived<T>(Func<VerifiedProgram, T> build) where T : class
     {
-        var forms = Volatile.Read(ref _derived);
         int slot = DerivedSlot<T>.Index;
-        if (forms is not null && slot < forms.Length && forms[slot] is T known) return known;
-        lock (_building)
-        {
-            forms = Volatile.Read(ref _derived);
-            if (forms is not null && slot < forms.Length && forms[slot] is T built) return built;
-            return AddDerived(slot, build(this));
-        }
+        if (Built<T>(slot) is { } known) return known;
+        lock (_building) return Built<T>(slot) ?? AddDerived(slot, build(this));
     }
+
+    private T? Built<T>(int slot) where T : class =>
+        Volatile.Read(ref _derived) is { } forms && slot < forms.Length ? forms[slot] as T : null;
 
     // Held while a form is built; building one may ask for another (the lock is reentrant).
     private readonly Lock _building = new();

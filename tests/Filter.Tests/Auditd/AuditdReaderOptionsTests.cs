@@ -135,14 +135,18 @@ public class AuditdReaderOptionsTests
         for (ReadResult result; (result = reader.Read(builder)) != ReadResult.End;)
         {
             Assert.NotEqual(ReadResult.Error, result);
-            if (result != ReadResult.Record) continue;
-            var record = new Record(builder.Build());
-            var values = new Dictionary<string, string>();
-            foreach (var f in RecordLayout.Scalars) values[f.Name] = record.Load(f).ToString();
-            foreach (var f in RecordLayout.Strings) values[f.Name] = Encoding.UTF8.GetString(record.GetString(f));
-            events.Add(values);
+            if (result == ReadResult.Record) events.Add(FieldValues(new Record(builder.Build())));
         }
         return events;
+    }
+
+    /// <summary>Every field of a record, by name, as text.</summary>
+    private static Dictionary<string, string> FieldValues(Record record)
+    {
+        var values = new Dictionary<string, string>();
+        foreach (var f in RecordLayout.Scalars) values[f.Name] = record.Load(f).ToString();
+        foreach (var f in RecordLayout.Strings) values[f.Name] = Encoding.UTF8.GetString(record.GetString(f));
+        return values;
     }
 
     /// <summary>
@@ -206,12 +210,7 @@ public class AuditdReaderOptionsTests
         var builder = new RecordBuilder();
         var result = reader.Read(builder);
         Assert.True(result == ReadResult.Record, $"{string.Join(",", fields ?? [])}: {reader.Error?.Message}");
-        var record = new Record(builder.Build());
-        var values = new Dictionary<string, string>();
-        foreach (var f in RecordLayout.Scalars) values[f.Name] = record.Load(f).ToString();
-        foreach (var name in new[] { "comm", "exe", "key", "tty" })
-            values[name] = Encoding.ASCII.GetString(record.GetString(RecordLayout.StringNamed(name)!));
-        return values;
+        return FieldValues(new Record(builder.Build()));
     }
 
     private const string BadUidLog =
