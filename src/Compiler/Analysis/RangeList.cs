@@ -12,15 +12,20 @@ internal static class RangeList
     /// <summary>Sorts and merges overlapping and adjacent ranges.</summary>
     public static ValueRange[] Normalize(IEnumerable<ValueRange> ranges)
     {
-        var sorted = ranges.OrderBy(r => r.Lo).ToList();
-        var merged = new List<ValueRange>(sorted.Count);
-        foreach (var r in sorted)
+        var sorted = ranges.ToArray();
+        bool inOrder = true;
+        for (int i = 1; i < sorted.Length && inOrder; i++) inOrder = sorted[i - 1].Lo <= sorted[i].Lo;
+        if (!inOrder) Array.Sort(sorted, (x, y) => x.Lo.CompareTo(y.Lo));
+        // Merged in place: the ranges kept so far are never ahead of the one read.
+        int kept = 0;
+        for (int i = 0; i < sorted.Length; i++)
         {
-            if (merged.Count > 0 && (merged[^1].Hi == ulong.MaxValue || r.Lo <= merged[^1].Hi + 1))
-                merged[^1] = new ValueRange(merged[^1].Lo, Math.Max(merged[^1].Hi, r.Hi));
-            else merged.Add(r);
+            var r = sorted[i];
+            if (kept > 0 && (sorted[kept - 1].Hi == ulong.MaxValue || r.Lo <= sorted[kept - 1].Hi + 1))
+                sorted[kept - 1] = new ValueRange(sorted[kept - 1].Lo, Math.Max(sorted[kept - 1].Hi, r.Hi));
+            else sorted[kept++] = r;
         }
-        return merged.ToArray();
+        return kept == sorted.Length ? sorted : sorted[..kept];
     }
 
     public static ValueRange[] Intersect(IReadOnlyList<ValueRange> a, IReadOnlyList<ValueRange> b)

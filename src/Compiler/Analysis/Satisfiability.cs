@@ -103,6 +103,86 @@ internal sealed class Satisfiability
         return points;
     }
 
+    /// <summary>
+    /// The leaves of <paramref name="node"/> (each once, in no particular order) that <see cref="Decide"/>
+    /// can decide: tests of the syscall number and of the arch. Null when there are more than
+    /// <paramref name="max"/>.
+    /// </summary>
+    public List<BoundBool>? ArchAndSyscallLeaves(BoundBool node, int max)
+    {
+        var leaves = new List<BoundBool>();
+        var seen = new HashSet<BoundBool>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<BoundBool>();
+        stack.Push(node);
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (!seen.Add(n)) continue;
+            switch (n)
+            {
+                case BoundNot not: stack.Push(not.Operand); continue;
+                case BoundLogical l: foreach (var o in l.Operands) stack.Push(o); continue;
+                case BoundBoolEquals e: stack.Push(e.Left); stack.Push(e.Right); continue;
+                case BoundBoolConst: continue;
+            }
+            var atom = Classify(n).Atom;
+            if (atom is SyscallInAtom || (atom is FieldAtom a && (a.Field == SyscallField || a.Field == ArchField)))
+            {
+                if (leaves.Count == max) return null;
+                leaves.Add(n);
+            }
+        }
+        return leaves;
+    }
+
+    /// <summary>
+    /// The value of <paramref name="leaf"/> (a condition that is no <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> or
+    /// constant) for every record with the arch and syscall number of <paramref name="env"/>, when it tests
+    /// only those (a syscall set or comparison; an arch comparison, the arch known); null when it depends
+    /// on other fields. Between two of a condition's <see cref="Breakpoints"/>, the same for each number.
+    /// </summary>
+    public bool? Decide(BoundBool leaf, Env env)
+    {
+        var (atom, invert) = Classify(leaf);
+        return Constant(atom, env) is { } value ? value != invert : null;
+    }
+
+    /// <summary>
+    /// The syscall numbers of arch <paramref name="arch"/> (its index, or -1 for any other) for which
+    /// <paramref name="leaf"/> holds, when it tests only the syscall number, or the arch with one given;
+    /// null when it depends on another field.
+    /// </summary>
+    public SyscallSet? HoldsFor(BoundBool leaf, int arch)
+    {
+        var (atom, invert) = Classify(leaf);
+        var holds = atom switch
+        {
+            FieldAtom f when f.Field == SyscallField => SyscallSet.Of(f.Allowed).Intersect(SyscallSet.All),
+            FieldAtom f when f.Field == ArchField && arch >= 0 => RangeList.Contains(f.Allowed, AuditArch.All[arch].Value) ? SyscallSet.All : SyscallSet.Empty,
+            SyscallInAtom s => SyscallSetOf(SyscallSetFor(s.Node, new Env(arch, 0))),
+            _ => null,
+        };
+        return invert ? holds?.Complement() : holds;
+    }
+
+    // Rules share their syscall sets (a permission class): each is converted once.
+    private SyscallSet SyscallSetOf(IReadOnlyList<ValueRange> ranges)
+    {
+        if (!_syscallSets.TryGetValue(ranges, out var set)) _syscallSets.Add(ranges, set = SyscallSet.Of(ranges));
+        return set;
+    }
+
+    private readonly Dictionary<IReadOnlyList<ValueRange>, SyscallSet> _syscallSets = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>An atom's value when it tests only the syscall number or a known arch; null otherwise.</summary>
+    private static bool? Constant(Atom atom, Env env) => atom switch
+    {
+        FieldAtom f when f.Field == SyscallField => RangeList.Contains(f.Allowed, env.Syscall),
+        FieldAtom f when f.Field == ArchField && env.ArchIndex >= 0 => RangeList.Contains(f.Allowed, env.ArchValue),
+        SyscallInAtom s => RangeList.Contains(SyscallSetFor(s.Node, env), env.Syscall),
+        _ => null,
+    };
+
     private static IReadOnlyList<ValueRange> SyscallSetFor(BoundSyscallIn s, Env env)
     {
         var set = env.ArchIndex >= 0 ? s.PerArch[env.ArchIndex] : s.OtherArch;
@@ -176,14 +256,7 @@ internal sealed class Satisfiability
         }
         var (atom, invert) = Classify(node);
         bool sense = positive != invert;
-        bool? constant = atom switch
-        {
-            FieldAtom f when f.Field == SyscallField => RangeList.Contains(f.Allowed, env.Syscall),
-            FieldAtom f when f.Field == ArchField && env.ArchIndex >= 0 => RangeList.Contains(f.Allowed, env.ArchValue),
-            SyscallInAtom s => RangeList.Contains(SyscallSetFor(s.Node, env), env.Syscall),
-            _ => null,
-        };
-        if (constant is { } value) return value == sense ? True : False;
+        if (Constant(atom, env) is { } value) return value == sense ? True : False;
         // Made once per leaf and sense: an analysis solves each rule once per interval of syscalls.
         if (!_leafCubes.TryGetValue(node, out var bySense)) _leafCubes[node] = bySense = new List<List<Literal>>?[2];
         return bySense[sense ? 1 : 0] ??= [[new Literal(atom, sense)]];

@@ -28,6 +28,43 @@ public static class SyscallAnalysis
     public static SyscallSets For(BoundBool condition) => new Analyzer().For(condition);
 
     /// <summary>
+    /// Per arch, the syscall numbers that the condition's tests of the syscall number and of the arch allow,
+    /// every other test taken to go either way: a superset of <see cref="For(BoundBool)"/> found without
+    /// solving, in one pass over the condition per arch (what the code generator's per-syscall rule lists
+    /// use). <paramref name="leaves"/> classifies the tests (one for all the conditions of a policy).
+    /// </summary>
+    internal static SyscallSets Allowed(BoundBool condition, Satisfiability leaves) =>
+        new([.. AuditArch.All.Select((_, i) => Allowed(condition, true, i, leaves))], Allowed(condition, true, -1, leaves));
+
+    private static SyscallSet Allowed(BoundBool node, bool positive, int arch, Satisfiability leaves)
+    {
+        switch (node)
+        {
+            case BoundBoolConst c:
+                return c.Value == positive ? SyscallSet.All : SyscallSet.Empty;
+            case BoundNot n:
+                return Allowed(n.Operand, !positive, arch, leaves);
+            case BoundLogical l:
+            {
+                // Holding for a conjunction (or failing for a disjunction) needs every operand to.
+                bool every = l.IsAnd == positive;
+                var set = every ? SyscallSet.All : SyscallSet.Empty;
+                foreach (var operand in l.Operands)
+                {
+                    var allowed = Allowed(operand, positive, arch, leaves);
+                    set = every ? set.Intersect(allowed) : set.Union(allowed);
+                    if (every ? set.IsEmpty : set.IsAll) break;
+                }
+                return set;
+            }
+            case BoundBoolEquals:
+                return SyscallSet.All;
+            default:
+                return leaves.HoldsFor(node, arch) is { } holds ? positive ? holds : holds.Complement() : SyscallSet.All;
+        }
+    }
+
+    /// <summary>
     /// How many of the <c>never</c> rules before an <c>always</c> rule <see cref="For(BoundPolicy)"/> takes
     /// into account, the nearest first. Leaving one out can only keep a syscall in (a superset, which the
     /// dispatch allows); taking all made compiling 24,000 <c>never</c> rules and as many <c>always</c> ones

@@ -20,9 +20,13 @@ public sealed class SyscallSet : IEquatable<SyscallSet>
     public static SyscallSet All { get; } = new([new ValueRange(0, MaxNumber)]);
 
     /// <summary>The set of these ranges (unsigned, in any order, overlapping or not), clipped to 0..4294967295.</summary>
-    public static SyscallSet Of(IEnumerable<ValueRange> ranges) =>
-        new(RangeList.Normalize(ranges.Where(r => r.Lo <= MaxNumber && r.Lo <= r.Hi)
-            .Select(r => new ValueRange(r.Lo, Math.Min(r.Hi, MaxNumber)))));
+    public static SyscallSet Of(IEnumerable<ValueRange> ranges)
+    {
+        var clipped = new List<ValueRange>();
+        foreach (var r in ranges)
+            if (r.Lo <= MaxNumber && r.Lo <= r.Hi) clipped.Add(new ValueRange(r.Lo, Math.Min(r.Hi, MaxNumber)));
+        return new(RangeList.Normalize(clipped));
+    }
 
     public static SyscallSet Of(params uint[] numbers) => Of(numbers.Select(n => new ValueRange(n, n)));
 

@@ -24,6 +24,9 @@ public sealed partial class CodeGenerator
     private Diagnostic? _error;
     /// <summary>After the dispatch: per arch, a superset of the syscall numbers that reach the rules.</summary>
     private SyscallSets? _known;
+    /// <summary>In a case of a run's dispatch: the arch and a syscall number of the case, which decide the rule's arch and syscall tests.</summary>
+    private Satisfiability.Env? _env;
+    private readonly Satisfiability _sat = new();
 
     private CodeGenerator() { }
 
@@ -47,10 +50,10 @@ public sealed partial class CodeGenerator
         verdicts[0] = noMatch;
         for (int k = policy.Keys.Count; k >= 1; k--) verdicts[k] = gen._emit.Emit(OpCode.Ret, imm: (ulong)k);
 
-        var plan = dispatch ? RuleDispatch.Plan(policy) : [.. policy.Rules.Select((_, i) => (i, (List<RuleDispatch.Member>?)null))];
+        var (plan, reachable) = dispatch ? RuleDispatch.Plan(policy, gen._sat)
+            : ([.. policy.Rules.Select((_, i) => (i, (List<RuleDispatch.Member>?)null))], SyscallSets.All);
         // With every rule in a per-syscall run, the runs' own dispatch already sends every other syscall to ret #0.
-        if (dispatch && policy.Rules.Count >= 2 && plan.Any(p => p.Run is null)
-            && SyscallAnalysis.For(policy) is { IsUnconstrained: false } reachable)
+        if (dispatch && policy.Rules.Count >= 2 && plan.Any(p => p.Run is null) && !reachable.IsUnconstrained)
             gen._known = reachable;
         int entry = noMatch;
         for (int i = plan.Count - 1; i >= 0; i--)
@@ -71,8 +74,8 @@ public sealed partial class CodeGenerator
 
     /// <summary>
     /// The shared dispatch: one test per arch of the syscall number against the numbers for which some
-    /// rule can give a non-zero verdict there; any other record returns 0 at once. Unconstrained arches go
-    /// straight to the rules.
+    /// <c>always</c> rule's syscall and arch tests allow it to hold there (<see cref="RuleDispatch.Plan"/>); any
+    /// other record returns 0 at once. Unconstrained arches go straight to the rules.
     /// </summary>
     private int Dispatch(SyscallSets reachable, int rules, int noMatch)
     {
@@ -111,6 +114,8 @@ public sealed partial class CodeGenerator
     private int Condition(BoundBool node, int t, int f)
     {
         if (t == f || _error is not null || _emit.Overflowed) return t;
+        if (_env is { } env && node is not (BoundBoolConst or BoundNot or BoundLogical or BoundBoolEquals) && _sat.Decide(node, env) is { } known)
+            return known ? t : f;
         switch (node)
         {
             case BoundBoolConst c:
@@ -355,8 +360,11 @@ public sealed partial class CodeGenerator
     };
 
     /// <summary>The load whose size is the field's (instruction table).</summary>
-    private static OpCode Load(ScalarField field) =>
-        InstructionSet.All.Single(o => o.Imm == Operand.Field && o.LoadSize == field.Size).Code;
+    private static OpCode Load(ScalarField field) => Loads[field.Size];
+
+    // One load per size, or the table is wrong (ToDictionary throws on a second one).
+    private static readonly Dictionary<int, OpCode> Loads =
+        InstructionSet.All.Where(o => o.Imm == Operand.Field).ToDictionary(o => o.LoadSize, o => o.Code);
 
     private ulong SetIndex(ValueSet set, TextSpan span)
     {

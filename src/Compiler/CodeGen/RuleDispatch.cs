@@ -1,27 +1,74 @@
+using Filter.Compiler.Analysis;
 using Filter.Compiler.Binding;
 
 namespace Filter.Compiler.CodeGen;
 
 /// <summary>
 /// Per-syscall rule lists, as the kernel keeps its audit rules (spec/language.md, "How a policy runs"): a run
-/// of consecutive rules that each name their syscalls (<c>syscall in S &amp;&amp; rest</c>) compiles to a dispatch
-/// on the arch and a <c>jswitch</c> on the syscall number, whose case for a syscall runs only the run's rules that
-/// name it, in the policy's order, and then goes on after the run; a syscall no rule of the run names goes on
-/// at once. A rule that names no syscall (or tests it in a way not of that form) stays where it is, between
-/// runs, so that the first rule that holds still decides for every record. A rule naming k syscalls is in
-/// k lists; the code of a rule's rest is shared where lists continue alike (across arches, for example).
+/// of consecutive rules that each hold only for some syscalls compiles to a dispatch on the arch and a
+/// <c>jswitch</c> on the syscall number, whose case for a syscall runs only the run's rules that can hold for
+/// it, in the policy's order, and then goes on after the run; a syscall no rule of the run can hold for goes
+/// on at once. A rule's syscalls are those it names (<c>syscall in S &amp;&amp; rest</c>) or, for any other
+/// form, those its tests of the syscall number and the arch allow (<see cref="SyscallAnalysis.Allowed"/>: an
+/// imported <c>perm</c> or <c>syscall &lt; 2048</c> rule), when they are at most <see cref="MaxAnalysedSyscalls"/>
+/// per arch. In a case, each rule's
+/// tests of the arch and the syscall number are decided for the case's syscalls: the cases are cut where
+/// one of them changes. A rule of neither kind (or one that can hold for more syscalls) stays where it is,
+/// between runs, so that the first rule that holds still decides for every record. A rule in k lists is
+/// in k cases; the code of a rule's rest is shared where lists continue alike and its tests decide alike
+/// (across arches, for example).
 /// </summary>
 internal static class RuleDispatch
 {
     /// <summary>Fewer rules than this in a run are tested one after the other: a dispatch costs about what they do.</summary>
     public const int MinRules = 4;
 
-    /// <summary>A rule of a run: its index in the policy, its syscalls and what else it requires.</summary>
-    public sealed record Member(int Rule, BoundSyscallIn Syscalls, BoundBool Rest);
+    /// <summary>
+    /// The most syscall numbers per arch of a rule put in a run for what the analysis finds: each is a case
+    /// the rule's code may be repeated in, with the different rules after it in each case.
+    /// </summary>
+    public const ulong MaxAnalysedSyscalls = 512;
 
-    /// <summary>The policy as rules tested in order (a null run: the rule alone) and runs dispatched on the syscall, in order.</summary>
-    public static List<(int Rule, List<Member>? Run)> Plan(BoundPolicy policy)
+    /// <summary>
+    /// A rule of a run: its index in the policy, the syscalls (per arch) for which it can hold, and what it
+    /// requires of a record with one of them (the whole condition, or what follows <c>syscall in S</c>).
+    /// </summary>
+    public sealed record Member(int Rule, SyscallSets Syscalls, BoundBool Rest);
+
+    /// <summary>A case of a run's dispatch: syscall numbers, the members that can hold for them, and how each one's arch and syscall tests decide.</summary>
+    public sealed record Case(ValueRange Range, int[] Members, ulong[] Decisions);
+
+    /// <summary>
+    /// The policy as rules tested in order (a null run: the rule alone) and runs dispatched on the syscall, in
+    /// order; and per arch, a superset of the syscalls for which some <c>always</c> rule can hold (no other
+    /// syscall can get a non-zero verdict).
+    /// </summary>
+    public static (List<(int Rule, List<Member>? Run)> Steps, SyscallSets Reachable) Plan(BoundPolicy policy, Satisfiability leaves)
     {
+        var members = new Member?[policy.Rules.Count];
+        var reachable = SyscallSets.None;
+        // Rules share their syscall sets (a permission class, a list): each is converted once.
+        var converted = new Dictionary<ValueSet, SyscallSet>(ReferenceEqualityComparer.Instance);
+        SyscallSet Of(ValueSet? set)
+        {
+            if (set is null) return SyscallSet.Empty;
+            if (!converted.TryGetValue(set, out var syscalls)) converted.Add(set, syscalls = SyscallSet.Of(set.Ranges));
+            return syscalls;
+        }
+        for (int r = 0; r < policy.Rules.Count; r++)
+        {
+            var condition = policy.Rules[r].Condition;
+            SyscallSets syscalls;
+            if (Split(condition) is var (named, rest)) members[r] = new Member(r, syscalls = new([.. named.PerArch.Select(Of)], Of(named.OtherArch)), rest);
+            else
+            {
+                syscalls = SyscallAnalysis.Allowed(condition, leaves);
+                if (syscalls.OtherArch.Count <= MaxAnalysedSyscalls && syscalls.PerArch.All(s => s.Count <= MaxAnalysedSyscalls))
+                    members[r] = new Member(r, syscalls, condition);
+            }
+            if (policy.Rules[r].Kind == RuleAction.Always && !reachable.IsUnconstrained) reachable = reachable.Union(syscalls);
+        }
+
         var plan = new List<(int, List<Member>?)>();
         var run = new List<Member>();
         void Close()
@@ -32,7 +79,7 @@ internal static class RuleDispatch
         }
         for (int r = 0; r < policy.Rules.Count; r++)
         {
-            if (Split(policy.Rules[r].Condition) is var (syscalls, rest)) run.Add(new Member(r, syscalls, rest));
+            if (members[r] is { } member) run.Add(member);
             else
             {
                 Close();
@@ -40,7 +87,7 @@ internal static class RuleDispatch
             }
         }
         Close();
-        return plan;
+        return (plan, reachable);
     }
 
     /// <summary><c>syscall in S</c> alone or as an operand of a top-level <c>&amp;&amp;</c>, and the rest; null for any other condition.</summary>
@@ -63,40 +110,47 @@ internal static class RuleDispatch
     }
 
     /// <summary>
-    /// For one arch (<paramref name="arch"/>: its index in AuditArch.All, or -1 for every other arch), the syscall
-    /// ranges over which the same members apply, in order, and those members (by index into the run): ranges
-    /// no member names are left out. A sweep over the members' range bounds.
+    /// For one arch (<paramref name="arch"/>: its index in AuditArch.All, or -1 for every other arch), the cases
+    /// of the dispatch, in order: syscall ranges over which the same members apply and each member's tests
+    /// decide alike (<paramref name="decisions"/> of a member at a number; they change only where
+    /// <paramref name="cuts"/> of that member say). Ranges no member can hold for are left out. A sweep over
+    /// the members' range bounds and cuts.
     /// </summary>
-    public static List<(ValueRange Range, int[] Members)> Lists(IReadOnlyList<Member> run, int arch)
+    public static List<Case> Lists(IReadOnlyList<Member> run, int arch, Func<int, IReadOnlyList<ulong>> cuts, Func<int, ulong, ulong> decisions)
     {
-        var bounds = new List<(ulong At, int Member, bool Starts)>();
+        // Change: +1 a range of the member starts, -1 one ends, 0 a cut (the members stay).
+        var bounds = new List<(ulong At, int Member, int Change)>();
         for (int m = 0; m < run.Count; m++)
         {
             var set = arch >= 0 ? run[m].Syscalls.PerArch[arch] : run[m].Syscalls.OtherArch;
-            if (set is null) continue;
+            if (set.IsEmpty) continue;
             foreach (var r in set.Ranges)
             {
-                bounds.Add((r.Lo, m, true));
+                bounds.Add((r.Lo, m, 1));
                 // A range ending at the top ends nowhere.
-                if (r.Hi != ulong.MaxValue) bounds.Add((r.Hi + 1, m, false));
+                if (r.Hi < SyscallSet.MaxNumber) bounds.Add((r.Hi + 1, m, -1));
             }
+            foreach (ulong at in cuts(m)) bounds.Add((at, m, 0));
         }
         // Where one range of a member ends and the next begins, the end first.
-        bounds.Sort((x, y) => x.At != y.At ? x.At.CompareTo(y.At) : x.Starts.CompareTo(y.Starts));
-        var lists = new List<(ValueRange, int[])>();
+        bounds.Sort((x, y) => x.At != y.At ? x.At.CompareTo(y.At) : x.Change.CompareTo(y.Change));
+        var lists = new List<Case>();
         var active = new SortedSet<int>();
         for (int b = 0; b < bounds.Count;)
         {
             ulong at = bounds[b].At;
             for (; b < bounds.Count && bounds[b].At == at; b++)
-                if (bounds[b].Starts) active.Add(bounds[b].Member); else active.Remove(bounds[b].Member);
+                if (bounds[b].Change > 0) active.Add(bounds[b].Member);
+                else if (bounds[b].Change < 0) active.Remove(bounds[b].Member);
             if (active.Count == 0) continue;
-            ulong end = b < bounds.Count ? bounds[b].At - 1 : ulong.MaxValue;
+            ulong end = b < bounds.Count ? bounds[b].At - 1 : SyscallSet.MaxNumber;
             var members = active.ToArray();
-            // Neighbouring ranges with the same members are one case.
-            if (lists.Count > 0 && lists[^1].Item1.Hi == at - 1 && lists[^1].Item2.AsSpan().SequenceEqual(members))
-                lists[^1] = (lists[^1].Item1 with { Hi = end }, lists[^1].Item2);
-            else lists.Add((new ValueRange(at, end), members));
+            var decided = Array.ConvertAll(members, m => decisions(m, at));
+            // Neighbouring ranges with the same members deciding alike are one case.
+            if (lists.Count > 0 && lists[^1].Range.Hi == at - 1 && lists[^1].Members.AsSpan().SequenceEqual(members)
+                && lists[^1].Decisions.AsSpan().SequenceEqual(decided))
+                lists[^1] = lists[^1] with { Range = lists[^1].Range with { Hi = end } };
+            else lists.Add(new Case(new ValueRange(at, end), members, decided));
         }
         return lists;
     }

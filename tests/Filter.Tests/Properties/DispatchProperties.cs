@@ -9,8 +9,9 @@ using Xunit;
 namespace Filter.Tests.Properties;
 
 /// <summary>
-/// Random policies made to have runs of per-syscall rules (spec/language.md, "How a policy runs"), among rules
-/// that name no syscall and rules that test it otherwise, always and never alike: compiled with the dispatch
+/// Random policies made to have runs of per-syscall rules (spec/language.md, "How a policy runs"), rules that
+/// name their syscalls and rules whose syscalls the analysis finds (perm, comparisons, disjunctions), among
+/// rules that name no syscall, always and never alike: compiled with the dispatch
 /// (jswitch) and without it, every engine gives the reference evaluator's verdict on every record.
 /// </summary>
 public class DispatchProperties
@@ -27,8 +28,18 @@ public class DispatchProperties
             (1, Gen.Choose(0, 450).Select(lo => $"syscall in ({lo}..{lo + 40}, 1000)")),
             (1, Gen.Elements("syscall == 59", "syscall in (0, 1, 2, 3)", "syscall in calls")));
 
+    /// <summary>Syscall tests of other forms, which the dispatch takes from the syscall analysis and decides per case.</summary>
+    private static Gen<string> AnalysedTest =>
+        Gen.Elements("syscall < 40", "syscall >= 300 && syscall <= 320", "(syscall == read || syscall == openat)", "perm == w",
+            "perm in (r, x)", "perm == a", "arch == i386 && syscall < 100", "!(syscall != execve)", "syscall in (0..20) && syscall != 5",
+            "arch == x86_64 && syscall < 2048 && perm in (w, a)", "(arch == i386 || syscall == 59) && syscall <= 60");
+
     private static Gen<string> Condition =>
         Gen.Frequency(
+            (4, from s in AnalysedTest
+                from rest in Gen.Frequency((3, FilterGen.Filter(2).Select(f => $" && ({f})")), (1, Gen.Constant("")),
+                                           (1, Gen.Elements(" && arch == x86_64", " && syscall != read && uid < 1000", " && (a1 & 3) == 1")))
+                select s + rest),
             (8, from s in SyscallTest
                 from rest in Gen.Frequency((3, FilterGen.Filter(2).Select(f => $" && ({f})")), (1, Gen.Constant("")),
                                            (1, Gen.Elements(" && arch == x86_64", " && syscall != read && uid < 1000", " && (arch == i386 || a0 == 0)")))
@@ -49,15 +60,16 @@ public class DispatchProperties
         from bytes in FilterGen.Record
         from arch in Gen.Elements(AuditArch.X86_64, AuditArch.X86_64, AuditArch.I386, AuditArch.Aarch64, 0u)
         from name in Gen.Elements(Names)
-        from kind in Gen.Choose(0, 5)
-        select WithSyscall(bytes, arch, name, kind);
+        from kind in Gen.Choose(0, 6)
+        from number in Gen.Choose(0, 460)
+        select WithSyscall(bytes, arch, name, kind, (uint)number);
 
-    private static byte[] WithSyscall(byte[] bytes, uint arch, string name, int kind)
+    private static byte[] WithSyscall(byte[] bytes, uint arch, string name, int kind, uint number)
     {
         if (kind == 0) return bytes;
         var record = (byte[])bytes.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(RecordLayout.Arch), arch);
-        uint syscall = kind == 1 ? 59u : kind == 2 ? 65u : Syscalls.TryGetNumber(arch, name, out int n) ? (uint)n : 3u;
+        uint syscall = kind == 1 ? 59u : kind == 2 ? 65u : kind == 3 ? number : Syscalls.TryGetNumber(arch, name, out int n) ? (uint)n : 3u;
         BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(RecordLayout.Syscall), syscall);
         return record;
     }
