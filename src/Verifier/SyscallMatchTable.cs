@@ -39,16 +39,47 @@ public sealed class SyscallMatchTable
 
     private readonly Blocks _bits;
     private readonly bool _otherArch;
+    /// <summary>Per arch block and number below SyscallLimit, the <see cref="Fields"/> read (bit i: Fields[i]); null: all of them.</summary>
+    private readonly ulong[]? _fieldsRead;
+    private readonly ulong _allFields;
 
-    private SyscallMatchTable(ulong[] bits, bool otherArch)
+    private SyscallMatchTable(ulong[] bits, bool otherArch, IReadOnlyList<string>? fields = null, ulong[]? fieldsRead = null)
     {
         bits.CopyTo(_bits);
         _otherArch = otherArch;
         MatchesNothing = !otherArch && Array.TrueForAll(bits, w => w == 0);
+        Fields = fields ?? [];
+        _fieldsRead = fieldsRead;
+        _allFields = Fields.Count >= 64 ? ulong.MaxValue : (1UL << Fields.Count) - 1;
     }
 
     /// <summary>Matches nothing.</summary>
     public static SyscallMatchTable None { get; } = new(new ulong[ArchBlocks * Words], false);
+
+    /// <summary>
+    /// The fields <see cref="FieldsRead"/> speaks of: the program's <see cref="VerifiedProgram.FieldsRead"/> in
+    /// ordinal order (none for <see cref="None"/> and a <see cref="Union"/>).
+    /// </summary>
+    public IReadOnlyList<string> Fields { get; }
+
+    /// <summary>
+    /// Of <see cref="Fields"/>, those (bit i for Fields[i]) the program can read on a syscall record (sig 0)
+    /// with this arch and syscall, whatever its other fields: no instruction reading another is reachable
+    /// for such a record, so a source decoding the record for this program alone may leave the others out.
+    /// All of them for an arch without a block, a number of <see cref="SyscallLimit"/> or more, and a
+    /// program reading more than 64 fields. Meaningful where <see cref="MayMatch"/> is true.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong FieldsRead(uint arch, uint syscall)
+    {
+        int block;
+        if (_fieldsRead is null || syscall >= SyscallLimit) return _allFields;
+        if (arch == Arch0) block = 0;
+        else if (arch == Arch1) block = SyscallLimit;
+        else if (arch == Arch2) block = 2 * SyscallLimit;
+        else return _allFields;
+        return _fieldsRead[block + (int)syscall];
+    }
 
     /// <summary><see cref="MayMatch"/> is false for every arch and syscall.</summary>
     public bool MatchesNothing { get; }
@@ -108,7 +139,8 @@ public sealed class SyscallMatchTable
     public static SyscallMatchTable For(VerifiedProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        var analysis = new Analysis(program);
+        var fields = program.FieldsRead.Order(StringComparer.Ordinal).ToList();
+        var analysis = new Analysis(program, fields);
         // The arch and the syscall unknown: if no record can match then, none can at all.
         if (!analysis.MayMatchAny(arch: null)) return None;
         var bits = new ulong[ArchBlocks * Words];
@@ -118,10 +150,10 @@ public sealed class SyscallMatchTable
             // The syscall unknown covers every number of the arch, the large ones with the rest.
             if (!analysis.MayMatchAny(arch)) continue;
             var block = bits.AsSpan(a * Words, Words);
-            analysis.SmallNumbers(arch).CopyTo(block);
+            analysis.SmallNumbers(arch, a).CopyTo(block);
             block[SyscallLimit >> 6] |= 1UL << (SyscallLimit & 63);
         }
-        return new SyscallMatchTable(bits, otherArch: true);
+        return new SyscallMatchTable(bits, otherArch: true, fields, analysis.FieldsRead());
     }
 
     private enum Kind : byte { Unknown, Const, Sym }
@@ -191,9 +223,19 @@ public sealed class SyscallMatchTable
         private readonly List<(ulong[] Before, ulong[] Arriving)> _lossyJoins = [];
         private readonly ulong[] _scratchA = new ulong[SyscallLimit], _scratchB = new ulong[SyscallLimit];
         private long _work;
+        /// <summary>Per pc, the index of the field it reads (in the table's Fields), or -1.</summary>
+        private readonly int[] _fieldAt;
+        private readonly int _fieldCount;
+        /// <summary>Per field and arch block, the members that reach an instruction reading it (SetWords words), over every pass.</summary>
+        private readonly ulong[] _fieldReach;
+        /// <summary>The arch block whose members the passes now track for <see cref="_fieldReach"/>, or -1.</summary>
+        private int _fieldArch = -1;
 
-        public Analysis(VerifiedProgram program)
+        public Analysis(VerifiedProgram program, List<string> fields)
         {
+            _fieldCount = fields.Count;
+            _fieldAt = [.. program.Code.Select(i => VerifiedProgram.FieldReadBy(i) is { } f ? fields.BinarySearch(f, StringComparer.Ordinal) : -1)];
+            _fieldReach = new ulong[_fieldCount * ArchBlocks * SetWords];
             _code = ExecInstruction.Resolve(program.Code, program.Image.Sets);
             _sets = program.Image.Sets;
             _states = new Val[_code.Length * Regs];
@@ -207,12 +249,38 @@ public sealed class SyscallMatchTable
             _vectors.Add(identity);
         }
 
+        private Span<ulong> FieldReach(int field) => _fieldReach.AsSpan((field * ArchBlocks + _fieldArch) * SetWords, SetWords);
+
         /// <summary>Whether some record with this arch (null: any) and any syscall number may match.</summary>
         public bool MayMatchAny(uint? arch) => Run(arch, members: null)[0] != 0;
 
-        /// <summary>The numbers below SyscallLimit that may match with this arch, as a bitmap.</summary>
-        public ulong[] SmallNumbers(uint arch)
+        /// <summary>
+        /// Per arch block and number below SyscallLimit, the fields (bit i: the table's Fields[i]) some pass
+        /// over the number found an instruction reading reachable; null when there are more than 64 fields.
+        /// Each pass is sound, so every field read for a number is in its mask.
+        /// </summary>
+        public ulong[]? FieldsRead()
         {
+            if (_fieldCount > 64) return null;
+            var masks = new ulong[ArchBlocks * SyscallLimit];
+            for (int f = 0; f < _fieldCount; f++)
+                for (int a = 0; a < ArchBlocks; a++)
+                {
+                    var reach = _fieldReach.AsSpan((f * ArchBlocks + a) * SetWords, SetWords);
+                    for (int w = 0; w < SetWords; w++)
+                        for (ulong bits = reach[w]; bits != 0; bits &= bits - 1)
+                            masks[a * SyscallLimit + w * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits)] |= 1UL << f;
+                }
+            return masks;
+        }
+
+        /// <summary>
+        /// The numbers below SyscallLimit that may match with this arch, as a bitmap; the fields read for
+        /// each go into arch block <paramref name="block"/> of <see cref="FieldsRead"/>.
+        /// </summary>
+        public ulong[] SmallNumbers(uint arch, int block)
+        {
+            _fieldArch = block;
             var result = new ulong[SetWords];
             var all = new ulong[SetWords];
             all.AsSpan().Fill(ulong.MaxValue);
@@ -240,6 +308,7 @@ public sealed class SyscallMatchTable
                     Or(result, matched);
                 }
             }
+            _fieldArch = -1;
             return result;
         }
 
@@ -263,11 +332,13 @@ public sealed class SyscallMatchTable
             var matched = new ulong[words];
             Span<ulong> taken = stackalloc ulong[SetWords], notTaken = stackalloc ulong[SetWords];
             _work += _code.Length / 4 + 1;
+            bool fieldsTracked = members is not null && _fieldArch >= 0;
             for (int pc = 0; pc < _code.Length; pc++)
             {
                 if (_reachedIn[pc] != _pass) continue;
                 var reach = _reach.AsSpan(pc * SetWords, words);
                 _work += Regs;
+                if (fieldsTracked && _fieldAt[pc] >= 0) Or(FieldReach(_fieldAt[pc]), reach);
                 // No later pc reads this pc's registers, so they become the working state.
                 var r = _states.AsSpan(pc * Regs, Regs);
                 var i = _code[pc];
@@ -278,7 +349,13 @@ public sealed class SyscallMatchTable
                         {
                             Or(matched, reach);
                             // Everyone matches: later passes could refine only through a lossy join already seen.
-                            if (_lossyJoins.Count == 0 && (members is null || matched.AsSpan().SequenceEqual(members))) return matched;
+                            // The pcs not visited may read any field for them.
+                            if (_lossyJoins.Count == 0 && (members is null || matched.AsSpan().SequenceEqual(members)))
+                            {
+                                if (fieldsTracked)
+                                    for (int f = 0; f < _fieldCount; f++) Or(FieldReach(f), members);
+                                return matched;
+                            }
                         }
                         continue;
                     case Analysed.Load:

@@ -39,12 +39,17 @@ public sealed class VerifiedProgram
         MaxPathLength = maxPathLength;
         var fields = new HashSet<string>(StringComparer.Ordinal);
         foreach (var i in image.Code)
-        {
-            var info = InstructionSet.Get(i.Op);
-            if (info.Imm == Operand.Field) fields.Add(RecordLayout.ScalarAt((long)i.Imm)!.Name);
-            if (info.A == Operand.StringField) fields.Add(RecordLayout.StringAt(i.A)!.Name);
-        }
+            if (FieldReadBy(i) is { } field) fields.Add(field);
         FieldsRead = fields.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>The record field an instruction reads (a load's, a string test's), or null (instruction table).</summary>
+    internal static string? FieldReadBy(Instruction i)
+    {
+        var info = InstructionSet.Get(i.Op);
+        if (info.Imm == Operand.Field) return RecordLayout.ScalarAt((long)i.Imm)!.Name;
+        if (info.A == Operand.StringField) return RecordLayout.StringAt(i.A)!.Name;
+        return null;
     }
 
     public IReadOnlyList<Instruction> Code => Image.Code;

@@ -135,6 +135,7 @@ public sealed class AuditdReader : IDisposable
         init
         {
             _aux = EventExtras.For(value);
+            _fieldsGiven = value is not null;
             // Counting the events with more PATH items than a record holds needs the SYSCALL record's items=.
             _fields = value is null ? AuditdSyscall.AllFields
                 : AuditdSyscall.FieldsFor((_aux & AuxFields.Path) != 0 ? value.Append("items") : value);
@@ -212,6 +213,9 @@ public sealed class AuditdReader : IDisposable
 
     private readonly int _fields = AuditdSyscall.AllFields;
     private readonly AuxFields _aux = AuxFields.All;
+    private readonly bool _fieldsGiven;
+    // Made with the first SYSCALL record (Matches and Fields are set in any order).
+    private AuditdSyscall.SyscallFields? _bySyscall;
     private EventExtras _spareExtras = new();
     private long _eventsPastItems;
 
@@ -367,13 +371,14 @@ public sealed class AuditdReader : IDisposable
             return Reject(message!);
 
         var ev = FindOpen(id);
-        if (aux != AuxRecord.None && ev is { CannotMatch: true }) aux = AuxRecord.None;
+        // Not for an event whose SYSCALL record came first and rules it out, or whose syscall's rules do not read it.
+        if (aux != AuxRecord.None && ev is not null && (ev.CannotMatch || (ev.HasSyscall && !EventExtras.Wants(aux, ev.Aux)))) aux = AuxRecord.None;
         if (aux != AuxRecord.None)
         {
             // Decoded into the event's extras; a new event's go into the spare ones first, so a bad first line
             // starts no event. Fields of a bad record decoded before the bad one stay (the error is reported).
             var extras = ev?.Extras ?? _spareExtras;
-            if (!extras.TryAdd(aux, text[bodyAt..], _hexScratch, _aux, out message))
+            if (!extras.TryAdd(aux, text[bodyAt..], _hexScratch, ev?.Aux ?? _aux, out message))
             {
                 if (ev is null) _spareExtras.Reset();
                 return Reject(message!);
@@ -385,11 +390,13 @@ public sealed class AuditdReader : IDisposable
             }
         }
         bool hasExit = false, cannotMatch = false;
+        AuxFields? eventFields = null;
         if (kind == RecordKind.Syscall)
         {
             if (ev is { HasSyscall: true })
                 return Reject($"a second SYSCALL record for event {id} (the first is at line {ev.Lines[ev.SyscallLine].Number})");
-            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchRecord, _hexScratch, _fields, Matches, out hasExit, out cannotMatch, out message))
+            var bySyscall = Matches is null ? null : _bySyscall ??= new AuditdSyscall.SyscallFields(Matches, _fields, _aux, narrow: _fieldsGiven);
+            if (!AuditdSyscall.TryParse(text[bodyAt..], _scratchRecord, _hexScratch, _fields, bySyscall, out hasExit, out cannotMatch, out eventFields, out message))
                 return Reject(message!);
         }
         else if (kind == RecordKind.AnomAbend)
@@ -422,6 +429,7 @@ public sealed class AuditdReader : IDisposable
             ev.HasSignal = false;
             ev.HasExit = hasExit;
             ev.SyscallLine = ev.LineCount - 1;
+            ev.Aux = eventFields ?? _aux;
         }
         else if (kind == RecordKind.AnomAbend)
         {
@@ -484,6 +492,7 @@ public sealed class AuditdReader : IDisposable
         if (_count >= _maxOpenEvents) _ring[_head]!.Closed = true;
         var ev = _free.Count > 0 ? _free.Pop() : new PendingEvent();
         ev.Id = id;
+        ev.Aux = _aux;
         _ring[RingSlot(_count)] = ev;
         _count++;
         return ev;
@@ -499,8 +508,8 @@ public sealed class AuditdReader : IDisposable
         _current = ev;
         if ((ev.HasSyscall || ev.HasSignal) && !ev.CannotMatch)
         {
-            ev.Extras.ApplyTo(ev.Record, ev.Id, _aux);
-            if ((_aux & AuxFields.Path) != 0 && ev.Record.GetU32(RecordLayout.Items) > RecordLayout.PathItems) _eventsPastItems++;
+            ev.Extras.ApplyTo(ev.Record, ev.Id, ev.Aux);
+            if ((ev.Aux & AuxFields.Path) != 0 && ev.Record.GetU32(RecordLayout.Items) > RecordLayout.PathItems) _eventsPastItems++;
         }
         return ReadResult.Record;
     }
@@ -799,6 +808,8 @@ public sealed class AuditdReader : IDisposable
         public int LineCount;
         public bool Closed, HasSyscall, HasSignal, HasExit, CannotMatch;
         public int SyscallLine;
+        /// <summary>The other records and fields decoded for the event: the reader's, or those its syscall's rules read.</summary>
+        public AuxFields Aux;
         public RecordBuilder Record = new();
         public EventExtras Extras = new();
 

@@ -65,6 +65,64 @@ internal static class AuditdSyscall
         names.Aggregate(RequiredBits | ExitBit | Bit("success"),
             (bits, name) => bits | (Keys.FirstOrDefault(k => k.Name == name)?.Bit ?? 0));
 
+    /// <summary>
+    /// What a reader decodes of a SYSCALL record and its event for one arch and syscall, when it decodes them
+    /// for one program alone (spec/auditd.md, "Decoding"): of the reader's fields, those of the program that
+    /// <see cref="SyscallMatchTable.FieldsRead"/> says it can read for that syscall, and all the others (those
+    /// every record needs). One per reader: it keeps the last answer, records of one syscall come in runs.
+    /// </summary>
+    internal sealed class SyscallFields
+    {
+        /// <summary>The program's table.</summary>
+        public SyscallMatchTable Matches { get; }
+
+        private readonly int _fields;
+        private readonly AuxFields _aux;
+        // Per field of the table: its SYSCALL keys (items with a PATH field) and its other records' fields.
+        private readonly int[] _keysOf;
+        private readonly AuxFields[] _auxOf;
+        private readonly int _programKeys;
+        private readonly AuxFields _programAux;
+        private ulong? _lastRead;
+        private (int, AuxFields) _last;
+
+        /// <param name="narrow">False: every record gets <paramref name="fields"/> and <paramref name="aux"/> (a reader that decodes more than the program reads).</param>
+        public SyscallFields(SyscallMatchTable matches, int fields, AuxFields aux, bool narrow)
+        {
+            Matches = matches;
+            (_fields, _aux) = (fields, aux);
+            var names = narrow ? matches.Fields : [];
+            int always = FieldsFor([]), items = Bit("items");
+            _keysOf = [.. names.Select(n => (FieldsFor([n]) & ~always) | ((EventExtras.For([n]) & AuxFields.Path) != 0 ? items : 0))];
+            _auxOf = [.. names.Select(n => EventExtras.For([n]))];
+            _programKeys = _keysOf.Aggregate(0, (all, k) => all | k);
+            _programAux = _auxOf.Aggregate(AuxFields.None, (all, a) => all | a);
+        }
+
+        /// <summary>The SYSCALL fields to decode (bits of <see cref="FieldsFor"/>) and the event's other records' fields.</summary>
+        public (int Fields, AuxFields Aux) For(uint arch, uint syscall)
+        {
+            ulong read = Matches.FieldsRead(arch, syscall);
+            if (read != _lastRead) (_lastRead, _last) = (read, For(read));
+            return _last;
+        }
+
+        private (int, AuxFields) For(ulong read)
+        {
+            int keys = 0;
+            var aux = AuxFields.None;
+            for (ulong r = read; r != 0; r &= r - 1)
+            {
+                int i = System.Numerics.BitOperations.TrailingZeroCount(r);
+                if (i >= _keysOf.Length) break;
+                keys |= _keysOf[i];
+                aux |= _auxOf[i];
+            }
+            // The program's fields it does not read here are left out; what else the reader decodes stays.
+            return (_fields & ~(_programKeys & ~keys), _aux & ~(_programAux & ~aux));
+        }
+    }
+
     private static ulong Pack(byte[] name)
     {
         if (name.Length > 8) throw new InvalidOperationException($"key '{Encoding.ASCII.GetString(name)}' is longer than 8 bytes");
@@ -107,26 +165,38 @@ internal static class AuditdSyscall
     /// hex strings and must be at least <see cref="RecordLayout.ExeMaxLength"/> bytes.
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, out bool hasExit, out string? message) =>
-        TryParse(text, builder, scratch, fields, null, out hasExit, out _, out message);
+        TryParse(text, builder, scratch, fields, null, out hasExit, out _, out _, out message);
 
     /// <summary>
     /// As <see cref="TryParse(ReadOnlySpan{byte}, RecordBuilder, byte[], int, out bool, out string?)"/>, and once
     /// <c>arch</c> and <c>syscall</c> are decoded, stops there with <paramref name="cannotMatch"/> true if
-    /// <paramref name="matches"/> says no filter can match a record of that arch and syscall: the rest of the
-    /// record is neither decoded nor checked (it cannot change the verdict), and of the builder only those two are
-    /// certain: the rest may hold an earlier record's fields (clear it before use).
+    /// <paramref name="bySyscall"/>'s table says no filter can match a record of that arch and syscall: the rest
+    /// of the record is neither decoded nor checked (it cannot change the verdict), and of the builder only those
+    /// two are certain: the rest may hold an earlier record's fields (clear it before use). A record that can
+    /// match is decoded for the fields <paramref name="bySyscall"/> gives for its syscall, and
+    /// <paramref name="eventFields"/> says which of its event's other records and fields to decode (null: those
+    /// of <paramref name="fields"/>' filter, when the record does not start with arch and syscall).
     /// Not when <c>sig</c> is among <paramref name="fields"/>: the table's promise holds for sig 0 only.
     /// </summary>
-    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, SyscallMatchTable? matches,
-        out bool hasExit, out bool cannotMatch, out string? message)
+    public static bool TryParse(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, SyscallFields? bySyscall,
+        out bool hasExit, out bool cannotMatch, out AuxFields? eventFields, out string? message)
     {
         hasExit = cannotMatch = false;
-        if ((fields & SigBit) != 0) matches = null;
-        if (matches is not null && RuledOut(text, matches, builder))
+        eventFields = null;
+        var matches = (fields & SigBit) != 0 ? null : bySyscall?.Matches;
+        if (matches is not null && Leading(text, out uint arch, out uint syscall))
         {
-            cannotMatch = true;
-            message = null;
-            return true;
+            if (!matches.MayMatch(arch, syscall))
+            {
+                // Not cleared: a record ruled out is never run, and most are (AuditdReader clears it if it is read).
+                builder.SetU32(RecordLayout.Arch, arch);
+                builder.SetU32(RecordLayout.Syscall, syscall);
+                cannotMatch = true;
+                message = null;
+                return true;
+            }
+            (fields, var aux) = bySyscall!.For(arch, syscall);
+            eventFields = aux;
         }
         if (!TryParseFields(text, builder, scratch, fields, "SYSCALL", matches, out int seen, out cannotMatch, out message)) return false;
         if (cannotMatch) return true;
@@ -169,26 +239,23 @@ internal static class AuditdSyscall
     private static readonly ScalarField TypeField = RecordLayout.Scalars.Single(f => f.Name == "type");
 
     /// <summary>
-    /// The common case of <see cref="TryParse(ReadOnlySpan{byte}, RecordBuilder, byte[], int, SyscallMatchTable?, out bool, out bool, out string?)"/>
-    /// without the general scan: a record that starts <c>arch=HEX syscall=DECIMAL </c> as the kernel writes it,
-    /// which <paramref name="matches"/> rules out. The scan would decode those two the same way and stop
-    /// there; anything else (another order, a value it would reject) is left to it.
+    /// The arch and syscall of a record that starts <c>arch=HEX syscall=DECIMAL </c> as the kernel writes it,
+    /// without the general scan, which would decode those two the same way; anything else (another order, a
+    /// value it would reject) is left to it.
     /// </summary>
-    private static bool RuledOut(ReadOnlySpan<byte> text, SyscallMatchTable matches, RecordBuilder builder)
+    private static bool Leading(ReadOnlySpan<byte> text, out uint arch, out uint syscall)
     {
+        arch = syscall = 0;
         if (!text.StartsWith("arch="u8)) return false;
         var rest = text[5..];
         int space = ScanTo(rest, 0, (byte)' ', (byte)' ', (byte)' ');
-        if (space == rest.Length || !TryHex(rest[..space], 8, out ulong arch)) return false;
+        if (space == rest.Length || !TryHex(rest[..space], 8, out ulong a)) return false;
         rest = rest[(space + 1)..];
         if (!rest.StartsWith("syscall="u8)) return false;
         rest = rest[8..];
         int end = ValueEnd(rest, 0);
-        if (!TryDecimal(rest[..end], out ulong syscall) || syscall > uint.MaxValue) return false;
-        if (matches.MayMatch((uint)arch, (uint)syscall)) return false;
-        // Not cleared: a record ruled out is never run, and most are (AuditdReader clears it if it is read).
-        builder.SetU32(RecordLayout.Arch, (uint)arch);
-        builder.SetU32(RecordLayout.Syscall, (uint)syscall);
+        if (!TryDecimal(rest[..end], out ulong s) || s > uint.MaxValue) return false;
+        (arch, syscall) = ((uint)a, (uint)s);
         return true;
     }
 

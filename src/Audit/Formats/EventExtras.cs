@@ -121,6 +121,14 @@ internal sealed class EventExtras
         return AuxRecord.None;
     }
 
+    /// <summary>Whether <paramref name="wanted"/> has a record of this kind decoded.</summary>
+    public static bool Wants(AuxRecord kind, AuxFields wanted)
+    {
+        foreach (var (_, k, flag) in Types)
+            if (k == kind) return (wanted & flag) != 0;
+        return false;
+    }
+
     /// <summary>As <see cref="KindOf(ReadOnlySpan{byte}, AuxFields)"/> for a type name as text (the live source's record types).</summary>
     public static AuxRecord KindOf(string type, AuxFields wanted)
     {

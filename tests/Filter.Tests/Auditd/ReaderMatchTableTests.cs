@@ -23,6 +23,9 @@ public class ReaderMatchTableTests
         "uid == 0",
         "type == signal || syscall == kill",
         "true",
+        // Fields read for some syscalls only: each record is decoded for its own.
+        "(syscall == execve && euid == 0 && exe == \"/usr/bin/su\") || (syscall == openat && auid >= 1000 && path0 startswith \"/etc/\") || (perm == w && uid == 0 && inode1 != 0)",
+        "(syscall == close && a0 == 3) || (syscall == openat && cwd == \"/\") || (syscall == execve && argv contains \"-c\")",
     ];
 
     [Theory]
@@ -44,6 +47,38 @@ public class ReaderMatchTableTests
         if (SyscallMatchTable.Of(program).MayMatch(AuditArch.X86_64, 39)) Assert.Equal(0, skipped);
         else Assert.True(skipped > 0);
         Assert.True(matched > 0 || filter.Contains("i386"), $"{filter}: matched nothing, the test would prove little");
+    }
+
+    // An event whose SYSCALL record's euid and PATH record's inode do not decode, as one of three syscalls.
+    private static string Log(int syscall) => $"""
+        type=SYSCALL msg=audit(1700000000.000:1): arch=c000003e syscall={syscall} success=yes exit=3 a0=ffffff9c a1=7ffd a2=0 a3=0 items=1 ppid=1 pid=2 auid=4242 uid=0 gid=0 euid=zz suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm="cat" exe="/usr/bin/cat" key=(null)
+        type=PATH msg=audit(1700000000.000:1): item=0 name="/etc/passwd" inode=zz dev=08:01 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0
+        type=PROCTITLE msg=audit(1700000000.000:1): proctitle=636174
+
+        """;
+
+    [Theory]
+    [InlineData(257, null, null)]
+    [InlineData(59, "euid", null)]
+    [InlineData(87, null, "inode")]
+    public void ARecordIsDecodedForTheFieldsItsSyscallsRulesRead(int syscall, string? badSyscallField, string? badPathField)
+    {
+        var program = TestPrograms.CompileAndVerify("(syscall == execve && euid == 0) || (syscall == openat && auid == 4242) || (syscall == unlink && inode0 == 5)");
+        string? Read(SyscallMatchTable? table)
+        {
+            using var reader = new AuditdReader([AuditdSource.Stream(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(Log(syscall))), "log")])
+                { Fields = program.FieldsRead, Matches = table };
+            var result = reader.Read();
+            if (result == ReadResult.Error) return reader.Error!.Message;
+            Assert.Equal(ReadResult.Record, result);
+            Assert.Equal(syscall == 257 ? 1u : 0u, Interpreter.Run(program, new Record(reader.Record)));
+            return null;
+        }
+        string? error = Read(SyscallMatchTable.Of(program));
+        if (badSyscallField is null && badPathField is null) Assert.Null(error);
+        else Assert.Contains($"'{badSyscallField ?? badPathField}'", error);
+        // Decoded for the whole filter, the bad euid is read in every event.
+        Assert.Contains("'euid'", Read(null));
     }
 
     private static List<(AuditdEventId Id, int Lines, long FirstLine, uint Verdict)> Verdicts(VerifiedProgram program, string log, SyscallMatchTable? table, ref long skipped)

@@ -487,6 +487,114 @@ public class SyscallMatchTableTests
         Assert.True(accepted > 200 && runs > 100_000, $"only {accepted} programs verified, {runs} runs where the table said no");
     }
 
+    /// <summary>
+    /// For every (arch, candidate number) the table lets through, a syscall record with that arch and number
+    /// and the same record with every field outside <see cref="SyscallMatchTable.FieldsRead"/> taken from
+    /// another record get the same verdict. Returns how many pairs it ran.
+    /// </summary>
+    private static int CheckFieldsRead(VerifiedProgram program, byte[][] records, IEnumerable<uint> numbers)
+    {
+        var table = SyscallMatchTable.Of(program);
+        Assert.Equal(table.MatchesNothing ? [] : program.FieldsRead.Order(StringComparer.Ordinal), table.Fields);
+        int runs = 0;
+        var mixed = new RecordBuilder();
+        foreach (uint arch in Archs.Concat(OtherArchs))
+            foreach (uint n in numbers.Where(n => table.MayMatch(arch, n)))
+            {
+                ulong read = table.FieldsRead(arch, n);
+                for (int r = 0; r < records.Length; r++)
+                {
+                    var record = AsSyscallRecord(records[r], arch, n);
+                    mixed.CopyFrom(new Record(AsSyscallRecord(records[(r + 1) % records.Length], arch, n)));
+                    for (int f = 0; f < table.Fields.Count; f++)
+                    {
+                        if ((read >> f & 1) == 0) continue;
+                        if (RecordLayout.ScalarNamed(table.Fields[f]) is { } scalar) mixed.SetScalar(scalar, new Record(record).Load(scalar));
+                        else mixed.SetString(RecordLayout.StringNamed(table.Fields[f])!, new Record(record).GetString(RecordLayout.StringNamed(table.Fields[f])!));
+                    }
+                    uint expected = Interpreter.Run(program, new Record(record)), got = Interpreter.Run(program, new Record(mixed.Build()));
+                    if (expected != got)
+                        Assert.Fail($"arch 0x{arch:x} syscall {n}: fields read {read:x} ({string.Join(", ", table.Fields)}); verdict {expected}, with the others changed {got}\n{Disassembler.Disassemble(program.Image)}");
+                    runs++;
+                }
+            }
+        return runs;
+    }
+
+    [Fact]
+    public void FieldsOutsideThoseReadForASyscallDoNotChangeItsVerdict()
+    {
+        int runs = 0, narrowed = 0;
+        // Random filters, and random filters per syscall (what policies are made of).
+        var filters = Gen.Frequency((1, FilterGen.Filter(6)), (2,
+            from a in FilterGen.Filter(3) from b in FilterGen.Filter(3) from rest in FilterGen.Filter(2)
+            select $"(syscall == read && ({a})) || (syscall in (openat, execve) && ({b})) || (syscall < 3 && ({rest}))"));
+        var cases = Gen.Zip(filters, FilterGen.Record.ArrayOf(6)).ToArbitrary();
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Iterations(300)), Prop.ForAll(cases, c =>
+        {
+            var program = TestPrograms.CompileAndVerify(c.Item1);
+            var numbers = Candidates(program, new Record(c.Item2[0]).Syscall).ToList();
+            runs += CheckFieldsRead(program, c.Item2, numbers);
+            var table = SyscallMatchTable.Of(program);
+            if (numbers.Any(n => table.MayMatch(AuditArch.X86_64, n) && table.FieldsRead(AuditArch.X86_64, n) != (1UL << table.Fields.Count) - 1)) narrowed++;
+        }));
+        // Many filters read fields on some syscalls only, or the property tested little.
+        Assert.True(runs > 1000 && narrowed > 100, $"only {runs} runs, {narrowed} filters reading fewer fields for some syscall");
+    }
+
+    [Fact]
+    public void RandomBytecodeReadsNoFieldBeyondThoseItsSyscallsRead()
+    {
+        int runs = 0, accepted = 0;
+        var cases = Gen.Zip(RetargetedPrograms(knownFieldsOnly: false), FilterGen.Record.ArrayOf(4)).ToArbitrary();
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Iterations(300)), Prop.ForAll(cases, c =>
+        {
+            var result = V.Verify(c.Item1);
+            if (!result.Ok) return;
+            accepted++;
+            runs += CheckFieldsRead(result.Program!, c.Item2, Candidates(result.Program!, new Record(c.Item2[0]).Syscall));
+        }));
+        Assert.True(accepted > 200 && runs > 1000, $"only {accepted} programs verified, {runs} runs");
+    }
+
+    [Fact]
+    public void APolicyReadsForEachSyscallWhatItsRulesRead()
+    {
+        var table = Table("""
+            always "exec": syscall == execve && euid == 0 && exe == "/usr/bin/su"
+            always "open": syscall == openat && (a2 & 3) != 0 && auid >= 1000 && path0 startswith "/etc/"
+            always "any": syscall < 2048 && perm == w && uid == 7
+            """);
+        string[] Read(string name)
+        {
+            ulong read = table.FieldsRead(AuditArch.X86_64, (uint)Number(AuditArch.X86_64, name));
+            return [.. table.Fields.Where((_, i) => (read >> i & 1) != 0)];
+        }
+        Assert.Equal(["arch", "euid", "exe", "syscall"], Read("execve"));
+        Assert.Equal(["a2", "arch", "auid", "path0", "syscall", "uid"], Read("openat"));
+        Assert.Equal(["arch", "syscall", "uid"], Read("unlink"));
+    }
+
+    [Fact]
+    public void FieldsAfterAMatchEveryNumberReachesAreRead()
+    {
+        // Every number reaches `ret #1` (pc 2) before the euid test after it in pc order: the pass that
+        // stops there has not seen that load, which must still count.
+        var program = Assemble("""
+            .verdict 1 "k"
+            ldw r0, [uid]
+            jeq r0, #0 jt 2 jf 3
+            ret #1
+            ldw r0, [euid]
+            jeq r0, #0 jt 5 jf 6
+            ret #1
+            ret #0
+            """);
+        var table = SyscallMatchTable.Of(program);
+        Assert.Equal(["euid", "uid"], table.Fields);
+        Assert.Equal(3UL, table.FieldsRead(AuditArch.X86_64, 59));
+    }
+
     private static Gen<ProgramImage> RetargetedPrograms(bool knownFieldsOnly) =>
         JitProperties.Programs.SelectMany(image =>
             Gen.Choose(0, knownFieldsOnly ? 3 : 5).ArrayOf(image.Code.Count).Select(choice => RetargetLoads(image, choice)));
