@@ -274,6 +274,8 @@ internal static class AuditdSyscall
         builder.Clear();
         seen = 0;
         var tokens = new RecordTokens(text, recordName);
+        if (!InKernelOrder(text, builder, scratch, fields, recordName, matches, ref seen, ref tokens.Position, out ruledOut, out bool done, out message)) return false;
+        if (done) return true;
         bool jump = true;
         // Where the first search started, and what had been seen there: a field the search did not find
         // may be among those it passed over (a log not in the kernel's order), which are then read after all.
@@ -325,6 +327,79 @@ internal static class AuditdSyscall
             }
         }
         message = null;
+        return true;
+    }
+
+    /// <summary>
+    /// The SYSCALL record's keys in the order the kernel writes them (kernel/auditsc.c <c>audit_log_exit</c>,
+    /// kernel/audit.c <c>audit_log_task_info</c>; <c>subj=</c>, unknown here, may come before <c>key=</c>).
+    /// </summary>
+    private static readonly Key[] KernelOrder = [.. ((string[])["arch", "syscall", "success", "exit", "a0", "a1", "a2", "a3", "items",
+        "ppid", "pid", "auid", "uid", "gid", "euid", "suid", "fsuid", "egid", "sgid", "fsgid", "tty", "ses", "comm", "exe", "key"])
+        .Select(name => Keys.First(k => k.Name == name))];
+
+    // Each key of KernelOrder with its '=' packed little-endian (at most 8 bytes: "syscall="), and the mask
+    // of those bytes: a field is the one expected when its first bytes, masked, are these.
+    private static readonly ulong[] KernelOrderPacked = [.. KernelOrder.Select(k => Pack([.. k.Utf8, (byte)'=']))];
+    private static readonly ulong[] KernelOrderMasks = [.. KernelOrder.Select(k => ulong.MaxValue >> (64 - 8 * (k.Utf8.Length + 1)))];
+
+    /// <summary>
+    /// The start of the general scan for a record written as the kernel writes it: while the fields come in
+    /// <see cref="KernelOrder"/>, one space apart, each key is checked against the one expected (one compare,
+    /// no lookup), and a value not wanted is passed over as the scan would pass it. The scan goes on from
+    /// <paramref name="position"/> (where the order ended, or once only the last strings are wanted, which
+    /// it finds by a search) with <paramref name="seen"/>; <paramref name="done"/> when nothing is left for
+    /// it. Decodes, checks and stops exactly as the scan does on those fields.
+    /// </summary>
+    private static bool InKernelOrder(ReadOnlySpan<byte> text, RecordBuilder builder, byte[] scratch, int fields, string recordName,
+        SyscallMatchTable? matches, ref int seen, ref int position, out bool ruledOut, out bool done, out string? message)
+    {
+        ruledOut = done = false;
+        message = null;
+        int at = 0;
+        for (int k = 0; k < KernelOrder.Length; k++)
+        {
+            if (((fields & ~seen) & ~LateBits) == 0) break;
+            // Eight bytes at once: the fields after arch are far from the line's end.
+            if (at + 8 > text.Length || (BinaryPrimitives.ReadUInt64LittleEndian(text[at..]) & KernelOrderMasks[k]) != KernelOrderPacked[k]) break;
+            var key = KernelOrder[k];
+            int v = at + key.Utf8.Length + 1;
+            ReadOnlySpan<byte> value;
+            bool quoted = v < text.Length && text[v] == (byte)'"';
+            int end;
+            if (quoted)
+            {
+                int close = text[(v + 1)..].IndexOf((byte)'"');
+                if (close < 0) break;
+                value = text.Slice(v + 1, close);
+                end = v + close + 2;
+            }
+            else
+            {
+                end = ValueEnd(text, v);
+                value = text[v..end];
+            }
+            seen |= key.Bit;
+            if ((key.Bit & fields) != 0)
+            {
+                if (!SetField(key, value, quoted, builder, scratch, recordName, out message)) return false;
+                if ((seen & fields) == fields)
+                {
+                    done = true;
+                    return true;
+                }
+                if (matches is not null && (seen & RequiredBits) == RequiredBits && (key.Bit & RequiredBits) != 0 && !MayMatch(matches, builder))
+                {
+                    ruledOut = done = true;
+                    return true;
+                }
+            }
+            at = end;
+            position = at;
+            // One space to the next field, as the kernel writes them; anything else is the scan's.
+            if (at + 1 >= text.Length || text[at] != (byte)' ' || text[at + 1] == (byte)' ') break;
+            position = ++at;
+        }
         return true;
     }
 

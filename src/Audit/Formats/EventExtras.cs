@@ -40,6 +40,7 @@ internal sealed class EventExtras
     public void Reset()
     {
         if (_any) _fields.Clear();
+        _stringsSet = 0;
         _any = _sockaddr = false;
         _lastArg = -1;
         _items = 0;
@@ -71,6 +72,31 @@ internal sealed class EventExtras
             _ => AuxFields.None,
         }))
         .Where(s => s.Item2 != AuxFields.None)];
+    // Bit i: Strings[i] was set (ApplyTo copies those alone).
+    private int _stringsSet;
+
+    private void SetString(StringField field, ReadOnlySpan<byte> value)
+    {
+        _fields.SetString(field, value);
+        _stringsSet |= StringBits[field.DescriptorOffset >> 2];
+    }
+
+    private void SetLength(StringField field, int length)
+    {
+        _fields.SetLength(field, length);
+        _stringsSet |= StringBits[field.DescriptorOffset >> 2];
+    }
+
+    // By descriptor (4 bytes each): the field's bit in _stringsSet, 0 for a string these records do not give.
+    private static readonly int[] StringBits = BuildStringBits();
+
+    private static int[] BuildStringBits()
+    {
+        var bits = new int[RecordLayout.Strings.Max(f => f.DescriptorOffset >> 2) + 1];
+        for (int i = 0; i < Strings.Length; i++) bits[Strings[i].Field.DescriptorOffset >> 2] = 1 << i;
+        return bits;
+    }
+
     private static readonly StringField Cwd = RecordLayout.StringNamed("cwd")!, ProctitleField = RecordLayout.StringNamed("proctitle")!;
     private static readonly StringField Argv = RecordLayout.StringNamed("argv")!, Addr = RecordLayout.StringNamed("addr")!;
     private static readonly StringField[] Names = [.. Enumerable.Range(0, RecordLayout.PathItems).Select(i => RecordLayout.StringAt(RecordLayout.NameDescriptor + 4 * i)!)];
@@ -164,7 +190,7 @@ internal sealed class EventExtras
             if (key.SequenceEqual(name))
             {
                 if (!AuditdSyscall.TryText(value, quoted, scratch, out var text)) return Bad(record, field.Name, value, out message);
-                _fields.SetString(field, text);
+                SetString(field, text);
                 return true;
             }
         return message is null;
@@ -196,7 +222,7 @@ internal sealed class EventExtras
             {
                 case AuxFields.PathName:
                     if (!AuditdSyscall.TryText(value, quoted, scratch, out var name)) return Bad("PATH", "name", value, out message);
-                    _fields.SetString(Names[item], name);
+                    SetString(Names[item], name);
                     break;
                 case AuxFields.PathInode:
                     if (!AuditdSyscall.TryDecimal(value, out ulong inode)) return Bad("PATH", "inode", value, out message);
@@ -256,7 +282,7 @@ internal sealed class EventExtras
                 text[..n].CopyTo(area);
                 area[..n].Replace((byte)0, (byte)' ');
                 while (n > 0 && area[n - 1] == (byte)' ') n--;
-                _fields.SetLength(ProctitleField, n);
+                SetLength(ProctitleField, n);
                 return true;
             }
         return message is null;
@@ -287,7 +313,7 @@ internal sealed class EventExtras
             Append(arg);
         }
         if (message is not null) return false;
-        _fields.SetString(Argv, _argv.AsSpan(0, _argvLength));
+        SetString(Argv, _argv.AsSpan(0, _argvLength));
         return true;
     }
 
@@ -317,23 +343,23 @@ internal sealed class EventExtras
             {
                 case 2 when length >= 8: // AF_INET
                     _fields.SetU32(RecordLayout.Port, BinaryPrimitives.ReadUInt16BigEndian(sa[2..]));
-                    _fields.SetLength(addr, InetText.Format(sa.Slice(4, 4), _fields.StringArea(addr)));
+                    SetLength(addr, InetText.Format(sa.Slice(4, 4), _fields.StringArea(addr)));
                     break;
                 case 10 when length >= 24: // AF_INET6
                     _fields.SetU32(RecordLayout.Port, BinaryPrimitives.ReadUInt16BigEndian(sa[2..]));
-                    _fields.SetLength(addr, InetText.Format(sa.Slice(8, 16), _fields.StringArea(addr)));
+                    SetLength(addr, InetText.Format(sa.Slice(8, 16), _fields.StringArea(addr)));
                     break;
                 case 1: // AF_UNIX: a path, or an abstract name after a NUL (shown as @name, as ausearch does)
                     var path = sa[2..];
                     if (path.Length > 0 && path[0] == 0)
                     {
                         var name = path[1..].TrimEnd((byte)0);
-                        _fields.SetString(addr, [(byte)'@', .. name]);
+                        SetString(addr, [(byte)'@', .. name]);
                     }
                     else
                     {
                         int nul = path.IndexOf((byte)0);
-                        _fields.SetString(addr, nul < 0 ? path : path[..nul]);
+                        SetString(addr, nul < 0 ? path : path[..nul]);
                     }
                     break;
             }
@@ -369,8 +395,11 @@ internal sealed class EventExtras
         if (!_any) return;
         foreach (var (start, end) in ScalarRuns) record.CopyHeader(_fields, start, end);
         // Only the strings set are copied (the record's are empty).
-        foreach (var (field, decodedBy) in Strings)
+        for (int set = _stringsSet; set != 0; set &= set - 1)
+        {
+            var (field, decodedBy) = Strings[System.Numerics.BitOperations.TrailingZeroCount(set)];
             if ((wanted & decodedBy) != 0 && _fields.GetString(field) is { IsEmpty: false } value) record.SetString(field, value);
+        }
         if ((wanted & AuxFields.PathName) == 0) return;
         var cwd = _fields.GetString(Cwd);
         for (int items = _items; items != 0; items &= items - 1)

@@ -378,6 +378,13 @@ public class AuditdReaderTests
         { "arch=c000003e syscall=1 exe=2F7", "SYSCALL field 'exe': expected a quoted string, hex-encoded bytes or (null), got 2F7" },
         { "arch=c000003e syscall=1 comm=\"ls", "SYSCALL field 'comm': unterminated quoted value" },
         { "arch=c000003e syscall=1 uid=1 uid=1", "SYSCALL field 'uid': duplicate field" },
+        // In the kernel's order as far as it goes, then not.
+        { "arch=c000003e syscall=1 syscall=2", "SYSCALL field 'syscall': duplicate field" },
+        { "arch=c000003e syscall=1 success=yes exit=0 a0=1  a0=2", "SYSCALL field 'a0': duplicate field" },
+        { "arch=c000003e syscall=1 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=0 ppid=1 pid=2 auid=x uid=0",
+            "SYSCALL field 'auid': expected a decimal number up to 4294967295, got x" },
+        { "arch=c000003e syscall=1 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=0 ppid=1 pid=2 auid=1 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm=\"ls",
+            "SYSCALL field 'comm': unterminated quoted value" },
         { "syscall=1 uid=1", "SYSCALL record has no 'arch' field (the kernel always writes it: the line is cut short or damaged)" },
         { "arch=c000003e", "SYSCALL record has no 'syscall' field (the kernel always writes it: the line is cut short or damaged)" },
     };
