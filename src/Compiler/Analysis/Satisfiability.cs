@@ -80,6 +80,7 @@ internal sealed class Satisfiability
                 case BoundBoolEquals e: stack.Push(e.Left); stack.Push(e.Right); continue;
                 case BoundBoolConst: continue;
             }
+            if (!MayTestArchOrSyscall(n)) continue;
             IReadOnlyList<ValueRange>? ranges = Classify(n).Atom switch
             {
                 FieldAtom f when f.Field == SyscallField => f.Allowed,
@@ -125,6 +126,7 @@ internal sealed class Satisfiability
                 case BoundBoolEquals e: stack.Push(e.Left); stack.Push(e.Right); continue;
                 case BoundBoolConst: continue;
             }
+            if (!MayTestArchOrSyscall(n)) continue;
             var atom = Classify(n).Atom;
             if (atom is SyscallInAtom || (atom is FieldAtom a && (a.Field == SyscallField || a.Field == ArchField)))
             {
@@ -154,6 +156,7 @@ internal sealed class Satisfiability
     /// </summary>
     public SyscallSet? HoldsFor(BoundBool leaf, int arch)
     {
+        if (!MayTestArchOrSyscall(leaf)) return null;
         var (atom, invert) = Classify(leaf);
         var holds = atom switch
         {
@@ -173,6 +176,22 @@ internal sealed class Satisfiability
     }
 
     private readonly Dictionary<IReadOnlyList<ValueRange>, SyscallSet> _syscallSets = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// False for a leaf that is surely no test of the syscall number or the arch alone (no syscall set, no
+    /// comparison or set with a load of either as an operand): such leaves, most of a rule's, need no atom.
+    /// </summary>
+    private static bool MayTestArchOrSyscall(BoundBool leaf)
+    {
+        static bool ArchOrSyscall(BoundInt v) => v is BoundFieldLoad { Field: var f } && (f == SyscallField || f == ArchField);
+        return leaf switch
+        {
+            BoundSyscallIn => true,
+            BoundCompare c => ArchOrSyscall(c.Left) || ArchOrSyscall(c.Right),
+            BoundInSet s => ArchOrSyscall(s.Value),
+            _ => false,
+        };
+    }
 
     /// <summary>An atom's value when it tests only the syscall number or a known arch; null otherwise.</summary>
     private static bool? Constant(Atom atom, Env env) => atom switch
