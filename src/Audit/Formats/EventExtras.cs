@@ -448,6 +448,20 @@ public static class PathNames
     {
         bool absolute = name.Length > 0 && name[0] == (byte)'/';
         if (!absolute && (cwd.Length == 0 || cwd[0] != (byte)'/')) return -1;
+        // Most names (and cwds) are normal already: copied as they are, which is what the walk would make.
+        if (absolute ? Normal(name) : Normal(cwd) && name.Length > 0 && name[0] != (byte)'.' && Normal(name))
+        {
+            int prefix = absolute || cwd.Length == 1 ? 0 : cwd.Length;
+            int length = prefix + (absolute ? 0 : 1) + name.Length;
+            if (length > into.Length) return -1;
+            if (!absolute)
+            {
+                cwd[..prefix].CopyTo(into);
+                into[prefix] = (byte)'/';
+            }
+            name.CopyTo(into[(length - name.Length)..]);
+            return length;
+        }
         int n = 0;
         Span<int> starts = stackalloc int[into.Length / 2 + 1];
         int depth = 0;
@@ -476,6 +490,13 @@ public static class PathNames
         if (n == 0) into[n++] = (byte)'/';
         return n;
     }
+
+    /// <summary>
+    /// Whether the walk would leave <paramref name="path"/> as it is: no empty, <c>.</c> or <c>..</c> component
+    /// (no "//", no "/." at all) and no '/' at the end but for the root. A relative one must not start with '.'.
+    /// </summary>
+    private static bool Normal(ReadOnlySpan<byte> path) =>
+        path.Length > 0 && (path.Length == 1 || path[^1] != (byte)'/') && path.IndexOf("//"u8) < 0 && path.IndexOf("/."u8) < 0;
 }
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.Text;
 using Filter.Audit.Formats;
 using Filter.VM;
+using FsCheck;
+using FsCheck.Fluent;
 using Xunit;
 
 namespace Filter.Tests.Auditd;
@@ -115,6 +117,37 @@ public class EventFieldsTests
         var into = new byte[4096];
         int n = PathNames.Resolve(Encoding.UTF8.GetBytes(name), Encoding.UTF8.GetBytes(cwd), into);
         Assert.Equal(expected, n < 0 ? null : Encoding.UTF8.GetString(into, 0, n));
+    }
+
+    /// <summary>Names and cwds of '/', '.', 'a' and 'b': every shortcut of <see cref="PathNames.Resolve"/> against a plain walk.</summary>
+    [Fact]
+    public void RandomNamesResolveAsAWalkOverTheirComponents()
+    {
+        var piece = Gen.Elements("/", ".", "a", "b", "..", "//", "/.", "ab");
+        var path = piece.ArrayOf().Select(p => string.Concat(p));
+        var cases = from name in path from cwd in path from room in Gen.Choose(1, 12) select (name, cwd, room);
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(2000), Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var (name, cwd, room) = c;
+            var into = new byte[room];
+            int n = PathNames.Resolve(Encoding.UTF8.GetBytes(name), Encoding.UTF8.GetBytes(cwd), into);
+            Assert.Equal(Walk(name, cwd, room), n < 0 ? null : Encoding.UTF8.GetString(into, 0, n));
+        }));
+
+        static string? Walk(string name, string cwd, int room)
+        {
+            if (!name.StartsWith('/') && !cwd.StartsWith('/')) return null;
+            var parts = new List<string>();
+            foreach (var part in ((name.StartsWith('/') ? "" : cwd) + "/" + name).Split('/'))
+            {
+                if (part is "" or ".") continue;
+                if (part == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+                parts.Add(part);
+                // The resolved path never needs more room than it has at any step.
+                if (parts.Sum(p => p.Length + 1) > room) return null;
+            }
+            return parts.Count == 0 ? "/" : "/" + string.Join('/', parts);
+        }
     }
 
     [Fact]
