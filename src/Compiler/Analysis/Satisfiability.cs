@@ -109,11 +109,14 @@ internal sealed class Satisfiability
     /// can decide: tests of the syscall number and of the arch. Null when there are more than
     /// <paramref name="max"/>.
     /// </summary>
-    public List<BoundBool>? ArchAndSyscallLeaves(BoundBool node, int max)
+    public IReadOnlyList<BoundBool>? ArchAndSyscallLeaves(BoundBool node, int max)
     {
-        var leaves = new List<BoundBool>();
-        var seen = new HashSet<BoundBool>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<BoundBool>();
+        // Most rules' rests (after `syscall in S`) have none: nothing is allocated for them.
+        List<BoundBool>? leaves = null;
+        var seen = _walked;
+        var stack = _walk;
+        seen.Clear();
+        stack.Clear();
         stack.Push(node);
         while (stack.Count > 0)
         {
@@ -130,12 +133,15 @@ internal sealed class Satisfiability
             var atom = Classify(n).Atom;
             if (atom is SyscallInAtom || (atom is FieldAtom a && (a.Field == SyscallField || a.Field == ArchField)))
             {
-                if (leaves.Count == max) return null;
-                leaves.Add(n);
+                if (leaves?.Count == max) return null;
+                (leaves ??= []).Add(n);
             }
         }
-        return leaves;
+        return leaves ?? (IReadOnlyList<BoundBool>)[];
     }
+
+    private readonly HashSet<BoundBool> _walked = new(ReferenceEqualityComparer.Instance);
+    private readonly Stack<BoundBool> _walk = new();
 
     /// <summary>
     /// The value of <paramref name="leaf"/> (a condition that is no <c>&amp;&amp;</c>, <c>||</c>, <c>!</c> or

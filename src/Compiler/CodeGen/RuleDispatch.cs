@@ -33,7 +33,8 @@ internal static class RuleDispatch
     /// A rule of a run: its index in the policy, the syscalls (per arch) for which it can hold, and what it
     /// requires of a record with one of them (the whole condition, or what follows <c>syscall in S</c>).
     /// </summary>
-    public sealed record Member(int Rule, SyscallSets Syscalls, BoundBool Rest);
+    /// <param name="Syscalls">Per arch of AuditArch.All, then for every other arch: sorted, disjoint ranges (a named set's own).</param>
+    public sealed record Member(int Rule, IReadOnlyList<ValueRange>[] Syscalls, BoundBool Rest);
 
     /// <summary>A case of a run's dispatch: syscall numbers, the members that can hold for them, and how each one's arch and syscall tests decide.</summary>
     public sealed record Case(ValueRange Range, int[] Members, ulong[] Decisions);
@@ -41,35 +42,29 @@ internal static class RuleDispatch
     /// <summary>
     /// The policy as rules tested in order (a null run: the rule alone) and runs dispatched on the syscall, in
     /// order; and per arch, a superset of the syscalls for which some <c>always</c> rule can hold (no other
-    /// syscall can get a non-zero verdict).
+    /// syscall can get a non-zero verdict), when some rule is in no run (else all of them).
     /// </summary>
     public static (List<(int Rule, List<Member>? Run)> Steps, SyscallSets Reachable) Plan(BoundPolicy policy, Satisfiability leaves)
     {
         var members = new Member?[policy.Rules.Count];
-        var reachable = SyscallSets.None;
-        // Rules share their syscall sets (a permission class, a list): each is converted once.
-        var converted = new Dictionary<ValueSet, SyscallSet>(ReferenceEqualityComparer.Instance);
-        SyscallSet Of(ValueSet? set)
-        {
-            if (set is null) return SyscallSet.Empty;
-            if (!converted.TryGetValue(set, out var syscalls)) converted.Add(set, syscalls = SyscallSet.Of(set.Ranges));
-            return syscalls;
-        }
+        var always = new List<IReadOnlyList<ValueRange>[]>();
         for (int r = 0; r < policy.Rules.Count; r++)
         {
             var condition = policy.Rules[r].Condition;
-            SyscallSets syscalls;
-            if (Split(condition) is var (named, rest)) members[r] = new Member(r, syscalls = new([.. named.PerArch.Select(Of)], Of(named.OtherArch)), rest);
+            IReadOnlyList<ValueRange>[] syscalls;
+            if (Split(condition) is var (named, rest))
+                members[r] = new Member(r, syscalls = [.. named.PerArch.Append(named.OtherArch).Select(set => set?.Ranges ?? [])], rest);
             else
             {
-                syscalls = SyscallAnalysis.Allowed(condition, leaves);
-                if (syscalls.OtherArch.Count <= MaxAnalysedSyscalls && syscalls.PerArch.All(s => s.Count <= MaxAnalysedSyscalls))
+                var allowed = SyscallAnalysis.Allowed(condition, leaves);
+                syscalls = [.. allowed.PerArch.Append(allowed.OtherArch).Select(set => set.Ranges)];
+                if (allowed.OtherArch.Count <= MaxAnalysedSyscalls && allowed.PerArch.All(set => set.Count <= MaxAnalysedSyscalls))
                     members[r] = new Member(r, syscalls, condition);
             }
-            if (policy.Rules[r].Kind == RuleAction.Always && !reachable.IsUnconstrained) reachable = reachable.Union(syscalls);
+            if (policy.Rules[r].Kind == RuleAction.Always) always.Add(syscalls);
         }
 
-        var plan = new List<(int, List<Member>?)>();
+        var plan = new List<(int Rule, List<Member>? Run)>();
         var run = new List<Member>();
         void Close()
         {
@@ -87,8 +82,13 @@ internal static class RuleDispatch
             }
         }
         Close();
-        return (plan, reachable);
+        // Only a rule in no run needs it (the runs' own dispatch sends every other syscall on).
+        return (plan, plan.Any(p => p.Run is null) ? UnionOf(always) : SyscallSets.All);
     }
+
+    /// <summary>The sets' union, each arch's ranges merged once (10,000 rules' sets unioned one by one were most of a plan's allocation).</summary>
+    private static SyscallSets UnionOf(List<IReadOnlyList<ValueRange>[]> sets) =>
+        new([.. AuditArch.All.Select((_, a) => SyscallSet.Of(sets.SelectMany(s => s[a])))], SyscallSet.Of(sets.SelectMany(s => s[^1])));
 
     /// <summary><c>syscall in S</c> alone or as an operand of a top-level <c>&amp;&amp;</c>, and the rest; null for any other condition.</summary>
     private static (BoundSyscallIn, BoundBool)? Split(BoundBool condition)
@@ -122,10 +122,12 @@ internal static class RuleDispatch
         var bounds = new List<(ulong At, int Member, int Change)>();
         for (int m = 0; m < run.Count; m++)
         {
-            var set = arch >= 0 ? run[m].Syscalls.PerArch[arch] : run[m].Syscalls.OtherArch;
-            if (set.IsEmpty) continue;
-            foreach (var r in set.Ranges)
+            var ranges = run[m].Syscalls[arch >= 0 ? arch : ^1];
+            if (ranges.Count == 0) continue;
+            foreach (var r in ranges)
             {
+                // Numbers past a u32 are no record's.
+                if (r.Lo > SyscallSet.MaxNumber) continue;
                 bounds.Add((r.Lo, m, 1));
                 // A range ending at the top ends nowhere.
                 if (r.Hi < SyscallSet.MaxNumber) bounds.Add((r.Hi + 1, m, -1));
