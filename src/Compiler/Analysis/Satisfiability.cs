@@ -66,22 +66,9 @@ internal sealed class Satisfiability
     public List<ulong> Breakpoints(BoundBool node, Env env, List<IReadOnlyList<ValueRange>> tests)
     {
         var points = new List<ulong>();
-        var seen = new HashSet<BoundBool>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<BoundBool>();
-        stack.Push(node);
-        while (stack.Count > 0)
+        foreach (var (_, atom) in ArchOrSyscallAtoms(node))
         {
-            var n = stack.Pop();
-            if (!seen.Add(n)) continue;
-            switch (n)
-            {
-                case BoundNot not: stack.Push(not.Operand); continue;
-                case BoundLogical l: foreach (var o in l.Operands) stack.Push(o); continue;
-                case BoundBoolEquals e: stack.Push(e.Left); stack.Push(e.Right); continue;
-                case BoundBoolConst: continue;
-            }
-            if (!MayTestArchOrSyscall(n)) continue;
-            IReadOnlyList<ValueRange>? ranges = Classify(n).Atom switch
+            IReadOnlyList<ValueRange>? ranges = atom switch
             {
                 FieldAtom f when f.Field == SyscallField => f.Allowed,
                 SyscallInAtom s => SyscallSetFor(s.Node, env),
@@ -113,33 +100,45 @@ internal sealed class Satisfiability
     {
         // Most rules' rests (after `syscall in S`) have none: nothing is allocated for them.
         List<BoundBool>? leaves = null;
-        var seen = _walked;
-        var stack = _walk;
-        seen.Clear();
-        stack.Clear();
-        stack.Push(node);
-        while (stack.Count > 0)
+        foreach (var (leaf, atom) in ArchOrSyscallAtoms(node))
         {
-            var n = stack.Pop();
-            if (!seen.Add(n)) continue;
-            switch (n)
-            {
-                case BoundNot not: stack.Push(not.Operand); continue;
-                case BoundLogical l: foreach (var o in l.Operands) stack.Push(o); continue;
-                case BoundBoolEquals e: stack.Push(e.Left); stack.Push(e.Right); continue;
-                case BoundBoolConst: continue;
-            }
-            if (!MayTestArchOrSyscall(n)) continue;
-            var atom = Classify(n).Atom;
-            if (atom is SyscallInAtom || (atom is FieldAtom a && (a.Field == SyscallField || a.Field == ArchField)))
-            {
-                if (leaves?.Count == max) return null;
-                (leaves ??= []).Add(n);
-            }
+            if (atom is not (SyscallInAtom or FieldAtom)) continue;
+            if (leaves?.Count == max) return null;
+            (leaves ??= []).Add(leaf);
         }
         return leaves ?? (IReadOnlyList<BoundBool>)[];
     }
 
+    /// <summary>
+    /// The leaves of <paramref name="node"/>, each once, whose atom is a syscall set or a comparison (or set)
+    /// of the syscall number or the arch with constants: a list of this instance's, valid until the next call.
+    /// </summary>
+    private List<(BoundBool Leaf, Atom Atom)> ArchOrSyscallAtoms(BoundBool node)
+    {
+        var found = _found;
+        found.Clear();
+        _walked.Clear();
+        _walk.Clear();
+        _walk.Push(node);
+        while (_walk.Count > 0)
+        {
+            var n = _walk.Pop();
+            if (!_walked.Add(n)) continue;
+            switch (n)
+            {
+                case BoundNot not: _walk.Push(not.Operand); continue;
+                case BoundLogical l: foreach (var o in l.Operands) _walk.Push(o); continue;
+                case BoundBoolEquals e: _walk.Push(e.Left); _walk.Push(e.Right); continue;
+                case BoundBoolConst: continue;
+            }
+            if (!MayTestArchOrSyscall(n)) continue;
+            var atom = Classify(n).Atom;
+            if (atom is SyscallInAtom || (atom is FieldAtom a && (a.Field == SyscallField || a.Field == ArchField))) found.Add((n, atom));
+        }
+        return found;
+    }
+
+    private readonly List<(BoundBool Leaf, Atom Atom)> _found = [];
     private readonly HashSet<BoundBool> _walked = new(ReferenceEqualityComparer.Instance);
     private readonly Stack<BoundBool> _walk = new();
 
