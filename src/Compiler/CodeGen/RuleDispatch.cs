@@ -10,13 +10,12 @@ namespace Filter.Compiler.CodeGen;
 /// it, in the policy's order, and then goes on after the run; a syscall no rule of the run can hold for goes
 /// on at once. A rule's syscalls are those it names (<c>syscall in S &amp;&amp; rest</c>) or, for any other
 /// form, those its tests of the syscall number and the arch allow (<see cref="SyscallAnalysis.Allowed"/>: an
-/// imported <c>perm</c> or <c>syscall &lt; 2048</c> rule), when they are at most <see cref="MaxAnalysedSyscalls"/>
-/// per arch. In a case, each rule's
-/// tests of the arch and the syscall number are decided for the case's syscalls: the cases are cut where
-/// one of them changes. A rule of neither kind (or one that can hold for more syscalls) stays where it is,
-/// between runs, so that the first rule that holds still decides for every record. A rule in k lists is
-/// in k cases; the code of a rule's rest is shared where lists continue alike and its tests decide alike
-/// (across arches, for example).
+/// imported <c>perm</c> or <c>syscall &lt; 2048</c> rule), when they are at most
+/// <see cref="MaxAnalysedSyscalls"/> per arch. In a case, each rule's tests of the arch and the syscall
+/// number are decided for the case's syscalls: the cases are cut where one of them changes. A rule of
+/// neither kind (or one that can hold for more syscalls) stays where it is, between runs, so that the first
+/// rule that holds still decides for every record. A rule in k lists is in k cases; the code of a rule's
+/// rest is shared where lists continue alike and its tests decide alike (across arches, for example).
 /// </summary>
 internal static class RuleDispatch
 {
