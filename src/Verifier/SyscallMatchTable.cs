@@ -226,6 +226,7 @@ public sealed class SyscallMatchTable
         /// <summary>Per pc, the index of the field it reads (in the table's Fields), or -1.</summary>
         private readonly int[] _fieldAt;
         private readonly int _fieldCount;
+        private readonly bool _fieldsTracked;
         /// <summary>Per field and arch block, the members that reach an instruction reading it (SetWords words), over every pass.</summary>
         private readonly ulong[] _fieldReach;
         /// <summary>The arch block whose members the passes now track for <see cref="_fieldReach"/>, or -1.</summary>
@@ -233,8 +234,10 @@ public sealed class SyscallMatchTable
 
         public Analysis(VerifiedProgram program, List<string> fields)
         {
-            _fieldCount = fields.Count;
-            _fieldAt = [.. program.Code.Select(i => VerifiedProgram.FieldReadBy(i) is { } f ? fields.BinarySearch(f, StringComparer.Ordinal) : -1)];
+            // More than a mask holds: not tracked (FieldsRead answers all of them).
+            _fieldCount = fields.Count <= 64 ? fields.Count : 0;
+            _fieldsTracked = fields.Count <= 64;
+            _fieldAt = [.. program.Code.Select(i => _fieldsTracked && VerifiedProgram.FieldReadBy(i) is { } f ? fields.BinarySearch(f, StringComparer.Ordinal) : -1)];
             _fieldReach = new ulong[_fieldCount * ArchBlocks * SetWords];
             _code = ExecInstruction.Resolve(program.Code, program.Image.Sets);
             _sets = program.Image.Sets;
@@ -261,7 +264,7 @@ public sealed class SyscallMatchTable
         /// </summary>
         public ulong[]? FieldsRead()
         {
-            if (_fieldCount > 64) return null;
+            if (!_fieldsTracked) return null;
             var masks = new ulong[ArchBlocks * SyscallLimit];
             for (int f = 0; f < _fieldCount; f++)
                 for (int a = 0; a < ArchBlocks; a++)

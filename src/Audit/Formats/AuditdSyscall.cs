@@ -91,7 +91,8 @@ internal static class AuditdSyscall
         {
             Matches = matches;
             (_fields, _aux) = (fields, aux);
-            var names = narrow ? matches.Fields : [];
+            // A table of more fields than a mask holds answers all of them: nothing to narrow.
+            var names = narrow && matches.Fields.Count <= 64 ? matches.Fields : [];
             int always = FieldsFor([]), items = Bit("items");
             _keysOf = [.. names.Select(n => (FieldsFor([n]) & ~always) | ((EventExtras.For([n]) & AuxFields.Path) != 0 ? items : 0))];
             _auxOf = [.. names.Select(n => EventExtras.For([n]))];

@@ -12,8 +12,14 @@ namespace Filter.Tests.Auditd;
 /// </summary>
 public class ReaderMatchTableTests
 {
+    // Every field but type and sig, on openat: more fields than SyscallMatchTable.FieldsRead's mask holds.
+    private static string EveryField() => "syscall == openat && (" + string.Join(" || ",
+        RecordLayout.Scalars.Where(f => f.Name is not ("type" or "sig")).Select(f => f.IsBoolean ? f.Name : $"{f.Name} != 1")
+            .Concat(RecordLayout.Strings.Select(f => $"{f.Name} startswith \"/\""))) + ")";
+
     public static TheoryData<string> Filters() =>
     [
+        EveryField(),
         "syscall == execve",
         "syscall == openat && exe startswith \"/usr/\" && success == false",
         "syscall in (connect, bind) && exit != 0",
@@ -79,6 +85,18 @@ public class ReaderMatchTableTests
         else Assert.Contains($"'{badSyscallField ?? badPathField}'", error);
         // Decoded for the whole filter, the bad euid is read in every event.
         Assert.Contains("'euid'", Read(null));
+    }
+
+    [Fact]
+    public void AFilterReadingMoreFieldsThanAMaskHoldsHasThemAllDecoded()
+    {
+        // uid comes late in the fields' order, past the 64 a mask holds: it must still be decoded (and checked).
+        var program = TestPrograms.CompileAndVerify(EveryField());
+        string log = Log(257).Replace("euid=zz", "euid=0").Replace("inode=zz", "inode=5").Replace(" uid=0 ", " uid=zz ");
+        using var reader = new AuditdReader([AuditdSource.Stream(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(log)), "log")])
+            { Fields = program.FieldsRead, Matches = SyscallMatchTable.Of(program) };
+        Assert.Equal(ReadResult.Error, reader.Read());
+        Assert.Contains("'uid'", reader.Error!.Message);
     }
 
     private static List<(AuditdEventId Id, int Lines, long FirstLine, uint Verdict)> Verdicts(VerifiedProgram program, string log, SyscallMatchTable? table, ref long skipped)

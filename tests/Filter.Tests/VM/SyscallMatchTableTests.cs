@@ -576,6 +576,18 @@ public class SyscallMatchTableTests
     }
 
     [Fact]
+    public void AProgramReadingMoreFieldsThanAMaskHoldsReadsThemAllForEverySyscall()
+    {
+        // Every field of the record, each compared with a value of its kind, on one syscall.
+        var tests = RecordLayout.Scalars.Where(f => f.Name is not ("type" or "sig")).Select(f => f.IsBoolean ? f.Name : $"{f.Name} == 1")
+            .Concat(RecordLayout.Strings.Select(f => $"{f.Name} == \"x\""));
+        var program = TestPrograms.CompileAndVerify($"type == syscall && syscall == openat && ({string.Join(" || ", tests)})");
+        var table = SyscallMatchTable.Of(program);
+        Assert.True(table.Fields.Count > 64, $"{table.Fields.Count} fields");
+        Assert.Equal(ulong.MaxValue, table.FieldsRead(AuditArch.X86_64, (uint)Number(AuditArch.X86_64, "openat")));
+    }
+
+    [Fact]
     public void FieldsAfterAMatchEveryNumberReachesAreRead()
     {
         // Every number reaches `ret #1` (pc 2) before the euid test after it in pc order: the pass that
