@@ -372,7 +372,7 @@ public sealed class AuditdReader : IDisposable
 
         var ev = FindOpen(id);
         // Not for an event whose SYSCALL record came first and rules it out, or whose syscall's rules do not read it.
-        if (aux != AuxRecord.None && ev is not null && (ev.CannotMatch || (ev.HasSyscall && !EventExtras.Wants(aux, ev.Aux)))) aux = AuxRecord.None;
+        if (aux != AuxRecord.None && ev is not null && !EventExtras.Wants(aux, ev.Aux)) aux = AuxRecord.None;
         if (aux != AuxRecord.None)
         {
             // Decoded into the event's extras; a new event's go into the spare ones first, so a bad first line
@@ -429,7 +429,8 @@ public sealed class AuditdReader : IDisposable
             ev.HasSignal = false;
             ev.HasExit = hasExit;
             ev.SyscallLine = ev.LineCount - 1;
-            ev.Aux = eventFields ?? _aux;
+            // A record ruled out wants nothing more of its event.
+            ev.Aux = cannotMatch ? AuxFields.None : eventFields ?? _aux;
         }
         else if (kind == RecordKind.AnomAbend)
         {
@@ -808,7 +809,7 @@ public sealed class AuditdReader : IDisposable
         public int LineCount;
         public bool Closed, HasSyscall, HasSignal, HasExit, CannotMatch;
         public int SyscallLine;
-        /// <summary>The other records and fields decoded for the event: the reader's, or those its syscall's rules read.</summary>
+        /// <summary>The other records and fields decoded for the event: the reader's, those its syscall's rules read, or none once it is ruled out.</summary>
         public AuxFields Aux;
         public RecordBuilder Record = new();
         public EventExtras Extras = new();

@@ -310,18 +310,10 @@ internal static class AuditdSyscall
             }
             var key = FindKey(text, tokens.KeyAt, keyBytes.Length);
             if (key is null) continue;
-            if ((seen & key.Bit) != 0)
-            {
-                message = $"{recordName} field '{key.Name}': duplicate field";
-                return false;
-            }
-            seen |= key.Bit;
-            if ((key.Bit & fields) == 0) continue;
-            if (!SetField(key, value, quoted, builder, scratch, recordName, out message)) return false;
-            if ((seen & fields) == fields) break;
-            // The kernel writes arch and syscall first: the caller's verdict on them comes before any other field.
-            if (matches is not null && (seen & RequiredBits) == RequiredBits
-                && (key.Bit & RequiredBits) != 0 && !MayMatch(matches, builder))
+            var taken = Take(key, value, quoted, ref seen, fields, builder, scratch, recordName, matches, out message);
+            if (taken == Taken.Failed) return false;
+            if (taken == Taken.Done) break;
+            if (taken == Taken.RuledOut)
             {
                 ruledOut = true;
                 break;
@@ -329,6 +321,32 @@ internal static class AuditdSyscall
         }
         message = null;
         return true;
+    }
+
+    private enum Taken : byte { On, Done, RuledOut, Failed }
+
+    /// <summary>
+    /// A known key's field, in the scan and in <see cref="InKernelOrder"/> alike: an error if it was seen
+    /// before, decoded if wanted; <see cref="Taken.Done"/> once every wanted field is seen,
+    /// <see cref="Taken.RuledOut"/> once arch and syscall are and <paramref name="matches"/> rules them out.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Taken Take(Key key, ReadOnlySpan<byte> value, bool quoted, ref int seen, int fields, RecordBuilder builder, byte[] scratch,
+        string recordName, SyscallMatchTable? matches, out string? message)
+    {
+        message = null;
+        if ((seen & key.Bit) != 0)
+        {
+            message = $"{recordName} field '{key.Name}': duplicate field";
+            return Taken.Failed;
+        }
+        seen |= key.Bit;
+        if ((key.Bit & fields) == 0) return Taken.On;
+        if (!SetField(key, value, quoted, builder, scratch, recordName, out message)) return Taken.Failed;
+        if ((seen & fields) == fields) return Taken.Done;
+        // The kernel writes arch and syscall first: the caller's verdict on them comes before any other field.
+        return matches is not null && (seen & RequiredBits) == RequiredBits && (key.Bit & RequiredBits) != 0 && !MayMatch(matches, builder)
+            ? Taken.RuledOut : Taken.On;
     }
 
     /// <summary>
@@ -364,36 +382,14 @@ internal static class AuditdSyscall
             // Eight bytes at once: the fields after arch are far from the line's end.
             if (at + 8 > text.Length || (BinaryPrimitives.ReadUInt64LittleEndian(text[at..]) & KernelOrderMasks[k]) != KernelOrderPacked[k]) break;
             var key = KernelOrder[k];
-            int v = at + key.Utf8.Length + 1;
-            ReadOnlySpan<byte> value;
-            bool quoted = v < text.Length && text[v] == (byte)'"';
-            int end;
-            if (quoted)
+            // A quote left open is the scan's to report.
+            if (!RecordTokens.Value(text, at + key.Utf8.Length + 1, out var value, out bool quoted, out int end)) break;
+            var taken = Take(key, value, quoted, ref seen, fields, builder, scratch, recordName, matches, out message);
+            if (taken == Taken.Failed) return false;
+            if (taken != Taken.On)
             {
-                int close = text[(v + 1)..].IndexOf((byte)'"');
-                if (close < 0) break;
-                value = text.Slice(v + 1, close);
-                end = v + close + 2;
-            }
-            else
-            {
-                end = ValueEnd(text, v);
-                value = text[v..end];
-            }
-            seen |= key.Bit;
-            if ((key.Bit & fields) != 0)
-            {
-                if (!SetField(key, value, quoted, builder, scratch, recordName, out message)) return false;
-                if ((seen & fields) == fields)
-                {
-                    done = true;
-                    return true;
-                }
-                if (matches is not null && (seen & RequiredBits) == RequiredBits && (key.Bit & RequiredBits) != 0 && !MayMatch(matches, builder))
-                {
-                    ruledOut = done = true;
-                    return true;
-                }
+                (ruledOut, done) = (taken == Taken.RuledOut, true);
+                return true;
             }
             at = end;
             position = at;

@@ -50,23 +50,32 @@ internal ref struct RecordTokens(ReadOnlySpan<byte> text, string record)
             message = $"{record} record: '{AuditdSyscall.Show(key)}' is not a KEY=VALUE field (the line is cut short or damaged)";
             return false;
         }
-        at++;
-        if (at < text.Length && text[at] == (byte)'"')
+        if (!Value(text, at + 1, out value, out quoted, out int end))
+        {
+            message = $"{record} field '{AuditdSyscall.Show(key)}': unterminated quoted value";
+            return false;
+        }
+        Position = end;
+        return true;
+    }
+
+    /// <summary>
+    /// The value starting at <paramref name="at"/> (just after its '='): a quoted one to its closing quote
+    /// (false if there is none), any other to the next ' ' or \x1d; <paramref name="end"/> is just past it.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool Value(ReadOnlySpan<byte> text, int at, out ReadOnlySpan<byte> value, out bool quoted, out int end)
+    {
+        quoted = at < text.Length && text[at] == (byte)'"';
+        if (quoted)
         {
             int close = text[(at + 1)..].IndexOf((byte)'"');
-            if (close < 0)
-            {
-                message = $"{record} field '{AuditdSyscall.Show(key)}': unterminated quoted value";
-                return false;
-            }
-            value = text.Slice(at + 1, close);
-            quoted = true;
-            Position = at + close + 2;
-            return true;
+            value = close < 0 ? default : text.Slice(at + 1, close);
+            end = at + close + 2;
+            return close >= 0;
         }
-        int v = at;
-        Position = at = AuditdSyscall.ValueEnd(text, at);
-        value = text[v..at];
+        end = AuditdSyscall.ValueEnd(text, at);
+        value = text[at..end];
         return true;
     }
 }
