@@ -165,7 +165,7 @@ internal sealed class Satisfiability
         var (atom, invert) = Classify(leaf);
         var holds = atom switch
         {
-            FieldAtom f when f.Field == SyscallField => SyscallSet.Of(f.Allowed).Intersect(SyscallSet.All),
+            FieldAtom f when f.Field == SyscallField => SyscallSetOf(f.Allowed),
             FieldAtom f when f.Field == ArchField && arch >= 0 => RangeList.Contains(f.Allowed, AuditArch.All[arch].Value) ? SyscallSet.All : SyscallSet.Empty,
             SyscallInAtom s => SyscallSetOf(SyscallSetFor(s.Node, new Env(arch, 0))),
             _ => null,

@@ -41,12 +41,14 @@ public sealed class SyscallSet : IEquatable<SyscallSet>
 
     public bool Contains(ulong number) => RangeList.Contains(_ranges, number);
 
+    // Most operands of a rule's analysis are every number or none: those need no range arithmetic.
     public SyscallSet Union(SyscallSet other) =>
-        other.IsEmpty ? this : IsEmpty ? other : new(RangeList.Normalize(_ranges.Concat(other._ranges)));
+        other.IsEmpty || IsAll ? this : IsEmpty || other.IsAll ? other : new(RangeList.Normalize(_ranges.Concat(other._ranges)));
 
-    public SyscallSet Intersect(SyscallSet other) => new(RangeList.Intersect(_ranges, other._ranges));
+    public SyscallSet Intersect(SyscallSet other) =>
+        other.IsAll || IsEmpty ? this : IsAll || other.IsEmpty ? other : new(RangeList.Intersect(_ranges, other._ranges));
 
-    public SyscallSet Complement() => new(RangeList.Complement(_ranges, 0, MaxNumber));
+    public SyscallSet Complement() => IsAll ? Empty : IsEmpty ? All : new(RangeList.Complement(_ranges, 0, MaxNumber));
 
     public bool IsSubsetOf(SyscallSet other) => Intersect(other).Equals(this);
 
