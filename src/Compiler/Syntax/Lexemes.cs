@@ -16,7 +16,7 @@ internal static class Lexemes
     /// <summary>A character of a name after its first: an ASCII letter or digit, or '_'.</summary>
     public static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
 
-    private static bool IsNameStart(char c) => char.IsAsciiLetter(c) || c == '_';
+    public static bool IsNameStart(char c) => char.IsAsciiLetter(c) || c == '_';
 
     /// <summary>Whitespace and '#' comments to the end of the line; never fails.</summary>
     public static Parser<char, Unit> Whitespace { get; } = new WhitespaceParser();
@@ -71,6 +71,12 @@ internal static class Lexemes
     public sealed class SymbolParser(string text, Func<char, bool>? notFollowedBy, string label) : Parser<char, TextSpan>
     {
         internal readonly Expected<char> Expected = new(label);
+
+        internal string Text => text;
+
+        /// <summary>Whether the symbol would match at the start of <paramref name="ahead"/> (at least <see cref="Text"/>'s length and one, or up to the end).</summary>
+        internal bool IsAt(ReadOnlySpan<char> ahead) =>
+            ahead.StartsWith(text) && !(notFollowedBy is not null && ahead.Length > text.Length && notFollowedBy(ahead[text.Length]));
 
         public override bool TryParse(ref ParseState<char> state, ref PooledList<Expected<char>> expecteds, out TextSpan result)
         {
@@ -134,6 +140,36 @@ internal static class Lexemes
             foreach (var (symbol, _) in symbols) expecteds.Add(symbol.Expected);
             result = default;
             return false;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="choice"/>, a choice whose alternatives each start with a character of their own kind,
+    /// skipping to the alternative <paramref name="cases"/> names for the next character: the alternatives
+    /// before it fail there without consuming anything, and Pidgin keeps no trace of them once another
+    /// succeeds or fails after consuming. When the named one fails without consuming, the whole choice runs.
+    /// </summary>
+    public static Parser<char, T> ByFirstChar<T>(Parser<char, T> choice, params (Func<char, bool> When, Parser<char, T> Then)[] cases) =>
+        new FirstCharParser<T>(choice, cases);
+
+    private sealed class FirstCharParser<T>(Parser<char, T> choice, (Func<char, bool> When, Parser<char, T> Then)[] cases) : Parser<char, T>
+    {
+        public override bool TryParse(ref ParseState<char> state, ref PooledList<Expected<char>> expecteds, out T result)
+        {
+            if (state.LookAhead(1) is [var c])
+                foreach (var (when, then) in cases)
+                {
+                    if (!when(c)) continue;
+                    long start = state.Location;
+                    int known = expecteds.Count;
+                    bool parsed = then.TryParse(ref state, ref expecteds, out result!);
+                    if (!parsed && state.Location != start) return false;
+                    // As the choice: what an alternative that succeeded, or failed without consuming, expected is dropped.
+                    while (expecteds.Count > known) expecteds.Pop();
+                    if (parsed) return true;
+                    break;
+                }
+            return choice.TryParse(ref state, ref expecteds, out result!);
         }
     }
 

@@ -103,8 +103,9 @@ public static class FilterParser
     private static readonly Parser<char, SyntaxNode> Parenthesised =
         Symbol("(").Labelled("expression").Then(Rec(() => Expression!)).Before(Symbol(")"));
 
-    private static readonly Parser<char, SyntaxNode> Primary =
-        OneOf(DateTime, Number, NameOrBool).Labelled("expression").Or(StringLiteral).Or(Parenthesised);
+    private static readonly Parser<char, SyntaxNode> Primary = Lexemes.ByFirstChar(
+        OneOf(DateTime, Number, NameOrBool).Labelled("expression").Or(StringLiteral).Or(Parenthesised),
+        (Lexemes.IsNameStart, NameOrBool), (c => c == '"', StringLiteral), (c => c == '(', Parenthesised));
 
     private static readonly Parser<char, (UnaryOp Op, TextSpan Span)> PrefixOp = Lexemes.OneOf(
         (Symbol("~"), UnaryOp.BitNot),
@@ -133,9 +134,11 @@ public static class FilterParser
                 hi.HasValue ? TextSpan.Cover(lo.Span, hi.Value.Span) : lo.Span),
             Rec(() => BitOrLevel!), Symbol("..").Then(Rec(() => BitOrLevel!)).Optional());
 
+    private static readonly Lexemes.SymbolParser InKeyword = Keyword("in"), NotKeyword = Keyword("not");
+
     private static readonly Parser<char, (bool Negated, TextSpan Span)> InOp =
-        Keyword("in").Select(s => (false, s))
-        .Or(Map((n, i) => (true, TextSpan.Cover(n, i)), Keyword("not"), Keyword("in")));
+        InKeyword.Select(s => (false, s))
+        .Or(Map((n, i) => (true, TextSpan.Cover(n, i)), NotKeyword, InKeyword));
 
     private static readonly Parser<char, (IReadOnlyList<SetElementSyntax> Elements, TextSpan Close)> Elements =
         Map((elements, close) => ((IReadOnlyList<SetElementSyntax>)elements.ToList(), close),
@@ -162,29 +165,37 @@ public static class FilterParser
             List is null ? set(Set) : list(List);
     }
 
-    private static readonly Parser<char, SyntaxNode> BitOrLevel = ExpressionParser.Build(Unary,
+    // Highest precedence first; each row is left-associative.
+    private static readonly (Lexemes.SymbolParser Symbol, BinaryOp Op)[][] ArithmeticRows =
     [
-        Operator.InfixL(Binary((Symbol("+"), BinaryOp.Add), (Symbol("-"), BinaryOp.Subtract))),
-        Operator.InfixL(Binary((Symbol("<<"), BinaryOp.ShiftLeft), (Symbol(">>"), BinaryOp.ShiftRight))),
-        Operator.InfixL(Binary((Symbol("&", "&"), BinaryOp.BitAnd))),
-        Operator.InfixL(Binary((Symbol("^"), BinaryOp.BitXor))),
-        Operator.InfixL(Binary((Symbol("|", "|"), BinaryOp.BitOr))),
-    ]);
+        [(Symbol("+"), BinaryOp.Add), (Symbol("-"), BinaryOp.Subtract)],
+        [(Symbol("<<"), BinaryOp.ShiftLeft), (Symbol(">>"), BinaryOp.ShiftRight)],
+        [(Symbol("&", "&"), BinaryOp.BitAnd)],
+        [(Symbol("^"), BinaryOp.BitXor)],
+        [(Symbol("|", "|"), BinaryOp.BitOr)],
+    ];
 
-    private static readonly Parser<char, SyntaxNode> Comparison = ExpressionParser.Build(BitOrLevel,
+    private static readonly Parser<char, SyntaxNode> BitOrLevel = new OperatorLevels(Unary,
+        [.. ArithmeticRows.Select(row => Operator.InfixL(Binary(row)))],
+        [.. ArithmeticRows.SelectMany(row => row.Select(o => o.Symbol))]);
+
+    // Comparisons do not chain (InfixN); `in` is a postfix operator of the same level.
+    private static readonly (Lexemes.SymbolParser Symbol, BinaryOp Op)[] ComparisonOps =
     [
-        Operator.InfixN(Binary(
-            (Symbol("=="), BinaryOp.Equal),
-            (Symbol("!="), BinaryOp.NotEqual),
-            (Symbol("<="), BinaryOp.LessEqual),
-            (Symbol(">="), BinaryOp.GreaterEqual),
-            (Symbol("<"), BinaryOp.Less),
-            (Symbol(">"), BinaryOp.Greater),
-            (Keyword("startswith"), BinaryOp.StartsWith),
-            (Keyword("endswith"), BinaryOp.EndsWith),
-            (Keyword("contains"), BinaryOp.Contains)))
-        .And(Operator.Postfix(InSuffix)),
-    ]);
+        (Symbol("=="), BinaryOp.Equal),
+        (Symbol("!="), BinaryOp.NotEqual),
+        (Symbol("<="), BinaryOp.LessEqual),
+        (Symbol(">="), BinaryOp.GreaterEqual),
+        (Symbol("<"), BinaryOp.Less),
+        (Symbol(">"), BinaryOp.Greater),
+        (Keyword("startswith"), BinaryOp.StartsWith),
+        (Keyword("endswith"), BinaryOp.EndsWith),
+        (Keyword("contains"), BinaryOp.Contains),
+    ];
+
+    private static readonly Parser<char, SyntaxNode> Comparison = new OperatorLevels(BitOrLevel,
+        [Operator.InfixN(Binary(ComparisonOps)).And(Operator.Postfix(InSuffix))],
+        [.. ComparisonOps.Select(o => o.Symbol), InKeyword, NotKeyword]);
 
     private static Parser<char, SyntaxNode> Chain(Parser<char, SyntaxNode> operand, Parser<char, TextSpan> op, bool isAnd) =>
         operand.SeparatedAtLeastOnce(op).Select(items =>
