@@ -206,7 +206,9 @@ public sealed class SyscallMatchTable
         private readonly IReadOnlyList<ValueSet> _sets;
         /// <summary>Per pc, the registers some path from it reads before writing (bit r).</summary>
         private readonly ushort[] _liveIn;
-        /// <summary>Per pc, the registers on entry (Regs slots).</summary>
+        /// <summary>Per pc, where its live registers' values on entry start in <see cref="_states"/>; then the end.</summary>
+        private readonly int[] _stateStart;
+        /// <summary>Per pc, the values on entry of the registers live there (<see cref="_liveIn"/>, in order): a dead one is Unknown.</summary>
         private readonly Val[] _states;
         /// <summary>Per pc, the members that reach it (SetWords words; only the first in a pass with the syscall unknown).</summary>
         private readonly ulong[] _reach;
@@ -241,10 +243,13 @@ public sealed class SyscallMatchTable
             _fieldReach = new ulong[_fieldCount * ArchBlocks * SetWords];
             _code = ExecInstruction.Resolve(program.Code, program.Image.Sets);
             _sets = program.Image.Sets;
-            _states = new Val[_code.Length * Regs];
+            _liveIn = RegisterLiveness.LiveIn(_code);
+            // Only live registers are kept: a program's few live ones instead of every register at every pc.
+            _stateStart = new int[_code.Length + 1];
+            for (int pc = 0; pc < _code.Length; pc++) _stateStart[pc + 1] = _stateStart[pc] + System.Numerics.BitOperations.PopCount(_liveIn[pc]);
+            _states = new Val[_stateStart[^1]];
             _reach = new ulong[_code.Length * SetWords];
             _reachedIn = new int[_code.Length];
-            _liveIn = RegisterLiveness.LiveIn(_code);
             var identity = new ulong[SyscallLimit];
             for (int n = 0; n < identity.Length; n++) identity[n] = (ulong)n;
             // Node 0 is the syscall number itself, as ldw loads it.
@@ -329,11 +334,12 @@ public sealed class SyscallMatchTable
             _lossyJoins.Clear();
             _pass++;
             _reachedIn[0] = _pass;
-            _states.AsSpan(0, Regs).Clear();
+            _states.AsSpan(0, _stateStart[1]).Clear();
             if (members is null) _reach[0] = 1;
             else members.CopyTo(_reach, 0);
             var matched = new ulong[words];
             Span<ulong> taken = stackalloc ulong[SetWords], notTaken = stackalloc ulong[SetWords];
+            Span<Val> r = stackalloc Val[Regs];
             _work += _code.Length / 4 + 1;
             bool fieldsTracked = members is not null && _fieldArch >= 0;
             for (int pc = 0; pc < _code.Length; pc++)
@@ -342,8 +348,10 @@ public sealed class SyscallMatchTable
                 var reach = _reach.AsSpan(pc * SetWords, words);
                 _work += Regs;
                 if (fieldsTracked && _fieldAt[pc] >= 0) Or(FieldReach(_fieldAt[pc]), reach);
-                // No later pc reads this pc's registers, so they become the working state.
-                var r = _states.AsSpan(pc * Regs, Regs);
+                // The working state: the registers live here, every other one unknown.
+                r.Clear();
+                int at = _stateStart[pc];
+                for (uint live = _liveIn[pc]; live != 0; live &= live - 1) r[System.Numerics.BitOperations.TrailingZeroCount(live)] = _states[at++];
                 var i = _code[pc];
                 switch (HowToAnalyse(i.Op))
                 {
@@ -552,27 +560,22 @@ public sealed class SyscallMatchTable
         private void Flow(Span<Val> state, Span<ulong> arriving, int target, bool tracked)
         {
             var reach = _reach.AsSpan(target * SetWords, arriving.Length);
-            var into = _states.AsSpan(target * Regs, Regs);
+            var into = _states.AsSpan(_stateStart[target], _stateStart[target + 1] - _stateStart[target]);
             uint live = _liveIn[target];
             if (_reachedIn[target] != _pass)
             {
                 _reachedIn[target] = _pass;
                 arriving.CopyTo(reach);
-                into.Clear();
-                for (; live != 0; live &= live - 1)
-                {
-                    int k = System.Numerics.BitOperations.TrailingZeroCount(live);
-                    into[k] = state[k];
-                }
+                for (int j = 0; live != 0; live &= live - 1, j++) into[j] = state[System.Numerics.BitOperations.TrailingZeroCount(live)];
                 return;
             }
             bool lost = false;
-            for (; live != 0; live &= live - 1)
+            for (int j = 0; live != 0; live &= live - 1, j++)
             {
-                int k = System.Numerics.BitOperations.TrailingZeroCount(live);
-                if (into[k] != state[k])
+                var value = state[System.Numerics.BitOperations.TrailingZeroCount(live)];
+                if (into[j] != value)
                 {
-                    into[k] = default;
+                    into[j] = default;
                     lost = true;
                 }
             }

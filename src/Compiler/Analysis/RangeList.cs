@@ -47,8 +47,9 @@ internal static class RangeList
         var result = new List<ValueRange>();
         ulong next = lo;
         bool done = false;
-        foreach (var r in set)
+        for (int i = 0; i < set.Count; i++)
         {
+            var r = set[i];
             if (r.Hi < lo || done) continue;
             if (r.Lo > hi) break;
             if (r.Lo > next) result.Add(new ValueRange(next, r.Lo - 1));

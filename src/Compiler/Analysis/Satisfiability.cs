@@ -76,8 +76,9 @@ internal sealed class Satisfiability
             };
             if (ranges is null) continue;
             tests.Add(ranges);
-            foreach (var r in ranges)
+            for (int i = 0; i < ranges.Count; i++)
             {
+                var r = ranges[i];
                 points.Add(r.Lo);
                 if (r.Hi < SyscallSet.MaxNumber) points.Add(r.Hi + 1);
             }
@@ -127,7 +128,7 @@ internal sealed class Satisfiability
             switch (n)
             {
                 case BoundNot not: _walk.Push(not.Operand); continue;
-                case BoundLogical l: foreach (var o in l.Operands) _walk.Push(o); continue;
+                case BoundLogical l: for (int i = 0; i < l.Operands.Count; i++) _walk.Push(l.Operands[i]); continue;
                 case BoundBoolEquals e: _walk.Push(e.Left); _walk.Push(e.Right); continue;
                 case BoundBoolConst: continue;
             }
@@ -251,9 +252,9 @@ internal sealed class Satisfiability
             case BoundLogical l when l.IsAnd == positive:
             {
                 List<List<Literal>>? product = True;
-                foreach (var operand in l.Operands)
+                for (int i = 0; i < l.Operands.Count; i++) // an index: a foreach over the interface allocates
                 {
-                    product = Product(product, Cubes(operand, positive, env));
+                    product = Product(product, Cubes(l.Operands[i], positive, env));
                     if (product is null || product.Count == 0) return product;
                 }
                 return product;
@@ -261,9 +262,9 @@ internal sealed class Satisfiability
             case BoundLogical l:
             {
                 var union = new List<List<Literal>>();
-                foreach (var operand in l.Operands)
+                for (int i = 0; i < l.Operands.Count; i++)
                 {
-                    var cubes = Cubes(operand, positive, env);
+                    var cubes = Cubes(l.Operands[i], positive, env);
                     if (cubes is null || union.Count + cubes.Count > MaxCubes) return null;
                     union.AddRange(cubes);
                 }

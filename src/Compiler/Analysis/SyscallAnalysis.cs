@@ -49,9 +49,9 @@ public static class SyscallAnalysis
                 // Holding for a conjunction (or failing for a disjunction) needs every operand to.
                 bool every = l.IsAnd == positive;
                 var set = every ? SyscallSet.All : SyscallSet.Empty;
-                foreach (var operand in l.Operands)
+                for (int i = 0; i < l.Operands.Count; i++) // an index: a foreach over the interface allocates
                 {
-                    var allowed = Allowed(operand, positive, arch, leaves);
+                    var allowed = Allowed(l.Operands[i], positive, arch, leaves);
                     set = every ? set.Intersect(allowed) : set.Union(allowed);
                     if (every ? set.IsEmpty : set.IsAll) break;
                 }

@@ -140,7 +140,7 @@ public sealed partial class CodeGenerator
                 return Compare(cmp, t, f);
             case BoundInSet s:
             {
-                var value = Value(s.Value, 0);
+                var value = Values(s.Value);
                 int jump = _emit.Emit(OpCode.Jin, 0, imm: SetIndex(s.Set, s.Span), whenTrue: t, whenFalse: f);
                 return _emit.EmitSequence(value, jump);
             }
@@ -167,8 +167,7 @@ public sealed partial class CodeGenerator
         {
             var (x, m) = and_.Right is BoundIntConst ? (and_.Left, and_.Right) : (and_.Right, and_.Left);
             bool isConst = m is BoundIntConst;
-            var code = Value(x, 0);
-            if (!isConst) code.AddRange(Value(m, 1));
+            var code = Values(x, isConst ? null : m);
             int jset = _emit.Emit(Form(OpCode.JsetK, isConst), 0, isConst ? (byte)0 : (byte)1,
                 isConst ? ((BoundIntConst)m).Value : 0,
                 whenTrue: op == CompareOp.NotEqual ? t : f, whenFalse: op == CompareOp.NotEqual ? f : t);
@@ -186,15 +185,10 @@ public sealed partial class CodeGenerator
             _ => (Cmp.Gt, true), // LessEqual
         };
         var (whenTrue, whenFalse) = swap ? (f, t) : (t, f);
-        var seq = Value(left, 0);
-        int jump;
-        if (right is BoundIntConst k)
-            jump = _emit.Emit(JumpOp(jop, signed, immediate: true), 0, imm: k.Value, whenTrue: whenTrue, whenFalse: whenFalse);
-        else
-        {
-            seq.AddRange(Value(right, 1));
-            jump = _emit.Emit(JumpOp(jop, signed, immediate: false), 0, 1, whenTrue: whenTrue, whenFalse: whenFalse);
-        }
+        var seq = Values(left, right is BoundIntConst ? null : right);
+        int jump = right is BoundIntConst k
+            ? _emit.Emit(JumpOp(jop, signed, immediate: true), 0, imm: k.Value, whenTrue: whenTrue, whenFalse: whenFalse)
+            : _emit.Emit(JumpOp(jop, signed, immediate: false), 0, 1, whenTrue: whenTrue, whenFalse: whenFalse);
         return _emit.EmitSequence(seq, jump);
     }
 
@@ -280,13 +274,20 @@ public sealed partial class CodeGenerator
 
     // ------------------------------------------------------------ values
 
-    /// <summary>Straight-line code (in execution order) leaving the value of <paramref name="node"/> in register <paramref name="reg"/>.</summary>
-    private List<Instruction> Value(BoundInt node, int reg)
+    /// <summary>
+    /// Straight-line code (in execution order) leaving the value of <paramref name="first"/> in register 0 and
+    /// that of <paramref name="second"/>, if any, in register 1: the generator's one such list, good until the
+    /// next call (each is handed to the emitter at once).
+    /// </summary>
+    private List<Instruction> Values(BoundInt first, BoundInt? second = null)
     {
-        var code = new List<Instruction>();
-        Value(node, reg, code);
-        return code;
+        _sequence.Clear();
+        Value(first, 0, _sequence);
+        if (second is not null) Value(second, 1, _sequence);
+        return _sequence;
     }
+
+    private readonly List<Instruction> _sequence = [];
 
     private void Value(BoundInt node, int reg, List<Instruction> code)
     {

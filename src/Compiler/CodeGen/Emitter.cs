@@ -52,25 +52,19 @@ internal sealed class Emitter
         return next;
     }
 
-    /// <summary>Produces the final instruction list with <paramref name="entry"/> at pc 0.</summary>
+    /// <summary>Produces the final instruction list with <paramref name="entry"/> at pc 0; once, the emitter's own list being its work space.</summary>
     public List<Instruction> Link(int entry)
     {
         if (entry != _reversed.Count - 1) entry = Emit(OpCode.Ja, whenTrue: entry);
         int n = _reversed.Count;
         // Execution order: pc = n - 1 - label. Straight-line instructions fall through to pc + 1.
-        var code = new Pending[n];
-        for (int label = 0; label < n; label++)
-        {
-            var p = _reversed[label];
-            code[n - 1 - label] = p with
-            {
-                True = p.True < 0 ? -1 : n - 1 - p.True,
-                False = p.False < 0 ? -1 : n - 1 - p.False,
-            };
-        }
+        var code = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_reversed);
+        code.Reverse();
+        foreach (ref var p in code)
+            p = p with { True = p.True < 0 ? -1 : n - 1 - p.True, False = p.False < 0 ? -1 : n - 1 - p.False };
 
         // Thread jumps through unconditional jumps; a condition whose targets agree is an unconditional jump.
-        int Resolve(int t)
+        static int Resolve(Span<Pending> code, int t)
         {
             while (code[t].Op == OpCode.Ja) t = code[t].True;
             return t;
@@ -79,8 +73,8 @@ internal sealed class Emitter
         {
             var p = code[pc];
             if (p.True < 0) continue;
-            if (p.Op == OpCode.Jswitch) { code[pc] = p with { False = Resolve(p.False) }; continue; }
-            int t = Resolve(p.True), f = p.False < 0 ? -1 : Resolve(p.False);
+            if (p.Op == OpCode.Jswitch) { code[pc] = p with { False = Resolve(code, p.False) }; continue; }
+            int t = Resolve(code, p.True), f = p.False < 0 ? -1 : Resolve(code, p.False);
             code[pc] = p.False >= 0 && t == f ? new Pending(OpCode.Ja, 0, 0, 0, t, -1, Pinned: p.Pinned) : p with { True = t, False = f };
         }
 
@@ -114,7 +108,7 @@ internal sealed class Emitter
             }
         }
 
-        var result = new List<Instruction>();
+        var result = new List<Instruction>(newPc[n]);
         for (int pc = 0; pc < n; pc++)
         {
             if (!keep[pc]) continue;

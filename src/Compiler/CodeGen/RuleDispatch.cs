@@ -118,13 +118,16 @@ internal static class RuleDispatch
     public static List<Case> Lists(IReadOnlyList<Member> run, int arch, Func<int, IReadOnlyList<ulong>> cuts, Func<int, ulong, ulong> decisions)
     {
         // Change: +1 a range of the member starts, -1 one ends, 0 a cut (the members stay).
-        var bounds = new List<(ulong At, int Member, int Change)>();
+        int count = 0;
+        for (int m = 0; m < run.Count; m++) count += 2 * run[m].Syscalls[arch >= 0 ? arch : ^1].Count;
+        var bounds = new List<(ulong At, int Member, int Change)>(count);
         for (int m = 0; m < run.Count; m++)
         {
             var ranges = run[m].Syscalls[arch >= 0 ? arch : ^1];
             if (ranges.Count == 0) continue;
-            foreach (var r in ranges)
+            for (int i = 0; i < ranges.Count; i++)
             {
+                var r = ranges[i];
                 // Numbers past a u32 are no record's.
                 if (r.Lo > SyscallSet.MaxNumber) continue;
                 bounds.Add((r.Lo, m, 1));
