@@ -210,8 +210,14 @@ public sealed class SyscallMatchTable
         private readonly int[] _stateStart;
         /// <summary>Per pc, the values on entry of the registers live there (<see cref="_liveIn"/>, in order): a dead one is Unknown.</summary>
         private readonly Val[] _states;
-        /// <summary>Per pc, the members that reach it (SetWords words; only the first in a pass with the syscall unknown).</summary>
-        private readonly ulong[] _reach;
+        /// <summary>
+        /// Per pc reached in the pass, its row of <see cref="_rows"/>: the members that reach it (SetWords words;
+        /// only the first in a pass with the syscall unknown). A pc takes a row when first reached and gives it
+        /// back once done (every jump is forward), so only the pcs jumped ahead to hold one at a time.
+        /// </summary>
+        private readonly int[] _rowOf;
+        private readonly List<ulong[]> _rows = [];
+        private readonly Stack<int> _freeRows = new();
         /// <summary>Per pc, the last pass that reached it (its registers and members are that pass's).</summary>
         private readonly int[] _reachedIn;
         private int _pass;
@@ -248,7 +254,7 @@ public sealed class SyscallMatchTable
             _stateStart = new int[_code.Length + 1];
             for (int pc = 0; pc < _code.Length; pc++) _stateStart[pc + 1] = _stateStart[pc] + System.Numerics.BitOperations.PopCount(_liveIn[pc]);
             _states = new Val[_stateStart[^1]];
-            _reach = new ulong[_code.Length * SetWords];
+            _rowOf = new int[_code.Length];
             _reachedIn = new int[_code.Length];
             var identity = new ulong[SyscallLimit];
             for (int n = 0; n < identity.Length; n++) identity[n] = (ulong)n;
@@ -333,10 +339,14 @@ public sealed class SyscallMatchTable
             int single = members is null ? -1 : SingleMember(members);
             _lossyJoins.Clear();
             _pass++;
+            _freeRows.Clear();
+            for (int row = _rows.Count - 1; row >= 0; row--) _freeRows.Push(row);
             _reachedIn[0] = _pass;
+            _rowOf[0] = TakeRow();
             _states.AsSpan(0, _stateStart[1]).Clear();
-            if (members is null) _reach[0] = 1;
-            else members.CopyTo(_reach, 0);
+            if (members is null) _rows[_rowOf[0]][0] = 1;
+            else members.CopyTo(_rows[_rowOf[0]], 0);
+            int done = -1;
             var matched = new ulong[words];
             Span<ulong> taken = stackalloc ulong[SetWords], notTaken = stackalloc ulong[SetWords];
             Span<Val> r = stackalloc Val[Regs];
@@ -345,7 +355,10 @@ public sealed class SyscallMatchTable
             for (int pc = 0; pc < _code.Length; pc++)
             {
                 if (_reachedIn[pc] != _pass) continue;
-                var reach = _reach.AsSpan(pc * SetWords, words);
+                // The pc visited before this one is done with its row.
+                if (done >= 0) _freeRows.Push(done);
+                done = _rowOf[pc];
+                var reach = _rows[done].AsSpan(0, words);
                 _work += Regs;
                 if (fieldsTracked && _fieldAt[pc] >= 0) Or(FieldReach(_fieldAt[pc]), reach);
                 // The working state: the registers live here, every other one unknown.
@@ -553,16 +566,25 @@ public sealed class SyscallMatchTable
             return scratch;
         }
 
+        private int TakeRow()
+        {
+            if (_freeRows.TryPop(out int row)) return row;
+            _rows.Add(new ulong[SetWords]);
+            return _rows.Count - 1;
+        }
+
         /// <summary>
         /// Carries the state and the <paramref name="arriving"/> members into <paramref name="target"/>: a copy
         /// on the first edge, a merge on later ones. Registers not live at the target are left Unknown.
         /// </summary>
         private void Flow(Span<Val> state, Span<ulong> arriving, int target, bool tracked)
         {
-            var reach = _reach.AsSpan(target * SetWords, arriving.Length);
+            bool first = _reachedIn[target] != _pass;
+            if (first) _rowOf[target] = TakeRow();
+            var reach = _rows[_rowOf[target]].AsSpan(0, arriving.Length);
             var into = _states.AsSpan(_stateStart[target], _stateStart[target + 1] - _stateStart[target]);
             uint live = _liveIn[target];
-            if (_reachedIn[target] != _pass)
+            if (first)
             {
                 _reachedIn[target] = _pass;
                 arriving.CopyTo(reach);

@@ -8,20 +8,30 @@ public static class SetBuilder
     public static ValueSet? Build(IEnumerable<ValueRange> ranges, bool signed)
     {
         ulong bias = signed ? ValueSet.SignBit : 0;
-        var sorted = ranges.Select(r => (Lo: r.Lo ^ bias, Hi: r.Hi ^ bias)).OrderBy(r => r.Lo).ToList();
-        if (sorted.Count == 0) return null;
-        var merged = new List<ValueRange>();
-        var (lo, hi) = sorted[0];
-        foreach (var r in sorted.Skip(1))
+        // In the set's order (signed: the sign bit flipped), sorted by start, then merged in place: one array
+        // (a policy's sets are built by the hundred, most of them a name or two).
+        var items = ranges.ToArray();
+        if (items.Length == 0) return null;
+        bool inOrder = true;
+        for (int i = 0; i < items.Length; i++)
         {
+            items[i] = new ValueRange(items[i].Lo ^ bias, items[i].Hi ^ bias);
+            inOrder &= i == 0 || items[i - 1].Lo <= items[i].Lo;
+        }
+        if (!inOrder) Array.Sort(items, static (x, y) => x.Lo.CompareTo(y.Lo));
+        int kept = 0;
+        var (lo, hi) = (items[0].Lo, items[0].Hi);
+        for (int i = 1; i < items.Length; i++)
+        {
+            var r = items[i];
             if (hi == ulong.MaxValue || r.Lo <= hi + 1) hi = Math.Max(hi, r.Hi);
             else
             {
-                merged.Add(new ValueRange(lo ^ bias, hi ^ bias));
-                (lo, hi) = r;
+                items[kept++] = new ValueRange(lo ^ bias, hi ^ bias);
+                (lo, hi) = (r.Lo, r.Hi);
             }
         }
-        merged.Add(new ValueRange(lo ^ bias, hi ^ bias));
-        return new ValueSet(signed, merged);
+        items[kept++] = new ValueRange(lo ^ bias, hi ^ bias);
+        return new ValueSet(signed, kept == items.Length ? items : items[..kept]);
     }
 }
