@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Filter.Bytecode;
@@ -29,6 +30,15 @@ public sealed class ProgramImage
         Sets = sets.ToImmutableArray();
         Strings = strings.Select(s => s.ToImmutableArray()).ToImmutableArray();
         Keys = keys.ToImmutableArray();
+    }
+
+    /// <summary>A decoded image: its arrays are new and nobody else's, so they are kept, not copied.</summary>
+    private ProgramImage(Instruction[] code, ValueSet[] sets, byte[][] strings, string[] keys)
+    {
+        Code = ImmutableCollectionsMarshal.AsImmutableArray(code);
+        Sets = ImmutableCollectionsMarshal.AsImmutableArray(sets);
+        Strings = ImmutableCollectionsMarshal.AsImmutableArray(Array.ConvertAll(strings, ImmutableCollectionsMarshal.AsImmutableArray));
+        Keys = ImmutableCollectionsMarshal.AsImmutableArray(keys);
     }
 
     public int VerdictCount => Keys.Count;

@@ -65,10 +65,10 @@ public sealed partial class CodeGenerator
 
         var span = policy.Rules.Count == 0 ? default : TextSpan.Cover(policy.Rules[0].Span, policy.Rules[^1].Span);
         if (gen._error is not null) return (null, gen._error);
-        var code = gen._emit.Overflowed ? null : gen._emit.Link(entry);
-        if (code is null || code.Count > InstructionSet.MaxInstructions)
+        var code = gen._emit.Overflowed ? default : gen._emit.Link(entry);
+        if (code.IsDefault || code.Length > InstructionSet.MaxInstructions)
             return (null, new Diagnostic(DiagnosticCode.ProgramTooLong, span,
-                $"filter compiles to {(code is null ? "too many" : code.Count.ToString())} instructions; the limit is {InstructionSet.MaxInstructions} (split it or use sets: x in (...))"));
+                $"filter compiles to {(code.IsDefault ? "too many" : code.Length.ToString())} instructions; the limit is {InstructionSet.MaxInstructions} (split it or use sets: x in (...))"));
         return (new ProgramImage(code, gen._sets, gen._strings, policy.Keys), null);
     }
 

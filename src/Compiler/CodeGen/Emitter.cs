@@ -14,6 +14,7 @@ internal sealed class Emitter
     /// <paramref name="Cases"/> cases follow it as pinned <c>ja</c>s: never threaded away or dropped, so that case
     /// c stays at True + c.
     /// </summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
     private readonly record struct Pending(OpCode Op, byte A, byte B, ulong Imm, int True, int False, int Cases = 0, bool Pinned = false);
 
     private readonly List<Pending> _reversed = [];
@@ -53,7 +54,7 @@ internal sealed class Emitter
     }
 
     /// <summary>Produces the final instruction list with <paramref name="entry"/> at pc 0; once, the emitter's own list being its work space.</summary>
-    public List<Instruction> Link(int entry)
+    public System.Collections.Immutable.ImmutableArray<Instruction> Link(int entry)
     {
         if (entry != _reversed.Count - 1) entry = Emit(OpCode.Ja, whenTrue: entry);
         int n = _reversed.Count;
@@ -108,7 +109,7 @@ internal sealed class Emitter
             }
         }
 
-        var result = new List<Instruction>(newPc[n]);
+        var result = System.Collections.Immutable.ImmutableArray.CreateBuilder<Instruction>(newPc[n]);
         for (int pc = 0; pc < n; pc++)
         {
             if (!keep[pc]) continue;
@@ -117,6 +118,6 @@ internal sealed class Emitter
             ushort Offset(int target) => target < 0 ? (ushort)0 : (ushort)(newPc[target] - at - 1);
             result.Add(new Instruction(p.Op, p.A, p.B, Offset(p.True), Offset(p.False), p.Imm));
         }
-        return result;
+        return result.MoveToImmutable();
     }
 }

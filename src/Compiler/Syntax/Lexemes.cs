@@ -1,3 +1,4 @@
+using System.Buffers;
 using Pidgin;
 
 namespace Filter.Compiler.Syntax;
@@ -170,6 +171,129 @@ internal static class Lexemes
                     break;
                 }
             return choice.TryParse(ref state, ref expecteds, out result!);
+        }
+    }
+
+    /// <summary>The label of a bad escape in a string literal.</summary>
+    public const string EscapeLabel = "escape (\\\\, \\\", \\n, \\t, \\r, \\0 or \\xHH)";
+
+    /// <summary>
+    /// A string literal (spec/language.md): <c>"</c>, characters but <c>"</c>, <c>\</c> and line ends (as
+    /// UTF-8) and escapes, <c>"</c>; then whitespace. Its bytes and span. The errors are the combinators':
+    /// no opening quote expects <paramref name="label"/> (nothing consumed); a bad escape expects
+    /// <see cref="EscapeLabel"/> at the character that is not one; a line end or the end before the closing
+    /// quote expects it there.
+    /// </summary>
+    public static Parser<char, (byte[] Value, TextSpan Span)> StringLiteral(string label) => new StringLiteralParser(label);
+
+    private sealed class StringLiteralParser(string label) : Parser<char, (byte[] Value, TextSpan Span)>
+    {
+        private readonly Expected<char> _opening = new(label);
+        private static readonly Expected<char> Closing = new("closing '\"'"), Escape = new(EscapeLabel);
+        private static readonly SearchValues<char> Special = SearchValues.Create("\"\\\n\r");
+
+        [ThreadStatic] private static byte[]? t_bytes;
+
+        public override bool TryParse(ref ParseState<char> state, ref PooledList<Expected<char>> expecteds, out (byte[] Value, TextSpan Span) result)
+        {
+            result = default;
+            long start = state.Location;
+            if (!Expect(ref state, ref expecteds, c => c == '"', _opening)) return false;
+            state.Advance(1);
+            var bytes = t_bytes ??= new byte[256];
+            int length = 0;
+            while (true)
+            {
+                var ahead = state.LookAhead(256);
+                int run = ahead.IndexOfAny(Special);
+                if (run < 0)
+                {
+                    // No special character in sight: take what there is (a surrogate pair is never cut).
+                    run = ahead.Length < 256 || !char.IsHighSurrogate(ahead[^1]) ? ahead.Length : ahead.Length - 1;
+                    if (run == 0)
+                    {
+                        state.SetError(Maybe.Nothing<char>(), true, state.Location, null);
+                        expecteds.Add(Closing);
+                        return false;
+                    }
+                }
+                if (run > 0)
+                {
+                    Append(ref bytes, ref length, ahead[..run]);
+                    state.Advance(run);
+                    continue;
+                }
+                switch (ahead[0])
+                {
+                    case '"':
+                        state.Advance(1);
+                        result = (bytes.AsSpan(0, length).ToArray(), new TextSpan((int)start, (int)state.Location));
+                        t_bytes = bytes;
+                        SkipWhitespace(ref state);
+                        return true;
+                    case '\\':
+                        state.Advance(1);
+                        if (!TryEscape(ref state, ref expecteds, out byte value)) return false;
+                        if (length == bytes.Length) Array.Resize(ref bytes, 2 * bytes.Length);
+                        bytes[length++] = value;
+                        continue;
+                    default: // a line end
+                        state.SetError(Maybe.Just(ahead[0]), false, state.Location, null);
+                        expecteds.Add(Closing);
+                        return false;
+                }
+            }
+        }
+
+        private static void Append(ref byte[] bytes, ref int length, ReadOnlySpan<char> chars)
+        {
+            int most = System.Text.Encoding.UTF8.GetMaxByteCount(chars.Length);
+            if (length + most > bytes.Length) Array.Resize(ref bytes, Math.Max(2 * bytes.Length, length + most));
+            length += System.Text.Encoding.UTF8.GetBytes(chars, bytes.AsSpan(length));
+        }
+
+        private static bool TryEscape(ref ParseState<char> state, ref PooledList<Expected<char>> expecteds, out byte value)
+        {
+            value = 0;
+            var ahead = state.LookAhead(1);
+            char c = ahead.IsEmpty ? '\0' : ahead[0];
+            byte? simple = ahead.IsEmpty ? null : c switch
+            {
+                '\\' or '"' => (byte)c,
+                'n' => (byte)'\n',
+                't' => (byte)'\t',
+                'r' => (byte)'\r',
+                '0' => 0,
+                _ => null,
+            };
+            if (simple is { } b)
+            {
+                state.Advance(1);
+                value = b;
+                return true;
+            }
+            if (!Expect(ref state, ref expecteds, x => x == 'x', Escape)) return false;
+            state.Advance(1);
+            int hex = 0;
+            for (int i = 0; i < 2; i++)
+            {
+                if (!Expect(ref state, ref expecteds, char.IsAsciiHexDigit, Escape)) return false;
+                char d = state.LookAhead(1)[0];
+                hex = hex * 16 + (char.IsAsciiDigit(d) ? d - '0' : (d | 0x20) - 'a' + 10);
+                state.Advance(1);
+            }
+            value = (byte)hex;
+            return true;
+        }
+
+        /// <summary>Whether the next character is one <paramref name="ok"/> takes; if not, the error there, expecting <paramref name="expected"/>.</summary>
+        private static bool Expect(ref ParseState<char> state, ref PooledList<Expected<char>> expecteds, Func<char, bool> ok, Expected<char> expected)
+        {
+            var next = state.LookAhead(1);
+            if (!next.IsEmpty && ok(next[0])) return true;
+            state.SetError(next.IsEmpty ? Maybe.Nothing<char>() : Maybe.Just(next[0]), next.IsEmpty, state.Location, null);
+            expecteds.Add(expected);
+            return false;
         }
     }
 

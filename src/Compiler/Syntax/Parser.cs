@@ -63,24 +63,9 @@ public static class FilterParser
         .Select(t => (SyntaxNode)new DateTimeSyntax(t.Value, t.Span))
         .Labelled("date");
 
-    private static readonly Parser<char, byte[]> Escape =
-        Char('\\').Then(
-            OneOf('\\', '"').Select(c => new[] { (byte)c })
-            .Or(Char('n').ThenReturn(new[] { (byte)'\n' }))
-            .Or(Char('t').ThenReturn(new[] { (byte)'\t' }))
-            .Or(Char('r').ThenReturn(new[] { (byte)'\r' }))
-            .Or(Char('0').ThenReturn(new[] { (byte)0 }))
-            .Or(Char('x').Then(Token(char.IsAsciiHexDigit).Repeat(2)).Select(h => new[] { Convert.ToByte(string.Concat(h), 16) }))
-            .Labelled("escape (\\\\, \\\", \\n, \\t, \\r, \\0 or \\xHH)"));
-
     /// <summary>A string literal; <paramref name="label"/> names what is expected where it may start.</summary>
     private static Parser<char, SyntaxNode> StringLiteralLabelled(string label) =>
-        Spanned(
-            Char('"').Labelled(label).Then(
-                AnyCharExcept('"', '\\', '\n', '\r').AtLeastOnceString().Select(Encoding.UTF8.GetBytes).Or(Escape).Many(),
-                (_, parts) => parts.SelectMany(p => p).ToArray())
-            .Before(Char('"').Labelled("closing '\"'")))
-        .Select(t => (SyntaxNode)new StringLiteralSyntax(t.Value, t.Span));
+        Lexemes.StringLiteral(label).Select(t => (SyntaxNode)new StringLiteralSyntax(t.Value, t.Span));
 
     private static readonly Parser<char, SyntaxNode> StringLiteral = StringLiteralLabelled("expression");
 
