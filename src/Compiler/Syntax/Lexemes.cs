@@ -17,7 +17,7 @@ internal static class Lexemes
     /// <summary>A character of a name after its first: an ASCII letter or digit, or '_'.</summary>
     public static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
 
-    public static bool IsNameStart(char c) => char.IsAsciiLetter(c) || c == '_';
+    private static bool IsNameStart(char c) => char.IsAsciiLetter(c) || c == '_';
 
     /// <summary>Whitespace and '#' comments to the end of the line; never fails.</summary>
     public static Parser<char, Unit> Whitespace { get; } = new WhitespaceParser();
@@ -144,23 +144,32 @@ internal static class Lexemes
         }
     }
 
+    /// <summary>A name starts here.</summary>
+    public static bool NameAhead(ReadOnlySpan<char> ahead) => IsNameStart(ahead[0]);
+
     /// <summary>
-    /// <paramref name="choice"/>, a choice whose alternatives each start with a character of their own kind,
-    /// skipping to the alternative <paramref name="cases"/> names for the next character: the alternatives
+    /// <paramref name="choice"/>, a choice whose alternatives each start in a way of their own, skipping to
+    /// the alternative <paramref name="cases"/> names for what is ahead: the alternatives
     /// before it fail there without consuming anything, and Pidgin keeps no trace of them once another
     /// succeeds or fails after consuming. When the named one fails without consuming, the whole choice runs.
     /// </summary>
-    public static Parser<char, T> ByFirstChar<T>(Parser<char, T> choice, params (Func<char, bool> When, Parser<char, T> Then)[] cases) =>
+    public static Parser<char, T> ByFirstChar<T>(Parser<char, T> choice, params (Starts When, Parser<char, T> Then)[] cases) =>
         new FirstCharParser<T>(choice, cases);
 
-    private sealed class FirstCharParser<T>(Parser<char, T> choice, (Func<char, bool> When, Parser<char, T> Then)[] cases) : Parser<char, T>
+    /// <summary>Whether what is ahead (up to <see cref="StartsLength"/> characters) starts an alternative.</summary>
+    public delegate bool Starts(ReadOnlySpan<char> ahead);
+
+    public const int StartsLength = 5;
+
+    private sealed class FirstCharParser<T>(Parser<char, T> choice, (Starts When, Parser<char, T> Then)[] cases) : Parser<char, T>
     {
         public override bool TryParse(ref ParseState<char> state, ref PooledList<Expected<char>> expecteds, out T result)
         {
-            if (state.LookAhead(1) is [var c])
+            var ahead = state.LookAhead(StartsLength);
+            if (!ahead.IsEmpty)
                 foreach (var (when, then) in cases)
                 {
-                    if (!when(c)) continue;
+                    if (!when(ahead)) continue;
                     long start = state.Location;
                     int known = expecteds.Count;
                     bool parsed = then.TryParse(ref state, ref expecteds, out result!);

@@ -88,9 +88,12 @@ public static class FilterParser
     private static readonly Parser<char, SyntaxNode> Parenthesised =
         Symbol("(").Labelled("expression").Then(Rec(() => Expression!)).Before(Symbol(")"));
 
+    // A digit not four of them and '-' (a date's start) is a number: the date's try is skipped.
     private static readonly Parser<char, SyntaxNode> Primary = Lexemes.ByFirstChar(
         OneOf(DateTime, Number, NameOrBool).Labelled("expression").Or(StringLiteral).Or(Parenthesised),
-        (Lexemes.IsNameStart, NameOrBool), (c => c == '"', StringLiteral), (c => c == '(', Parenthesised));
+        (Lexemes.NameAhead, NameOrBool), (a => a[0] == '"', StringLiteral), (a => a[0] == '(', Parenthesised),
+        (a => char.IsAsciiDigit(a[0]) && !(a.Length == 5 && char.IsAsciiDigit(a[1]) && char.IsAsciiDigit(a[2]) && char.IsAsciiDigit(a[3]) && a[4] == '-'),
+            Number.Labelled("expression")));
 
     private static readonly Parser<char, (UnaryOp Op, TextSpan Span)> PrefixOp = Lexemes.OneOf(
         (Symbol("~"), UnaryOp.BitNot),
