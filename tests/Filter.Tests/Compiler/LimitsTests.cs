@@ -201,6 +201,45 @@ public class LimitsTests
     }
 
     [Fact]
+    public void OperandsFollowedByOperatorsAtEveryNestingLevelParseOnce()
+    {
+        // Each level's operand is followed by an operator, so every level goes the operator table's full way
+        // with its operand already parsed: parsing it again there would double the work per level (2^200).
+        var arithmetic = new string('(', 200) + "a0" + string.Concat(Enumerable.Repeat(" + 1)", 200)) + " == 200";
+        var flat = "a0" + string.Concat(Enumerable.Repeat(" + 1", 200)) + " == 200";
+        Assert.Equal(TestPrograms.CompileAndVerify(flat).Image.Code, TestPrograms.CompileAndVerify(arithmetic).Image.Code);
+        var comparisons = new string('(', 200) + "uid == 0)" + string.Concat(Enumerable.Repeat(" == true)", 199));
+        var compiled = FilterCompiler.Compile(comparisons);
+        Assert.True(compiled.Success, compiled.RenderDiagnostics());
+    }
+
+    [Fact]
+    public void LongStringLiteralsKeepEveryCharacter()
+    {
+        // Read 256 characters at a time: a surrogate pair across that boundary stays whole.
+        foreach (int before in new[] { 254, 255, 256, 511 })
+        {
+            string text = new string('a', before) + "😀é\\x41\\n" + new string('b', 300);
+            var c = FilterCompiler.Compile($"exe == \"{text}\"");
+            Assert.True(c.Success, c.RenderDiagnostics());
+            string expected = new string('a', before) + "😀éA\n" + new string('b', 300);
+            Assert.Equal(Encoding.UTF8.GetBytes(expected), c.Image!.Strings.Single().ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData("exe == \"a\\x4\"", 12, "unexpected '\"'; expected escape")]
+    [InlineData("exe == \"a\\q\"", 10, "unexpected 'q'; expected escape")]
+    [InlineData("exe == \"abc", 11, "unexpected end of filter; expected closing '\"'")]
+    [InlineData("exe == \"ab\nc\"", 10, "unexpected end of line; expected closing '\"'")]
+    public void StringLiteralErrorsPointAtTheCharacter(string filter, int at, string message)
+    {
+        var d = Rejected(filter);
+        Assert.Equal((DiagnosticCode.SyntaxError, at), (d.Code, d.Span.Start));
+        Assert.StartsWith(message, d.Message);
+    }
+
+    [Fact]
     public void RenderingAnErrorOnALongLineIsLinear()
     {
         var filter = new StringBuilder().Append("uid == 0 && ").Append('x', 500_000).ToString();
