@@ -17,13 +17,15 @@
 # Environment: BUILD=build|r2r|aot (default aot: the published build; tools/bench/build-filterc.sh),
 # FILTERC=path to time that filterc instead, built already; RUNS=how many rounds; THREADS=N to run
 # filterc with --threads N (default: its own default, every core for a file this large; THREADS=1 times
-# the one-core run, the CPU a run costs without the parallel run's overheads).
+# the one-core run, the CPU a run costs without the parallel run's overheads); CPU=N to pin every command
+# to CPU N (taskset): on a virtual machine whose vCPUs run at different speeds (the "cores" line, from
+# core-speeds.py), an unpinned command's CPU time depends on where the scheduler puts it.
 # A log on a tmpfs (/dev/shm) stays in memory: on a machine that drops the page cache between rounds, a
 # log on disk is partly read from the disk again, by whichever command comes first.
 set -euo pipefail
 
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 log=$1
@@ -47,12 +49,15 @@ echo "== $log: $(stat -c %s "$log") bytes, $(wc -l < "$log") lines"
 echo "== threads: ${THREADS:-the default, $(nproc)}"
 echo "== policy: au-30-pci-dss-v31, $(grep -c '^always' "$policy") always rules (and the importer's never rule)"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(grep --version | head -1)"
+echo "== cores: $(python3 "$here/core-speeds.py") (a busy loop's speed, pinned to each)"
+echo "== pinned: ${CPU:-no (CPU=N pins every command to CPU N)}"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$log" > /dev/null # into the page cache: every command reads from memory
 
-python3 - "$runs" "$FILTERC" "$log" "$policy" "${THREADS:-}" << 'PY'
+python3 - "$runs" "$FILTERC" "$log" "$policy" "${THREADS:-}" "${CPU:-}" << 'PY'
 import os, statistics, subprocess, sys, time
-runs, filterc, log, policy, threads = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+runs, filterc, log, policy, threads, cpu = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+if cpu: os.sched_setaffinity(0, {int(cpu)})  # inherited by every command started
 run = [filterc, "run", "--format", "auditd"] + (["--threads", threads] if threads else [])
 commands = {
     "grep": ["grep", "-c", "syscall=59 ", log],

@@ -22,6 +22,8 @@ runs=${RUNS:-5}
 filterc=$("$repo/tools/bench/build-filterc.sh" "${BUILD:-aot}") || exit $?
 
 echo "== $(basename "$log"): $(stat -c %s "$log") bytes; $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Two threads can at best take 1 / (1 + s) of one thread's wall, s the slower core's speed against the faster.
+echo "== cores: $(python3 "$repo/tools/bench/core-speeds.py") (a busy loop's speed, pinned to each)"
 python3 - "$runs" "$log" "$@" -- "$filterc" << 'PY'
 import hashlib, os, statistics, subprocess, sys, tempfile, time
 args = sys.argv[1:]
