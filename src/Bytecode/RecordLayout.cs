@@ -206,13 +206,13 @@ public static class RecordLayout
 
     public static ScalarField? ScalarNamed(string name)
     {
-        foreach (var f in Scalars) if (f.Name == name) return f;
+        for (int i = 0; i < Scalars.Count; i++) if (Scalars[i].Name == name) return Scalars[i]; // an index: a foreach over the interface allocates
         return null;
     }
 
     public static StringField? StringNamed(string name)
     {
-        foreach (var s in Strings) if (s.Name == name) return s;
+        for (int i = 0; i < Strings.Count; i++) if (Strings[i].Name == name) return Strings[i];
         return null;
     }
 }

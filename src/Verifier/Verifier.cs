@@ -13,18 +13,25 @@ public static class Verifier
     /// Decodes and checks <paramref name="bytes"/>. The program made from them holds copies (the decoded
     /// image and the bytes), so nothing the caller does to its buffer afterwards can reach it.
     /// </summary>
-    public static VerifyResult Verify(ReadOnlySpan<byte> bytes)
+    public static VerifyResult Verify(ReadOnlySpan<byte> bytes) => Verify(bytes, null);
+
+    /// <summary>Encodes and verifies an image (the code generator's and assembler's output).</summary>
+    public static VerifyResult Verify(ProgramImage image)
+    {
+        var bytes = image.Encode();
+        return Verify(bytes, bytes);
+    }
+
+    /// <param name="own">The bytes themselves when they are this verifier's own (no copy needed), else null.</param>
+    private static VerifyResult Verify(ReadOnlySpan<byte> bytes, byte[]? own)
     {
         if (!ProgramImage.TryDecode(bytes, out var image, out string formatError))
             return Fail(DiagnosticCode.Format, -1, formatError);
         int maxPath = 0;
         var error = CheckConstants(image) ?? CheckKeys(image) ?? CheckCode(image, out maxPath);
         if (error is not null) return new VerifyResult(null, error);
-        return new VerifyResult(new VerifiedProgram(image, bytes.ToArray(), maxPath), null);
+        return new VerifyResult(new VerifiedProgram(image, own ?? bytes.ToArray(), maxPath), null);
     }
-
-    /// <summary>Encodes and verifies an image (the code generator's and assembler's output).</summary>
-    public static VerifyResult Verify(ProgramImage image) => Verify(image.Encode());
 
     private static VerifyResult Fail(DiagnosticCode rule, int pc, string message) => new(null, Error(rule, pc, message));
 

@@ -325,12 +325,17 @@ internal sealed class Satisfiability
         return result;
     }
 
-    private static (Atom, bool) ClassifyCompare(BoundCompare c)
+    private (Atom, bool) ClassifyCompare(BoundCompare c)
     {
         var (op, left, right) = (c.Op, c.Left, c.Right);
         if (left is BoundIntConst && right is not BoundIntConst) (op, left, right) = (op.Mirrored(), right, left);
         if (right is not BoundIntConst k) return (new OpaqueAtom(c), false);
-        if (left is BoundFieldLoad f) return (new FieldAtom(f.Field, Interval(op, k.Value, c.Signed)), false);
+        if (left is BoundFieldLoad f)
+        {
+            // Rules repeat their comparisons (auid != unset, inode0 != 0): one interval each, shared (read only).
+            if (!_intervals.TryGetValue((op, k.Value, c.Signed), out var allowed)) _intervals.Add((op, k.Value, c.Signed), allowed = Interval(op, k.Value, c.Signed));
+            return (new FieldAtom(f.Field, allowed), false);
+        }
         // (x & m) != 0 and (x & m) == 0: bit tests.
         if (k.Value == 0 && op is CompareOp.Equal or CompareOp.NotEqual && left is BoundBinaryInt { Op: IntBinaryOp.BitAnd } and)
         {
@@ -342,6 +347,8 @@ internal sealed class Satisfiability
     }
 
     /// <summary>The values v (unsigned ranges) with <c>v OP k</c>, in the comparison's signedness.</summary>
+    private readonly Dictionary<(CompareOp, ulong, bool), ValueRange[]> _intervals = [];
+
     private static ValueRange[] Interval(CompareOp op, ulong k, bool signed)
     {
         // Work with order keys (the sign bit flipped when signed), where the order is unsigned.

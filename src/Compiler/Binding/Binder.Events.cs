@@ -279,8 +279,12 @@ public sealed partial class Binder
     }
 
     /// <summary>The record's syscall is one of these names in its arch (absent names match nothing there).</summary>
-    private static BoundBool SyscallsNamed(IEnumerable<string> names, TextSpan span) =>
-        PerArch(names) is { } perArch ? new BoundSyscallIn(perArch, null, span) : new BoundBoolConst(false, span);
+    private static BoundBool SyscallsNamed(string[] names, TextSpan span) =>
+        NamedSets.GetOrAdd(string.Join(' ', names), static (_, names) => PerArch(names), names) is { } perArch
+            ? new BoundSyscallIn(perArch, null, span) : new BoundBoolConst(false, span);
+
+    // The sets of the few name lists perm tests use, built once (as the classes) rather than per rule.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<ValueSet?>?> NamedSets = new();
 
     private static IReadOnlyList<ValueSet?>? PerArch(IEnumerable<string> names)
     {

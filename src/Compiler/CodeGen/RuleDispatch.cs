@@ -139,16 +139,22 @@ internal static class RuleDispatch
         // Where one range of a member ends and the next begins, the end first.
         bounds.Sort((x, y) => x.At != y.At ? x.At.CompareTo(y.At) : x.Change.CompareTo(y.Change));
         var lists = new List<Case>();
-        var active = new SortedSet<int>();
+        // The members whose ranges hold here, by index (a member's ranges are disjoint: one at a time).
+        var active = new bool[run.Count];
+        int activeCount = 0;
         for (int b = 0; b < bounds.Count;)
         {
             ulong at = bounds[b].At;
             for (; b < bounds.Count && bounds[b].At == at; b++)
-                if (bounds[b].Change > 0) active.Add(bounds[b].Member);
-                else if (bounds[b].Change < 0) active.Remove(bounds[b].Member);
-            if (active.Count == 0) continue;
+                if (bounds[b].Change != 0 && active[bounds[b].Member] != bounds[b].Change > 0)
+                {
+                    active[bounds[b].Member] = bounds[b].Change > 0;
+                    activeCount += bounds[b].Change;
+                }
+            if (activeCount == 0) continue;
             ulong end = b < bounds.Count ? bounds[b].At - 1 : SyscallSet.MaxNumber;
-            var members = active.ToArray();
+            var members = new int[activeCount];
+            for (int m = 0, k = 0; k < activeCount; m++) if (active[m]) members[k++] = m;
             var decided = Array.ConvertAll(members, m => decisions(m, at));
             // Neighbouring ranges with the same members deciding alike are one case.
             if (lists.Count > 0 && lists[^1].Range.Hi == at - 1 && lists[^1].Members.AsSpan().SequenceEqual(members)

@@ -110,7 +110,7 @@ public static class FilterParser
             for (int i = ops.Count - 1; i >= 0; i--)
                 node = new UnarySyntax(ops[i].Op, node, ops[i].Span, new TextSpan(ops[i].Span.Start, node.Span.End));
             return node;
-        }, PrefixOp.Many().Select(o => o.ToList()), Primary);
+        }, PrefixOp.Many().Select(o => o as IReadOnlyList<(UnaryOp Op, TextSpan Span)> ?? [.. o]), Primary);
 
     /// <summary>The binary operators of one level, by their symbols (one parser for them all: each is tried after every operand).</summary>
     private static Parser<char, Func<SyntaxNode, SyntaxNode, SyntaxNode>> Binary(params (Lexemes.SymbolParser Symbol, BinaryOp Op)[] ops) =>
