@@ -346,9 +346,9 @@ internal sealed class Satisfiability
         return (new OpaqueAtom(c), false);
     }
 
-    /// <summary>The values v (unsigned ranges) with <c>v OP k</c>, in the comparison's signedness.</summary>
     private readonly Dictionary<(CompareOp, ulong, bool), ValueRange[]> _intervals = [];
 
+    /// <summary>The values v (unsigned ranges) with <c>v OP k</c>, in the comparison's signedness.</summary>
     private static ValueRange[] Interval(CompareOp op, ulong k, bool signed)
     {
         // Work with order keys (the sign bit flipped when signed), where the order is unsigned.
