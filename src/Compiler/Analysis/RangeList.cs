@@ -1,3 +1,4 @@
+using Filter.Compiler.Binding;
 
 namespace Filter.Compiler.Analysis;
 
@@ -9,24 +10,8 @@ internal static class RangeList
 {
     public static readonly ValueRange[] Empty = [];
 
-    /// <summary>Sorts and merges overlapping and adjacent ranges.</summary>
-    public static ValueRange[] Normalize(IEnumerable<ValueRange> ranges)
-    {
-        var sorted = ranges.ToArray();
-        bool inOrder = true;
-        for (int i = 1; i < sorted.Length && inOrder; i++) inOrder = sorted[i - 1].Lo <= sorted[i].Lo;
-        if (!inOrder) Array.Sort(sorted, (x, y) => x.Lo.CompareTo(y.Lo));
-        // Merged in place: the ranges kept so far are never ahead of the one read.
-        int kept = 0;
-        for (int i = 0; i < sorted.Length; i++)
-        {
-            var r = sorted[i];
-            if (kept > 0 && (sorted[kept - 1].Hi == ulong.MaxValue || r.Lo <= sorted[kept - 1].Hi + 1))
-                sorted[kept - 1] = new ValueRange(sorted[kept - 1].Lo, Math.Max(sorted[kept - 1].Hi, r.Hi));
-            else sorted[kept++] = r;
-        }
-        return kept == sorted.Length ? sorted : sorted[..kept];
-    }
+    /// <summary>Sorts and merges overlapping and adjacent ranges (<see cref="SetBuilder.Merge"/>).</summary>
+    public static ValueRange[] Normalize(IEnumerable<ValueRange> ranges) => SetBuilder.Merge(ranges);
 
     public static ValueRange[] Intersect(IReadOnlyList<ValueRange> a, IReadOnlyList<ValueRange> b)
     {

@@ -101,9 +101,8 @@ internal sealed class Satisfiability
     {
         // Most rules' rests (after `syscall in S`) have none: nothing is allocated for them.
         List<BoundBool>? leaves = null;
-        foreach (var (leaf, atom) in ArchOrSyscallAtoms(node))
+        foreach (var (leaf, _) in ArchOrSyscallAtoms(node))
         {
-            if (atom is not (SyscallInAtom or FieldAtom)) continue;
             if (leaves?.Count == max) return null;
             (leaves ??= []).Add(leaf);
         }

@@ -8,30 +8,33 @@ public static class SetBuilder
     public static ValueSet? Build(IEnumerable<ValueRange> ranges, bool signed)
     {
         ulong bias = signed ? ValueSet.SignBit : 0;
-        // In the set's order (signed: the sign bit flipped), sorted by start, then merged in place: one array
-        // (a policy's sets are built by the hundred, most of them a name or two).
-        var items = ranges.ToArray();
-        if (items.Length == 0) return null;
+        // Merged in the set's order (signed: the sign bit flipped), which is unsigned.
+        var merged = Merge(signed ? ranges.Select(r => new ValueRange(r.Lo ^ bias, r.Hi ^ bias)) : ranges);
+        if (merged.Length == 0) return null;
+        if (signed)
+            for (int i = 0; i < merged.Length; i++) merged[i] = new ValueRange(merged[i].Lo ^ bias, merged[i].Hi ^ bias);
+        return new ValueSet(signed, merged);
+    }
+
+    /// <summary>
+    /// Unsigned ranges sorted by their start and merged where they overlap or touch: a new array, in one (a
+    /// policy's sets are built by the hundred, most of a name or two, and the analysis merges as many).
+    /// </summary>
+    internal static ValueRange[] Merge(IEnumerable<ValueRange> ranges)
+    {
+        var sorted = ranges.ToArray();
         bool inOrder = true;
-        for (int i = 0; i < items.Length; i++)
-        {
-            items[i] = new ValueRange(items[i].Lo ^ bias, items[i].Hi ^ bias);
-            inOrder &= i == 0 || items[i - 1].Lo <= items[i].Lo;
-        }
-        if (!inOrder) Array.Sort(items, static (x, y) => x.Lo.CompareTo(y.Lo));
+        for (int i = 1; i < sorted.Length && inOrder; i++) inOrder = sorted[i - 1].Lo <= sorted[i].Lo;
+        if (!inOrder) Array.Sort(sorted, static (x, y) => x.Lo.CompareTo(y.Lo));
+        // Merged in place: the ranges kept so far are never ahead of the one read.
         int kept = 0;
-        var (lo, hi) = (items[0].Lo, items[0].Hi);
-        for (int i = 1; i < items.Length; i++)
+        for (int i = 0; i < sorted.Length; i++)
         {
-            var r = items[i];
-            if (hi == ulong.MaxValue || r.Lo <= hi + 1) hi = Math.Max(hi, r.Hi);
-            else
-            {
-                items[kept++] = new ValueRange(lo ^ bias, hi ^ bias);
-                (lo, hi) = (r.Lo, r.Hi);
-            }
+            var r = sorted[i];
+            if (kept > 0 && (sorted[kept - 1].Hi == ulong.MaxValue || r.Lo <= sorted[kept - 1].Hi + 1))
+                sorted[kept - 1] = new ValueRange(sorted[kept - 1].Lo, Math.Max(sorted[kept - 1].Hi, r.Hi));
+            else sorted[kept++] = r;
         }
-        items[kept++] = new ValueRange(lo ^ bias, hi ^ bias);
-        return new ValueSet(signed, kept == items.Length ? items : items[..kept]);
+        return kept == sorted.Length ? sorted : sorted[..kept];
     }
 }
